@@ -1,0 +1,82 @@
+using System.Buffers.Binary;
+using NSec.Cryptography;
+
+namespace JumpingVpn.Tunnel.Crypto;
+
+/// <summary>
+/// ChaCha20-Poly1305 (RFC 8439) with WireGuard's nonce layout: 32 zero bits then the 64-bit counter,
+/// little-endian (whitepaper §5.4). Failures return false, never throw (a bad tag is an expected event
+/// on the receive path). Handshake-time helpers import a throwaway key; the transport path uses
+/// <see cref="TransportKey"/>.
+/// </summary>
+public static class ChaChaPoly
+{
+    public const int TagSize = 16;
+    public const int NonceSize = 12;
+    internal static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
+    internal static readonly AeadAlgorithm XAead = AeadAlgorithm.XChaCha20Poly1305;
+
+    public static void WriteNonce(ulong counter, Span<byte> nonce)
+    {
+        nonce[..4].Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(nonce[4..], counter);
+    }
+
+    public static void Seal(ReadOnlySpan<byte> key, ulong counter, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ad, Span<byte> ciphertext)
+    {
+        Span<byte> nonce = stackalloc byte[NonceSize];
+        WriteNonce(counter, nonce);
+        using Key k = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        Aead.Encrypt(k, nonce, ad, plaintext, ciphertext);
+    }
+
+    public static bool Open(ReadOnlySpan<byte> key, ulong counter, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> ad, Span<byte> plaintext)
+    {
+        Span<byte> nonce = stackalloc byte[NonceSize];
+        WriteNonce(counter, nonce);
+        using Key k = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        return Aead.Decrypt(k, nonce, ad, ciphertext, plaintext);
+    }
+
+    /// <summary>XChaCha20-Poly1305 with a 24-byte nonce: only the cookie reply uses it (whitepaper §5.4.7).</summary>
+    public static void XSeal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce24, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> ad, Span<byte> ciphertext)
+    {
+        using Key k = Key.Import(XAead, key, KeyBlobFormat.RawSymmetricKey);
+        XAead.Encrypt(k, nonce24, ad, plaintext, ciphertext);
+    }
+
+    public static bool XOpen(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce24, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> ad, Span<byte> plaintext)
+    {
+        using Key k = Key.Import(XAead, key, KeyBlobFormat.RawSymmetricKey);
+        return XAead.Decrypt(k, nonce24, ad, ciphertext, plaintext);
+    }
+}
+
+/// <summary>
+/// One direction's transport key (whitepaper §5.4.6), imported once per keypair so that per-packet
+/// sealing and opening allocate nothing.
+/// </summary>
+public sealed class TransportKey : IDisposable
+{
+    private readonly Key _key;
+
+    public TransportKey(ReadOnlySpan<byte> key) => _key = Key.Import(ChaChaPoly.Aead, key, KeyBlobFormat.RawSymmetricKey);
+
+    /// <summary>Seals plaintext into ciphertext (length plaintext + 16). The spans may be the same memory.</summary>
+    public void Seal(ulong counter, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
+    {
+        Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
+        ChaChaPoly.WriteNonce(counter, nonce);
+        ChaChaPoly.Aead.Encrypt(_key, nonce, default, plaintext, ciphertext);
+    }
+
+    /// <summary>Opens ciphertext (with tag) into plaintext; false when the tag does not verify.</summary>
+    public bool Open(ulong counter, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
+    {
+        Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
+        ChaChaPoly.WriteNonce(counter, nonce);
+        return ChaChaPoly.Aead.Decrypt(_key, nonce, default, ciphertext, plaintext);
+    }
+
+    public void Dispose() => _key.Dispose();
+}
