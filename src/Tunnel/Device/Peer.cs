@@ -1,0 +1,95 @@
+using System.Net;
+using JumpingVpn.Tunnel.Cookies;
+using JumpingVpn.Tunnel.Keys;
+using JumpingVpn.Tunnel.Noise;
+using JumpingVpn.Tunnel.Timers;
+
+namespace JumpingVpn.Tunnel.Device;
+
+/// <summary>
+/// A WireGuard peer: its static key, handshake, cookie state, keypairs, endpoint, timers, counters and
+/// the packets staged while a handshake is in flight. Everything that changes the session runs under
+/// <see cref="HandshakeLock"/> (cold path); the packet threads read the current keypair and endpoint
+/// with volatile reads and bump counters atomically. Locks are per peer, never shared across peers.
+/// </summary>
+public sealed class Peer
+{
+    private SocketAddress? _endpoint;
+    private long _rxBytes;
+    private long _txBytes;
+    private long _lastHandshakeUnixNs;
+    private readonly Queue<(byte[] Buffer, int Length)> _staged = new();
+
+    internal Peer(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> presharedKey, Func<long> jitter)
+    {
+        PublicKey = publicKey.ToArray();
+        Handshake = new Handshake(publicKey, presharedKey);
+        Cookies = new CookieGenerator(publicKey);
+        Timers = new PeerTimers(jitter);
+    }
+
+    public byte[] PublicKey { get; }
+    internal Handshake Handshake { get; }
+    internal CookieGenerator Cookies { get; }
+    internal KeypairSet Keypairs { get; } = new();
+    public PeerTimers Timers { get; }
+    internal Lock HandshakeLock { get; } = new();
+
+    /// <summary>
+    /// Plain WireGuard peers roam: the endpoint follows the source of the latest authenticated packet
+    /// (whitepaper §2.1). The Jumping session layer turns this off for its peers (DESIGN §2.2).
+    /// </summary>
+    public bool AllowRoaming { get; set; } = true;
+
+    public SocketAddress? Endpoint
+    {
+        get => Volatile.Read(ref _endpoint);
+        set => Volatile.Write(ref _endpoint, value);
+    }
+
+    public long RxBytes => Interlocked.Read(ref _rxBytes);
+    public long TxBytes => Interlocked.Read(ref _txBytes);
+
+    /// <summary>Wall-clock time of the last completed handshake, Unix ns; 0 = never (as UAPI reports it).</summary>
+    public long LastHandshakeUnixNs => Interlocked.Read(ref _lastHandshakeUnixNs);
+
+    public bool HasCurrentKeypair => Keypairs.Current is not null;
+
+    internal void AddRx(int bytes) => Interlocked.Add(ref _rxBytes, bytes);
+    internal void AddTx(int bytes) => Interlocked.Add(ref _txBytes, bytes);
+    internal void SetLastHandshake(long unixNs) => Interlocked.Exchange(ref _lastHandshakeUnixNs, unixNs);
+
+    /// <summary>Queues a packet (already laid out with header room) until a session exists; bounded like WireGuard.</summary>
+    internal void Stage(ReadOnlySpan<byte> bufferWithHeaderRoom)
+    {
+        byte[] copy = System.Buffers.ArrayPool<byte>.Shared.Rent(bufferWithHeaderRoom.Length + 16 + 16);
+        bufferWithHeaderRoom.CopyTo(copy);
+        lock (HandshakeLock)
+        {
+            if (_staged.Count >= ProtocolTimes.MaxStagedPackets)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(_staged.Dequeue().Buffer);
+            }
+            _staged.Enqueue((copy, bufferWithHeaderRoom.Length));
+        }
+    }
+
+    /// <summary>Takes all staged packets (caller returns the buffers to the pool).</summary>
+    internal List<(byte[] Buffer, int Length)> TakeStaged()
+    {
+        lock (HandshakeLock)
+        {
+            var list = new List<(byte[], int)>(_staged);
+            _staged.Clear();
+            return list;
+        }
+    }
+
+    internal void DropStaged()
+    {
+        foreach ((byte[] buffer, _) in TakeStaged())
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.Net;
+using JumpingVpn.Tunnel.Cookies;
+using JumpingVpn.Tunnel.Keys;
+using JumpingVpn.Tunnel.Noise;
+using JumpingVpn.Tunnel.Time;
+using JumpingVpn.Tunnel.Timers;
+
+namespace JumpingVpn.Tunnel.Device;
+
+public sealed partial class WireGuardDevice
+{
+    /// <summary>
+    /// Starts a handshake with <paramref name="peer"/> (wireguard-go SendHandshakeInitiation): at most one
+    /// initiation per RekeyTimeout, mac1/mac2 stamped, retransmission timer armed.
+    /// </summary>
+    public void SendHandshakeInitiation(Peer peer, bool isRetry)
+    {
+        StaticIdentity? identity = Identity;
+        SocketAddress? to = peer.Endpoint;
+        if (identity is null || to is null)
+        {
+            return;
+        }
+        Span<byte> message = stackalloc byte[MessageLayout.InitiationSize];
+        lock (peer.HandshakeLock)
+        {
+            long now = NowNs();
+            if (!isRetry)
+            {
+                peer.Timers.ResetAttempts();
+            }
+            if (peer.Timers.InitiationRecentlySent(now))
+            {
+                return;
+            }
+            if (peer.Handshake.State != HandshakeState.Zeroed)
+            {
+                _indices.Remove(peer.Handshake.LocalIndex);
+            }
+            uint index = _indices.Allocate(peer, _options.Random);
+            Span<byte> timestamp = stackalloc byte[12];
+            Tai64N.FromUnixNanoseconds(UnixNowNs()).WriteTo(timestamp);
+            if (!peer.Handshake.CreateInitiation(identity, index, timestamp, _options.Random, message))
+            {
+                _indices.Remove(index);
+                return;
+            }
+            peer.Cookies.AddMacs(message, now);
+            peer.Timers.HandshakeInitiated(now);
+        }
+        peer.Timers.AnyAuthenticatedPacketTraversal(NowNs());
+        peer.Timers.AnyAuthenticatedPacketSent();
+        _sender.Send(message, to);
+    }
+
+    /// <summary>
+    /// Processes one handshake message (cold path; runs on the handshake thread). Order follows the
+    /// whitepaper §5.3: mac1 first (cheap, proves the sender knows our public key), then under load the
+    /// cookie (mac2) or a cookie reply, then per-source rate limiting, and only then any DH work.
+    /// </summary>
+    public void ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk)
+    {
+        CookieChecker? checker = Volatile.Read(ref _cookieChecker);
+        StaticIdentity? identity = Identity;
+        if (checker is null || identity is null)
+        {
+            return;
+        }
+        long now = NowNs();
+        byte type = message[0];
+        if (type == MessageLayout.TypeCookieReply)
+        {
+            ConsumeCookieReply(message, now);
+            return;
+        }
+        if (!checker.CheckMac1(message))
+        {
+            Interlocked.Increment(ref Counters.HandshakeInvalid);
+            return;
+        }
+        if (UnderLoad)
+        {
+            Span<byte> source = stackalloc byte[18];
+            int n = EndpointCodec.WriteAddressBytes(from, source, includePort: true);
+            if (!checker.CheckMac2(message, source[..n], now))
+            {
+                uint senderIndex = BinaryPrimitives.ReadUInt32LittleEndian(message[4..]);
+                Span<byte> reply = stackalloc byte[MessageLayout.CookieReplySize];
+                checker.CreateReply(message, senderIndex, source[..n], now, _options.Random, reply);
+                _sender.Send(reply, from);
+                Interlocked.Increment(ref Counters.CookieRepliesSent);
+                return;
+            }
+            if (!rateLimitOk)
+            {
+                Interlocked.Increment(ref Counters.HandshakeRateLimited);
+                return;
+            }
+        }
+        if (type == MessageLayout.TypeInitiation)
+        {
+            ConsumeInitiation(identity, message, from, now);
+        }
+        else if (type == MessageLayout.TypeResponse)
+        {
+            ConsumeResponse(identity, message, from, now);
+        }
+    }
+
+    private void ConsumeInitiation(StaticIdentity identity, ReadOnlySpan<byte> message, SocketAddress from, long now)
+    {
+        ConsumedInitiation? init = Handshake.ReadInitiation(identity, message);
+        Peer? peer = init is null ? null : FindPeer(init.InitiatorStatic);
+        if (init is null || peer is null)
+        {
+            Interlocked.Increment(ref Counters.HandshakeInvalid);
+            return;
+        }
+        Span<byte> response = stackalloc byte[MessageLayout.ResponseSize];
+        var retired = new List<Keypair>(3);
+        lock (peer.HandshakeLock)
+        {
+            if (!peer.Handshake.AcceptInitiation(init, now, ProtocolTimes.HandshakeInitiationRate))
+            {
+                Interlocked.Increment(ref Counters.HandshakeInvalid);
+                return;
+            }
+            uint index = _indices.Allocate(peer, _options.Random);
+            SessionKeys? keys = peer.Handshake.CreateResponse(index, _options.Random, response);
+            if (keys is null)
+            {
+                _indices.Remove(index);
+                Interlocked.Increment(ref Counters.HandshakeInvalid);
+                return;
+            }
+            peer.Cookies.AddMacs(response, now);
+            InstallSession(peer, keys, now, retired);
+        }
+        RemoveRetired(retired);
+        // The handshake's source is the peer's endpoint from now on (whitepaper §2.1 roaming), unless the
+        // session layer pinned it.
+        if (peer.AllowRoaming || peer.Endpoint is null)
+        {
+            peer.Endpoint = EndpointCodec.Copy(from);
+        }
+        peer.Timers.AnyAuthenticatedPacketTraversal(now);
+        peer.Timers.AnyAuthenticatedPacketReceived();
+        peer.Timers.AnyAuthenticatedPacketSent();
+        _sender.Send(response, from);
+    }
+
+    private void ConsumeResponse(StaticIdentity identity, ReadOnlySpan<byte> message, SocketAddress from, long now)
+    {
+        uint receiver = BinaryPrimitives.ReadUInt32LittleEndian(message[MessageLayout.RespReceiver..]);
+        if (!_indices.TryGet(receiver, out IndexEntry? entry) || entry!.Keypair is not null)
+        {
+            Interlocked.Increment(ref Counters.HandshakeInvalid);
+            return;
+        }
+        Peer peer = entry.Peer;
+        var retired = new List<Keypair>(3);
+        lock (peer.HandshakeLock)
+        {
+            SessionKeys? keys = peer.Handshake.ConsumeResponse(identity, message);
+            if (keys is null)
+            {
+                Interlocked.Increment(ref Counters.HandshakeInvalid);
+                return;
+            }
+            InstallSession(peer, keys, now, retired);
+            peer.Timers.HandshakeComplete();
+        }
+        RemoveRetired(retired);
+        if (peer.AllowRoaming || peer.Endpoint is null)
+        {
+            peer.Endpoint = EndpointCodec.Copy(from);
+        }
+        peer.Timers.AnyAuthenticatedPacketTraversal(now);
+        peer.Timers.AnyAuthenticatedPacketReceived();
+        FlushStaged(peer);
+    }
+
+    /// <summary>BeginSymmetricSession: new keypair into the set, index bound, timers told (caller holds the peer lock).</summary>
+    private void InstallSession(Peer peer, SessionKeys keys, long now, List<Keypair> retired)
+    {
+        var keypair = new Keypair(keys.SendKey, keys.ReceiveKey, keys.IsInitiator, keys.LocalIndex, keys.RemoteIndex, now);
+        keys.Clear();
+        _indices.SetKeypair(keypair.LocalIndex, keypair);
+        peer.Keypairs.Install(keypair, retired);
+        peer.Timers.SessionDerived(now);
+        peer.SetLastHandshake(UnixNowNs());
+        Interlocked.Increment(ref Counters.HandshakesCompleted);
+    }
+
+    private void RemoveRetired(List<Keypair> retired)
+    {
+        foreach (Keypair k in retired)
+        {
+            _indices.Remove(k.LocalIndex);
+        }
+    }
+
+    private void ConsumeCookieReply(ReadOnlySpan<byte> message, long now)
+    {
+        uint receiver = BinaryPrimitives.ReadUInt32LittleEndian(message[MessageLayout.CookieReceiver..]);
+        if (!_indices.TryGet(receiver, out IndexEntry? entry))
+        {
+            Interlocked.Increment(ref Counters.HandshakeInvalid);
+            return;
+        }
+        lock (entry!.Peer.HandshakeLock)
+        {
+            if (!entry.Peer.Cookies.ConsumeReply(message, now))
+            {
+                Interlocked.Increment(ref Counters.HandshakeInvalid);
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+using System.Net;
+using JumpingVpn.Tunnel.Keys;
+using JumpingVpn.Tunnel.Noise;
+using JumpingVpn.Tunnel.Routing;
+using JumpingVpn.Tunnel.Timers;
+
+namespace JumpingVpn.Tunnel.Device;
+
+public sealed partial class WireGuardDevice
+{
+    [ThreadStatic]
+    private static List<Keypair>? t_retired;
+
+    /// <summary>
+    /// Classifies and, for transport data, decrypts one datagram in place (hot path: no allocation, no
+    /// exceptions; every drop is a counter). On <see cref="ReceiveResult.Deliver"/> the inner packet is
+    /// datagram[packetOffset..packetOffset+packetLength]. Handshake messages are left for the handshake
+    /// thread (<see cref="ReceiveResult.Handshake"/>). Call from one receive thread: the replay windows
+    /// assume a single writer.
+    /// </summary>
+    public ReceiveResult Decapsulate(Span<byte> datagram, SocketAddress from, out int packetOffset,
+        out int packetLength, out Peer? peer)
+    {
+        packetOffset = MessageLayout.TransportPayload;
+        packetLength = 0;
+        peer = null;
+        if (datagram.Length < 4)
+        {
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
+        byte type = datagram[0];
+        if (type != MessageLayout.TypeTransport)
+        {
+            bool sizeOk = type switch
+            {
+                MessageLayout.TypeInitiation => datagram.Length == MessageLayout.InitiationSize,
+                MessageLayout.TypeResponse => datagram.Length == MessageLayout.ResponseSize,
+                MessageLayout.TypeCookieReply => datagram.Length == MessageLayout.CookieReplySize,
+                _ => false,
+            };
+            if (sizeOk)
+            {
+                return ReceiveResult.Handshake;
+            }
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
+        if (datagram.Length < MessageLayout.TransportMinSize)
+        {
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
+        uint receiver = BinaryPrimitives.ReadUInt32LittleEndian(datagram[MessageLayout.TransportReceiver..]);
+        if (!_indices.TryGet(receiver, out IndexEntry? entry) || entry!.Keypair is not Keypair keypair)
+        {
+            Interlocked.Increment(ref Counters.RxUnknownIndex);
+            return ReceiveResult.Drop;
+        }
+        peer = entry.Peer;
+        ulong counter = BinaryPrimitives.ReadUInt64LittleEndian(datagram[MessageLayout.TransportCounter..]);
+        long now = NowNs();
+        if (keypair.Expired(now) || counter >= ProtocolTimes.RejectAfterMessages)
+        {
+            Interlocked.Increment(ref Counters.RxExpiredKeypair);
+            return ReceiveResult.Drop;
+        }
+        Span<byte> sealedPayload = datagram[MessageLayout.TransportPayload..];
+        Span<byte> plaintext = sealedPayload[..^16];
+        if (!keypair.Receive.Open(counter, sealedPayload, plaintext))
+        {
+            Interlocked.Increment(ref Counters.RxBadMac);
+            return ReceiveResult.Drop;
+        }
+        // Replay check after authentication, so forged counters cannot advance the window (RFC 6479 §3).
+        if (!keypair.Replay.TryAccept(counter, ProtocolTimes.RejectAfterMessages))
+        {
+            Interlocked.Increment(ref Counters.RxReplay);
+            return ReceiveResult.Drop;
+        }
+        OnAuthenticatedReceive(peer, keypair, from, datagram.Length, now);
+
+        if (plaintext.IsEmpty)
+        {
+            return ReceiveResult.Keepalive;
+        }
+        // Cryptokey routing, receive side (whitepaper §2.2): the inner source must be one of the
+        // sending peer's allowed IPs, and the inner length trims WireGuard's zero padding.
+        if (!IpPacket.TryGetTotalLength(plaintext, out int innerLength) || innerLength > plaintext.Length
+            || !IpPacket.TryGetSource(plaintext, out ReadOnlySpan<byte> src))
+        {
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
+        if (!ReferenceEquals(AllowedIps.Lookup(src), peer))
+        {
+            Interlocked.Increment(ref Counters.RxSourceNotAllowed);
+            return ReceiveResult.Drop;
+        }
+        peer.Timers.DataReceived(now);
+        packetLength = innerLength;
+        return ReceiveResult.Deliver;
+    }
+
+    private void OnAuthenticatedReceive(Peer peer, Keypair keypair, SocketAddress from, int length, long now)
+    {
+        if (ReferenceEquals(peer.Keypairs.Next, keypair))
+        {
+            List<Keypair> retired = t_retired ??= new List<Keypair>(3);
+            bool confirmed;
+            lock (peer.HandshakeLock)
+            {
+                confirmed = peer.Keypairs.ConfirmNext(keypair, retired);
+            }
+            foreach (Keypair k in retired)
+            {
+                _indices.Remove(k.LocalIndex);
+            }
+            retired.Clear();
+            if (confirmed)
+            {
+                peer.Timers.HandshakeComplete();
+                FlushStaged(peer);
+            }
+        }
+        peer.AddRx(length);
+        peer.Timers.AnyAuthenticatedPacketReceived();
+        peer.Timers.AnyAuthenticatedPacketTraversal(now);
+        if (peer.AllowRoaming)
+        {
+            SocketAddress? current = peer.Endpoint;
+            if (current is null || !current.Equals(from))
+            {
+                peer.Endpoint = EndpointCodec.Copy(from);
+            }
+        }
+        // Receive-side rekey (timers.c / wireguard-go receive.go): the initiator rekeys when its session
+        // nears RejectAfterTime, once, so traffic flowing only toward us still gets a fresh session.
+        if (keypair.IsInitiator && !peer.Timers.SentLastMinuteHandshake
+            && now - keypair.CreatedNs > ProtocolTimes.RejectAfterTime - ProtocolTimes.KeepaliveTimeout - ProtocolTimes.RekeyTimeout)
+        {
+            peer.Timers.SentLastMinuteHandshake = true;
+            SendHandshakeInitiation(peer, isRetry: false);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using JumpingVpn.Tunnel.Crypto;
+using JumpingVpn.Tunnel.Replay;
+using JumpingVpn.Tunnel.Timers;
+
+namespace JumpingVpn.Tunnel.Keys;
+
+/// <summary>
+/// One session's transport keys (whitepaper §5.4.6): a sending key with its nonce counter and a
+/// receiving key with its replay window. Immutable apart from the counter and the window, so the
+/// packet threads use it without locks. The replay window belongs to the single receive thread.
+/// </summary>
+public sealed class Keypair
+{
+    private long _sendNonce = -1;
+
+    public Keypair(ReadOnlySpan<byte> sendKey, ReadOnlySpan<byte> receiveKey, bool isInitiator,
+        uint localIndex, uint remoteIndex, long createdNs)
+    {
+        Send = new TransportKey(sendKey);
+        Receive = new TransportKey(receiveKey);
+        IsInitiator = isInitiator;
+        LocalIndex = localIndex;
+        RemoteIndex = remoteIndex;
+        CreatedNs = createdNs;
+    }
+
+    public TransportKey Send { get; }
+    public TransportKey Receive { get; }
+    public ReplayFilter Replay { get; } = new();
+    public bool IsInitiator { get; }
+    public uint LocalIndex { get; }
+    public uint RemoteIndex { get; }
+    public long CreatedNs { get; }
+
+    /// <summary>Takes the next sending counter; atomically, since several threads may send.</summary>
+    public ulong NextSendNonce() => (ulong)Interlocked.Increment(ref _sendNonce);
+
+    public ulong SendNonceUsed => (ulong)(Volatile.Read(ref _sendNonce) + 1);
+
+    /// <summary>A keypair older than RejectAfterTime must not send or receive (whitepaper §6.1).</summary>
+    public bool Expired(long now) => now - CreatedNs >= ProtocolTimes.RejectAfterTime;
+}

@@ -1,0 +1,15 @@
+namespace JumpingVpn.Tests.Fakes;
+
+/// <summary>Seeded randomness so protocol tests replay identically.</summary>
+internal sealed class DeterministicRandom(int seed)
+{
+    private readonly Random _random = new(seed);
+
+    public void Fill(Span<byte> buffer)
+    {
+        lock (_random)
+        {
+            _random.NextBytes(buffer);
+        }
+    }
+}

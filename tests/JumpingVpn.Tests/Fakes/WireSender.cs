@@ -1,0 +1,29 @@
+using System.Net;
+using JumpingVpn.Tunnel.Device;
+
+namespace JumpingVpn.Tests.Fakes;
+
+/// <summary>An in-memory "UDP socket": records what the core sends so a test can deliver it by hand.</summary>
+internal sealed class WireSender : IDatagramSender
+{
+    public List<(byte[] Datagram, SocketAddress To)> Sent { get; } = [];
+
+    public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    {
+        lock (Sent)
+        {
+            Sent.Add((datagram.ToArray(), destination));
+        }
+        return true;
+    }
+
+    public List<(byte[] Datagram, SocketAddress To)> Drain()
+    {
+        lock (Sent)
+        {
+            var copy = new List<(byte[], SocketAddress)>(Sent);
+            Sent.Clear();
+            return copy;
+        }
+    }
+}
