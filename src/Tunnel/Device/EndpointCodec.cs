@@ -46,9 +46,19 @@ public static class EndpointCodec
         int n;
         if (address.Family == AddressFamily.InterNetworkV6)
         {
-            // sockaddr_in6: family(2) port(2) flowinfo(4) addr(16)
-            raw.Slice(8, 16).CopyTo(destination);
-            n = 16;
+            // sockaddr_in6: family(2) port(2) flowinfo(4) addr(16). A v4-mapped address is reported as
+            // its 4 IPv4 bytes so per-source limits treat IPv4 clients on a dual-mode socket individually.
+            ReadOnlySpan<byte> v6 = raw.Slice(8, 16);
+            if (v6[..10].IndexOfAnyExcept((byte)0) < 0 && v6[10] == 0xFF && v6[11] == 0xFF)
+            {
+                v6[12..].CopyTo(destination);
+                n = 4;
+            }
+            else
+            {
+                v6.CopyTo(destination);
+                n = 16;
+            }
         }
         else
         {

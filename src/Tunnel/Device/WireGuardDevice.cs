@@ -103,6 +103,14 @@ public sealed partial class WireGuardDevice
         }
     }
 
+    public static byte[] GetPresharedKey(Peer peer)
+    {
+        lock (peer.HandshakeLock)
+        {
+            return (byte[])peer.Handshake.PresharedKey.Clone();
+        }
+    }
+
     public bool RemovePeer(ReadOnlySpan<byte> publicKey)
     {
         lock (_configLock)

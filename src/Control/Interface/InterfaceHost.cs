@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Net;
+using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Uapi;
+using JumpingVpn.Platform;
+using JumpingVpn.Platform.Net;
+using JumpingVpn.Platform.Net.Linux;
+using JumpingVpn.Platform.Tun.Linux;
+using JumpingVpn.Platform.Udp;
+using JumpingVpn.Tunnel.Device;
+using JumpingVpn.Tunnel.Loops;
+using JumpingVpn.Tunnel.Timers;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Control.Interface;
+
+/// <summary>
+/// One running interface, brought up from a wg-quick config in wg-quick(8)'s order: PreUp, socket and
+/// keys, TUN device, MTU, addresses, link up, DNS, routes (policy routing for a default route),
+/// PostUp; then the UAPI socket. <see cref="Dispose"/> undoes it in reverse, and what it cannot undo it
+/// logs. If the process dies instead, the kernel still deletes the TUN device and with it the
+/// addresses and routes; only policy rules of a full tunnel can remain (removed by the next `up`).
+/// </summary>
+public sealed class InterfaceHost : IDisposable
+{
+    private readonly TunnelConfig _config;
+    private readonly ILogger _logger;
+    private readonly List<Action> _undo = [];
+    private TunnelLoops? _loops;
+    private UapiServer? _uapi;
+    private bool _disposed;
+
+    private InterfaceHost(TunnelConfig config, ILogger logger)
+    {
+        _config = config;
+        _logger = logger;
+    }
+
+    public string Name => _config.InterfaceName;
+    public WireGuardDevice? Device { get; private set; }
+    public UdpTransport? Udp { get; private set; }
+    public TunnelLoops? Loops => _loops;
+
+    /// <summary>Raised when a client asks over the control socket to take the interface down.</summary>
+    public event Action? DownRequested;
+
+    public static InterfaceHost Start(TunnelConfig config, ILogger logger, long? rekeyAfterNs = null)
+    {
+        var host = new InterfaceHost(config, logger);
+        try
+        {
+            host.Up(rekeyAfterNs);
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    private void Up(long? rekeyAfterNs)
+    {
+        InterfaceSection iface = _config.Interface;
+        string name = _config.InterfaceName;
+        RunHooks("PreUp", iface.PreUp);
+
+        // Resolve endpoints before touching the system, so a typo'd hostname fails cleanly.
+        var endpoints = new Dictionary<PeerSection, IPEndPoint>();
+        foreach (PeerSection p in _config.Peers)
+        {
+            if (p.Endpoint is not null)
+            {
+                endpoints[p] = p.Endpoint.Resolve();
+            }
+        }
+
+        UdpTransport udp = UdpTransport.Bind(iface.ListenPort ?? 0);
+        Udp = udp;
+        _undo.Add(udp.Dispose);
+        int mtu = iface.Mtu ?? 1420;
+        var device = new WireGuardDevice(
+            new DeviceOptions { Mtu = mtu, RekeyAfterTimeNs = rekeyAfterNs ?? ProtocolTimes.DefaultRekeyAfterTime },
+            new UdpSender(udp));
+        Device = device;
+        device.SetPrivateKey(iface.PrivateKey);
+        foreach (PeerSection p in _config.Peers)
+        {
+            Peer peer = device.AddPeer(p.PublicKey, p.PresharedKey ?? new byte[32]);
+            foreach (IpPrefix prefix in p.AllowedIps)
+            {
+                device.AddAllowedIp(peer, prefix);
+            }
+            if (endpoints.TryGetValue(p, out IPEndPoint? ep))
+            {
+                WireGuardDevice.SetEndpoint(peer, ep, udp.DualMode);
+            }
+            peer.Timers.PersistentKeepaliveSeconds = p.PersistentKeepalive ?? 0;
+        }
+
+        LinuxTunDevice tun = LinuxTunDevice.Create(name);
+        _undo.Add(tun.Dispose);
+        var net = new IpCommandConfigurator();
+        net.SetMtu(name, mtu);
+        foreach (InterfaceAddress a in iface.Addresses)
+        {
+            net.AddAddress(name, a.Address, a.PrefixLength);
+        }
+        net.SetUp(name);
+        ConfigureDns(name, iface);
+        ConfigureRoutes(name, net, udp, device);
+
+        var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark => udp.SetFwMark(mark));
+        if (iface.FwMark is uint fw)
+        {
+            udp.SetFwMark(fw);
+            adapter.FwMark = fw;
+        }
+        _loops = new TunnelLoops(device, tun, udp, _logger);
+        _loops.Start();
+        _undo.Add(_loops.Stop);
+        // Kick off handshakes with peers that have persistent keepalive (wg-quick behaviour via wg setconf).
+        foreach (Peer peer in device.Peers)
+        {
+            if (peer.Timers.PersistentKeepaliveSeconds > 0)
+            {
+                device.SendKeepalive(peer);
+            }
+        }
+        try
+        {
+            _uapi = UapiServer.Start(name, adapter, _logger);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new PlatformException(ex.Message + "; stop it first with 'jvpn down " + name + "'");
+        }
+        _uapi.Extension = HandleExtension;
+        _undo.Add(_uapi.Dispose);
+        RunHooks("PostUp", iface.PostUp);
+        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s)", name, udp.LocalPort, _config.Peers.Count);
+    }
+
+    private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp, WireGuardDevice device)
+    {
+        string? table = _config.Interface.Table;
+        if (string.Equals(table, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        bool auto = table is null || string.Equals(table, "auto", StringComparison.OrdinalIgnoreCase);
+        // wg-quick adds routes most specific last, from `wg show allowed-ips`; order does not matter to the kernel.
+        foreach (PeerSection p in _config.Peers)
+        {
+            foreach (IpPrefix prefix in p.AllowedIps)
+            {
+                if (prefix.Length == 0 && auto)
+                {
+                    int t = _config.Interface.FwMark is uint fw ? (int)fw : FullTunnelRouting.PickTable();
+                    var routing = new FullTunnelRouting(name, t);
+                    _undo.Add(routing.Remove);
+                    udp.SetFwMark((uint)t);
+                    routing.Add(prefix);
+                }
+                else
+                {
+                    net.AddRoute(name, prefix, auto ? null : table);
+                }
+            }
+        }
+        _ = device;
+    }
+
+    private void ConfigureDns(string name, InterfaceSection iface)
+    {
+        if (iface.DnsServers.Count == 0 && iface.DnsSearch.Count == 0)
+        {
+            return;
+        }
+        string? resolvconf = FindOnPath("resolvconf");
+        if (resolvconf is null)
+        {
+            _logger.LogWarning("DNS = ... ignored: resolvconf is not installed (install openresolv or resolvconf, as wg-quick needs)");
+            return;
+        }
+        var sb = new System.Text.StringBuilder();
+        foreach (IPAddress dns in iface.DnsServers)
+        {
+            sb.Append("nameserver ").Append(dns).Append('\n');
+        }
+        if (iface.DnsSearch.Count > 0)
+        {
+            sb.Append("search ").Append(string.Join(' ', iface.DnsSearch)).Append('\n');
+        }
+        RunProcess(resolvconf, ["-a", "tun." + name, "-m", "0", "-x"], sb.ToString());
+        _undo.Add(() => RunProcess(resolvconf, ["-d", "tun." + name, "-f"], null));
+    }
+
+    private string? HandleExtension(string firstLine, IReadOnlyList<string> body)
+    {
+        if (firstLine == "jvpn_down=1")
+        {
+            DownRequested?.Invoke();
+            return UapiProtocol.FormatResponse(string.Empty, UapiErrno.None);
+        }
+        return null;
+    }
+
+    private void RunHooks(string stage, IReadOnlyList<string> commands)
+    {
+        foreach (string command in commands)
+        {
+            string cmd = command.Replace("%i", _config.InterfaceName, StringComparison.Ordinal);
+            _logger.LogInformation("[#] {Stage}: {Command}", stage, cmd);
+            int code = RunProcess("/bin/bash", ["-c", cmd], null);
+            if (code != 0 && stage is "PreUp" or "PostUp")
+            {
+                throw new PlatformException($"{stage} command failed with exit code {code}: {cmd}");
+            }
+        }
+    }
+
+    private static int RunProcess(string file, string[] args, string? stdin)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardInput = stdin is not null };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using Process p = Process.Start(psi) ?? throw new PlatformException($"cannot start {file}");
+        if (stdin is not null)
+        {
+            p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            return -1;
+        }
+        return p.ExitCode;
+    }
+
+    private static string? FindOnPath(string name)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':'))
+        {
+            string path = Path.Combine(dir, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        if (Device is not null)
+        {
+            TryRun(() => RunHooks("PreDown", _config.Interface.PreDown));
+        }
+        for (int i = _undo.Count - 1; i >= 0; i--)
+        {
+            TryRun(_undo[i]);
+        }
+        if (Device is not null)
+        {
+            TryRun(() => RunHooks("PostDown", _config.Interface.PostDown));
+        }
+    }
+
+    private void TryRun(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning("teardown step failed: {Message}", ex.Message);
+        }
+    }
+
+    private sealed class UdpSender(UdpTransport udp) : IDatagramSender
+    {
+        public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination) => udp.Send(datagram, destination);
+    }
+}
