@@ -1,0 +1,149 @@
+using JumpingVpn.Control.Config;
+using static JumpingVpn.Tests.Control.Config.ConfigSamples;
+
+namespace JumpingVpn.Tests.Control.Config;
+
+public sealed class TunnelConfigFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jvpn-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, string text, UnixFileMode? mode = null)
+    {
+        string path = Path.Combine(_dir, name);
+        System.IO.File.WriteAllText(path, text);
+        if (mode is UnixFileMode m)
+        {
+            SetMode(path, m);
+        }
+        return path;
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            System.IO.File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    [Theory]
+    [InlineData("/etc/wireguard/wg0.conf", "wg0")]
+    [InlineData("wg0.conf", "wg0")]
+    [InlineData("./a_b=c+d.e-f.conf", "a_b=c+d.e-f")]
+    [InlineData("/x/123456789012345.conf", "123456789012345")]
+    public void InterfaceNameFromPath(string path, string name) =>
+        Assert.Equal(name, TunnelConfigParser.InterfaceNameFromPath(path));
+
+    [Theory]
+    [InlineData("/etc/wireguard/wg0")]
+    [InlineData("/etc/wireguard/wg0.cfg")]
+    [InlineData("/etc/wireguard/.conf")]
+    [InlineData("/x/1234567890123456.conf")]
+    [InlineData("/x/wg 0.conf")]
+    [InlineData("/x/wg0.CONF")]
+    public void BadFileNameIsAClearError(string path)
+    {
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.InterfaceNameFromPath(path));
+        Assert.Equal(path, e.File);
+        Assert.StartsWith(path + ": the file name must be an interface name", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseFileNamesTheInterfaceAfterTheFile()
+    {
+        string path = Write("office.conf", Client, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        TunnelConfig c = TunnelConfigParser.ParseFile(path);
+
+        Assert.Equal("office", c.InterfaceName);
+        Assert.Equal(path, c.SourcePath);
+        Assert.Empty(c.Warnings);
+    }
+
+    [Fact]
+    public void ParseFileErrorsNameThePath()
+    {
+        string path = Write("wg1.conf", MinimalInterface + "Bogus = 1", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+
+        Assert.StartsWith($"{path}:3: Bogus: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFile()
+    {
+        string path = Path.Combine(_dir, "nope.conf");
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+        Assert.Equal($"{path}: does not exist", e.Message);
+    }
+
+    [Fact]
+    public void DirectoryInsteadOfFile()
+    {
+        string path = Directory.CreateDirectory(Path.Combine(_dir, "wg2.conf")).FullName;
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+        Assert.Equal(path, e.File);
+        Assert.Contains("directory", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WrongSuffixOnAnExistingFile()
+    {
+        string path = Write("wg0.txt", Client);
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+        Assert.Contains("followed by .conf", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnreadableFileGivesTheOsReason()
+    {
+        if (OperatingSystem.IsWindows() || Environment.UserName == "root")
+        {
+            Assert.Skip("root (and Windows) can read a mode-000 file");
+        }
+        string path = Write("wg3.conf", Client, UnixFileMode.None);
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+        Assert.StartsWith(path + ": cannot be read: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorldReadableFileInWorldReadableDirectoryWarnsLikeWgQuick()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+        }
+        SetMode(_dir, (UnixFileMode)0b111_101_101);
+        string path = Write("wg4.conf", Client, (UnixFileMode)0b110_100_100);
+
+        TunnelConfig c = TunnelConfigParser.ParseFile(path);
+
+        string w = Assert.Single(c.Warnings);
+        Assert.Contains("world accessible (mode 0644)", w, StringComparison.Ordinal);
+        Assert.Contains("chmod 600", w, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorldReadableFileInPrivateDirectoryDoesNotWarnLikeWgQuick()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+        }
+        SetMode(_dir, (UnixFileMode)0b111_000_000);
+        string path = Write("wg5.conf", Client, (UnixFileMode)0b110_100_100);
+
+        Assert.Empty(TunnelConfigParser.ParseFile(path).Warnings);
+    }
+
+    [Fact]
+    public void ResolveConfigPathMapsBareNamesToEtcWireguard()
+    {
+        Assert.Equal("/etc/wireguard/wg0.conf", TunnelConfigParser.ResolveConfigPath("wg0"));
+        Assert.Equal("./wg0.conf", TunnelConfigParser.ResolveConfigPath("./wg0.conf"));
+        Assert.Equal("/tmp/x/wg0.conf", TunnelConfigParser.ResolveConfigPath("/tmp/x/wg0.conf"));
+    }
+}
