@@ -9,7 +9,7 @@ namespace JumpingVpn.Control.Uapi;
 /// The UAPI endpoint syntax: <c>IP:port</c> for IPv4 and <c>[IP]:port</c> for IPv6 (xplatform, key
 /// "endpoint"). Only numeric addresses: wg(8) resolves host names before it sends them.
 /// </summary>
-internal static class UapiEndpoint
+public static class UapiEndpoint
 {
     public static bool TryParse(string? text, [NotNullWhen(true)] out IPEndPoint? endpoint)
     {

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using JumpingVpn.Control.Uapi;
+using JumpingVpn.Tunnel.Crypto;
+
+namespace JumpingVpn.Cli.Commands;
+
+/// <summary>
+/// `jvpn status [NAME] [--json]`: reads interfaces over the UAPI socket, so it also shows wireguard-go
+/// interfaces. The JSON shape is stable (documented in README.md).
+/// </summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string?>("NAME") { Description = "Interface name; all running interfaces when omitted", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Option<bool>("--json") { Description = "Machine-readable JSON output" };
+        var cmd = new Command("status", "Show interfaces, peers, endpoints, latest handshakes and transfer counters.") { name, json };
+        cmd.SetAction(parse => Run(parse.GetValue(name), parse.GetValue(json)));
+        return cmd;
+    }
+
+    private static int Run(string? name, bool json)
+    {
+        IReadOnlyList<string> names = name is null ? UapiClient.ListInterfaces() : [name];
+        var snapshots = new List<(string Name, UapiDeviceSnapshot Snapshot)>();
+        foreach (string n in names)
+        {
+            snapshots.Add((n, UapiClient.GetSnapshot(n)));
+        }
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Console.Out.Write(json ? FormatJson(snapshots, now) : FormatText(snapshots, now));
+        return ExitCodes.Ok;
+    }
+
+    internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("interfaces");
+            foreach ((string name, UapiDeviceSnapshot s) in snapshots)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", name);
+                if (s.PrivateKey is { } priv)
+                {
+                    w.WriteString("public_key", PublicKeyOf(priv));
+                }
+                else
+                {
+                    w.WriteNull("public_key");
+                }
+                w.WriteNumber("listen_port", s.ListenPort);
+                w.WriteNumber("fwmark", s.FwMark);
+                w.WriteStartArray("peers");
+                foreach (UapiPeerSnapshot p in s.Peers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("public_key", WireGuardKey.ToBase64(p.PublicKey));
+                    w.WriteBoolean("preshared_key", p.PresharedKey is not null);
+                    if (p.Endpoint is null)
+                    {
+                        w.WriteNull("endpoint");
+                    }
+                    else
+                    {
+                        w.WriteString("endpoint", UapiEndpoint.Format(p.Endpoint));
+                    }
+                    long hs = p.LastHandshakeUnixNs / 1_000_000_000;
+                    w.WriteNumber("latest_handshake_unix", hs);
+                    if (hs == 0)
+                    {
+                        w.WriteNull("latest_handshake_age_seconds");
+                    }
+                    else
+                    {
+                        w.WriteNumber("latest_handshake_age_seconds", Math.Max(0, nowUnix - hs));
+                    }
+                    w.WriteNumber("rx_bytes", p.RxBytes);
+                    w.WriteNumber("tx_bytes", p.TxBytes);
+                    w.WriteNumber("persistent_keepalive_seconds", p.PersistentKeepaliveSeconds);
+                    w.WriteStartArray("allowed_ips");
+                    foreach (var prefix in p.AllowedIps)
+                    {
+                        w.WriteStringValue(prefix.ToString());
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    internal static string FormatText(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix)
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        foreach ((string name, UapiDeviceSnapshot s) in snapshots)
+        {
+            sb.Append(inv, $"interface: {name}\n");
+            if (s.PrivateKey is { } priv)
+            {
+                sb.Append(inv, $"  public key: {PublicKeyOf(priv)}\n");
+            }
+            sb.Append(inv, $"  listening port: {s.ListenPort}\n");
+            foreach (UapiPeerSnapshot p in s.Peers)
+            {
+                sb.Append(inv, $"\npeer: {WireGuardKey.ToBase64(p.PublicKey)}\n");
+                sb.Append(inv, $"  endpoint: {(p.Endpoint is null ? "(none)" : UapiEndpoint.Format(p.Endpoint))}\n");
+                sb.Append(inv, $"  allowed ips: {(p.AllowedIps.Count == 0 ? "(none)" : string.Join(", ", p.AllowedIps))}\n");
+                long hs = p.LastHandshakeUnixNs / 1_000_000_000;
+                sb.Append(inv, $"  latest handshake: {(hs == 0 ? "never" : $"{Math.Max(0, nowUnix - hs)} seconds ago")}\n");
+                sb.Append(inv, $"  transfer: {p.RxBytes} B received, {p.TxBytes} B sent\n");
+                if (p.PersistentKeepaliveSeconds > 0)
+                {
+                    sb.Append(inv, $"  persistent keepalive: every {p.PersistentKeepaliveSeconds} seconds\n");
+                }
+            }
+            sb.Append('\n');
+        }
+        if (snapshots.Count == 0)
+        {
+            sb.Append("no interfaces are running\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string PublicKeyOf(byte[] privateKey)
+    {
+        byte[] pub = new byte[32];
+        X25519.DerivePublicKey(privateKey, pub);
+        return WireGuardKey.ToBase64(pub);
+    }
+}

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Interface;
+using JumpingVpn.Platform;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Cli.Commands;
+
+/// <summary>
+/// `jvpn up CONFIG`: runs the interface in the foreground until SIGINT/SIGTERM or `jvpn down NAME`,
+/// then tears everything down. The interface is named after the config file, as with wg-quick.
+/// </summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var config = new Argument<string>("CONFIG")
+        {
+            Description = "Path to NAME.conf (wg-quick format), or a bare NAME meaning /etc/wireguard/NAME.conf",
+        };
+        var foreground = new Option<bool>("--foreground", "-f")
+        {
+            Description = "Stay in the foreground (the default; jvpn up always runs in the foreground, use a service manager to detach)",
+        };
+        var cmd = new Command("up", "Bring up a tunnel interface from a wg-quick config and run it until stopped.") { config, foreground };
+        cmd.SetAction(parse => Run(parse.GetValue(config)!));
+        return cmd;
+    }
+
+    private static int Run(string configArg)
+    {
+        TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
+        foreach (string warning in config.Warnings)
+        {
+            Console.Error.WriteLine($"Warning: {warning}");
+        }
+        if (!Privileges.HasNetAdmin())
+        {
+            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} needs root or CAP_NET_ADMIN; run it with sudo");
+            return ExitCodes.NoPrivilege;
+        }
+        using ILoggerFactory loggers = Logging.Create();
+        ILogger logger = loggers.CreateLogger("jvpn");
+        long? rekey = null;
+        if (int.TryParse(Environment.GetEnvironmentVariable("JVPN_REKEY_AFTER_SECONDS"), NumberStyles.None, CultureInfo.InvariantCulture, out int rekeySeconds) && rekeySeconds > 0)
+        {
+            rekey = rekeySeconds * 1_000_000_000L;
+            logger.LogWarning("JVPN_REKEY_AFTER_SECONDS={Seconds}: rekeying early (testing only)", rekeySeconds);
+        }
+        using var stop = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
+        using InterfaceHost host = InterfaceHost.Start(config, logger, rekey);
+        host.DownRequested += stop.Set;
+        stop.Wait();
+        logger.LogInformation("{Name}: shutting down", config.InterfaceName);
+        return ExitCodes.Ok;
+    }
+}

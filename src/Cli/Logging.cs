@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Cli;
+
+/// <summary>One-line console logs on stderr; level from JVPN_LOG (trace, debug, information, warning, error).</summary>
+internal static class Logging
+{
+    public static ILoggerFactory Create() => LoggerFactory.Create(b =>
+    {
+        b.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        b.AddFilter(null, Enum.TryParse(Environment.GetEnvironmentVariable("JVPN_LOG"), true, out LogLevel level) ? level : LogLevel.Information);
+    });
+}
