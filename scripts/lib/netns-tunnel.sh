@@ -1,0 +1,198 @@
+# shellcheck shell=bash
+# Shared by scripts/demo.sh and bench/throughput.sh: a server and a client network namespace joined by
+# a veth pair, and helpers to run a VPN endpoint (jvpn or wireguard-go) inside each. Only namespaces
+# named jv* are touched; the host namespace is never changed. Call netns_tunnel_cleanup from an EXIT trap.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+JVPN_DLL="$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"
+SUBNET=$((RANDOM % 254 + 1))
+SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
+NS_SERVER="jvs$SUFFIX"
+NS_CLIENT="jvc$SUFFIX"
+SERVER_UNDERLAY="10.200.$SUBNET.1"
+CLIENT_UNDERLAY="10.200.$SUBNET.2"
+SERVER_TUNNEL=10.77.0.1
+CLIENT_TUNNEL=10.77.0.2
+LISTEN_PORT=51820
+WORK_DIR=$(mktemp -d /tmp/jvpn-netns.XXXXXX)
+VPN_PIDS=()
+declare -A VPN_PID_OF=()
+
+export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+
+require_root_and_tools() { # require_root_and_tools BIN...
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "this script needs root (network namespaces)" >&2
+        exit 1
+    fi
+    local bin
+    for bin in ip "$@"; do
+        command -v "$bin" >/dev/null 2>&1 || { echo "missing binary: $bin" >&2; exit 1; }
+    done
+}
+
+build_jvpn() {
+    echo "== building jvpn (Release)"
+    dotnet build "$REPO_ROOT/src/Cli/JumpingVpn.Cli.csproj" -c Release --nologo -v quiet >"$WORK_DIR/build.log" 2>&1 \
+        || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+}
+
+jvpn() { dotnet "$JVPN_DLL" "$@"; }
+
+netns_tunnel_cleanup() {
+    local pid
+    for pid in "${VPN_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${VPN_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    local ns
+    for ns in "$NS_CLIENT" "$NS_SERVER"; do
+        if ip netns list | grep -qw "$ns"; then
+            for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+            ip netns del "$ns" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK_DIR"
+}
+
+create_topology() {
+    ip netns add "$NS_SERVER"
+    ip netns add "$NS_CLIENT"
+    ip -n "$NS_SERVER" link set lo up
+    ip -n "$NS_CLIENT" link set lo up
+    # Created inside the server namespace with its peer placed straight into the client namespace.
+    ip -n "$NS_SERVER" link add veth0 type veth peer name veth0 netns "$NS_CLIENT"
+    ip -n "$NS_SERVER" addr add "$SERVER_UNDERLAY/24" dev veth0
+    ip -n "$NS_CLIENT" addr add "$CLIENT_UNDERLAY/24" dev veth0
+    ip -n "$NS_SERVER" link set veth0 up
+    ip -n "$NS_CLIENT" link set veth0 up
+}
+
+write_config() { # write_config FILE PRIVATE_KEY ADDRESS LISTEN_PORT|"" PEER_PUBLIC ALLOWED_IPS ENDPOINT|""
+    {
+        echo "[Interface]"
+        echo "PrivateKey = $2"
+        echo "Address = $3"
+        [ -n "$4" ] && echo "ListenPort = $4"
+        echo "MTU = 1420"
+        echo
+        echo "[Peer]"
+        echo "PublicKey = $5"
+        echo "AllowedIPs = $6"
+        [ -n "$7" ] && echo "Endpoint = $7"
+    } >"$1"
+    chmod 600 "$1"
+}
+
+start_vpn() { # start_vpn IMPL NS CONFIG_FILE (IFNAME = file name without .conf, like wg-quick)
+    local impl=$1 ns=$2 conf=$3 ifname pid
+    ifname=$(basename "$conf" .conf)
+    case "$impl" in
+        jvpn)
+            ip netns exec "$ns" dotnet "$JVPN_DLL" up "$conf" >"$WORK_DIR/$ifname.log" 2>&1 &
+            pid=$! ;;
+        wireguard-go)
+            ip netns exec "$ns" wireguard-go -f "$ifname" >"$WORK_DIR/$ifname.log" 2>&1 &
+            pid=$! ;;
+        *) echo "unknown VPN implementation: $impl" >&2; exit 1 ;;
+    esac
+    VPN_PIDS+=("$pid")
+    VPN_PID_OF[$ifname]=$pid
+    wait_ready "$ns" "$ifname" "$pid"
+    if [ "$impl" = wireguard-go ]; then
+        # wg-quick's job: wg setconf (no Address/MTU lines), then address, MTU, link, AllowedIPs routes.
+        grep -v -E '^(Address|MTU|DNS) *=' "$conf" >"$WORK_DIR/$ifname.wg"
+        ip netns exec "$ns" wg setconf "$ifname" "$WORK_DIR/$ifname.wg"
+        ip -n "$ns" addr add "$(sed -n 's/^Address = //p' "$conf")" dev "$ifname"
+        ip -n "$ns" link set "$ifname" mtu 1420 up
+        local allowed
+        for allowed in $(sed -n 's/^AllowedIPs = //p' "$conf" | tr ',' ' '); do
+            ip -n "$ns" route replace "$allowed" dev "$ifname"
+        done
+    fi
+}
+
+wait_ready() { # wait_ready NS IFNAME PID: ready once the UAPI socket answers `wg show IFNAME`
+    local ns=$1 ifname=$2 pid=$3
+    for _ in $(seq 200); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$ifname: VPN process exited before it was ready:" >&2
+            cat "$WORK_DIR/$ifname.log" >&2
+            exit 1
+        fi
+        ip netns exec "$ns" wg show "$ifname" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "$ifname: not ready after 20 s:" >&2
+    cat "$WORK_DIR/$ifname.log" >&2
+    exit 1
+}
+
+stop_vpn() { # stop_vpn IFNAME: SIGTERM, like Ctrl-C on `jvpn up`
+    local pid=${VPN_PID_OF[$1]}
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cpu_seconds() { # cpu_seconds PID: utime+stime from /proc/PID/stat (fields 14, 15; after the "(comm)")
+    local stat ticks
+    stat=$(cat "/proc/$1/stat")
+    stat=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $stat
+    ticks=$(( ${12} + ${13} ))
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+gen_keys() { # gen_keys IMPL -> "PRIVATE PUBLIC"
+    local private public
+    if [ "$1" = jvpn ]; then
+        private=$(jvpn genkey)
+        public=$(jvpn pubkey <<<"$private")
+    else
+        private=$(wg genkey)
+        public=$(wg pubkey <<<"$private")
+    fi
+    echo "$private $public"
+}
+
+# setup_tunnel IMPL SERVER_IF CLIENT_IF: keys, configs, start both ends (server first).
+setup_tunnel() {
+    local impl=$1 server_if=$2 client_if=$3
+    read -r SERVER_PRIVATE SERVER_PUBLIC <<<"$(gen_keys "$impl")"
+    read -r CLIENT_PRIVATE CLIENT_PUBLIC <<<"$(gen_keys "$impl")"
+    write_config "$WORK_DIR/$server_if.conf" "$SERVER_PRIVATE" "$SERVER_TUNNEL/24" "$LISTEN_PORT" \
+        "$CLIENT_PUBLIC" "$CLIENT_TUNNEL/32" ""
+    write_config "$WORK_DIR/$client_if.conf" "$CLIENT_PRIVATE" "$CLIENT_TUNNEL/24" "" \
+        "$SERVER_PUBLIC" "$SERVER_TUNNEL/32" "$SERVER_UNDERLAY:$LISTEN_PORT"
+    start_vpn "$impl" "$NS_SERVER" "$WORK_DIR/$server_if.conf"
+    start_vpn "$impl" "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
+    # The first packet triggers the handshake; wait until the tunnel answers.
+    for _ in $(seq 20); do
+        ip netns exec "$NS_CLIENT" ping -c 1 -W 1 "$SERVER_TUNNEL" >/dev/null 2>&1 && return 0
+    done
+    echo "tunnel ($impl) did not come up; logs:" >&2
+    cat "$WORK_DIR/$server_if.log" "$WORK_DIR/$client_if.log" >&2
+    exit 1
+}
+
+iperf3_mbps() { # iperf3_mbps SERVER_NS SERVER_ADDR CLIENT_NS SECONDS -> receiver Mbit/s
+    local port=$((20000 + RANDOM % 20000)) server_pid out
+    ip netns exec "$1" iperf3 -s -1 -p "$port" -B "$2" >/dev/null 2>&1 &
+    server_pid=$!
+    for _ in $(seq 50); do
+        ip netns exec "$1" ss -ltn 2>/dev/null | grep -q ":$port " && break
+        sleep 0.1
+    done
+    out=$(timeout $(( $4 + 20 )) ip netns exec "$3" iperf3 -c "$2" -p "$port" -t "$4" -f m) || {
+        kill "$server_pid" 2>/dev/null || true
+        echo "iperf3 failed: $out" >&2
+        return 1
+    }
+    wait "$server_pid" 2>/dev/null || true
+    awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i-1) }' <<<"$out" | tail -n 1
+}

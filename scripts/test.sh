@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Full test suite: every test project in Release, then one summary line "N passed, N failed, N skipped"
+# computed from the TRX result files. Exits non-zero if anything failed or no results were written.
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~EndToEnd").
+# The end-to-end tests need root, network namespaces, wireguard-go, wg, iperf3 and ping; without
+# them they skip, except under CI=true, where they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+dotnet test JumpingVpn.sln -c Release \
+    --logger "console;verbosity=normal" \
+    --logger trx \
+    --results-directory "$results" \
+    "$@" || status=$?
+
+# One <UnitTestResult ... outcome="..."> per test (per theory row). Skipped tests are "NotExecuted"
+# (the <Counters> element does not count them); Error/Timeout/Aborted count as failures.
+passed=0 failed=0 skipped=0 files=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+    files=$((files + 1))
+    outcomes=$(grep -o '<UnitTestResult [^>]*>' "$trx" | grep -o ' outcome="[A-Za-z]*"' || true)
+    passed=$((passed + $(grep -c '"Passed"' <<<"$outcomes" || true)))
+    failed=$((failed + $(grep -c -E '"(Failed|Error|Timeout|Aborted)"' <<<"$outcomes" || true)))
+    skipped=$((skipped + $(grep -c '"NotExecuted"' <<<"$outcomes" || true)))
+done
+
+if [ "$files" -eq 0 ]; then
+    echo "no TRX results found in $results (build failure?)" >&2
+    [ "$status" -ne 0 ] || status=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ] && [ "$status" -eq 0 ]; then
+    status=1
+fi
+exit "$status"

@@ -1,0 +1,38 @@
+namespace JumpingVpn.Tests.Infrastructure;
+
+/// <summary>jvpn under test: `dotnet jvpn.dll up DIR/IFNAME.conf` in the foreground. Like wg-quick,
+/// jvpn takes the interface name from the file name and configures addresses, MTU and routes itself.</summary>
+internal sealed class JvpnPeer : TunnelPeer
+{
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
+
+    private JvpnPeer(NetNs ns, string interfaceName, TunnelConfig config)
+        : base(ns, interfaceName, config)
+    {
+    }
+
+    public override PeerKind Kind => PeerKind.Jvpn;
+
+    public string ConfigPath { get; private set; } = "";
+
+    public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var peer = new JvpnPeer(ns, "jvj" + NetNs.RandomHex(3), config);
+        try
+        {
+            peer.ConfigPath = peer.WriteFile(peer.InterfaceName + ".conf", config.ToWgQuick());
+            peer.Process = ns.Start(Binaries.Dotnet(), [Binaries.JvpnDll, "up", peer.ConfigPath], environment);
+            peer.WaitUntilReady(ReadyTimeout);
+            return peer;
+        }
+        catch
+        {
+            peer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs another jvpn subcommand (status, down, ...) inside the peer's namespace.</summary>
+    public CommandResult Run(params string[] arguments) =>
+        Namespace.TryExec(Binaries.Dotnet(), [Binaries.JvpnDll, .. arguments], TimeSpan.FromSeconds(20));
+}

@@ -1,0 +1,54 @@
+namespace JumpingVpn.Tests.Infrastructure;
+
+/// <summary>Gate for tests that need root, network namespaces and system binaries. Locally a missing
+/// prerequisite skips the test; under CI (CI=true) it fails, so a broken runner can't turn the
+/// end-to-end suite into a silent row of skips.</summary>
+internal static class Requirements
+{
+    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    public static void Ensure(params string[] binaries)
+    {
+        var missing = new List<string>();
+        if (!OperatingSystem.IsLinux())
+        {
+            missing.Add("Linux");
+        }
+        if (!Environment.IsPrivilegedProcess)
+        {
+            missing.Add("root");
+        }
+        if (!File.Exists("/dev/net/tun"))
+        {
+            missing.Add("/dev/net/tun");
+        }
+        if (Binaries.TryFind("ip") is null)
+        {
+            missing.Add("ip");
+        }
+        foreach (string binary in binaries)
+        {
+            if (binary == "jvpn")
+            {
+                if (!File.Exists(Binaries.JvpnDll))
+                {
+                    missing.Add(Binaries.JvpnDll);
+                }
+            }
+            else if (Binaries.TryFind(binary) is null)
+            {
+                missing.Add(binary);
+            }
+        }
+        if (missing.Count == 0)
+        {
+            return;
+        }
+        string message = $"needs root, ip netns and {string.Join(", ", binaries)}: missing {string.Join(", ", missing)}";
+        if (IsCi)
+        {
+            throw new InvalidOperationException(message + " (CI=true: failing instead of skipping)");
+        }
+        Assert.Skip(message);
+    }
+}
