@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using JumpingVpn.Control.Interface;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Tunnel.Crypto;
 
@@ -26,16 +27,19 @@ internal static class StatusCommand
     {
         IReadOnlyList<string> names = name is null ? UapiClient.ListInterfaces() : [name];
         var snapshots = new List<(string Name, UapiDeviceSnapshot Snapshot)>();
+        var stats = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
         foreach (string n in names)
         {
             snapshots.Add((n, UapiClient.GetSnapshot(n)));
+            stats[n] = json ? TryStats(n) : null;
         }
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Console.Out.Write(json ? FormatJson(snapshots, now) : FormatText(snapshots, now));
+        Console.Out.Write(json ? FormatJson(snapshots, stats, now) : FormatText(snapshots, now));
         return ExitCodes.Ok;
     }
 
-    internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix)
+    internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots,
+        Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -56,6 +60,19 @@ internal static class StatusCommand
                 }
                 w.WriteNumber("listen_port", s.ListenPort);
                 w.WriteNumber("fwmark", s.FwMark);
+                if (dataPlane.GetValueOrDefault(name) is { } stats)
+                {
+                    w.WriteStartObject("data_plane");
+                    foreach ((string key, long value) in stats)
+                    {
+                        w.WriteNumber(key, value);
+                    }
+                    w.WriteEndObject();
+                }
+                else
+                {
+                    w.WriteNull("data_plane");
+                }
                 w.WriteStartArray("peers");
                 foreach (UapiPeerSnapshot p in s.Peers)
                 {
@@ -132,6 +149,20 @@ internal static class StatusCommand
             sb.Append("no interfaces are running\n");
         }
         return sb.ToString();
+    }
+
+    /// <summary>jvpn's extension request; null for other userspace WireGuards (wireguard-go answers with an error).</summary>
+    private static Dictionary<string, long>? TryStats(string name)
+    {
+        try
+        {
+            string reply = UapiClient.Request(name, "jvpn_stats=1\n\n");
+            return reply.Contains("errno=0", StringComparison.Ordinal) ? DataPlaneStats.Parse(reply) : null;
+        }
+        catch (UapiException)
+        {
+            return null;
+        }
     }
 
     private static string PublicKeyOf(byte[] privateKey)

@@ -203,6 +203,10 @@ public sealed class InterfaceHost : IDisposable
             DownRequested?.Invoke();
             return UapiProtocol.FormatResponse(string.Empty, UapiErrno.None);
         }
+        if (firstLine == "jvpn_stats=1" && Device is { } device && _loops is { } loops)
+        {
+            return UapiProtocol.FormatResponse(DataPlaneStats.Format(device, loops), UapiErrno.None);
+        }
         return null;
     }
 
