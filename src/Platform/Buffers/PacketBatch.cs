@@ -52,11 +52,19 @@ public sealed unsafe class PacketBatch
 
     public int Length(int i) => _lengths[i];
 
-    /// <summary>Offset of the packet within the data area (non-zero when a consumer trims a prefix in place).</summary>
+    /// <summary>
+    /// Offset of the packet relative to the data area: positive when a consumer trims a prefix in place,
+    /// negative (down to -Headroom) when a producer prepends a header into the headroom, as the
+    /// WireGuard encapsulation does with its 16-byte transport header.
+    /// </summary>
     public int DataOffset(int i) => _offsets[i];
 
     public void SetPacket(int i, int offset, int length)
     {
+        if (offset < -Headroom || offset + length > SlotCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"packet [{offset}, {offset + length}) does not fit slot [-{Headroom}, {SlotCapacity})");
+        }
         _offsets[i] = offset;
         _lengths[i] = length;
     }
