@@ -48,6 +48,11 @@ netns_tunnel_cleanup() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
+    local ifname
+    for ifname in "${!VPN_PID_OF[@]}"; do
+        # Left behind only if the daemon had to be killed; the name is ours.
+        rm -f "/var/run/wireguard/$ifname.sock"
+    done
     local ns
     for ns in "$NS_CLIENT" "$NS_SERVER"; do
         if ip netns list | grep -qw "$ns"; then

@@ -38,6 +38,16 @@ public sealed class JvpnTunnelTests
     }
 
     [Fact]
+    public void Ping_over_ipv6_underlay()
+    {
+        Requirements.Ensure("jvpn", "wg", "ping");
+        using TwoHostTopology topology = TwoHostTopology.Create();
+        using TunnelPair tunnel = topology.StartTunnel(PeerKind.Jvpn, PeerKind.Jvpn, ipv6Endpoint: true);
+
+        TunnelScenarios.AssertPing(tunnel, ipv6: false);
+    }
+
+    [Fact]
     public void Iperf3_tcp_both_directions()
     {
         Requirements.Ensure("jvpn", "wg", "ping", "iperf3");

@@ -20,6 +20,16 @@ public sealed class WireGuardGoBaselineTests
     }
 
     [Fact]
+    public void Ping_over_ipv6_underlay()
+    {
+        Requirements.Ensure("wireguard-go", "wg", "ping");
+        using TwoHostTopology topology = TwoHostTopology.Create();
+        using TunnelPair tunnel = topology.StartTunnel(PeerKind.WireGuardGo, PeerKind.WireGuardGo, ipv6Endpoint: true);
+
+        TunnelScenarios.AssertPing(tunnel, ipv6: false);
+    }
+
+    [Fact]
     public void Iperf3_tcp_through_tunnel()
     {
         Requirements.Ensure("wireguard-go", "wg", "ping", "iperf3");

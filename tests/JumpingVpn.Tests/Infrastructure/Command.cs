@@ -69,9 +69,24 @@ internal static class Command
             process.WaitForExit(TimeSpan.FromSeconds(5));
             throw new TimeoutException($"command timed out after {limit.TotalSeconds:0.#} s: {commandLine}\nstderr: {stderr.ToString().Trim()}");
         }
-        // The parameterless overload waits for the redirected streams to reach EOF.
-        process.WaitForExit();
+        DrainOutput(process);
         return new CommandResult(commandLine, process.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>After exit, waits briefly for the redirected streams to reach EOF so no output is
+    /// lost. Bounded: a background child that inherited the pipes (a daemon, wireguard-go) would
+    /// otherwise keep them open and hang the parameterless WaitForExit forever.</summary>
+    internal static void DrainOutput(Process process)
+    {
+        using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            process.WaitForExitAsync(drained.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            // Pipes still held open by a descendant; what was read so far is enough.
+        }
     }
 
     internal static string Format(ProcessStartInfo startInfo)

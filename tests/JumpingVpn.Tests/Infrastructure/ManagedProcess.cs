@@ -106,7 +106,7 @@ internal sealed partial class ManagedProcess : IDisposable
         {
             return false;
         }
-        _process.WaitForExit(); // drain redirected output
+        Command.DrainOutput(_process);
         return true;
     }
 

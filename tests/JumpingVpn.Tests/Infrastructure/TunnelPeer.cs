@@ -89,6 +89,9 @@ internal abstract class TunnelPeer : IDisposable
         }
         _disposed = true;
         Process?.Dispose();
+        // A daemon that had to be killed leaves its socket file behind; the name is ours alone.
+        // (Tests that check clean teardown look before Dispose.)
+        File.Delete(SocketPath);
         try
         {
             Directory.Delete(_workDirectory, recursive: true);
