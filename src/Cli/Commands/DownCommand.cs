@@ -17,8 +17,21 @@ internal static class DownCommand
     private static int Run(string name)
     {
         string socket = UapiPaths.SocketPath(name);
-        string reply = UapiClient.Request(name, "jvpn_down=1\n\n");
-        if (!reply.Contains("errno=0", StringComparison.Ordinal))
+        string reply;
+        try
+        {
+            reply = UapiClient.Request(name, "jvpn_down=1\n\n");
+        }
+        catch (UapiInterfaceNotRunningException)
+        {
+            throw;
+        }
+        catch (UapiException)
+        {
+            reply = string.Empty; // the daemon closed the connection while shutting down: that is a yes
+        }
+        // Another userspace WireGuard (wireguard-go) answers an unknown operation with a negative errno.
+        if (reply.Contains("errno=-", StringComparison.Ordinal))
         {
             Console.Error.WriteLine($"jvpn down: {name} is not a jvpn interface (its control socket does not understand 'down'); for wireguard-go use 'ip link del {name}'");
             return ExitCodes.InterfaceState;

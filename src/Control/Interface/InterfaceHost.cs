@@ -136,7 +136,6 @@ public sealed class InterfaceHost : IDisposable
             throw new PlatformException(ex.Message + "; stop it first with 'jvpn down " + name + "'");
         }
         _uapi.Extension = HandleExtension;
-        _undo.Add(_uapi.Dispose);
         RunHooks("PostUp", iface.PostUp);
         _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s)", name, udp.LocalPort, _config.Peers.Count);
     }
@@ -276,6 +275,12 @@ public sealed class InterfaceHost : IDisposable
         if (Device is not null)
         {
             TryRun(() => RunHooks("PostDown", _config.Interface.PostDown));
+        }
+        // The control socket goes last: its disappearance tells `jvpn down` (and scripts) that the
+        // interface, routes and rules are all gone.
+        if (_uapi is not null)
+        {
+            TryRun(_uapi.Dispose);
         }
     }
 
