@@ -7,16 +7,16 @@ public static class Privileges
 {
     private const int CapNetAdmin = 12;
 
-    /// <summary>True when running as root or with CAP_NET_ADMIN in the effective capability set.</summary>
+    /// <summary>
+    /// True when CAP_NET_ADMIN is in the effective capability set. The capability decides, not the uid:
+    /// root inside a container often lacks it, and a non-root service can have it (AmbientCapabilities).
+    /// Only if /proc cannot be read does euid 0 count as a yes.
+    /// </summary>
     public static bool HasNetAdmin()
     {
         if (!OperatingSystem.IsLinux())
         {
             return false;
-        }
-        if (LibC.GetEuid() == 0)
-        {
-            return true;
         }
         try
         {
@@ -32,6 +32,9 @@ public static class Privileges
         catch (IOException)
         {
         }
-        return false;
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return LibC.GetEuid() == 0;
     }
 }

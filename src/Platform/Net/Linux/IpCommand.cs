@@ -20,6 +20,8 @@ public static class IpCommand
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // Stable English messages whatever the user's locale, so errors can be recognised and quoted.
+        psi.Environment["LC_ALL"] = "C";
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);

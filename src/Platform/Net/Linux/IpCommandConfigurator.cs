@@ -7,8 +7,26 @@ public sealed class IpCommandConfigurator : INetworkConfigurator
 {
     public void SetMtu(string device, int mtu) => IpCommand.Run("link", "set", "mtu", mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up", "dev", device);
 
-    public void AddAddress(string device, IPAddress address, int prefixLength) =>
-        IpCommand.Run(Family(address), "address", "add", $"{address}/{prefixLength}", "dev", device);
+    /// <summary>
+    /// Adds an address; re-adding one the device already has succeeds (a restart after a crash may find
+    /// it). Kernels word the duplicate error differently ("File exists", "Address already assigned"), so
+    /// the check asks the device instead of matching the message.
+    /// </summary>
+    public void AddAddress(string device, IPAddress address, int prefixLength)
+    {
+        string cidr = $"{address}/{prefixLength}";
+        (bool ok, _, string error) = IpCommand.Run(false, Family(address), "address", "add", cidr, "dev", device);
+        if (ok)
+        {
+            return;
+        }
+        (bool shown, string output, _) = IpCommand.Run(false, Family(address), "-o", "address", "show", "dev", device);
+        if (shown && output.Contains($" {cidr} ", StringComparison.Ordinal))
+        {
+            return;
+        }
+        throw new PlatformException($"'ip {Family(address)} address add {cidr} dev {device}' failed: {error}");
+    }
 
     public void SetUp(string device) => IpCommand.Run("link", "set", "up", "dev", device);
 
