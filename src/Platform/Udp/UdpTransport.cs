@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using JumpingVpn.Platform.Buffers;
 
 namespace JumpingVpn.Platform.Udp;
 
@@ -7,6 +8,9 @@ namespace JumpingVpn.Platform.Udp;
 /// The interface's one UDP socket for IPv4 and IPv6 (an IPv6 socket in dual mode; IPv4-only when the
 /// host has IPv6 disabled). Blocking calls on dedicated threads; the SocketAddress overloads of
 /// ReceiveFrom/SendTo (.NET 8+) allocate nothing per datagram.
+/// The data plane uses the batched calls instead (<see cref="ReceiveBatch"/>, <see cref="SendSegments"/>:
+/// recvmmsg/sendmmsg plus UDP GRO/GSO when the kernel has them, perf-notes §0 and §1.4). One thread
+/// receives and one sends; each batched direction has its own scratch memory.
 /// </summary>
 public sealed class UdpTransport : IDisposable
 {
@@ -15,15 +19,37 @@ public sealed class UdpTransport : IDisposable
     private const int SoRcvBufForce = 33;
     private const int SoMark = 36;
     private const int BufferBytes = 8 << 20;
+
+    /// <summary>A GRO super-datagram can be up to 64 KB; smaller slots would truncate it, so GRO stays off for them.</summary>
+    public const int GroSlotCapacity = 65535;
+
     private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle;
+    private readonly int _fd;
+    private readonly BatchReceiver _receiver = new();
+    private readonly SegmentSender _sender;
+    private bool _groArmed;
     private int _closed;
 
-    private UdpTransport(Socket socket, bool dualMode)
+    private UdpTransport(Socket socket, bool dualMode, bool allowGso, bool allowGro)
     {
         _socket = socket;
         DualMode = dualMode;
         LocalPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        // The Socket keeps owning the fd (lifetime, close); the batched paths call libc on the raw fd.
+        _handle = socket.SafeHandle;
+        _fd = (int)_handle.DangerousGetHandle();
+        _sender = new SegmentSender(allowGso && UdpOffloads.ProbeGso(_fd), socket.AddressFamily);
+        // Probe now, arm on the first ReceiveBatch: a GRO socket hands out coalesced datagrams, which the
+        // single-datagram Receive (handshake path) cannot represent.
+        GroEnabled = allowGro && UdpOffloads.SetGro(_fd, true) && UdpOffloads.SetGro(_fd, false);
     }
+
+    /// <summary>Whether <see cref="SendSegments"/> uses UDP GSO (cleared for good if the kernel answers EIO).</summary>
+    public bool GsoEnabled => _sender.GsoEnabled;
+
+    /// <summary>Whether <see cref="ReceiveBatch"/> uses UDP GRO (with slots of at least <see cref="GroSlotCapacity"/>).</summary>
+    public bool GroEnabled { get; }
 
     public int LocalPort { get; }
 
@@ -32,8 +58,16 @@ public sealed class UdpTransport : IDisposable
 
     public AddressFamily Family => _socket.AddressFamily;
 
-    /// <summary>Binds the listen port (0 = any free port) on all addresses.</summary>
-    public static UdpTransport Bind(int port)
+    /// <summary>
+    /// Binds the listen port (0 = any free port) on all addresses. UDP GSO/GRO are used when the kernel
+    /// supports them, unless JVPN_DISABLE_GSO=1 / JVPN_DISABLE_GRO=1 force the fallbacks.
+    /// </summary>
+    public static UdpTransport Bind(int port) => Bind(
+        port,
+        allowGso: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGsoVariable),
+        allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable));
+
+    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro)
     {
         Socket? socket = null;
         bool dual = false;
@@ -70,7 +104,7 @@ public sealed class UdpTransport : IDisposable
             }
         }
         Tune(socket);
-        return new UdpTransport(socket, dual);
+        return new UdpTransport(socket, dual, allowGso, allowGro);
     }
 
     private static PlatformException BindError(int port, SocketException ex) => ex.SocketErrorCode switch
@@ -113,9 +147,16 @@ public sealed class UdpTransport : IDisposable
 
     public SocketAddress CreateAddressBuffer() => new(_socket.AddressFamily);
 
-    /// <summary>Receives one datagram; returns its length, or -1 once the socket was closed.</summary>
+    /// <summary>
+    /// Receives one datagram; returns its length, or -1 once the socket was closed. Turns GRO off if
+    /// ReceiveBatch had armed it (datagrams already queued coalesced stay so: do not mix the two calls).
+    /// </summary>
     public int Receive(Span<byte> buffer, SocketAddress from)
     {
+        if (_groArmed && Volatile.Read(ref _closed) == 0)
+        {
+            ArmGro(false);
+        }
         while (Volatile.Read(ref _closed) == 0)
         {
             try
@@ -155,6 +196,93 @@ public sealed class UdpTransport : IDisposable
             return false;
         }
     }
+
+    /// <summary>
+    /// One recvmmsg: blocks until a message arrives, then fills up to batch.Slots (≤ 128) slots at data
+    /// offset 0 and sets <c>batch.Count</c>. For message i, <paramref name="sources"/>[i] (preallocated via
+    /// <see cref="CreateAddressBuffer"/>) receives the sender and <paramref name="segmentSizes"/>[i] the GRO
+    /// segment size: 0 for a single datagram, else the message holds datagrams of that size back to back
+    /// (the last may be shorter). A truncated message (slot too small) has length 0.
+    /// Returns the message count, or -1 once the socket was closed. Allocation-free.
+    /// </summary>
+    public int ReceiveBatch(PacketBatch batch, SocketAddress[] sources, int[] segmentSizes)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(segmentSizes);
+        if (!TryEnter())
+        {
+            return -1;
+        }
+        try
+        {
+            bool wantGro = GroEnabled && batch.SlotCapacity >= GroSlotCapacity;
+            if (wantGro != _groArmed)
+            {
+                ArmGro(wantGro);
+            }
+            return _receiver.Receive(_fd, batch, sources, segmentSizes, ref _closed);
+        }
+        finally
+        {
+            _handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Sends batch.Packet(start) … batch.Packet(start + count - 1), each as its own datagram, to
+    /// <paramref name="to"/>: UDP GSO messages for runs of equal-size datagrams (≤ 64 segments, ≤ 65507
+    /// bytes each) when <see cref="GsoEnabled"/>, and one sendmmsg per up to 128 datagrams.
+    /// False if any datagram could not be sent (no route, closed, …). Allocation-free.
+    /// </summary>
+    public bool SendSegments(PacketBatch batch, int start, int count, SocketAddress to)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, batch.Slots, nameof(count));
+        if (count == 0)
+        {
+            return true;
+        }
+        if (!TryEnter())
+        {
+            return false;
+        }
+        try
+        {
+            return _sender.Send(_fd, batch, start, count, to);
+        }
+        finally
+        {
+            _handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Holds a reference on the socket handle for a raw-fd call, so Close cannot release the fd number
+    /// (and let it be reused) while a batched call still uses it. False once closed.
+    /// </summary>
+    private bool TryEnter()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return false;
+        }
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        return added;
+    }
+
+    private void ArmGro(bool on) => _groArmed = UdpOffloads.SetGro(_fd, on) ? on : _groArmed;
 
     public void Close()
     {
