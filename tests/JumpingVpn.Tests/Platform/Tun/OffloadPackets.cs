@@ -64,13 +64,14 @@ internal static class OffloadPackets
     }
 
     public static byte[] Tcp(bool v6, uint seq, uint ack, byte flags, ReadOnlySpan<byte> payload, byte[]? options = null,
-        ushort srcPort = 40000, ushort dstPort = 5201, ushort id = 0x1234, ushort window = 512, byte ttl = 64)
+        ushort srcPort = 40000, ushort dstPort = 5201, ushort id = 0x1234, ushort window = 512, byte ttl = 64,
+        byte[]? src = null, byte[]? dst = null)
     {
         options ??= [];
         int ipLen = v6 ? 40 : 20;
         int tcpLen = 20 + options.Length;
         byte[] p = new byte[ipLen + tcpLen + payload.Length];
-        WriteIp(p, v6, 6, id, ttl);
+        WriteIp(p, v6, 6, id, ttl, src, dst);
         Span<byte> tcp = p.AsSpan(ipLen);
         BinaryPrimitives.WriteUInt16BigEndian(tcp, srcPort);
         BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dstPort);
@@ -89,7 +90,7 @@ internal static class OffloadPackets
     {
         int ipLen = v6 ? 40 : 20;
         byte[] p = new byte[ipLen + 8 + payload.Length];
-        WriteIp(p, v6, 17, id, 64);
+        WriteIp(p, v6, 17, id, 64, null, null);
         Span<byte> udp = p.AsSpan(ipLen);
         BinaryPrimitives.WriteUInt16BigEndian(udp, 443);
         BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 50000);
@@ -115,7 +116,7 @@ internal static class OffloadPackets
         return data;
     }
 
-    private static void WriteIp(byte[] p, bool v6, byte protocol, ushort id, byte ttl)
+    private static void WriteIp(byte[] p, bool v6, byte protocol, ushort id, byte ttl, byte[]? src, byte[]? dst)
     {
         if (v6)
         {
@@ -123,8 +124,8 @@ internal static class OffloadPackets
             BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), (ushort)(p.Length - 40));
             p[6] = protocol;
             p[7] = ttl;
-            V6Src.CopyTo(p, 8);
-            V6Dst.CopyTo(p, 24);
+            (src ?? V6Src).CopyTo(p, 8);
+            (dst ?? V6Dst).CopyTo(p, 24);
             return;
         }
         p[0] = 0x45;
@@ -133,8 +134,8 @@ internal static class OffloadPackets
         p[6] = 0x40; // DF
         p[8] = ttl;
         p[9] = protocol;
-        V4Src.CopyTo(p, 12);
-        V4Dst.CopyTo(p, 16);
+        (src ?? V4Src).CopyTo(p, 12);
+        (dst ?? V4Dst).CopyTo(p, 16);
         ushort sum = (ushort)~NaiveFold(NaiveSum(p.AsSpan(0, 20)));
         BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), sum);
     }
