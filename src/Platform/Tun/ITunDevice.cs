@@ -1,3 +1,5 @@
+using JumpingVpn.Platform.Buffers;
+
 namespace JumpingVpn.Platform.Tun;
 
 /// <summary>
@@ -6,6 +8,8 @@ namespace JumpingVpn.Platform.Tun;
 /// is available and returns its length, or returns 0 once <see cref="Close"/> was called from any
 /// thread; <see cref="Write"/> writes one packet and returns false on a transient failure (the packet
 /// is dropped, nothing is thrown). Neither allocates.
+/// The batched pair (<see cref="ReadBatch"/>, <see cref="WriteBatch"/>) is the fast path; devices
+/// without offloads get the one-packet-at-a-time defaults below.
 /// </summary>
 public interface ITunDevice : IDisposable
 {
@@ -16,4 +20,27 @@ public interface ITunDevice : IDisposable
     bool Write(ReadOnlySpan<byte> packet);
 
     void Close();
+
+    /// <summary>Blocks like <see cref="Read"/>, then fills <paramref name="output"/> from slot 0 (each
+    /// packet at data offset 0) and sets its Count; returns the count, or 0 once closed.</summary>
+    int ReadBatch(PacketBatch output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        int n = Read(output.Data(0));
+        output.SetPacket(0, 0, n);
+        output.Count = n > 0 ? 1 : 0;
+        return output.Count;
+    }
+
+    /// <summary>Writes input.Packet(0..Count-1); false if any was dropped.</summary>
+    bool WriteBatch(PacketBatch input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool ok = true;
+        for (int i = 0; i < input.Count; i++)
+        {
+            ok &= Write(input.Packet(i));
+        }
+        return ok;
+    }
 }
