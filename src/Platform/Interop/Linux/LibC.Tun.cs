@@ -23,13 +23,6 @@ internal static partial class LibC
     public const uint TUN_F_USO4 = 0x20;
     public const uint TUN_F_USO6 = 0x40;
 
-    [StructLayout(LayoutKind.Sequential)]
-    public unsafe struct IoVec
-    {
-        public void* Base;
-        public nuint Length;
-    }
-
     [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
     public static unsafe partial nint Writev(int fd, IoVec* iov, int iovcnt);
 }

@@ -73,7 +73,7 @@ public class GsoSplitterTests
     public void SplitsUdpL4SuperPacket(bool v6)
     {
         byte[] payload = Payload(3000, 3);
-        byte[] super = Udp(v6, payload, id: 100);
+        byte[] super = OffloadPackets.Udp(v6, payload, id: 100);
         MakePartial(super, 17, 6);
         var header = new VirtioNetHeader
         {
@@ -111,7 +111,7 @@ public class GsoSplitterTests
     [InlineData(true, 17, 6)]
     public void CompletesAPartialChecksumOnANonGsoPacket(bool v6, byte protocol, int checksumOffset)
     {
-        byte[] original = protocol == 6 ? Tcp(v6, 5, 6, Ack | Psh, Payload(333, 9)) : Udp(v6, Payload(333, 9));
+        byte[] original = protocol == 6 ? Tcp(v6, 5, 6, Ack | Psh, Payload(333, 9)) : OffloadPackets.Udp(v6, Payload(333, 9));
         byte[] partial = (byte[])original.Clone();
         MakePartial(partial, protocol, checksumOffset);
         Assert.False(L4ChecksumValid(partial, protocol));
@@ -147,7 +147,7 @@ public class GsoSplitterTests
         Assert.Equal(-1, GsoSplitter.Split(TcpGso(false, 1000), super, new PacketBatch(16, 500, 0)));  // segment > slot
         Assert.Equal(-1, GsoSplitter.Split(TcpGso(true, 1000), super, new PacketBatch(16, 2048, 0)));  // TCPV6 on an IPv4 packet
         var legacyUfo = new VirtioNetHeader { GsoType = VirtioNetHeader.GsoUdp, GsoSize = 1000 };
-        Assert.Equal(-1, GsoSplitter.Split(legacyUfo, Udp(false, Payload(3000, 1)), new PacketBatch(16, 2048, 0)));
+        Assert.Equal(-1, GsoSplitter.Split(legacyUfo, OffloadPackets.Udp(false, Payload(3000, 1)), new PacketBatch(16, 2048, 0)));
         var badCsumStart = TcpGso(false, 1000);
         badCsumStart.CsumStart = 24;
         Assert.Equal(-1, GsoSplitter.Split(badCsumStart, super, new PacketBatch(16, 2048, 0)));

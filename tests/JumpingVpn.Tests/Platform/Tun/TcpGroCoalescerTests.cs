@@ -137,7 +137,7 @@ public class TcpGroCoalescerTests
     [Fact]
     public void InterleavedFlowsMergeSeparatelyAndOtherTrafficPassesThrough()
     {
-        byte[] udp = Udp(false, Payload(50, 1));
+        byte[] udp = OffloadPackets.Udp(false, Payload(50, 1));
         var gro = new TcpGroCoalescer();
         gro.Add(Seg(0, 100, srcPort: 1));
         gro.Add(Seg(5000, 100, srcPort: 2));
