@@ -42,7 +42,12 @@ internal static class StatusCommand
         Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
+        {
+            Indented = true,
+            // Keys are base64: keep '+' and '/' literal (the default encoder writes \u002B), so scripts can grep them.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }))
         {
             w.WriteStartObject();
             w.WriteStartArray("interfaces");

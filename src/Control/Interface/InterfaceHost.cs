@@ -98,7 +98,7 @@ public sealed class InterfaceHost : IDisposable
             peer.Timers.PersistentKeepaliveSeconds = p.PersistentKeepalive ?? 0;
         }
 
-        LinuxTunDevice tun = LinuxTunDevice.Create(name);
+        LinuxTunDevice tun = LinuxTunDevice.Create(name, offload: true);
         _undo.Add(tun.Dispose);
         var net = new IpCommandConfigurator();
         net.SetMtu(name, mtu);
@@ -137,7 +137,8 @@ public sealed class InterfaceHost : IDisposable
         }
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
-        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s)", name, udp.LocalPort, _config.Peers.Count);
+        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}",
+            name, udp.LocalPort, _config.Peers.Count, OnOff(tun.OffloadEnabled), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
     }
 
     private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp, WireGuardDevice device)
@@ -222,6 +223,8 @@ public sealed class InterfaceHost : IDisposable
             }
         }
     }
+
+    private static string OnOff(bool on) => on ? "on" : "off";
 
     private static int RunProcess(string file, string[] args, string? stdin)
     {
