@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by scripts/demo.sh and bench/throughput.sh: a server and a client network namespace joined by
-# a veth pair, and helpers to run a VPN endpoint (jvpn or wireguard-go) inside each. Only namespaces
-# named jv* are touched; the host namespace is never changed. Call netns_tunnel_cleanup from an EXIT trap.
+# a veth pair, and helpers to run a VPN endpoint (jvpn, wireguard-go or OpenVPN 2.6) inside each. Only
+# namespaces named jv* are touched; the host namespace is never changed. Call netns_tunnel_cleanup from an
+# EXIT trap.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 JVPN_DLL="$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"
@@ -14,6 +15,7 @@ CLIENT_UNDERLAY="10.200.$SUBNET.2"
 SERVER_TUNNEL=10.77.0.1
 CLIENT_TUNNEL=10.77.0.2
 LISTEN_PORT=51820
+OPENVPN_PORT=1194
 WORK_DIR=$(mktemp -d /tmp/jvpn-netns.XXXXXX)
 VPN_PIDS=()
 declare -A VPN_PID_OF=()
@@ -168,6 +170,10 @@ gen_keys() { # gen_keys IMPL -> "PRIVATE PUBLIC"
 # setup_tunnel IMPL SERVER_IF CLIENT_IF: keys, configs, start both ends (server first).
 setup_tunnel() {
     local impl=$1 server_if=$2 client_if=$3
+    if [ "$impl" = openvpn ]; then
+        setup_openvpn_tunnel "$server_if" "$client_if"
+        return
+    fi
     read -r SERVER_PRIVATE SERVER_PUBLIC <<<"$(gen_keys "$impl")"
     read -r CLIENT_PRIVATE CLIENT_PUBLIC <<<"$(gen_keys "$impl")"
     write_config "$WORK_DIR/$server_if.conf" "$SERVER_PRIVATE" "$SERVER_TUNNEL/24" "$LISTEN_PORT" \
@@ -176,13 +182,104 @@ setup_tunnel() {
         "$SERVER_PUBLIC" "$SERVER_TUNNEL/32" "$SERVER_UNDERLAY:$LISTEN_PORT"
     start_vpn "$impl" "$NS_SERVER" "$WORK_DIR/$server_if.conf"
     start_vpn "$impl" "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
-    # The first packet triggers the handshake; wait until the tunnel answers.
+    wait_tunnel_ping "$impl" "$server_if" "$client_if"
+}
+
+wait_tunnel_ping() { # wait_tunnel_ping IMPL SERVER_IF CLIENT_IF: the first packet triggers the handshake
+    local _
     for _ in $(seq 20); do
         ip netns exec "$NS_CLIENT" ping -c 1 -W 1 "$SERVER_TUNNEL" >/dev/null 2>&1 && return 0
     done
-    echo "tunnel ($impl) did not come up; logs:" >&2
-    cat "$WORK_DIR/$server_if.log" "$WORK_DIR/$client_if.log" >&2
+    echo "tunnel ($1) did not come up; logs:" >&2
+    cat "$WORK_DIR/$2.log" "$WORK_DIR/$3.log" >&2
     exit 1
+}
+
+# --- OpenVPN 2.6 -------------------------------------------------------------------------------------
+# Point-to-point over UDP with dev tun, TLS with self-signed certificates pinned by --peer-fingerprint
+# (openvpn(8) "--peer-fingerprint"): no CA, no --server pool. Static-key mode (--secret) is not used
+# because it is deprecated and cannot use an AEAD cipher; TLS mode negotiates the 2.6 default
+# data-ciphers (AES-256-GCM first), which is how OpenVPN is actually deployed. --disable-dco keeps the
+# data plane in userspace (no ovpn-dco module here), so all three VPNs are userspace processes whose
+# CPU time is visible in /proc/PID/stat. MTU is OpenVPN's default (tun-mtu 1500).
+
+openvpn_self_signed() { # openvpn_self_signed NAME -> NAME.crt/NAME.key in WORK_DIR/pki; prints SHA-256 fingerprint
+    local dir="$WORK_DIR/pki"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=$1" -keyout "$dir/$1.key" -out "$dir/$1.crt" >/dev/null 2>&1
+    chmod 600 "$dir/$1.key"
+    openssl x509 -in "$dir/$1.crt" -noout -fingerprint -sha256 | sed 's/^.*=//'
+}
+
+write_openvpn_config() { # write_openvpn_config FILE IFNAME server|client LOCAL_TUNNEL REMOTE_TUNNEL PEER_FINGERPRINT
+    local file=$1 ifname=$2 role=$3
+    {
+        echo "dev $ifname"
+        echo "dev-type tun"
+        echo "proto udp4"
+        echo "disable-dco"
+        if [ "$role" = server ]; then
+            echo "local $SERVER_UNDERLAY"
+            echo "lport $OPENVPN_PORT"
+            echo "tls-server"
+            echo "dh none"
+        else
+            echo "remote $SERVER_UNDERLAY $OPENVPN_PORT"
+            echo "nobind"
+            echo "tls-client"
+        fi
+        echo "ifconfig $4 $5"
+        echo "cert $WORK_DIR/pki/$ifname.crt"
+        echo "key $WORK_DIR/pki/$ifname.key"
+        echo "peer-fingerprint $6"
+        echo "verb 3"
+    } >"$file"
+    chmod 600 "$file"
+}
+
+start_openvpn() { # start_openvpn NS CONFIG_FILE (IFNAME = file name without .conf)
+    local ns=$1 conf=$2 ifname pid
+    ifname=$(basename "$conf" .conf)
+    # `ip netns exec` execs openvpn in place, so $! is the OpenVPN process itself (for CPU accounting).
+    ip netns exec "$ns" openvpn --config "$conf" >"$WORK_DIR/$ifname.log" 2>&1 &
+    pid=$!
+    VPN_PIDS+=("$pid")
+    VPN_PID_OF[$ifname]=$pid
+}
+
+wait_openvpn_log() { # wait_openvpn_log IFNAME PATTERN: until the log shows PATTERN (20 s)
+    local pid=${VPN_PID_OF[$1]} _
+    for _ in $(seq 200); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$1: OpenVPN exited:" >&2
+            cat "$WORK_DIR/$1.log" >&2
+            exit 1
+        fi
+        grep -q "$2" "$WORK_DIR/$1.log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "$1: no \"$2\" after 20 s:" >&2
+    cat "$WORK_DIR/$1.log" >&2
+    exit 1
+}
+
+setup_openvpn_tunnel() { # setup_openvpn_tunnel SERVER_IF CLIENT_IF: certificates, configs, both ends up
+    local server_if=$1 client_if=$2 server_fp client_fp
+    server_fp=$(openvpn_self_signed "$server_if")
+    client_fp=$(openvpn_self_signed "$client_if")
+    write_openvpn_config "$WORK_DIR/$server_if.conf" "$server_if" server "$SERVER_TUNNEL" "$CLIENT_TUNNEL" "$client_fp"
+    write_openvpn_config "$WORK_DIR/$client_if.conf" "$client_if" client "$CLIENT_TUNNEL" "$SERVER_TUNNEL" "$server_fp"
+    start_openvpn "$NS_SERVER" "$WORK_DIR/$server_if.conf"
+    wait_openvpn_log "$server_if" "UDPv4 link local (bound)"
+    start_openvpn "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
+    wait_openvpn_log "$client_if" "Initialization Sequence Completed"
+    wait_openvpn_log "$server_if" "Initialization Sequence Completed"
+    wait_tunnel_ping openvpn "$server_if" "$client_if"
+}
+
+openvpn_data_cipher() { # openvpn_data_cipher IFNAME -> the negotiated data-channel cipher, from the log
+    sed -n "s/.*Data Channel: cipher '\([^']*\)'.*/\1/p" "$WORK_DIR/$1.log" | tail -n 1
 }
 
 iperf3_mbps() { # iperf3_mbps SERVER_NS SERVER_ADDR CLIENT_NS SECONDS -> receiver Mbit/s
@@ -200,4 +297,25 @@ iperf3_mbps() { # iperf3_mbps SERVER_NS SERVER_ADDR CLIENT_NS SECONDS -> receive
     }
     wait "$server_pid" 2>/dev/null || true
     awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") print $(i-1) }' <<<"$out" | tail -n 1
+}
+
+# iperf3_json SERVER_NS SERVER_ADDR CLIENT_NS SECONDS OUT_FILE [IPERF3_CLIENT_ARGS...]: one iperf3 run,
+# the client's JSON (with the server's own report, --get-server-output) written to OUT_FILE.
+iperf3_json() {
+    local server_ns=$1 addr=$2 client_ns=$3 seconds=$4 out=$5 port server_pid
+    shift 5
+    port=$((20000 + RANDOM % 20000))
+    ip netns exec "$server_ns" iperf3 -s -1 -p "$port" -B "$addr" >/dev/null 2>&1 &
+    server_pid=$!
+    for _ in $(seq 50); do
+        ip netns exec "$server_ns" ss -ltn 2>/dev/null | grep -q ":$port " && break
+        sleep 0.1
+    done
+    if ! timeout $((seconds + 20)) ip netns exec "$client_ns" iperf3 -c "$addr" -p "$port" -t "$seconds" -J \
+        --get-server-output "$@" >"$out"; then
+        kill "$server_pid" 2>/dev/null || true
+        echo "iperf3 failed: $(jq -r '.error // empty' "$out" 2>/dev/null)" >&2
+        return 1
+    fi
+    wait "$server_pid" 2>/dev/null || true
 }
