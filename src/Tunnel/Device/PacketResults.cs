@@ -24,6 +24,11 @@ public enum ReceiveResult
     Keepalive,
     /// <summary>A handshake message for the handshake thread.</summary>
     Handshake,
+    /// <summary>
+    /// An authenticated Jumping control frame (plaintext starting with 0x00, DESIGN §2.2) at
+    /// [packetOffset, packetOffset + packetLength); trailing zero padding included.
+    /// </summary>
+    Control,
     /// <summary>Dropped; the reason is counted in <see cref="DeviceCounters"/>.</summary>
     Drop,
 }

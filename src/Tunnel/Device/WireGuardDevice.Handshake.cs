@@ -148,6 +148,7 @@ public sealed partial class WireGuardDevice
         peer.Timers.AnyAuthenticatedPacketReceived();
         peer.Timers.AnyAuthenticatedPacketSent();
         _sender.Send(response, from);
+        Observer?.OnSessionKeysInstalled(peer, weInitiated: false);
     }
 
     private void ConsumeResponse(StaticIdentity identity, ReadOnlySpan<byte> message, SocketAddress from, long now)
@@ -179,6 +180,7 @@ public sealed partial class WireGuardDevice
         peer.Timers.AnyAuthenticatedPacketTraversal(now);
         peer.Timers.AnyAuthenticatedPacketReceived();
         FlushStaged(peer);
+        Observer?.OnSessionKeysInstalled(peer, weInitiated: true);
     }
 
     /// <summary>BeginSymmetricSession: new keypair into the set, index bound, timers told (caller holds the peer lock).</summary>

@@ -85,6 +85,13 @@ public sealed partial class WireGuardDevice
         {
             return ReceiveResult.Keepalive;
         }
+        // IPv4 starts 0x4_, IPv6 0x6_; 0x00 marks a Jumping control frame (DESIGN §2.2). It is already
+        // authenticated by the AEAD and protected by the replay window like any transport packet.
+        if (plaintext[0] == 0x00)
+        {
+            packetLength = plaintext.Length;
+            return ReceiveResult.Control;
+        }
         // Cryptokey routing, receive side (whitepaper §2.2): the inner source must be one of the
         // sending peer's allowed IPs, and the inner length trims WireGuard's zero padding.
         if (!IpPacket.TryGetTotalLength(plaintext, out int innerLength) || innerLength > plaintext.Length
@@ -125,14 +132,19 @@ public sealed partial class WireGuardDevice
             }
         }
         peer.AddRx(length);
+        peer.MarkAuthenticatedRx(now);
         peer.Timers.AnyAuthenticatedPacketReceived();
         peer.Timers.AnyAuthenticatedPacketTraversal(now);
-        if (peer.AllowRoaming)
+        SocketAddress? current = peer.Endpoint;
+        if (current is null || !current.Equals(from))
         {
-            SocketAddress? current = peer.Endpoint;
-            if (current is null || !current.Equals(from))
+            if (peer.AllowRoaming)
             {
                 peer.Endpoint = EndpointCodec.Copy(from);
+            }
+            else
+            {
+                Observer?.OnUnboundSource(peer, from);
             }
         }
         // Receive-side rekey (timers.c / wireguard-go receive.go): the initiator rekeys when its session

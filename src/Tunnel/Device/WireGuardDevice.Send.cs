@@ -138,6 +138,28 @@ public sealed partial class WireGuardDevice
         }
     }
 
+    /// <summary>
+    /// Sends a Jumping control frame to <paramref name="peer"/> as the plaintext of a transport message,
+    /// so it is encrypted and authenticated by the current keypair (DESIGN §2.2). <paramref name="to"/>
+    /// overrides the destination (a REBIND_HINT goes to the unbound address it answers). Returns false
+    /// without a usable session. Cold path (control frames are a few per second at most).
+    /// </summary>
+    public bool SendControl(Peer peer, ReadOnlySpan<byte> frame, SocketAddress? to = null)
+    {
+        to ??= peer.Endpoint;
+        Keypair? keypair = peer.Keypairs.Current;
+        long now = NowNs();
+        if (to is null || keypair is null || keypair.Expired(now) || frame.IsEmpty || frame[0] != 0
+            || frame.Length > _options.Mtu)
+        {
+            return false;
+        }
+        Span<byte> buffer = stackalloc byte[MessageLayout.TransportHeaderSize + _options.Mtu + 32];
+        frame.CopyTo(buffer[MessageLayout.TransportHeaderSize..]);
+        int length = Seal(peer, keypair, buffer, frame.Length, now);
+        return length > 0 && _sender.Send(buffer[..length], to);
+    }
+
     /// <summary>Sends the packets queued while the handshake was in flight (called once a session exists).</summary>
     private void FlushStaged(Peer peer)
     {

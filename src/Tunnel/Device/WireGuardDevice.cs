@@ -40,6 +40,9 @@ public sealed partial class WireGuardDevice
 
     public DeviceCounters Counters { get; } = new();
 
+    /// <summary>The session layer's hooks; null for a plain WireGuard interface.</summary>
+    public IDeviceObserver? Observer { get; set; }
+
     public AllowedIps<Peer> AllowedIps { get; } = new();
 
     public StaticIdentity? Identity => Volatile.Read(ref _identity);

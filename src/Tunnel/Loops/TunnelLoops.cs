@@ -170,7 +170,7 @@ public sealed class TunnelLoops : IDisposable
                 {
                     Span<byte> datagram = message.Slice(offset, Math.Min(segment, message.Length - offset));
                     datagrams++;
-                    switch (_device.Decapsulate(datagram, sources[i], out int off, out int len, out _))
+                    switch (_device.Decapsulate(datagram, sources[i], out int off, out int len, out Peer? peer))
                     {
                         case ReceiveResult.Deliver when len <= toTun.SlotCapacity:
                             datagram.Slice(off, len).CopyTo(toTun.Data(pending));
@@ -186,6 +186,9 @@ public sealed class TunnelLoops : IDisposable
                             break;
                         case ReceiveResult.Handshake:
                             _handshakes.TryEnqueue(datagram, sources[i]);
+                            break;
+                        case ReceiveResult.Control:
+                            _device.Observer?.OnControlFrame(peer!, datagram.Slice(off, len), sources[i]);
                             break;
                         default:
                             break;
