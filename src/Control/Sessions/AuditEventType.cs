@@ -1,0 +1,1 @@
+namespace JumpingVpn.Control.Sessions; public enum AuditEventType : byte { SessionCreated }
