@@ -149,7 +149,11 @@ public static partial class SessionMachine
     {
         if (e.Authenticated)
         {
-            r.RejectedRequests++;
+            // A tombstone is frozen (I8): late requests are answered, not counted in the record.
+            if (r.State != SessionState.Terminated)
+            {
+                r.RejectedRequests++;
+            }
             audit?.Add(Base(r, AuditEventType.ReattachResult, nowMs) with { Success = false, Reason = reason, RetryAfterMs = retryAfterMs, NewTransport = e.Source });
         }
         return Reject(r, reason, retryAfterMs, fired);
