@@ -78,6 +78,12 @@ public sealed record SessionPolicy
     /// <summary>T7 from ATTACHED (planned migration, e.g. back to Wi-Fi); session-spec §1.4 [P].</summary>
     public bool AllowPlannedMigration { get; init; } = true;
 
+    /// <summary>
+    /// Minimum gap between two REBIND_HINTs of one session (DESIGN §2.2: rate-limited). Hints answer
+    /// authenticated traffic, so this only bounds how much a NAT flapping under load makes the server send.
+    /// </summary>
+    public long RebindHintIntervalMs { get; init; } = 250;
+
     /// <summary>Per-session control token bucket (session-spec §2.7: 2/s, burst 5).</summary>
     public int ControlRatePerSecond { get; init; } = 2;
 
@@ -124,6 +130,7 @@ public sealed record SessionPolicy
             ?? Range("handshake_timeout", HandshakeTimeoutMs, 100, 120_000, true)
             ?? Range("tombstone_ttl", TombstoneTtlMs, 0, 3_600_000, true)
             ?? (DegradedMaxMs == 0 ? null : Range("degraded_max", DegradedMaxMs, 1_000, MaxLifetimeMs, true))
+            ?? Range("rebind_hint_interval", RebindHintIntervalMs, 10, 60_000, true)
             ?? Range("control_rate", ControlRatePerSecond, 1, 1_000, false)
             ?? Range("control_burst", ControlBurst, 1, 1_000, false)
             ?? Check(string.IsNullOrWhiteSpace(Version), "policy_version", "must not be empty");

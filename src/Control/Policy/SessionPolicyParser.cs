@@ -28,7 +28,7 @@ public static class SessionPolicyParser
         "volatile_to_degraded", "stability_window", "probation", "max_switches_per_min", "switch_cooldown",
         "improvement_factor", "max_candidate_paths", "ctrl_replay_window", "max_forward_gap", "max_sessions",
         "handshake_timeout", "tombstone_ttl", "degraded_max", "allow_planned_migration", "control_rate",
-        "control_burst",
+        "control_burst", "rebind_hint_interval",
     ];
 
     /// <summary>
@@ -78,6 +78,7 @@ public static class SessionPolicyParser
                 "allowplannedmigration" => p with { AllowPlannedMigration = Boolean(sourceFile, key, value) },
                 "controlrate" => p with { ControlRatePerSecond = Integer(sourceFile, key, value) },
                 "controlburst" => p with { ControlBurst = Integer(sourceFile, key, value) },
+                "rebindhintinterval" => p with { RebindHintIntervalMs = Duration(sourceFile, key, value) },
                 _ => throw Error(sourceFile, key, "unknown key in [Jumping]; known keys: " + string.Join(", ", s_knownKeys)),
             };
         }

@@ -66,6 +66,9 @@ public sealed class SessionRecord
 
     public ReasonCode TerminationReason { get; internal set; }
 
+    /// <summary>When the last REBIND_HINT was allowed (rate limit only; not FSM state).</summary>
+    public long LastRebindHintMs { get; internal set; } = -1;
+
     public ulong CtrlSeqHighWater => CtrlSeq.HighWater;
 
     public int SwitchesInWindow(long nowMs)
@@ -78,13 +81,13 @@ public sealed class SessionRecord
         Id, State, StateVersion, BoundAtVersion, Binding, VolatileSinceMs, DegradedSinceMs, UnboundSinceMs,
         RecoveryDeadlineMs, LastSwitchMs, ProbationUntilMs, LastReason, LastTransitionMs, TotalSwitches,
         TerminationReason, Switches.Digest(), CtrlSeq.HighWater, CtrlSeq.Bitmap, Bucket.MilliTokens,
-        Bucket.LastRefillMs, RejectedRequests);
+        Bucket.LastRefillMs, RejectedRequests, LastRebindHintMs);
 }
 
 /// <summary>
 /// Every field of a <see cref="SessionRecord"/> as one comparable value: the tests compare snapshots to
 /// prove "no mutation". <see cref="FsmOnly"/> blanks what an authenticated rejection may legitimately
-/// change (ctrl_seq high-water, bucket, counters: session-spec I16).
+/// change (ctrl_seq high-water, bucket, counters: session-spec I16) and the REBIND_HINT rate-limit clock.
 /// </summary>
 public readonly record struct SessionSnapshot(
     SessionId Id,
@@ -107,7 +110,8 @@ public readonly record struct SessionSnapshot(
     UInt128 CtrlSeqBitmap,
     long BucketMilliTokens,
     long BucketLastRefillMs,
-    long RejectedRequests)
+    long RejectedRequests,
+    long LastRebindHintMs)
 {
     public SessionSnapshot FsmOnly() => this with
     {
@@ -116,5 +120,6 @@ public readonly record struct SessionSnapshot(
         BucketMilliTokens = 0,
         BucketLastRefillMs = 0,
         RejectedRequests = 0,
+        LastRebindHintMs = 0,
     };
 }

@@ -218,3 +218,24 @@ public sealed class ReattachTests
         Assert.Equal(1UL, h.Record.StateVersion);
     }
 }
+
+public sealed class RebindHintTests
+{
+    [Fact]
+    public void HintsGoToUnboundAddressesRateLimitedAndNeverRebind()
+    {
+        var h = new SessionHarness();
+        Assert.False(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.B, h.Now)); // BIRTH: no session layer yet
+        h.Attach();
+        SessionSnapshot before = h.Record.Snapshot();
+        Assert.False(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.A, h.Now)); // the binding itself
+        Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.B, h.Now));
+        Assert.False(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.B, h.Now + 249));
+        Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.B, h.Now + 250));
+        Assert.Equal(before.FsmOnly(), h.Record.Snapshot().FsmOnly());
+        Assert.Equal(SessionHarness.A, h.Record.Binding);
+
+        h.Apply(SessionEvent.Internal(SessionEventKind.TransportDead));
+        Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.A, h.Now + 1_000)); // unbound: any address
+    }
+}
