@@ -71,11 +71,8 @@ public sealed class SessionRecord
 
     public ulong CtrlSeqHighWater => CtrlSeq.HighWater;
 
-    public int SwitchesInWindow(long nowMs)
-    {
-        _ = Switches.IsCapped(nowMs, out _);
-        return Switches.Count;
-    }
+    /// <summary>Successful switches in the last 60 s (the window the switch cap counts).</summary>
+    public int SwitchesInWindow(long nowMs) => Switches.CountInWindow(nowMs);
 
     public SessionSnapshot Snapshot() => new(
         Id, State, StateVersion, BoundAtVersion, Binding, VolatileSinceMs, DegradedSinceMs, UnboundSinceMs,

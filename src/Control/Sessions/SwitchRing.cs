@@ -37,6 +37,20 @@ internal sealed class SwitchRing
         return true;
     }
 
+    /// <summary>Successful switches in the sliding window ending at <paramref name="nowMs"/> (for status output).</summary>
+    public int CountInWindow(long nowMs)
+    {
+        int n = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            if (nowMs - _times[i] < WindowMs)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public void Push(long nowMs)
     {
         _times[_next] = nowMs;

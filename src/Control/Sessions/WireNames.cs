@@ -9,9 +9,9 @@ namespace JumpingVpn.Control.Sessions;
 /// </summary>
 public static class WireNames
 {
-    private static readonly string[] s_reasons = Table<ReasonCode>(ushort.MaxValue);
-    private static readonly string[] s_states = Table<SessionState>(byte.MaxValue);
-    private static readonly string[] s_events = Table<AuditEventType>(byte.MaxValue);
+    private static readonly string[] s_reasons = Table<ReasonCode>();
+    private static readonly string[] s_states = Table<SessionState>();
+    private static readonly string[] s_events = Table<AuditEventType>();
 
     public static string Of(ReasonCode code) => Lookup(s_reasons, (int)code);
 
@@ -41,7 +41,7 @@ public static class WireNames
     private static string Lookup(string[] table, int index) =>
         (uint)index < (uint)table.Length && table[index] is { } s ? s : "UNKNOWN";
 
-    private static string[] Table<TEnum>(int _)
+    private static string[] Table<TEnum>()
         where TEnum : struct, Enum
     {
         TEnum[] values = Enum.GetValues<TEnum>();

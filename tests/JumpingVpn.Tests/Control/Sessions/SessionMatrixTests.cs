@@ -11,7 +11,7 @@ public sealed class SessionMatrixTests
 {
     public enum Config { Birth, Attached, Volatile, DegradedBound, DegradedUnbound, Recovering, Terminated }
 
-    private static SessionHarness Reach(Config config)
+    internal static SessionHarness Reach(Config config)
     {
         var h = new SessionHarness();
         switch (config)
@@ -43,7 +43,7 @@ public sealed class SessionMatrixTests
         return h;
     }
 
-    private static SessionState StateOf(Config c) => c switch
+    internal static SessionState StateOf(Config c) => c switch
     {
         Config.Birth => SessionState.Birth,
         Config.Attached => SessionState.Attached,

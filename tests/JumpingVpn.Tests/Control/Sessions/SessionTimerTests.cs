@@ -128,3 +128,42 @@ public sealed class SessionTimerTests
         Assert.Equal(before, h.Record.Snapshot());
     }
 }
+
+public sealed class SessionTimerMatrixTests
+{
+    public static TheoryData<SessionMatrixTests.Config> Configs() => new(Enum.GetValues<SessionMatrixTests.Config>());
+
+    /// <summary>For every state: which clock-driven transition fires first when time runs on (§1.5).</summary>
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void EachStateHasTheRightFirstTimer(SessionMatrixTests.Config config)
+    {
+        SessionHarness h = SessionMatrixTests.Reach(config);
+        ulong v = h.Record.StateVersion;
+        ReasonCode? first = null;
+        for (int i = 0; i < 40_000 && first is null; i++)
+        {
+            if (h.Advance(1).Kind == SessionOutcomeKind.Transitioned)
+            {
+                first = h.Audit.Last(a => a.Type == AuditEventType.StateChange).Reason;
+            }
+        }
+        ReasonCode? expected = config switch
+        {
+            SessionMatrixTests.Config.Birth => ReasonCode.HandshakeFail,
+            SessionMatrixTests.Config.Attached => null, // only the 8 h lifetime, beyond this loop
+            SessionMatrixTests.Config.Volatile => ReasonCode.VolatilePersisted,
+            SessionMatrixTests.Config.DegradedBound => null,
+            SessionMatrixTests.Config.Recovering => ReasonCode.RecoveryBoundsExceeded,
+            SessionMatrixTests.Config.DegradedUnbound => ReasonCode.TransportLossTtlExpired,
+            _ => null,
+        };
+        Assert.Equal(expected, first);
+        Assert.Equal(v + (first is null ? 0UL : 1UL), h.Record.StateVersion);
+
+        // And the lifetime ends every non-terminal state.
+        h.Now = h.Record.CreatedMs + h.Record.Policy.MaxLifetimeMs + 1;
+        h.Apply(SessionEvent.Tick());
+        Assert.Equal(SessionState.Terminated, h.Record.State);
+    }
+}
