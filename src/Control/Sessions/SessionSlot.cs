@@ -1,0 +1,38 @@
+using JumpingVpn.Control.Policy;
+
+namespace JumpingVpn.Control.Sessions;
+
+/// <summary>
+/// One session's record behind its own lock: per-session mutation only, no global lock on the packet path
+/// (DESIGN §5). The lock makes each Apply the single atomic compare-and-commit of session-spec §2.4 tier 5
+/// for the in-memory store: two racing reattaches read and commit one after the other, so the second sees
+/// the first's bound_at_version and is refused as STALE_STATE_VERSION (I3, I6).
+/// </summary>
+public sealed class SessionSlot
+{
+    private readonly Lock _lock = new();
+    private readonly SessionRecord _record;
+
+    public SessionSlot(SessionId id, SessionPolicy policy, long nowMs, List<AuditEvent>? audit)
+    {
+        _record = SessionMachine.Create(id, policy, nowMs, audit);
+    }
+
+    public SessionId Id => _record.Id;
+
+    public SessionOutcome Apply(in SessionEvent e, long nowMs, List<AuditEvent>? audit)
+    {
+        lock (_lock)
+        {
+            return SessionMachine.Apply(_record, e, nowMs, audit);
+        }
+    }
+
+    public SessionSnapshot Snapshot()
+    {
+        lock (_lock)
+        {
+            return _record.Snapshot();
+        }
+    }
+}
