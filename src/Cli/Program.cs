@@ -13,6 +13,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     UpCommand.Create(),
     DownCommand.Create(),
     StatusCommand.Create(),
+    EventsCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

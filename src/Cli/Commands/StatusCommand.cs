@@ -28,18 +28,21 @@ internal static class StatusCommand
         IReadOnlyList<string> names = name is null ? UapiClient.ListInterfaces() : [name];
         var snapshots = new List<(string Name, UapiDeviceSnapshot Snapshot)>();
         var stats = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
+        var sessions = new Dictionary<string, Dictionary<string, Dictionary<string, string>>>(StringComparer.Ordinal);
         foreach (string n in names)
         {
             snapshots.Add((n, UapiClient.GetSnapshot(n)));
             stats[n] = json ? TryStats(n) : null;
+            sessions[n] = TrySessions(n);
         }
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Console.Out.Write(json ? FormatJson(snapshots, stats, now) : FormatText(snapshots, now));
+        Console.Out.Write(json ? FormatJson(snapshots, stats, now, sessions) : FormatText(snapshots, now, sessions));
         return ExitCodes.Ok;
     }
 
     internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots,
-        Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix)
+        Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix,
+        Dictionary<string, Dictionary<string, Dictionary<string, string>>>? sessions = null)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
@@ -111,6 +114,7 @@ internal static class StatusCommand
                         w.WriteStringValue(prefix.ToString());
                     }
                     w.WriteEndArray();
+                    WriteSession(w, sessions?.GetValueOrDefault(name)?.GetValueOrDefault(Convert.ToHexStringLower(p.PublicKey)));
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -122,7 +126,94 @@ internal static class StatusCommand
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 
-    internal static string FormatText(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix)
+    /// <summary>
+    /// The peer's Jumping session (DESIGN §7, issue "session layer" item 8), or null for a plain
+    /// WireGuard peer or another userspace WireGuard.
+    /// </summary>
+    private static void WriteSession(Utf8JsonWriter w, Dictionary<string, string>? s)
+    {
+        if (s is null)
+        {
+            w.WriteNull("session");
+            return;
+        }
+        w.WriteStartObject("session");
+        w.WriteString("role", s.GetValueOrDefault("role"));
+        if (s.TryGetValue("session_layer", out string? layer))
+        {
+            w.WriteString("session_layer", layer);
+        }
+        string? id = s.GetValueOrDefault("session_id");
+        if (string.IsNullOrEmpty(id))
+        {
+            w.WriteNull("session_id");
+        }
+        else
+        {
+            w.WriteString("session_id", id);
+        }
+        w.WriteString("state", s.GetValueOrDefault("state"));
+        w.WriteNumber("state_version", ulong.Parse(s.GetValueOrDefault("state_version") ?? "0", CultureInfo.InvariantCulture));
+        w.WriteNumber("bound_at_version", ulong.Parse(s.GetValueOrDefault("bound_at_version") ?? "0", CultureInfo.InvariantCulture));
+        string? bound = s.GetValueOrDefault("bound_endpoint");
+        if (string.IsNullOrEmpty(bound))
+        {
+            w.WriteNull("bound_endpoint");
+        }
+        else
+        {
+            w.WriteString("bound_endpoint", bound);
+        }
+        w.WriteStartObject("last_transition");
+        w.WriteString("reason", s.GetValueOrDefault("last_reason"));
+        w.WriteNumber("age_ms", long.Parse(s.GetValueOrDefault("last_transition_age_ms") ?? "-1", CultureInfo.InvariantCulture));
+        w.WriteEndObject();
+        w.WriteNumber("switches", int.Parse(s.GetValueOrDefault("switches") ?? "0", CultureInfo.InvariantCulture));
+        w.WriteEndObject();
+    }
+
+    /// <summary>jvpn_session=1: key=value blocks, each starting with public_key=HEX.</summary>
+    private static Dictionary<string, Dictionary<string, string>> TrySessions(string name)
+    {
+        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        string reply;
+        try
+        {
+            reply = UapiClient.Request(name, "jvpn_session=1\n\n");
+        }
+        catch (UapiException)
+        {
+            return result;
+        }
+        if (!reply.Contains("errno=0", StringComparison.Ordinal))
+        {
+            return result;
+        }
+        Dictionary<string, string>? current = null;
+        foreach (string line in reply.Split('\n'))
+        {
+            int eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || line.StartsWith("errno=", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string key = line[..eq];
+            string value = line[(eq + 1)..];
+            if (key == "public_key")
+            {
+                current = new Dictionary<string, string>(StringComparer.Ordinal);
+                result[value] = current;
+            }
+            else if (current is not null)
+            {
+                current[key] = value;
+            }
+        }
+        return result;
+    }
+
+    internal static string FormatText(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix,
+        Dictionary<string, Dictionary<string, Dictionary<string, string>>>? sessions = null)
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -145,6 +236,18 @@ internal static class StatusCommand
                 if (p.PersistentKeepaliveSeconds > 0)
                 {
                     sb.Append(inv, $"  persistent keepalive: every {p.PersistentKeepaliveSeconds} seconds\n");
+                }
+                if (sessions?.GetValueOrDefault(name)?.GetValueOrDefault(Convert.ToHexStringLower(p.PublicKey)) is { } ss)
+                {
+                    string layer = ss.GetValueOrDefault("session_layer") ?? "on";
+                    if (layer == "off")
+                    {
+                        sb.Append("  session: off (the peer does not speak the Jumping session layer; plain WireGuard roaming)\n");
+                    }
+                    else
+                    {
+                        sb.Append(inv, $"  session: {ss.GetValueOrDefault("session_id")} {ss.GetValueOrDefault("state")} v{ss.GetValueOrDefault("state_version")} ({ss.GetValueOrDefault("role")}), bound {ss.GetValueOrDefault("bound_endpoint")}, {ss.GetValueOrDefault("switches")} switch(es)\n");
+                    }
                 }
             }
             sb.Append('\n');

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Platform;
 using JumpingVpn.Platform.Net;
@@ -27,6 +29,7 @@ public sealed class InterfaceHost : IDisposable
     private readonly ILogger _logger;
     private readonly List<Action> _undo = [];
     private TunnelLoops? _loops;
+    private JumpingNode? _jumping;
     private UapiServer? _uapi;
     private bool _disposed;
 
@@ -119,6 +122,7 @@ public sealed class InterfaceHost : IDisposable
         _loops = new TunnelLoops(device, tun, udp, _logger);
         _loops.Start();
         _undo.Add(_loops.Stop);
+        StartSessionLayer(device);
         // Kick off handshakes with peers that have persistent keepalive (wg-quick behaviour via wg setconf).
         foreach (Peer peer in device.Peers)
         {
@@ -139,6 +143,38 @@ public sealed class InterfaceHost : IDisposable
         RunHooks("PostUp", iface.PostUp);
         _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}",
             name, udp.LocalPort, _config.Peers.Count, OnOff(tun.OffloadEnabled), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
+    }
+
+    /// <summary>
+    /// The Jumping session layer (DESIGN §2.2-§3), unless `[Jumping] SessionLayer = off`. Peers with a
+    /// configured endpoint are servers we are a client of; the others are our clients. Policy comes
+    /// from the `[Jumping]` section, validated at start (each session keeps the snapshot it began with).
+    /// </summary>
+    private void StartSessionLayer(WireGuardDevice device)
+    {
+        string mode = _config.Jumping.TryGetValue("sessionlayer", out string? m) ? m.Trim().ToLowerInvariant() : "auto";
+        if (mode == "off")
+        {
+            return;
+        }
+        if (mode is not ("auto" or "client" or "server"))
+        {
+            throw new ConfigException(_config.SourcePath, null, "SessionLayer", $"'{mode}' is not one of auto, client, server, off");
+        }
+        SessionPolicy policy = SessionPolicyParser.Parse(_config.Jumping, _config.SourcePath);
+        var clientPeers = new List<Peer>();
+        foreach (PeerSection p in _config.Peers)
+        {
+            bool client = mode == "client" || (mode == "auto" && p.Endpoint is not null);
+            if (client && device.FindPeer(p.PublicKey) is Peer peer)
+            {
+                clientPeers.Add(peer);
+            }
+        }
+        string nodeId = _config.Jumping.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{_config.InterfaceName}";
+        _jumping = new JumpingNode(device, policy, clientPeers, new AuditTail(nodeId), _logger);
+        _jumping.Start();
+        _undo.Add(_jumping.Dispose);
     }
 
     private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp, WireGuardDevice device)
@@ -206,6 +242,26 @@ public sealed class InterfaceHost : IDisposable
         if (firstLine == "jvpn_stats=1" && Device is { } device && _loops is { } loops)
         {
             return UapiProtocol.FormatResponse(DataPlaneStats.Format(device, loops), UapiErrno.None);
+        }
+        if (firstLine == "jvpn_session=1")
+        {
+            return UapiProtocol.FormatResponse(_jumping?.FormatSessions() ?? string.Empty, UapiErrno.None);
+        }
+        if (firstLine == "jvpn_events=1")
+        {
+            // Body: optional cursor=N (the next sequence the reader wants). Reply: JSON lines, then cursor=.
+            long cursor = 0;
+            foreach (string line in body)
+            {
+                if (line.StartsWith("cursor=", StringComparison.Ordinal))
+                {
+                    _ = long.TryParse(line.AsSpan(7), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out cursor);
+                }
+            }
+            var sb = new System.Text.StringBuilder();
+            long next = _jumping?.Audit.ReadSince(cursor, sb) ?? 0;
+            sb.Append("cursor=").Append(next.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+            return UapiProtocol.FormatResponse(sb.ToString(), UapiErrno.None);
         }
         return null;
     }

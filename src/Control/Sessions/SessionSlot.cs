@@ -35,4 +35,17 @@ public sealed class SessionSlot
             return _record.Snapshot();
         }
     }
+
+    /// <summary>
+    /// Binding rule (DESIGN §2.2) under the slot's lock: whether authenticated traffic from
+    /// <paramref name="observed"/> deserves a REBIND_HINT now (rate-limited per session), and what to put in it.
+    /// </summary>
+    public bool TryTakeRebindHint(TransportAddress observed, long nowMs, out ulong stateVersion)
+    {
+        lock (_lock)
+        {
+            stateVersion = _record.StateVersion;
+            return SessionMachine.ShouldSendRebindHint(_record, observed, nowMs);
+        }
+    }
 }

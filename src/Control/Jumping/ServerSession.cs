@@ -1,0 +1,41 @@
+using System.Net;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tunnel.Device;
+
+namespace JumpingVpn.Control.Jumping;
+
+/// <summary>The server's side of one jvpn client: its session slot and the peer it rides on.</summary>
+internal sealed class ServerSession(Peer peer, SessionSlot slot)
+{
+    public Peer Peer { get; } = peer;
+    public SessionSlot Slot { get; } = slot;
+
+    /// <summary>Cheap pre-check for REBIND_HINT work on the receive thread (monotonic ms).</summary>
+    public long NextHintCheckMs { get; set; }
+}
+
+/// <summary>The client's mirror of its session with one server (session-spec §1.8; the server's version wins).</summary>
+internal sealed class ClientSession(Peer peer)
+{
+    public Peer Peer { get; } = peer;
+    public SessionId Id { get; set; }
+    public ulong LastAckedVersion { get; set; }
+    public ulong BoundAtVersion { get; set; }
+    public SessionState State { get; set; } = SessionState.Birth;
+    public bool SessionLayerOn { get; set; }
+    public long NextCtrlSeq { get; set; } = 1;
+    public long HelloDeadlineMs { get; set; } = -1;
+    public int HelloAttempts { get; set; }
+    public long ReattachDeadlineMs { get; set; } = -1;
+    public int ReattachAttempts { get; set; }
+    public long ReattachStartedMs { get; set; } = -1;
+    public long LastKeepaliveMs { get; set; }
+    public long LastTxBytes { get; set; }
+    public long RttMs { get; set; } = -1;
+    public int Switches { get; set; }
+    public string? LastReason { get; set; }
+    public long LastTransitionMs { get; set; }
+    public IPEndPoint? ServerEndpoint { get; set; }
+
+    public ulong TakeCtrlSeq() => (ulong)NextCtrlSeq++;
+}
