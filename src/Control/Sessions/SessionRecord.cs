@@ -68,6 +68,7 @@ public sealed class SessionRecord
 
     /// <summary>When the last REBIND_HINT was allowed (rate limit only; not FSM state).</summary>
     public long LastRebindHintMs { get; internal set; } = -1;
+    public TransportAddress? LastRebindHintAddress { get; internal set; }
 
     public ulong CtrlSeqHighWater => CtrlSeq.HighWater;
 

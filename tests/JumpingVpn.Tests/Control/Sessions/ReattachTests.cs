@@ -238,4 +238,16 @@ public sealed class RebindHintTests
         h.Apply(SessionEvent.Internal(SessionEventKind.TransportDead));
         Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.A, h.Now + 1_000)); // unbound: any address
     }
+
+    [Fact]
+    public void A_new_unbound_address_is_hinted_after_a_short_floor_not_a_whole_interval()
+    {
+        // A stray packet from one address must not delay the hint for the address the NAT really moved
+        // to by a whole interval (that interval would add to the rebinding gap).
+        var h = new SessionHarness().Attach();
+        Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.B, h.Now));
+        Assert.False(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.C, h.Now + SessionMachine.RebindHintNewAddressFloorMs - 1));
+        Assert.True(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.C, h.Now + SessionMachine.RebindHintNewAddressFloorMs));
+        Assert.False(SessionMachine.ShouldSendRebindHint(h.Record, SessionHarness.C, h.Now + 100)); // same address again: full interval
+    }
 }
