@@ -52,8 +52,9 @@ public sealed class NatRebindingTests
 
         TunnelScenarios.Log($"NAT rebinding ({client} client, {server} server): server saw {before}, then {after?.ToString() ?? "(none)"} " +
             string.Create(CultureInfo.InvariantCulture, $"(new range {range}, seen within {moved.TotalMilliseconds:0} ms; conntrack mapping {mapping})"));
+        TimeSpan? rebindGap = gap.GapAround(rebindAt);
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-            $"rebinding at +{(rebindAt - gap.StartedAt).TotalSeconds:0.00} s; 50 ms ping: {gap}"));
+            $"rebinding at +{(rebindAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {rebindGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply on one side)"} ms; 50 ms ping: {gap}"));
         TunnelScenarios.Log($"iperf3 TCP {TransferSeconds} s across the rebinding: {result}");
 
         string context = $"\n{tunnel.Describe()}";

@@ -7,9 +7,25 @@ namespace JumpingVpn.Tests.Infrastructure;
 /// (time without replies); <see cref="GapStartsAfter"/> says when the longest gap between two replies
 /// began, counted from the meter's start, so a test can tell it lines up with the event it caused
 /// (null when there were fewer than two replies).</summary>
-internal sealed record GapReport(PingResult Ping, DateTimeOffset StartedAt, TimeSpan? GapStartsAfter)
+internal sealed record GapReport(PingResult Ping, DateTimeOffset StartedAt, TimeSpan? GapStartsAfter, IReadOnlyList<double> ReplyTimes)
 {
     public TimeSpan LongestGap => Ping.LongestGap;
+
+    /// <summary>The silence that spans <paramref name="moment"/>: from the last reply before it to
+    /// the first reply after it (null if there is no reply on one side). This is the event's own
+    /// service gap, where <see cref="LongestGap"/> may come from unrelated jitter elsewhere in the run.</summary>
+    public TimeSpan? GapAround(DateTimeOffset moment)
+    {
+        double at = moment.ToUnixTimeMilliseconds() / 1000.0;
+        for (int i = 1; i < ReplyTimes.Count; i++)
+        {
+            if (ReplyTimes[i] >= at)
+            {
+                return ReplyTimes[i - 1] <= at ? TimeSpan.FromSeconds(ReplyTimes[i] - ReplyTimes[i - 1]) : null;
+            }
+        }
+        return null;
+    }
 
     public override string ToString() => GapStartsAfter is TimeSpan at
         ? string.Create(CultureInfo.InvariantCulture, $"{Ping} (longest gap between replies starts at +{at.TotalSeconds:0.00} s)")
@@ -51,21 +67,28 @@ internal sealed partial class GapMeter
     public GapReport Wait()
     {
         PingResult result = _ping.GetAwaiter().GetResult();
-        return new GapReport(result, StartedAt, LongestGapStart(result.Output, StartedAt));
+        List<double> times = ReplyTimes(result.Output);
+        return new GapReport(result, StartedAt, LongestGapStart(times, StartedAt), times);
     }
 
-    internal static TimeSpan? LongestGapStart(string pingOutput, DateTimeOffset startedAt)
+    /// <summary>Reply timestamps (`ping -D`, Unix seconds), sorted.</summary>
+    internal static List<double> ReplyTimes(string pingOutput)
     {
         var times = new List<double>();
         foreach (Match m in ReplyTimestamp().Matches(pingOutput))
         {
             times.Add(double.Parse(m.Groups["ts"].Value, CultureInfo.InvariantCulture));
         }
+        times.Sort();
+        return times;
+    }
+
+    internal static TimeSpan? LongestGapStart(List<double> times, DateTimeOffset startedAt)
+    {
         if (times.Count < 2)
         {
             return null;
         }
-        times.Sort();
         int longestAt = 1;
         for (int i = 2; i < times.Count; i++)
         {
