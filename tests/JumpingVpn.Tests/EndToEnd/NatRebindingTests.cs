@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.EndToEnd;
@@ -8,9 +9,11 @@ namespace JumpingVpn.Tests.EndToEnd;
 /// forgets the mapping and picks a new public source port, as home routers do after a UDP timeout or
 /// a reboot. The tunnel must carry on: the server must move its idea of the client's endpoint, and a
 /// TCP connection running inside the tunnel must not notice more than a short stall.
-/// Today both jvpn and wireguard-go recover by WireGuard's implicit roaming (the server adopts the
-/// source of the latest authenticated packet, WireGuard paper §2.1); the Jumping session layer
-/// (issue 3) will add REBIND_HINT + REATTACH on top and extend this test.
+/// With a jvpn server the Jumping session layer handles it (DESIGN §2.2): the binding never moves
+/// implicitly; the server answers authenticated traffic from the new address with REBIND_HINT, the
+/// client sends REATTACH_REQUEST (NAT_REBIND), and the session keeps its id with contiguous versions.
+/// With a wireguard-go server (no HELLO_ACK) the jvpn client runs with the session layer off and
+/// WireGuard's implicit roaming recovers (WireGuard paper §2.1).
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class NatRebindingTests
@@ -39,6 +42,8 @@ public sealed class NatRebindingTests
             ?? throw new InvalidOperationException($"the server has no endpoint for the client after the handshake\n{tunnel.Describe()}");
         Assert.Equal(nat.RouterPublicV4, before.Host);
 
+        Session? sessionBefore = server == PeerKind.Jvpn ? WaitForSession((JvpnPeer)tunnel.Server, TimeSpan.FromSeconds(5)) : null;
+
         using Iperf3Transfer transfer = Iperf3Transfer.Start(nat.Server, TwoHostTopology.ServerTunnelV4, nat.Client, TransferSeconds, bitrate: TransferBitrate);
         GapMeter meter = GapMeter.Start(nat.Client, TwoHostTopology.ServerTunnelV4, PingDuration);
         Thread.Sleep(RebindAfter);
@@ -65,6 +70,85 @@ public sealed class NatRebindingTests
         Assert.True(result.Completed && result.BytesReceived > 0,
             $"the TCP transfer did not survive the rebinding: {result}\n{result.Json}\n{result.ClientStandardError}\n{result.ServerOutput}{context}");
         Assert.True(gap.Ping.LossFraction < 0.10, $"ping across the rebinding: {gap}\n{gap.Ping.Output}{context}");
+
+        if (server == PeerKind.Jvpn)
+        {
+            AssertSessionSurvived((JvpnPeer)tunnel.Server, sessionBefore!, after!, context);
+        }
+        else
+        {
+            // A plain WireGuard server never answers HELLO: the client says the session layer is off.
+            Session? clientView = ReadSession((JvpnPeer)tunnel.Client);
+            Assert.True(clientView is { Layer: "off" }, $"client session view: {clientView}{context}");
+        }
+    }
+
+    private sealed record Session(string? Id, string State, ulong Version, string? Bound, string? Layer);
+
+    private static Session? ReadSession(JvpnPeer peer)
+    {
+        CommandResult r = peer.Run("status", peer.InterfaceName, "--json");
+        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
+        using JsonDocument doc = JsonDocument.Parse(r.StandardOutput);
+        JsonElement s = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
+        if (s.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        return new Session(s.GetProperty("session_id").GetString(), s.GetProperty("state").GetString()!,
+            s.GetProperty("state_version").GetUInt64(), s.GetProperty("bound_endpoint").GetString(),
+            s.TryGetProperty("session_layer", out JsonElement l) ? l.GetString() : null);
+    }
+
+    private static Session WaitForSession(JvpnPeer server, TimeSpan timeout)
+    {
+        DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
+        Session? s;
+        while ((s = ReadSession(server)) is not { State: "ATTACHED" } && DateTimeOffset.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+        }
+        Assert.True(s is { State: "ATTACHED" }, $"the server has no ATTACHED session: {s}");
+        return s!;
+    }
+
+    /// <summary>
+    /// Same session id, binding moved to the new mapping through REBIND_HINT + REATTACH (NAT_REBIND),
+    /// and the audit stream's versions contiguous (one STATE_CHANGE per version, session-spec §1.7).
+    /// </summary>
+    private static void AssertSessionSurvived(JvpnPeer server, Session before, IPEndPointText after, string context)
+    {
+        Session now = ReadSession(server)!;
+        TunnelScenarios.Log($"session before {before}, after {now}");
+        Assert.Equal(before.Id, now.Id);
+        Assert.Equal("ATTACHED", now.State);
+        Assert.True(now.Version > before.Version, $"version did not advance: {before} -> {now}{context}");
+        Assert.Equal(after.ToString(), now.Bound);
+
+        CommandResult events = server.Run("events", server.InterfaceName);
+        Assert.True(events.ExitCode == 0, $"{events.CommandLine}: {events.StandardError}");
+        var versions = new List<ulong>();
+        bool natRebind = false;
+        bool hinted = false;
+        foreach (string line in events.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument e = JsonDocument.Parse(line);
+            JsonElement root = e.RootElement;
+            Assert.Equal(before.Id, root.GetProperty("session_id").GetString());
+            string type = root.GetProperty("event_type").GetString()!;
+            if (type is "SESSION_CREATED" or "STATE_CHANGE")
+            {
+                versions.Add(root.GetProperty("state_version").GetUInt64());
+            }
+            natRebind |= type == "TRANSPORT_SWITCH" && root.GetProperty("switch_reason").GetString() == "NAT_REBIND";
+            hinted |= type == "REBIND_HINT_SENT";
+        }
+        Assert.True(hinted, $"no REBIND_HINT was sent\n{events.StandardOutput}");
+        Assert.True(natRebind, $"no TRANSPORT_SWITCH with NAT_REBIND\n{events.StandardOutput}");
+        for (int i = 0; i < versions.Count; i++)
+        {
+            Assert.True(versions[i] == (ulong)i, $"versions not contiguous: {string.Join(",", versions)}\n{events.StandardOutput}");
+        }
     }
 
     /// <summary>The topology itself: the server has no route to the private subnet, so it only ever
