@@ -36,6 +36,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Peer, ServerSession> _server = new();
+    private readonly ConcurrentDictionary<SessionId, ServerSession> _byId = new();
     private readonly ConcurrentDictionary<Peer, ClientSession> _client = new();
     private readonly HashSet<Peer> _clientRole;
     private readonly Action<Span<byte>> _random;
@@ -139,14 +140,27 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
                 SessionSnapshot? current = s?.Slot.Snapshot();
                 bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
                     && current is { State: not SessionState.Terminated };
+                if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
+                {
+                    // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
+                    // created; the client hears why and stays a plain WireGuard peer until it retries.
+                    n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
+                    _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
+                    break;
+                }
                 if (!resume)
                 {
+                    if (s is not null)
+                    {
+                        _byId.TryRemove(s.Slot.Id, out _);
+                    }
                     Span<byte> idBytes = stackalloc byte[SessionId.Size];
                     _random(idBytes);
                     var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
                     slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
                     s = new ServerSession(peer, slot);
                     _server[peer] = s;
+                    _byId[slot.Id] = s;
                     peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
                     peer.Endpoint = EndpointCodec.Copy(from);
                 }
@@ -214,6 +228,31 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
             // Replies go where the request came from: a rejected reattach must still reach the client.
             _device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
         }
+    }
+
+    private int LiveServerSessions()
+    {
+        int live = 0;
+        foreach (ServerSession s in _server.Values)
+        {
+            if (s.Slot.Snapshot().State != SessionState.Terminated)
+            {
+                live++;
+            }
+        }
+        return live;
+    }
+
+    /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
+    public bool TryFindSession(SessionId id, out SessionSnapshot snapshot)
+    {
+        if (_byId.TryGetValue(id, out ServerSession? s))
+        {
+            snapshot = s.Slot.Snapshot();
+            return true;
+        }
+        snapshot = default;
+        return false;
     }
 
     // ---------------------------------------------------------------- client role
@@ -326,6 +365,13 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
                     c.LastAckedVersion = kack.StateVersion;
                 }
                 break;
+            case ControlFrameType.Terminate when TerminateFrame.TryParse(frame, out TerminateFrame t) && t.SessionId.IsNone:
+                // Refused before any session existed (e.g. SESSION_LIMIT_REACHED): stay plain WireGuard.
+                c.HelloDeadlineMs = -1;
+                c.SessionLayerOn = false;
+                c.LastReason = WireNames.Of(t.Reason);
+                PublishLine("SESSION_REFUSED", SessionId.None, 0, w => w.WriteString("reason_code", WireNames.Of(t.Reason)));
+                break;
             case ControlFrameType.TerminateAck:
             case ControlFrameType.Terminate:
                 c.State = SessionState.Terminated;
@@ -359,6 +405,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
                     }
                     s.Slot.Apply(SessionEvent.Tick(), now, audit);
                     Audit.Publish(audit, WallOffsetMs());
+                    ReportReplays(s);
                 }
                 foreach (ClientSession c in _client.Values)
                 {
@@ -369,6 +416,27 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
             {
                 _logger.LogError(ex, "session sweep failed");
             }
+        }
+    }
+
+    /// <summary>
+    /// Replayed authenticated packets (e.g. a captured REATTACH_REQUEST resent from elsewhere) die in the
+    /// WireGuard replay window before the session layer sees them, so they can never change a session;
+    /// the sweep reports them as one rate-limited SECURITY_EVENT per sweep (session-spec §2.5, TS8).
+    /// </summary>
+    private void ReportReplays(ServerSession s)
+    {
+        long drops = s.Peer.ReplayDrops;
+        if (drops > s.ReportedReplays)
+        {
+            long fresh = drops - s.ReportedReplays;
+            s.ReportedReplays = drops;
+            PublishLine("SECURITY_EVENT", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+            {
+                w.WriteString("violation_type", "REPLAY_DETECTED");
+                w.WriteString("freshness_marker_type", "TRANSPORT_COUNTER");
+                w.WriteNumber("count", fresh);
+            });
         }
     }
 
@@ -477,8 +545,28 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Ends client sessions explicitly (TERMINATE, CLIENT_TERMINATED) so the server does not have to wait
+    /// for transport_lost_ttl; best effort, one frame each, before the interface goes away.
+    /// </summary>
+    private void TerminateClientSessions()
+    {
+        Span<byte> frame = stackalloc byte[64];
+        foreach (ClientSession c in _client.Values)
+        {
+            if (c.SessionLayerOn && !c.Id.IsNone && c.State != SessionState.Terminated)
+            {
+                int n = new TerminateFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, ReasonCode.ClientTerminated).Write(frame);
+                _device.SendControl(c.Peer, frame[..n]);
+                c.State = SessionState.Terminated;
+                PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w => w.WriteString("reason_code", "CLIENT_TERMINATED"));
+            }
+        }
+    }
+
     public void Dispose()
     {
+        TerminateClientSessions();
         _stop.Cancel();
         if (_sweeper.IsAlive)
         {

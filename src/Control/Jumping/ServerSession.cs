@@ -12,6 +12,9 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
 
     /// <summary>Cheap pre-check for REBIND_HINT work on the receive thread (monotonic ms).</summary>
     public long NextHintCheckMs { get; set; }
+
+    /// <summary>Replay drops already reported as SECURITY_EVENT.</summary>
+    public long ReportedReplays { get; set; }
 }
 
 /// <summary>The client's mirror of its session with one server (session-spec §1.8; the server's version wins).</summary>

@@ -19,6 +19,7 @@ public sealed class Peer
     private long _txBytes;
     private long _lastHandshakeUnixNs;
     private long _lastAuthenticatedRxNs = long.MinValue;
+    private long _replayDrops;
     private readonly Queue<(byte[] Buffer, int Length)> _staged = new();
 
     internal Peer(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> presharedKey, Func<long> jitter)
@@ -59,10 +60,14 @@ public sealed class Peer
     /// <summary>Monotonic time of the last authenticated packet from this peer (long.MinValue = never).</summary>
     public long LastAuthenticatedRxNs => Interlocked.Read(ref _lastAuthenticatedRxNs);
 
+    /// <summary>Authenticated packets dropped as replays (duplicate or too old a counter).</summary>
+    public long ReplayDrops => Interlocked.Read(ref _replayDrops);
+
     /// <summary>Session-layer state attached to this peer (owned by src/Control; opaque to the core).</summary>
     public object? SessionTag { get; set; }
 
     internal void AddRx(int bytes) => Interlocked.Add(ref _rxBytes, bytes);
+    internal void CountReplay() => Interlocked.Increment(ref _replayDrops);
     internal void MarkAuthenticatedRx(long now) => Volatile.Write(ref _lastAuthenticatedRxNs, now);
     internal void AddTx(int bytes) => Interlocked.Add(ref _txBytes, bytes);
     internal void SetLastHandshake(long unixNs) => Interlocked.Exchange(ref _lastHandshakeUnixNs, unixNs);

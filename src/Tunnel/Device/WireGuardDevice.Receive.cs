@@ -77,6 +77,7 @@ public sealed partial class WireGuardDevice
         if (!keypair.Replay.TryAccept(counter, ProtocolTimes.RejectAfterMessages))
         {
             Interlocked.Increment(ref Counters.RxReplay);
+            peer.CountReplay();
             return ReceiveResult.Drop;
         }
         OnAuthenticatedReceive(peer, keypair, from, datagram.Length, now);
