@@ -22,6 +22,7 @@ namespace JumpingVpn.Control.Audit;
 public sealed partial class AuditPipeline : IDisposable
 {
     private const int MaxBatch = 256;
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
 
     private readonly AuditPipelineOptions _options;
     private readonly Channel<object> _channel;
@@ -262,7 +263,8 @@ public sealed partial class AuditPipeline : IDisposable
             FlushIdleGap();
             FlushSinks();
             FlushSubscriberGaps();
-            if (!WaitToRead(reader))
+            bool? more = WaitToRead(reader);
+            if (more == false)
             {
                 break;
             }
@@ -272,12 +274,33 @@ public sealed partial class AuditPipeline : IDisposable
         _jsonWriter.Dispose();
     }
 
-    private static bool WaitToRead(ChannelReader<object> reader)
+    private Task<bool>? _wait;
+
+    /// <summary>
+    /// True when there is data, false when completed, null after <see cref="IdlePoll"/> without either: a
+    /// producer's drop can land just after the idle gap check, and with no later event nothing else would
+    /// wake the consumer to report it.
+    /// </summary>
+    private bool? WaitToRead(ChannelReader<object> reader)
     {
         try
         {
-            ValueTask<bool> wait = reader.WaitToReadAsync();
-            return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+            if (_wait is null)
+            {
+                ValueTask<bool> wait = reader.WaitToReadAsync();
+                if (wait.IsCompletedSuccessfully)
+                {
+                    return wait.Result;
+                }
+                _wait = wait.AsTask();
+            }
+            if (!_wait.Wait(IdlePoll))
+            {
+                return null; // keep the same wait for the next round
+            }
+            bool result = _wait.Result;
+            _wait = null;
+            return result;
         }
         catch (Exception)
         {
