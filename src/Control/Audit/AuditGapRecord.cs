@@ -1,0 +1,72 @@
+using System.Text.Json;
+
+namespace JumpingVpn.Control.Audit;
+
+/// <summary>
+/// <c>AUDIT_GAP</c> (session-spec 6.1/6.2): how many events were lost at one point of the stream and, when
+/// they belonged to a session, which <c>state_version</c> range they covered, so a reader sees the loss
+/// through version contiguity instead of silently missing transitions.
+/// </summary>
+public sealed class AuditGapRecord : IAuditRecord
+{
+    public const string Type = "AUDIT_GAP";
+
+    public AuditGapRecord(long tsMs, long droppedCount, string? sessionId, ulong fromVersion, ulong toVersion, string? nodeId, string? scope)
+    {
+        TsMs = tsMs;
+        DroppedCount = droppedCount;
+        SessionId = sessionId;
+        FromVersion = fromVersion;
+        ToVersion = toVersion;
+        NodeId = nodeId;
+        Scope = scope;
+    }
+
+    public long TsMs { get; }
+
+    public string EventType => Type;
+
+    /// <summary>Null when the dropped events had no session (or were too many sessions to name).</summary>
+    public string? SessionId { get; }
+
+    public ulong StateVersion => ToVersion;
+
+    public long DroppedCount { get; }
+
+    /// <summary>Lowest dropped <c>state_version</c>; meaningful only with <see cref="SessionId"/>.</summary>
+    public ulong FromVersion { get; }
+
+    /// <summary>Highest dropped <c>state_version</c>; meaningful only with <see cref="SessionId"/>.</summary>
+    public ulong ToVersion { get; }
+
+    public string? NodeId { get; }
+
+    /// <summary>Null for a loss in the pipeline itself (sinks miss it too); "subscriber" for a slow live reader.</summary>
+    public string? Scope { get; }
+
+    public void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("ts_ms"u8, TsMs);
+        writer.WriteString("event_type"u8, Type);
+        if (SessionId is not null)
+        {
+            writer.WriteString("session_id"u8, SessionId);
+        }
+        if (NodeId is not null)
+        {
+            writer.WriteString("node_id"u8, NodeId);
+        }
+        if (SessionId is not null)
+        {
+            writer.WriteNumber("from_version"u8, FromVersion);
+            writer.WriteNumber("to_version"u8, ToVersion);
+        }
+        writer.WriteNumber("dropped_count"u8, DroppedCount);
+        if (Scope is not null)
+        {
+            writer.WriteString("scope"u8, Scope);
+        }
+        writer.WriteEndObject();
+    }
+}
