@@ -172,9 +172,71 @@ public sealed class InterfaceHost : IDisposable
             }
         }
         string nodeId = _config.Jumping.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{_config.InterfaceName}";
-        _jumping = new JumpingNode(device, policy, clientPeers, new AuditTail(nodeId), _logger);
+        var tail = new AuditTail(nodeId);
+        _jumping = new JumpingNode(device, policy, clientPeers, tail, _logger);
+        StartAuditAndMetrics(device, tail, _jumping);
         _jumping.Start();
         _undo.Add(_jumping.Dispose);
+    }
+
+    /// <summary>
+    /// `[Jumping] AuditLog = PATH` writes the audit JSON Lines to a rotated file through the bounded,
+    /// non-blocking pipeline (a slow disk drops lines and records AUDIT_GAP; it never stalls packets).
+    /// `[Jumping] Metrics = 127.0.0.1:9586` serves Prometheus text on /metrics (loopback only).
+    /// </summary>
+    private void StartAuditAndMetrics(WireGuardDevice device, AuditTail tail, JumpingNode node)
+    {
+        var sinks = new List<JumpingVpn.Control.Audit.IAuditSink>();
+        if (_config.Jumping.TryGetValue("auditlog", out string? path) || _config.Jumping.TryGetValue("auditfile", out path))
+        {
+            long maxBytes = _config.Jumping.TryGetValue("auditmaxbytes", out string? mb) && long.TryParse(mb, System.Globalization.CultureInfo.InvariantCulture, out long b) ? b : 16L << 20;
+            int files = _config.Jumping.TryGetValue("auditfiles", out string? fs) && int.TryParse(fs, System.Globalization.CultureInfo.InvariantCulture, out int f) ? f : 5;
+            sinks.Add(new JumpingVpn.Control.Audit.JsonLinesFileSink(path.Replace("%i", Name, StringComparison.Ordinal), maxBytes, files));
+        }
+        var pipeline = new JumpingVpn.Control.Audit.AuditPipeline(sinks, new JumpingVpn.Control.Audit.AuditPipelineOptions { NodeId = tail.NodeId });
+        _undo.Add(pipeline.Dispose);
+        tail.LineWritten += line => pipeline.TryPublish(line.TrimEnd('\n'));
+
+        if (!_config.Jumping.TryGetValue("metrics", out string? listen) && !_config.Jumping.TryGetValue("metricslisten", out listen))
+        {
+            return;
+        }
+        var metrics = new JumpingVpn.Control.Metrics.JvpnMetrics();
+        TunnelLoops loops = _loops!;
+        metrics.BindTraffic(() => loops.PacketsFromUdp, () => loops.PacketsFromTun, () => SumPeers(device, rx: true), () => SumPeers(device, rx: false));
+        metrics.BindHandshakes(() => device.Counters.Handshakes);
+        DeviceCounters c = device.Counters;
+        metrics.BindDrop("unknown_index", () => c.UnknownIndex);
+        metrics.BindDrop("bad_mac", () => c.BadMac);
+        metrics.BindDrop("replay", () => c.Replay);
+        metrics.BindDrop("expired_keypair", () => c.ExpiredKeypair);
+        metrics.BindDrop("source_not_allowed", () => c.SourceNotAllowed);
+        metrics.BindDrop("malformed", () => c.Malformed);
+        metrics.BindDrop("no_route", () => c.NoRoute);
+        metrics.BindDrop("no_endpoint", () => c.NoEndpoint);
+        metrics.BindAudit(pipeline);
+        node.Metrics = metrics;
+        JumpingVpn.Control.Metrics.MetricsEndpoint endpoint;
+        try
+        {
+            endpoint = JumpingVpn.Control.Metrics.MetricsEndpoint.Start(listen, metrics.Registry, _logger);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or System.Net.Sockets.SocketException or ArgumentException)
+        {
+            throw new ConfigException(_config.SourcePath, null, "Metrics", $"cannot serve metrics on '{listen}': {ex.Message} (use a loopback address such as 127.0.0.1:9586)");
+        }
+        _undo.Add(endpoint.Dispose);
+        _logger.LogInformation("{Name}: Prometheus metrics on http://{Endpoint}/metrics", Name, endpoint.LocalEndPoint);
+    }
+
+    private static long SumPeers(WireGuardDevice device, bool rx)
+    {
+        long sum = 0;
+        foreach (Peer p in device.Peers)
+        {
+            sum += rx ? p.RxBytes : p.TxBytes;
+        }
+        return sum;
     }
 
     private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp, WireGuardDevice device)

@@ -62,6 +62,43 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
 
     public AuditTail Audit { get; }
 
+    /// <summary>Prometheus counters fed from the state machine's events (null: metrics off).</summary>
+    public JumpingVpn.Control.Metrics.JvpnMetrics? Metrics { get; set; }
+
+    /// <summary>Audit lines for the events, and the metrics they imply (one place, so both always agree).</summary>
+    private void PublishEvents(List<AuditEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+        Audit.Publish(events, WallOffsetMs());
+        if (Metrics is not { } m)
+        {
+            return;
+        }
+        foreach (AuditEvent e in events)
+        {
+            switch (e.Type)
+            {
+                case AuditEventType.SessionCreated:
+                    m.SessionCreated(WireNames.Of(SessionState.Birth));
+                    break;
+                case AuditEventType.StateChange:
+                    m.Transition(WireNames.Of(e.PreviousState), WireNames.Of(e.NewState), WireNames.Of(e.Reason));
+                    break;
+                case AuditEventType.TransportSwitch:
+                    m.Switch();
+                    break;
+                case AuditEventType.ReattachResult when e.Reason != ReasonCode.ReattachSuccess:
+                    m.ReattachRejected(WireNames.Of(e.Reason));
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
     public void Start()
     {
         _device.Observer = this;
@@ -222,7 +259,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
             default:
                 break;
         }
-        Audit.Publish(audit, WallOffsetMs());
+        PublishEvents(audit);
         if (n > 0)
         {
             // Replies go where the request came from: a rejected reattach must still reach the client.
@@ -404,7 +441,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
                         s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                     }
                     s.Slot.Apply(SessionEvent.Tick(), now, audit);
-                    Audit.Publish(audit, WallOffsetMs());
+                    PublishEvents(audit);
                     ReportReplays(s);
                 }
                 foreach (ClientSession c in _client.Values)

@@ -15,12 +15,13 @@ public sealed class JvpnMetrics
     private readonly CounterFamily _transitions;
     private readonly CounterFamily _rejections;
     private readonly Counter _switches;
-    private readonly Counter _handshakes;
     private readonly CounterFamily _packets;
     private readonly CounterFamily _bytes;
     private readonly CounterFamily _drops;
     private readonly CounterFamily _auditDropped;
     private readonly CounterFamily _auditSinkErrors;
+
+    private readonly CounterFamily _handshakeFamily;
 
     public JvpnMetrics(MetricsRegistry? registry = null)
     {
@@ -29,7 +30,7 @@ public sealed class JvpnMetrics
         _transitions = Registry.AddCounter("jvpn_session_transitions_total", "Session state transitions by previous state, new state and reason code.", "from", "to", "reason");
         _rejections = Registry.AddCounter("jvpn_reattach_rejections_total", "REATTACH_REQUESTs rejected, by reason code.", "reason");
         _switches = Registry.AddCounter("jvpn_switches_total", "Successful transport switches (binding moved by a validated REATTACH).").WithLabels();
-        _handshakes = Registry.AddCounter("jvpn_handshakes_total", "Completed WireGuard handshakes.").WithLabels();
+        _handshakeFamily = Registry.AddCounter("jvpn_handshakes_total", "Completed WireGuard handshakes.");
         _packets = Registry.AddCounter("jvpn_packets_total", "Transport data packets by direction (rx, tx).", "direction");
         _bytes = Registry.AddCounter("jvpn_bytes_total", "Transport data bytes by direction (rx, tx).", "direction");
         _drops = Registry.AddCounter("jvpn_drops_total", "Packets dropped, by reason.", "reason");
@@ -61,7 +62,7 @@ public sealed class JvpnMetrics
 
     public void Switch() => _switches.Inc();
 
-    public void Handshake() => _handshakes.Inc();
+    public void Handshake() => _handshakeFamily.WithLabels().Inc();
 
     /// <summary>A counted drop; hot callers should keep <see cref="DropCounter"/> for their reason instead.</summary>
     public void Drop(string reason) => _drops.WithLabels(reason).Inc();
@@ -75,6 +76,12 @@ public sealed class JvpnMetrics
     public Counter Bytes(string direction) => _bytes.WithLabels(direction);
 
     /// <summary>Reads packet and byte totals from the data plane's own counters at scrape time.</summary>
+    /// <summary>Handshakes counted by the data plane, read at scrape time (use instead of <see cref="Handshake"/>).</summary>
+    public void BindHandshakes(Func<long> completed) => _handshakeFamily.AddCallback(completed);
+
+    /// <summary>A drop counter the data plane keeps, read at scrape time.</summary>
+    public void BindDrop(string reason, Func<long> count) => _drops.AddCallback(count, reason);
+
     public void BindTraffic(Func<long> rxPackets, Func<long> txPackets, Func<long> rxBytes, Func<long> txBytes)
     {
         _packets.AddCallback(rxPackets, "rx");

@@ -17,7 +17,8 @@ internal sealed record TunnelConfig(
     IReadOnlyList<string> Addresses,
     IReadOnlyList<TunnelPeerConfig> Peers,
     int? ListenPort = null,
-    int? Mtu = null)
+    int? Mtu = null,
+    IReadOnlyDictionary<string, string>? Jumping = null)
 {
     public string ToWgQuick() => Render(wgQuick: true);
 
@@ -60,6 +61,15 @@ internal sealed record TunnelConfig(
             if (peer.PersistentKeepalive is int keepalive)
             {
                 builder.AppendLine(CultureInfo.InvariantCulture, $"PersistentKeepalive = {keepalive}");
+            }
+        }
+        if (wgQuick && Jumping is { Count: > 0 })
+        {
+            builder.AppendLine();
+            builder.AppendLine("[Jumping]");
+            foreach ((string key, string value) in Jumping)
+            {
+                builder.AppendLine(CultureInfo.InvariantCulture, $"{key} = {value}");
             }
         }
         return builder.ToString();

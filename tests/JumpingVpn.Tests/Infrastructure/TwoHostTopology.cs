@@ -59,7 +59,8 @@ internal sealed class TwoHostTopology : IDisposable
     }
 
     /// <summary>Starts the server peer, then the client peer pointing at the server's underlay address.</summary>
-    public TunnelPair StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null, bool ipv6Endpoint = false)
+    public TunnelPair StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null, bool ipv6Endpoint = false,
+        IReadOnlyDictionary<string, string>? serverJumping = null)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -69,7 +70,8 @@ internal sealed class TwoHostTopology : IDisposable
             [ServerTunnelV4 + "/24", ServerTunnelV6 + "/64"],
             [new TunnelPeerConfig(clientKeys.PublicKey, [ClientTunnelV4 + "/32", ClientTunnelV6 + "/128"])],
             ListenPort: ServerListenPort,
-            Mtu: Mtu);
+            Mtu: Mtu,
+            Jumping: serverJumping);
         var clientConfig = new TunnelConfig(
             clientKeys.PrivateKey,
             [ClientTunnelV4 + "/24", ClientTunnelV6 + "/64"],
