@@ -510,11 +510,28 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
             }
             SendReattach(c, now, ReasonCode.NatRebind);
         }
-        // KEEPALIVE only when idle (DESIGN §2.2): nothing sent since the last heartbeat interval.
+        // Liveness (DESIGN §3 heartbeat / transport_dead): the server answers every KEEPALIVE, so silence
+        // for transport_dead means the path or the server is gone. A restarted server no longer knows our
+        // keys and drops everything as an unknown index; WireGuard alone would wait 15 s
+        // (KeepaliveTimeout + RekeyTimeout) before rehandshaking. Start the handshake now; the HELLO after
+        // it resumes the session, or tells us the server lost it (SESSION_REPLACED).
+        long lastRx = c.Peer.LastAuthenticatedRxNs;
+        long silentMs = lastRx == long.MinValue ? 0 : (_device.NowNs() - lastRx) / 1_000_000;
+        if (silentMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
+        {
+            c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout: at most one initiation per 5 s
+            c.State = SessionState.Recovering;
+            c.LastReason = "TRANSPORT_DEAD";
+            c.LastTransitionMs = now;
+            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
+            _device.SendHandshakeInitiation(c.Peer, isRetry: false);
+        }
+        // KEEPALIVE when idle (DESIGN §2.2), and also while traffic flows but replies stopped, so the
+        // server's answer proves the path (the client may probe faster then, DESIGN §3).
         long tx = c.Peer.TxBytes;
         if (now - c.LastKeepaliveMs >= _policy.HeartbeatIntervalMs)
         {
-            if (tx == c.LastTxBytes)
+            if (tx == c.LastTxBytes || silentMs >= _policy.HeartbeatIntervalMs)
             {
                 Span<byte> frame = stackalloc byte[64];
                 int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);

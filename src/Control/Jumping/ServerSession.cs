@@ -35,6 +35,7 @@ internal sealed class ClientSession(Peer peer)
     public long LastKeepaliveMs { get; set; }
     public long LastTxBytes { get; set; }
     public long RttMs { get; set; } = -1;
+    public long NextRehandshakeMs { get; set; }
     public int Switches { get; set; }
     public string? LastReason { get; set; }
     public long LastTransitionMs { get; set; }

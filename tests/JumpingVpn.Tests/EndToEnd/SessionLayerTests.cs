@@ -75,6 +75,62 @@ public sealed class SessionLayerTests
         Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>
+    /// Server restart semantics (docs/sessions.md): sessions live in the server's memory, so a server that
+    /// crashes and comes back has none. The client notices the silence after transport_dead (4 s by
+    /// default; its KEEPALIVEs go unanswered because the server drops its old keys as unknown), handshakes
+    /// at once instead of after WireGuard's 15 s, and its HELLO gets a NEW session id, which it reports as
+    /// SESSION_REPLACED. Traffic resumes without any action by the user.
+    /// </summary>
+    [Fact]
+    public void After_a_server_crash_and_restart_the_client_gets_a_new_session_within_seconds()
+    {
+        Requirements.Ensure("jvpn", "wg", "ping");
+        using TwoHostTopology topology = TwoHostTopology.Create();
+        using TunnelPair tunnel = topology.StartTunnel(PeerKind.Jvpn, PeerKind.Jvpn);
+        var client = (JvpnPeer)tunnel.Client;
+        TunnelScenarios.AssertPing(tunnel, ipv6: false);
+        string? oldId = ClientSessionId(client);
+        Assert.False(string.IsNullOrEmpty(oldId));
+
+        var server = (JvpnPeer)tunnel.Server;
+        int pid = server.Process!.Id;
+        Command.Run("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)]);
+        Assert.True(server.Process.WaitForExit(TimeSpan.FromSeconds(5)), "the server did not die");
+        DateTimeOffset crashedAt = DateTimeOffset.UtcNow;
+        using JvpnPeer restarted = JvpnPeer.Start(topology.Server, server.Config);
+
+        string? newId = null;
+        DateTimeOffset deadline = crashedAt + TimeSpan.FromSeconds(20);
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            newId = ClientSessionId(client);
+            if (!string.IsNullOrEmpty(newId) && newId != oldId)
+            {
+                break;
+            }
+            Thread.Sleep(100);
+        }
+        TimeSpan took = DateTimeOffset.UtcNow - crashedAt;
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture, $"server restart: new session {newId} (was {oldId}) {took.TotalMilliseconds:0} ms after the crash"));
+        Assert.True(newId is not null && newId != oldId, $"the client did not get a new session within 20 s\n{tunnel.Describe()}");
+        Assert.True(took < TimeSpan.FromSeconds(10), $"a new session took {took}");
+        PingResult after = Ping.Measure(topology.Client, TwoHostTopology.ServerTunnelV4, count: 10, intervalMs: 50);
+        Assert.True(after.Received >= 9, $"traffic after the restart: {after}");
+        CommandResult events = client.Run("events", client.InterfaceName);
+        Assert.Contains("\"event_type\":\"TRANSPORT_DEAD\"", events.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("\"event_type\":\"SESSION_REPLACED\"", events.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static string? ClientSessionId(JvpnPeer client)
+    {
+        CommandResult r = client.Run("status", client.InterfaceName, "--json");
+        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
+        using JsonDocument doc = JsonDocument.Parse(r.StandardOutput);
+        JsonElement s = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
+        return s.ValueKind == JsonValueKind.Null || s.GetProperty("state").GetString() != "ATTACHED" ? null : s.GetProperty("session_id").GetString();
+    }
+
     private static string[] WaitForEvent(JvpnPeer peer, string eventType, TimeSpan timeout)
     {
         DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
