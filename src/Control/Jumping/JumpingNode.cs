@@ -101,9 +101,12 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
-        _device.Observer = this;
+        Attach();
         _sweeper.Start();
     }
+
+    /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
+    internal void Attach() => _device.Observer = this;
 
     private long NowMs() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
 
@@ -173,89 +176,89 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         switch (type)
         {
             case ControlFrameType.Hello when HelloFrame.TryParse(frame, out HelloFrame hello):
-            {
-                SessionSnapshot? current = s?.Slot.Snapshot();
-                bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
-                    && current is { State: not SessionState.Terminated };
-                if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
                 {
-                    // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
-                    // created; the client hears why and stays a plain WireGuard peer until it retries.
-                    n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
-                    _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
-                    break;
-                }
-                if (!resume)
-                {
-                    if (s is not null)
+                    SessionSnapshot? current = s?.Slot.Snapshot();
+                    bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
+                        && current is { State: not SessionState.Terminated };
+                    if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
                     {
-                        _byId.TryRemove(s.Slot.Id, out _);
+                        // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
+                        // created; the client hears why and stays a plain WireGuard peer until it retries.
+                        n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
+                        _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
+                        break;
                     }
-                    Span<byte> idBytes = stackalloc byte[SessionId.Size];
-                    _random(idBytes);
-                    var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
-                    slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
-                    s = new ServerSession(peer, slot);
-                    _server[peer] = s;
-                    _byId[slot.Id] = s;
-                    peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
-                    peer.Endpoint = EndpointCodec.Copy(from);
-                }
-                else if (current!.Value.Binding != source)
-                {
-                    // A resume from a new address (e.g. the client re-handshaked after its path changed)
-                    // is a reattach: validated and versioned like any other.
-                    SessionOutcome o = s!.Slot.Apply(SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
-                    if (o.Kind != SessionOutcomeKind.Rejected)
+                    if (!resume)
                     {
+                        if (s is not null)
+                        {
+                            _byId.TryRemove(s.Slot.Id, out _);
+                        }
+                        Span<byte> idBytes = stackalloc byte[SessionId.Size];
+                        _random(idBytes);
+                        var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
+                        slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
+                        s = new ServerSession(peer, slot);
+                        _server[peer] = s;
+                        _byId[slot.Id] = s;
+                        peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
                         peer.Endpoint = EndpointCodec.Copy(from);
                     }
-                }
-                SessionSnapshot snap = s!.Slot.Snapshot();
-                n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
-                    snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
-                break;
-            }
-            case ControlFrameType.ReattachRequest when ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req):
-            {
-                if (s is null || req.SessionId != s.Slot.Id)
-                {
-                    n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
+                    else if (current!.Value.Binding != source)
+                    {
+                        // A resume from a new address (e.g. the client re-handshaked after its path changed)
+                        // is a reattach: validated and versioned like any other.
+                        SessionOutcome o = s!.Slot.Apply(SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
+                        if (o.Kind != SessionOutcomeKind.Rejected)
+                        {
+                            peer.Endpoint = EndpointCodec.Copy(from);
+                        }
+                    }
+                    SessionSnapshot snap = s!.Slot.Snapshot();
+                    n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
+                        snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
                     break;
                 }
-                SessionOutcome o = s.Slot.Apply(SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
-                SessionSnapshot snap = s.Slot.Snapshot();
-                if (o.Kind == SessionOutcomeKind.Rejected)
+            case ControlFrameType.ReattachRequest when ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req):
                 {
-                    n = new ReattachRejectFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, o.Reason, o.RetryAfterMs).Write(reply);
+                    if (s is null || req.SessionId != s.Slot.Id)
+                    {
+                        n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
+                        break;
+                    }
+                    SessionOutcome o = s.Slot.Apply(SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
+                    SessionSnapshot snap = s.Slot.Snapshot();
+                    if (o.Kind == SessionOutcomeKind.Rejected)
+                    {
+                        n = new ReattachRejectFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, o.Reason, o.RetryAfterMs).Write(reply);
+                    }
+                    else
+                    {
+                        peer.Endpoint = EndpointCodec.Copy(from); // the binding moves only here (T7)
+                        n = new ReattachAckFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, snap.BoundAtVersion, ReasonCode.ReattachSuccess).Write(reply);
+                    }
+                    break;
                 }
-                else
-                {
-                    peer.Endpoint = EndpointCodec.Copy(from); // the binding moves only here (T7)
-                    n = new ReattachAckFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, snap.BoundAtVersion, ReasonCode.ReattachSuccess).Write(reply);
-                }
-                break;
-            }
             case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
-            {
-                s.Slot.Apply(SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
-                n = new KeepaliveAckFrame(ka.CtrlSeq, WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
-                break;
-            }
+                {
+                    s.Slot.Apply(SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
+                    n = new KeepaliveAckFrame(ka.CtrlSeq, WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
+                    break;
+                }
             case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
-            {
-                // Never binds; the reply is no larger than the request (anti-amplification).
-                s?.Slot.Apply(SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
-                n = PathProbeAckFrame.For(probe).Write(reply);
-                break;
-            }
+                {
+                    // Never binds; the reply is no larger than the request (anti-amplification).
+                    s?.Slot.Apply(SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                    n = PathProbeAckFrame.For(probe).Write(reply);
+                    break;
+                }
             case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
-            {
-                s.Slot.Apply(SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
-                SessionSnapshot snap = s.Slot.Snapshot();
-                n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
-                break;
-            }
+                {
+                    s.Slot.Apply(SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
+                    SessionSnapshot snap = s.Slot.Snapshot();
+                    n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
+                    break;
+                }
             default:
                 break;
         }
@@ -426,33 +429,55 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         var audit = new List<AuditEvent>();
         while (!_stop.Token.WaitHandle.WaitOne(50))
         {
-            try
+            SweepOnce(audit);
+        }
+    }
+
+    /// <summary>One pass of the 50 ms sweep: server liveness and timers, client retries and keepalives.</summary>
+    internal void SweepOnce(List<AuditEvent> audit)
+    {
+        try
+        {
+            long now = NowMs();
+            long nowNs = _device.NowNs();
+            foreach (ServerSession s in _server.Values)
             {
-                long now = NowMs();
-                long nowNs = _device.NowNs();
-                foreach (ServerSession s in _server.Values)
+                audit.Clear();
+                SessionSnapshot snap = s.Slot.Snapshot();
+                long lastRx = s.Peer.LastAuthenticatedRxNs;
+                if (snap.Binding is not null && snap.State is SessionState.Attached or SessionState.Volatile or SessionState.Degraded
+                    && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs)
                 {
-                    audit.Clear();
-                    SessionSnapshot snap = s.Slot.Snapshot();
-                    long lastRx = s.Peer.LastAuthenticatedRxNs;
-                    if (snap.Binding is not null && snap.State is SessionState.Attached or SessionState.Volatile or SessionState.Degraded
-                        && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs)
-                    {
-                        s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
-                    }
-                    s.Slot.Apply(SessionEvent.Tick(), now, audit);
-                    PublishEvents(audit);
-                    ReportReplays(s);
+                    s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                 }
-                foreach (ClientSession c in _client.Values)
-                {
-                    SweepClient(c, now);
-                }
+                s.Slot.Apply(SessionEvent.Tick(), now, audit);
+                PublishEvents(audit);
+                ReportReplays(s);
+                EvictTombstone(s, now);
             }
-            catch (Exception ex)
+            foreach (ClientSession c in _client.Values)
             {
-                _logger.LogError(ex, "session sweep failed");
+                SweepClient(c, now);
             }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "session sweep failed");
+        }
+    }
+
+    /// <summary>
+    /// A TERMINATED session stays as a tombstone for tombstone_ttl so late frames get a precise answer
+    /// (SESSION_TERMINATED) and ids are never reused (session-spec §1.6); then it is evicted, so state per
+    /// peer stays bounded. A HELLO from that peer afterwards opens a new session.
+    /// </summary>
+    private void EvictTombstone(ServerSession s, long now)
+    {
+        SessionSnapshot snap = s.Slot.Snapshot();
+        if (snap.State == SessionState.Terminated && now - snap.LastTransitionMs > _policy.TombstoneTtlMs)
+        {
+            _byId.TryRemove(s.Slot.Id, out _);
+            _server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s));
         }
     }
 

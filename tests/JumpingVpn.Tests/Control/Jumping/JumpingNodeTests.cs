@@ -1,0 +1,188 @@
+using System.Net;
+using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Policy;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tests.Fakes;
+using JumpingVpn.Tests.Tunnel.Device;
+using JumpingVpn.Tunnel.Device;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace JumpingVpn.Tests.Control.Jumping;
+
+/// <summary>
+/// The session layer on two in-memory WireGuard cores with a manual clock (no sockets): A is the client
+/// (its peer B has an endpoint), B the server. Every datagram is delivered by hand, so each step of the
+/// binding rule (DESIGN §2.2) can be observed.
+/// </summary>
+public sealed class JumpingNodeTests
+{
+    private sealed class Pair
+    {
+        public TwoDevices T { get; } = new();
+        public JumpingNode Client { get; }
+        public JumpingNode Server { get; }
+        public List<byte[]> DeliveredAtB { get; } = [];
+
+        public Pair()
+        {
+            Client = new JumpingNode(T.A, SessionPolicy.Default, [T.PeerBOnA], new AuditTail("client"), NullLogger.Instance, T.Clock);
+            Server = new JumpingNode(T.B, SessionPolicy.Default, [], new AuditTail("server"), NullLogger.Instance, T.Clock);
+            Client.Attach();
+            Server.Attach();
+        }
+
+        /// <summary>Delivers A's datagrams to B as if they came from <paramref name="fromA"/>, and B's to A; repeats until quiet.</summary>
+        public void Pump(SocketAddress? fromA = null, int rounds = 10)
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                var a = T.WireA.Drain();
+                var b = T.WireB.Drain();
+                if (a.Count == 0 && b.Count == 0)
+                {
+                    return;
+                }
+                foreach ((byte[] d, _) in a)
+                {
+                    Deliver(T.B, d, fromA ?? T.AddrA, DeliveredAtB);
+                }
+                foreach ((byte[] d, _) in b)
+                {
+                    Deliver(T.A, d, T.AddrB, []);
+                }
+            }
+        }
+
+        /// <summary>Like TwoDevices.Deliver, plus control frames to the node (the loop's job in production).</summary>
+        public static void Deliver(WireGuardDevice to, byte[] datagram, SocketAddress from, List<byte[]> delivered)
+        {
+            ReceiveResult r = to.Decapsulate(datagram, from, out int off, out int len, out Peer? peer);
+            if (r == ReceiveResult.Handshake)
+            {
+                to.ProcessHandshakeMessage(datagram, from, rateLimitOk: true);
+            }
+            else if (r == ReceiveResult.Deliver)
+            {
+                delivered.Add(datagram.AsSpan(off, len).ToArray());
+            }
+            else if (r == ReceiveResult.Control)
+            {
+                to.Observer?.OnControlFrame(peer!, datagram.AsSpan(off, len), from);
+            }
+        }
+
+        public string ServerSessions() => Server.FormatSessions();
+
+        public string ServerEvents()
+        {
+            var sb = new System.Text.StringBuilder();
+            Server.Audit.ReadSince(0, sb);
+            return sb.ToString();
+        }
+
+        public void Connect()
+        {
+            TwoDevices.Encapsulate(T.A, TwoDevices.Ipv4Packet("10.0.0.1", "10.0.0.2", 1));
+            Pump();
+        }
+    }
+
+    private static string Field(string block, string key) =>
+        block.Split('\n').First(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
+
+    [Fact]
+    public void Hello_after_the_handshake_creates_an_attached_session_and_pins_the_binding()
+    {
+        var p = new Pair();
+        p.Connect();
+        string server = p.ServerSessions();
+        Assert.Equal("ATTACHED", Field(server, "state"));
+        Assert.Equal("1", Field(server, "state_version"));
+        Assert.Equal("192.0.2.1:1001", Field(server, "bound_endpoint"));
+        Assert.False(p.T.PeerAOnB.AllowRoaming);
+        string client = p.Client.FormatSessions();
+        Assert.Equal(Field(server, "session_id"), Field(client, "session_id"));
+        Assert.Equal("on", Field(client, "session_layer"));
+    }
+
+    [Fact]
+    public void Nat_rebinding_moves_the_binding_only_through_hint_and_reattach()
+    {
+        var p = new Pair();
+        p.Connect();
+        string id = Field(p.ServerSessions(), "session_id");
+        var natted = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("203.0.113.5"), 40001), false);
+
+        // Data from the new address is delivered, answered with REBIND_HINT, and does not move the binding.
+        (_, byte[]? d) = TwoDevices.Encapsulate(p.T.A, TwoDevices.Ipv4Packet("10.0.0.1", "10.0.0.2", 20));
+        Pair.Deliver(p.T.B, d!, natted, p.DeliveredAtB);
+        Assert.Single(p.DeliveredAtB, x => x.Length == 40);
+        Assert.Equal("192.0.2.1:1001", Field(p.ServerSessions(), "bound_endpoint"));
+        Assert.Contains("REBIND_HINT_SENT", p.ServerEvents(), StringComparison.Ordinal);
+
+        // The client answers the hint with REATTACH from its (new) address; the binding moves, v2.
+        p.Pump(fromA: natted);
+        string server = p.ServerSessions();
+        Assert.Equal(id, Field(server, "session_id"));
+        Assert.Equal("2", Field(server, "state_version"));
+        Assert.Equal("203.0.113.5:40001", Field(server, "bound_endpoint"));
+        Assert.Equal("203.0.113.5:40001", EndpointCodec.ToIPEndPoint(p.T.PeerAOnB.Endpoint!).ToString());
+        Assert.Contains("\"switch_reason\":\"NAT_REBIND\"", p.ServerEvents(), StringComparison.Ordinal);
+        Assert.Equal("2", Field(p.Client.FormatSessions(), "state_version"));
+    }
+
+    [Fact]
+    public void A_replayed_reattach_from_another_address_changes_nothing_and_is_reported()
+    {
+        var p = new Pair();
+        p.Connect();
+        var natted = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("203.0.113.5"), 40001), false);
+        (_, byte[]? d) = TwoDevices.Encapsulate(p.T.A, TwoDevices.Ipv4Packet("10.0.0.1", "10.0.0.2", 20));
+        Pair.Deliver(p.T.B, d!, natted, p.DeliveredAtB);
+        // Capture the client's REATTACH (the only datagram A sends after the hint), deliver it, then replay it.
+        Pair.Deliver(p.T.A, p.T.WireB.Drain().Single().Datagram, p.T.AddrB, []);
+        byte[] reattach = p.T.WireA.Drain().Single().Datagram;
+        Pair.Deliver(p.T.B, (byte[])reattach.Clone(), natted, []);
+        string before = p.ServerSessions();
+        Assert.Equal("2", Field(before, "state_version"));
+
+        var attacker = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("198.51.100.66"), 5555), false);
+        Pair.Deliver(p.T.B, (byte[])reattach.Clone(), attacker, []);
+        p.Server.SweepOnce([]);
+
+        Assert.Equal(before, p.ServerSessions());
+        Assert.Equal(1, p.T.B.Counters.Replay);
+        Assert.Contains("\"violation_type\":\"REPLAY_DETECTED\"", p.ServerEvents(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Client_terminate_ends_the_session_and_the_tombstone_is_evicted_after_its_ttl()
+    {
+        var p = new Pair();
+        p.Connect();
+        p.Client.Dispose(); // sends TERMINATE
+        p.Pump();
+        Assert.Equal("TERMINATED", Field(p.ServerSessions(), "state"));
+        Assert.Contains("\"reason_code\":\"CLIENT_TERMINATED\"", p.ServerEvents(), StringComparison.Ordinal);
+
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.TombstoneTtlMs - 1000));
+        p.Server.SweepOnce([]);
+        Assert.Contains("TERMINATED", p.ServerSessions(), StringComparison.Ordinal);
+        p.T.Clock.Advance(TimeSpan.FromSeconds(2));
+        p.Server.SweepOnce([]);
+        Assert.Equal(string.Empty, p.ServerSessions());
+    }
+
+    [Fact]
+    public void Silence_for_transport_dead_on_the_server_moves_the_session_to_recovering()
+    {
+        var p = new Pair();
+        p.Connect();
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.TransportDeadMs + 100));
+        p.Server.SweepOnce([]);
+        string server = p.ServerSessions();
+        Assert.Equal("RECOVERING", Field(server, "state"));
+        Assert.Equal("2", Field(server, "state_version"));
+        Assert.Equal(string.Empty, Field(server, "bound_endpoint"));
+    }
+}
