@@ -30,6 +30,19 @@ public sealed class CliErrorTests
     }
 
     [Fact]
+    public void Bad_jumping_policy_names_the_key_and_the_rule_with_exit_code_3()
+    {
+        Requirements.Ensure("wg");
+        string key = Command.TryRun("wg", ["genkey"]).StandardOutput.Trim();
+        string path = WriteConfig("jvpol0.conf", $"[Interface]\nPrivateKey = {key}\n\n[Jumping]\nrecovery_window = 20s\ntransport_lost_ttl = 15s\n");
+        CommandResult r = Jvpn("up", path);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("recovery_window", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("transport_lost_ttl", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_command_is_a_usage_error_with_exit_code_2()
     {
         CommandResult r = Jvpn("frobnicate");
