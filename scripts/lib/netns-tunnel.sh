@@ -10,6 +10,11 @@ SUBNET=$((RANDOM % 254 + 1))
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
 NS_SERVER="jvs$SUFFIX"
 NS_CLIENT="jvc$SUFFIX"
+NS_ROUTER="jvr$SUFFIX"
+CLIENT_PRIVATE_ADDR="192.168.$SUBNET.2"
+ROUTER_PRIVATE_ADDR="192.168.$SUBNET.1"
+ROUTER_PUBLIC_ADDR="10.200.$SUBNET.254"
+NAT_RANGE_INDEX=0
 SERVER_UNDERLAY="10.200.$SUBNET.1"
 CLIENT_UNDERLAY="10.200.$SUBNET.2"
 SERVER_TUNNEL=10.77.0.1
@@ -56,7 +61,7 @@ netns_tunnel_cleanup() {
         rm -f "/var/run/wireguard/$ifname.sock"
     done
     local ns
-    for ns in "$NS_CLIENT" "$NS_SERVER"; do
+    for ns in "$NS_CLIENT" "$NS_ROUTER" "$NS_SERVER"; do
         if ip netns list | grep -qw "$ns"; then
             for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
             ip netns del "$ns" 2>/dev/null || true
@@ -76,6 +81,41 @@ create_topology() {
     ip -n "$NS_CLIENT" addr add "$CLIENT_UNDERLAY/24" dev veth0
     ip -n "$NS_SERVER" link set veth0 up
     ip -n "$NS_CLIENT" link set veth0 up
+}
+
+# The client behind a masquerading router, as at home or on a phone:
+#   client (192.168.S.2) -- router (192.168.S.1 | 10.200.S.254, nft masquerade) -- server (10.200.S.1)
+# The server has no route to 192.168.S.0/24: it only ever sees the router's public address and port.
+create_nat_topology() {
+    local ns
+    for ns in "$NS_SERVER" "$NS_ROUTER" "$NS_CLIENT"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ip -n "$NS_CLIENT" link add veth0 type veth peer name vpriv netns "$NS_ROUTER"
+    ip -n "$NS_ROUTER" link add vpub type veth peer name veth0 netns "$NS_SERVER"
+    ip -n "$NS_CLIENT" addr add "$CLIENT_PRIVATE_ADDR/24" dev veth0
+    ip -n "$NS_ROUTER" addr add "$ROUTER_PRIVATE_ADDR/24" dev vpriv
+    ip -n "$NS_ROUTER" addr add "$ROUTER_PUBLIC_ADDR/24" dev vpub
+    ip -n "$NS_SERVER" addr add "$SERVER_UNDERLAY/24" dev veth0
+    ip -n "$NS_CLIENT" link set veth0 up
+    ip -n "$NS_ROUTER" link set vpriv up
+    ip -n "$NS_ROUTER" link set vpub up
+    ip -n "$NS_SERVER" link set veth0 up
+    ip -n "$NS_CLIENT" route add default via "$ROUTER_PRIVATE_ADDR"
+    ip netns exec "$NS_ROUTER" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+    nat_rebind >/dev/null
+}
+
+# nat_rebind: the router forgets the client's mapping and uses a new public port range, in one nft
+# transaction (no window without NAT), then drops the conntrack entries so the next packet is remapped.
+nat_rebind() {
+    local lo=$((20000 + (NAT_RANGE_INDEX % 12) * 1000))
+    NAT_RANGE_INDEX=$((NAT_RANGE_INDEX + 1))
+    printf 'flush ruleset\ntable ip jvnat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "vpub" meta l4proto { tcp, udp } masquerade to :%d-%d\n  oifname "vpub" masquerade\n }\n}\n' \
+        "$lo" "$((lo + 999))" | ip netns exec "$NS_ROUTER" nft -f -
+    ip netns exec "$NS_ROUTER" conntrack -D -p udp >/dev/null 2>&1 || true
+    echo "$lo-$((lo + 999))"
 }
 
 write_config() { # write_config FILE PRIVATE_KEY ADDRESS LISTEN_PORT|"" PEER_PUBLIC ALLOWED_IPS ENDPOINT|""
