@@ -477,7 +477,11 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         if (snap.State == SessionState.Terminated && now - snap.LastTransitionMs > _policy.TombstoneTtlMs)
         {
             _byId.TryRemove(s.Slot.Id, out _);
-            _server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s));
+            if (_server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s)))
+            {
+                // No session any more: the peer is a plain WireGuard peer again (roaming) until its next HELLO.
+                s.Peer.AllowRoaming = true;
+            }
         }
     }
 

@@ -171,6 +171,7 @@ public sealed class JumpingNodeTests
         p.T.Clock.Advance(TimeSpan.FromSeconds(2));
         p.Server.SweepOnce([]);
         Assert.Equal(string.Empty, p.ServerSessions());
+        Assert.True(p.T.PeerAOnB.AllowRoaming); // plain WireGuard again until the next HELLO
     }
 
     [Fact]
