@@ -16,11 +16,9 @@ public readonly record struct TerminateFrame(SessionId SessionId, ulong CtrlSeq,
         {
             return false;
         }
+        // An all-zero session id is allowed here only: the server refusing a HELLO before any session
+        // exists (SESSION_LIMIT_REACHED) has no id to name (docs/protocol.md, TERMINATE).
         var id = SessionId.Read(b[..SessionId.Size]);
-        if (id.IsNone)
-        {
-            return false;
-        }
         frame = new TerminateFrame(id, U64(b, 16), U64(b, 24), (ReasonCode)U16(b, 32));
         return true;
     }

@@ -186,4 +186,54 @@ public sealed class JumpingNodeTests
         Assert.Equal("2", Field(server, "state_version"));
         Assert.Equal(string.Empty, Field(server, "bound_endpoint"));
     }
+
+    [Fact]
+    public void Beyond_max_sessions_a_new_client_is_refused_cleanly_and_stays_plain_wireguard()
+    {
+        var p = new Pair(); // server B with policy limit 1 is built below instead of the default node
+        p.Server.Dispose();
+        var limited = new JumpingNode(p.T.B, SessionPolicy.Default with { MaxSessionsPerNode = 1 }, [], new AuditTail("server"), NullLogger.Instance, p.T.Clock);
+        limited.Attach();
+        p.Connect();
+        Assert.Contains("state=ATTACHED", limited.FormatSessions(), StringComparison.Ordinal);
+
+        // A second client C of server B.
+        var random = new DeterministicRandom(7);
+        byte[] keyC = new byte[32];
+        JumpingVpn.Tunnel.Crypto.X25519.GeneratePrivateKey(keyC, random.Fill);
+        var wireC = new WireSender();
+        var c = new WireGuardDevice(new DeviceOptions { Time = p.T.Clock, Random = random.Fill }, wireC);
+        c.SetPrivateKey(keyC);
+        Peer bOnC = c.AddPeer(p.T.B.Identity!.PublicKey, new byte[32]);
+        c.AddAllowedIp(bOnC, JumpingVpn.Platform.Net.IpPrefix.Parse("10.0.0.2/32"));
+        bOnC.Endpoint = p.T.AddrB;
+        Peer cOnB = p.T.B.AddPeer(c.Identity!.PublicKey, new byte[32]);
+        p.T.B.AddAllowedIp(cOnB, JumpingVpn.Platform.Net.IpPrefix.Parse("10.0.0.3/32"));
+        var clientC = new JumpingNode(c, SessionPolicy.Default, [bOnC], new AuditTail("c"), NullLogger.Instance, p.T.Clock);
+        clientC.Attach();
+        var addrC = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("192.0.2.3"), 1003), false);
+
+        TwoDevices.Encapsulate(c, TwoDevices.Ipv4Packet("10.0.0.3", "10.0.0.2", 1));
+        for (int round = 0; round < 6; round++)
+        {
+            foreach ((byte[] d, _) in wireC.Drain())
+            {
+                Pair.Deliver(p.T.B, d, addrC, []);
+            }
+            foreach ((byte[] d, SocketAddress to) in p.T.WireB.Drain())
+            {
+                if (to.Equals(addrC))
+                {
+                    Pair.Deliver(c, d, p.T.AddrB, []);
+                }
+            }
+        }
+
+        string sessions = limited.FormatSessions();
+        Assert.Single(sessions.Split('\n'), l => l.StartsWith("session_id=", StringComparison.Ordinal)); // still one session
+        string cView = clientC.FormatSessions();
+        Assert.Contains("session_layer=off", cView, StringComparison.Ordinal);
+        Assert.Contains("SESSION_LIMIT_REACHED", cView, StringComparison.Ordinal);
+        Assert.True(cOnB.AllowRoaming); // plain WireGuard for the refused client
+    }
 }
