@@ -269,29 +269,26 @@ public sealed class InterfaceHost : IDisposable
         _ = device;
     }
 
+    /// <summary>
+    /// DNS = ...: systemd-resolved per link when it runs, else resolvconf (wg-quick's way), undone on exit.
+    /// Without either, jvpn warns and goes on (the tunnel works; names resolve as before).
+    /// </summary>
     private void ConfigureDns(string name, InterfaceSection iface)
     {
-        if (iface.DnsServers.Count == 0 && iface.DnsSearch.Count == 0)
+        bool fullTunnel = _config.Peers.Any(p => p.AllowedIps.Any(a => a.Length == 0));
+        DnsConfigurator.Backend backend = DnsConfigurator.Detect(FindOnPath, Directory.Exists);
+        DnsConfigurator.DnsPlan plan = DnsConfigurator.Plan(backend, name, iface.DnsServers, iface.DnsSearch, fullTunnel);
+        if (plan.Apply.Count == 0)
         {
+            if (iface.DnsServers.Count > 0 || iface.DnsSearch.Count > 0)
+            {
+                _logger.LogWarning("DNS = ... ignored: neither systemd-resolved (resolvectl) nor resolvconf is available; install one (wg-quick needs resolvconf too)");
+            }
             return;
         }
-        string? resolvconf = FindOnPath("resolvconf");
-        if (resolvconf is null)
-        {
-            _logger.LogWarning("DNS = ... ignored: resolvconf is not installed (install openresolv or resolvconf, as wg-quick needs)");
-            return;
-        }
-        var sb = new System.Text.StringBuilder();
-        foreach (IPAddress dns in iface.DnsServers)
-        {
-            sb.Append("nameserver ").Append(dns).Append('\n');
-        }
-        if (iface.DnsSearch.Count > 0)
-        {
-            sb.Append("search ").Append(string.Join(' ', iface.DnsSearch)).Append('\n');
-        }
-        RunProcess(resolvconf, ["-a", "tun." + name, "-m", "0", "-x"], sb.ToString());
-        _undo.Add(() => RunProcess(resolvconf, ["-d", "tun." + name, "-f"], null));
+        DnsConfigurator.Run(plan.Apply);
+        _undo.Add(() => DnsConfigurator.Run(plan.Revert));
+        _logger.LogInformation("{Name}: DNS through {Backend}", name, plan.Backend);
     }
 
     private string? HandleExtension(string firstLine, IReadOnlyList<string> body)
