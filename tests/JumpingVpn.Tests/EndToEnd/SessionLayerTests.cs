@@ -27,11 +27,21 @@ public sealed class SessionLayerTests
         var server = (JvpnPeer)tunnel.Server;
         var client = (JvpnPeer)tunnel.Client;
         TunnelScenarios.AssertPing(tunnel, ipv6: false);
+        // `jvpn events --follow` streams the story live (it keeps running until interrupted).
+        using ManagedProcess follow = server.Namespace.Start(Binaries.Dotnet(), [Binaries.JvpnDll, "events", server.InterfaceName, "--follow"]);
 
         CommandResult down = client.Run("down", client.InterfaceName);
         Assert.True(down.ExitCode == 0, $"{down.CommandLine}: {down.StandardError}");
         string[] story = WaitForEvent(server, "SESSION_TERMINATED", TimeSpan.FromSeconds(5));
         TunnelScenarios.Log("server events:\n" + string.Join('\n', story));
+        DateTimeOffset followDeadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5);
+        while (!follow.Output.Contains("\"event_type\":\"SESSION_TERMINATED\"", StringComparison.Ordinal) && DateTimeOffset.UtcNow < followDeadline)
+        {
+            Thread.Sleep(100);
+        }
+        Assert.False(follow.HasExited, $"events --follow stopped by itself: {follow.Describe()}");
+        Assert.Contains("\"event_type\":\"SESSION_CREATED\"", follow.Output, StringComparison.Ordinal);
+        Assert.Contains("\"event_type\":\"SESSION_TERMINATED\"", follow.Output, StringComparison.Ordinal);
 
         var types = new List<string>();
         var versions = new List<ulong>();
