@@ -111,7 +111,7 @@ public sealed class InterfaceHost : IDisposable
         }
         net.SetUp(name);
         ConfigureDns(name, iface);
-        ConfigureRoutes(name, net, udp, device);
+        ConfigureRoutes(name, net, udp);
 
         var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark => udp.SetFwMark(mark));
         if (iface.FwMark is uint fw)
@@ -239,7 +239,7 @@ public sealed class InterfaceHost : IDisposable
         return sum;
     }
 
-    private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp, WireGuardDevice device)
+    private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp)
     {
         string? table = _config.Interface.Table;
         if (string.Equals(table, "off", StringComparison.OrdinalIgnoreCase))
@@ -266,7 +266,6 @@ public sealed class InterfaceHost : IDisposable
                 }
             }
         }
-        _ = device;
     }
 
     /// <summary>
