@@ -37,8 +37,17 @@ trap 'rm -rf "$work"' EXIT
 publish="$work/publish"
 pkg="$work/root"
 
+# Publish from a copy of the sources (no bin/obj) so this build never races a concurrent
+# `dotnet build`/`dotnet test` of the same tree over src/*/bin and obj.
+src="$work/src"
+mkdir -p "$src"
+for item in src .editorconfig Directory.Build.props Directory.Packages.props global.json NuGet.config nuget.config; do
+    [ -e "$repo/$item" ] && cp -a "$repo/$item" "$src/"
+done
+find "$src/src" -depth -type d \( -name bin -o -name obj \) -exec rm -rf {} +
+
 echo "publishing jvpn $version for $rid" >&2
-dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
+dotnet publish "$src/src/Cli" -c Release -r "$rid" --self-contained \
     -p:PublishSingleFile=true -p:DebugType=none -p:DebugSymbols=false \
     -o "$publish" >&2
 
