@@ -228,7 +228,8 @@ public static class PeerProvisioning
         return false;
     }
 
-    internal static string Describe(IReadOnlyList<IPAddress> addresses)
+    /// <summary>"10.77.0.2/32, fd77::2/128": the addresses as the server routes them.</summary>
+    public static string Describe(IReadOnlyList<IPAddress> addresses)
     {
         var parts = new List<string>(addresses.Count);
         foreach (IPAddress a in addresses)

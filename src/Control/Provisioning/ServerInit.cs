@@ -80,6 +80,21 @@ public static class ServerInit
         return new ServerInitResult(sb.ToString(), publicKey);
     }
 
+    /// <summary>Parses --address: comma-separated ADDRESS/PREFIX entries, as wg-quick's Address.</summary>
+    /// <exception cref="ConfigException">An entry is not an address with a prefix length, or there is none.</exception>
+    public static IReadOnlyList<InterfaceAddress> ParseAddresses(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var list = new List<InterfaceAddress>();
+        foreach (string entry in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            list.Add(ConfigValueParsers.TryParseInterfaceAddress(entry, out InterfaceAddress a, out _) && entry.Contains('/', StringComparison.Ordinal)
+                ? a
+                : throw new ConfigException(null, null, "--address", $"`{entry}` is not ADDRESS/PREFIX (e.g. 10.77.0.1/24 or fd77::1/64); the prefix sizes the client pool"));
+        }
+        return list.Count > 0 ? list : throw new ConfigException(null, null, "--address", "is empty; give e.g. 10.77.0.1/24");
+    }
+
     /// <summary>
     /// Parses --endpoint: "HOST", "HOST:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT"; a missing port is the
     /// server's ListenPort.
