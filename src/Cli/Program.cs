@@ -14,6 +14,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     DownCommand.Create(),
     StatusCommand.Create(),
     EventsCommand.Create(),
+    ServerCommands.Create(),
 };
 
 ParseResult parsed = root.Parse(args);
