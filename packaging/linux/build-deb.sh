@@ -80,7 +80,7 @@ Architecture: $arch
 Maintainer: jvpn maintainers <jvpn@jvpn.invalid>
 Installed-Size: $installed_kb
 Depends: iproute2
-Recommends: nftables, wireguard-tools
+Recommends: nftables, wireguard-tools, qrencode
 Section: net
 Priority: optional
 Homepage: https://jvpn.invalid/
