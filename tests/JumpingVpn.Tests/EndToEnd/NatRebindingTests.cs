@@ -44,7 +44,7 @@ public sealed class NatRebindingTests
         Assert.Equal(nat.RouterPublicV4, before.Host);
 
         bool sessionLayer = server == PeerKind.Jvpn && client == PeerKind.Jvpn;
-        Session? sessionBefore = sessionLayer ? WaitForSession((JvpnPeer)tunnel.Server, TimeSpan.FromSeconds(5)) : null;
+        SessionView? sessionBefore = sessionLayer ? SessionStatus.WaitForAttached((JvpnPeer)tunnel.Server, TimeSpan.FromSeconds(5)) : null;
 
         using Iperf3Transfer transfer = Iperf3Transfer.Start(nat.Server, TwoHostTopology.ServerTunnelV4, nat.Client, TransferSeconds, bitrate: TransferBitrate);
         GapMeter meter = GapMeter.Start(nat.Client, TwoHostTopology.ServerTunnelV4, PingDuration);
@@ -81,52 +81,26 @@ public sealed class NatRebindingTests
         {
             // A plain WireGuard client never sends HELLO: the jvpn server keeps WireGuard's implicit
             // roaming for it (the endpoint moved above) and has no session for it (DESIGN §2.2).
-            Assert.Null(ReadSession((JvpnPeer)tunnel.Server));
+            Assert.Null(SessionStatus.Read((JvpnPeer)tunnel.Server));
         }
         else
         {
             // A plain WireGuard server never answers HELLO: the client says the session layer is off.
-            Session? clientView = ReadSession((JvpnPeer)tunnel.Client);
+            SessionView? clientView = SessionStatus.Read((JvpnPeer)tunnel.Client);
             Assert.True(clientView is { Layer: "off" }, $"client session view: {clientView}{context}");
         }
     }
 
-    private sealed record Session(string? Id, string State, ulong Version, string? Bound, string? Layer);
 
-    private static Session? ReadSession(JvpnPeer peer)
-    {
-        CommandResult r = peer.Run("status", peer.InterfaceName, "--json");
-        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
-        using JsonDocument doc = JsonDocument.Parse(r.StandardOutput);
-        JsonElement s = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
-        if (s.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-        return new Session(s.GetProperty("session_id").GetString(), s.GetProperty("state").GetString()!,
-            s.GetProperty("state_version").GetUInt64(), s.GetProperty("bound_endpoint").GetString(),
-            s.TryGetProperty("session_layer", out JsonElement l) ? l.GetString() : null);
-    }
 
-    private static Session WaitForSession(JvpnPeer server, TimeSpan timeout)
-    {
-        DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
-        Session? s;
-        while ((s = ReadSession(server)) is not { State: "ATTACHED" } && DateTimeOffset.UtcNow < deadline)
-        {
-            Thread.Sleep(100);
-        }
-        Assert.True(s is { State: "ATTACHED" }, $"the server has no ATTACHED session: {s}");
-        return s!;
-    }
 
     /// <summary>
     /// Same session id, binding moved to the new mapping through REBIND_HINT + REATTACH (NAT_REBIND),
     /// and the audit stream's versions contiguous (one STATE_CHANGE per version, session-spec §1.7).
     /// </summary>
-    private static void AssertSessionSurvived(JvpnPeer server, Session before, IPEndPointText after, string context)
+    private static void AssertSessionSurvived(JvpnPeer server, SessionView before, IPEndPointText after, string context)
     {
-        Session now = ReadSession(server)!;
+        SessionView now = SessionStatus.Read(server)!;
         TunnelScenarios.Log($"session before {before}, after {now}");
         Assert.Equal(before.Id, now.Id);
         Assert.Equal("ATTACHED", now.State);

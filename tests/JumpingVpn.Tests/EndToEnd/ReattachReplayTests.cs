@@ -37,11 +37,11 @@ public sealed class ReattachReplayTests
         var server = (JvpnPeer)tunnel.Server;
         IPEndPointText original = tunnel.ServerViewOfClient()
             ?? throw new InvalidOperationException($"the server has no endpoint for the client after the handshake\n{tunnel.Describe()}");
-        Session attached = WaitForSession(server, TimeSpan.FromSeconds(5));
+        SessionView attached = SessionStatus.WaitForAttached(server, TimeSpan.FromSeconds(5));
 
         // 1. Record the rebinding on the server's link, as an on-path attacker would.
         NatPortRange range;
-        Session reattached;
+        SessionView reattached;
         List<CapturedUdp> captured;
         using (PacketCapture capture = PacketCapture.Start(nat.Server, "veth0", $"udp port {TwoHostTopology.ServerListenPort}"))
         {
@@ -74,7 +74,7 @@ public sealed class ReattachReplayTests
         string attackerV4 = string.Create(CultureInfo.InvariantCulture, $"10.201.{nat.Subnet}.{AttackerHost}");
         nat.Router.AddAddress(NatTopology.RouterPublicDevice, attackerV4 + "/24");
 
-        Session beforeReplay = ReadSession(server)!;
+        SessionView beforeReplay = SessionStatus.Read(server)!;
         IPEndPointText? wgBeforeReplay = tunnel.ServerViewOfClient();
         long replaysBefore = ReplayCount(server, out _);
         var sources = new List<IPEndPoint>
@@ -93,7 +93,7 @@ public sealed class ReattachReplayTests
         {
             Thread.Sleep(50);
         }
-        Session afterReplay = ReadSession(server)!;
+        SessionView afterReplay = SessionStatus.Read(server)!;
         IPEndPointText? wgAfterReplay = tunnel.ServerViewOfClient();
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
             $"after the replay: session {afterReplay} (was {beforeReplay}); WireGuard endpoint {wgAfterReplay} (was {wgBeforeReplay}); REPLAY_DETECTED count {replaysBefore} -> {replays} within {clock.ElapsedMilliseconds} ms"));
@@ -155,41 +155,16 @@ public sealed class ReattachReplayTests
         return count;
     }
 
-    private sealed record Session(string? Id, string State, ulong Version, string? Bound);
 
-    private static Session? ReadSession(JvpnPeer peer)
-    {
-        CommandResult r = peer.Run("status", peer.InterfaceName, "--json");
-        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
-        using JsonDocument doc = JsonDocument.Parse(r.StandardOutput);
-        JsonElement s = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
-        if (s.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-        return new Session(s.GetProperty("session_id").GetString(), s.GetProperty("state").GetString()!,
-            s.GetProperty("state_version").GetUInt64(), s.GetProperty("bound_endpoint").GetString());
-    }
 
-    private static Session WaitForSession(JvpnPeer server, TimeSpan timeout)
-    {
-        DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
-        Session? s;
-        while ((s = ReadSession(server)) is not { State: "ATTACHED" } && DateTimeOffset.UtcNow < deadline)
-        {
-            Thread.Sleep(100);
-        }
-        Assert.True(s is { State: "ATTACHED" }, $"the server has no ATTACHED session: {s}");
-        return s!;
-    }
 
     /// <summary>Waits until the server accepted the REATTACH: same session, newer version, bound to a
     /// port in the new masquerade range.</summary>
-    private static Session WaitForReattach(JvpnPeer server, Session before, NatPortRange range, TimeSpan timeout, NatTunnel tunnel)
+    private static SessionView WaitForReattach(JvpnPeer server, SessionView before, NatPortRange range, TimeSpan timeout, NatTunnel tunnel)
     {
         var clock = Stopwatch.StartNew();
-        Session? s;
-        while (!IsReattached(s = ReadSession(server), before, range) && clock.Elapsed < timeout)
+        SessionView? s;
+        while (!IsReattached(s = SessionStatus.Read(server), before, range) && clock.Elapsed < timeout)
         {
             Thread.Sleep(50);
         }
@@ -197,7 +172,7 @@ public sealed class ReattachReplayTests
         return s!;
     }
 
-    private static bool IsReattached(Session? s, Session before, NatPortRange range) =>
+    private static bool IsReattached(SessionView? s, SessionView before, NatPortRange range) =>
         s is { State: "ATTACHED", Bound: not null } && s.Id == before.Id && s.Version > before.Version
         && range.Contains(IPEndPointText.Parse(s.Bound).Port);
 }

@@ -132,14 +132,8 @@ public sealed class SessionLayerTests
         Assert.Contains("\"event_type\":\"SESSION_REPLACED\"", events.StandardOutput, StringComparison.Ordinal);
     }
 
-    private static string? ClientSessionId(JvpnPeer client)
-    {
-        CommandResult r = client.Run("status", client.InterfaceName, "--json");
-        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
-        using JsonDocument doc = JsonDocument.Parse(r.StandardOutput);
-        JsonElement s = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
-        return s.ValueKind == JsonValueKind.Null || s.GetProperty("state").GetString() != "ATTACHED" ? null : s.GetProperty("session_id").GetString();
-    }
+    private static string? ClientSessionId(JvpnPeer client) =>
+        SessionStatus.Read(client) is { State: "ATTACHED" } s ? s.Id : null;
 
     private static string[] WaitForEvent(JvpnPeer peer, string eventType, TimeSpan timeout)
     {
