@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Net;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Provisioning;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Platform;
 using JumpingVpn.Platform.Net;
 using JumpingVpn.Tunnel.Crypto;
 
@@ -177,52 +177,29 @@ internal static class ServerCommands
     /// </summary>
     private static void PrintQr(string config)
     {
-        string? qrencode = FindOnPath("qrencode");
+        string? qrencode = ExternalCommand.FindOnPath("qrencode");
         if (qrencode is null)
         {
             Console.Error.WriteLine("(No QR code: install qrencode, e.g. `apt install qrencode`, to get one for the WireGuard mobile apps.)");
             return;
         }
-        var start = new ProcessStartInfo(qrencode)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("-t");
-        start.ArgumentList.Add("ansiutf8");
-        using Process process = Process.Start(start) ?? throw new IOException("cannot start qrencode");
         // Comment lines only make the code denser and harder to scan; the apps ignore them anyway.
+        var input = new System.Text.StringBuilder();
         foreach (string line in config.Split('\n'))
         {
             if (!line.StartsWith('#'))
             {
-                process.StandardInput.Write(line + "\n");
+                input.Append(line).Append('\n');
             }
         }
-        process.StandardInput.Close();
-        string code = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        ExternalCommand.Result r = ExternalCommand.Run(qrencode, ["-t", "ansiutf8"], input.ToString());
+        if (!r.Ok)
         {
-            Console.Error.WriteLine($"(qrencode failed with exit code {process.ExitCode}; no QR code.)");
+            Console.Error.WriteLine($"(qrencode failed with exit code {r.ExitCode}; no QR code.)");
             return;
         }
+        string code = r.Output;
         (Console.IsOutputRedirected ? Console.Error : Console.Out).Write(code);
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        string path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        foreach (string dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     private static List<IPAddress> HostAddresses(string option, string text)

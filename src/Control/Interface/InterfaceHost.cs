@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Jumping;
@@ -275,7 +274,7 @@ public sealed class InterfaceHost : IDisposable
     private void ConfigureDns(string name, InterfaceSection iface)
     {
         bool fullTunnel = _config.Peers.Any(p => p.AllowedIps.Any(a => a.Length == 0));
-        DnsConfigurator.Backend backend = DnsConfigurator.Detect(FindOnPath, Directory.Exists);
+        DnsConfigurator.Backend backend = DnsConfigurator.Detect(ExternalCommand.FindOnPath, Directory.Exists);
         DnsConfigurator.DnsPlan plan = DnsConfigurator.Plan(backend, name, iface.DnsServers, iface.DnsSearch, fullTunnel);
         if (plan.Apply.Count == 0)
         {
@@ -330,7 +329,8 @@ public sealed class InterfaceHost : IDisposable
         {
             string cmd = command.Replace("%i", _config.InterfaceName, StringComparison.Ordinal);
             _logger.LogInformation("[#] {Stage}: {Command}", stage, cmd);
-            int code = RunProcess("/bin/bash", ["-c", cmd], null);
+            // Hooks print to the console like wg-quick's do, so their output is not captured.
+            int code = ExternalCommand.Run("/bin/bash", ["-c", cmd], timeout: TimeSpan.FromSeconds(60), captureOutput: false).ExitCode;
             if (code != 0 && stage is "PreUp" or "PostUp")
             {
                 throw new PlatformException($"{stage} command failed with exit code {code}: {cmd}");
@@ -339,40 +339,6 @@ public sealed class InterfaceHost : IDisposable
     }
 
     private static string OnOff(bool on) => on ? "on" : "off";
-
-    private static int RunProcess(string file, string[] args, string? stdin)
-    {
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardInput = stdin is not null };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using Process p = Process.Start(psi) ?? throw new PlatformException($"cannot start {file}");
-        if (stdin is not null)
-        {
-            p.StandardInput.Write(stdin);
-            p.StandardInput.Close();
-        }
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            return -1;
-        }
-        return p.ExitCode;
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':'))
-        {
-            string path = Path.Combine(dir, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-        return null;
-    }
 
     public void Dispose()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 
 namespace JumpingVpn.Platform.Net.Linux;
@@ -93,28 +92,10 @@ public sealed class DnsConfigurator
     {
         foreach (Step step in steps)
         {
-            var psi = new ProcessStartInfo(step.File)
+            ExternalCommand.Result r = ExternalCommand.Run(step.File, step.Arguments, step.Stdin);
+            if (!r.Ok)
             {
-                UseShellExecute = false,
-                RedirectStandardInput = step.Stdin is not null,
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            foreach (string a in step.Arguments)
-            {
-                psi.ArgumentList.Add(a);
-            }
-            using Process p = Process.Start(psi) ?? throw new PlatformException($"cannot start {step.File}");
-            if (step.Stdin is not null)
-            {
-                p.StandardInput.Write(step.Stdin);
-                p.StandardInput.Close();
-            }
-            string err = p.StandardError.ReadToEnd();
-            p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(30_000) || p.ExitCode != 0)
-            {
-                throw new PlatformException($"'{step}' failed: {err.Trim()}");
+                throw new PlatformException($"'{step}' failed: {r.Error}");
             }
         }
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace JumpingVpn.Platform.Net.Linux;
 
@@ -14,42 +13,20 @@ public static class IpCommand
     /// <summary>Runs ip; returns (ok, stdout, stderr). With <paramref name="throwOnError"/> a failure throws.</summary>
     public static (bool Ok, string Output, string Error) Run(bool throwOnError, params string[] args)
     {
-        var psi = new ProcessStartInfo("ip")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // Stable English messages whatever the user's locale, so errors can be recognised and quoted.
-        psi.Environment["LC_ALL"] = "C";
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process p;
+        ExternalCommand.Result r;
         try
         {
-            p = Process.Start(psi) ?? throw new PlatformException("cannot start 'ip'");
+            // Stable English messages whatever the user's locale, so errors can be recognised and quoted.
+            r = ExternalCommand.Run("ip", args, environment: new Dictionary<string, string> { ["LC_ALL"] = "C" });
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (PlatformException ex) when (ex.Message.StartsWith("cannot", StringComparison.Ordinal))
         {
-            throw new PlatformException($"cannot run 'ip' ({ex.Message}); install iproute2");
+            throw new PlatformException($"{ex.Message}; install iproute2");
         }
-        using (p)
+        if (!r.Ok && throwOnError)
         {
-            string stdout = p.StandardOutput.ReadToEnd();
-            string stderr = p.StandardError.ReadToEnd();
-            if (!p.WaitForExit(30_000))
-            {
-                p.Kill();
-                throw new PlatformException($"'ip {string.Join(' ', args)}' did not finish within 30 s");
-            }
-            bool ok = p.ExitCode == 0;
-            if (!ok && throwOnError)
-            {
-                throw new PlatformException($"'ip {string.Join(' ', args)}' failed: {stderr.Trim()}");
-            }
-            return (ok, stdout, stderr.Trim());
+            throw new PlatformException($"'ip {string.Join(' ', args)}' failed: {r.Error}");
         }
+        return (r.Ok, r.Output, r.Error);
     }
 }
