@@ -68,6 +68,9 @@ internal sealed class AuditSubscription : IDisposable
     // Only the consumer writes after registration and the reader only removes, so this never overstates.
     private int FreeSlots => _capacity - _queue.Reader.Count;
 
+    /// <summary>Lines waiting for the subscriber's callback.</summary>
+    internal int QueuedCount => _queue.Reader.Count;
+
     private bool WriteGap(long nowMs, string? nodeId)
     {
         if (_gap.IsEmpty)
