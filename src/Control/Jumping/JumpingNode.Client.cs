@@ -1,0 +1,229 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Policy;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tunnel.Device;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Control.Jumping;
+
+/// <summary>The client role: HELLO after every handshake, the session mirror, reattach, keepalive liveness.</summary>
+public sealed partial class JumpingNode
+{
+    // ---------------------------------------------------------------- client role
+
+    private void SendHello(ClientSession c, long now)
+    {
+        Span<byte> frame = stackalloc byte[128];
+        bool resume = !c.Id.IsNone && c.State != SessionState.Terminated;
+        int n = new HelloFrame(ControlFrame.ProtocolVersion, ControlCapabilities.None, c.TakeCtrlSeq(),
+            resume ? c.Id : SessionId.None, resume ? c.LastAckedVersion : 0, WallMs()).Write(frame);
+        if (_device.SendControl(c.Peer, frame[..n]))
+        {
+            c.HelloDeadlineMs = now + 1000;
+            c.HelloAttempts++;
+        }
+    }
+
+    private void SendReattach(ClientSession c, long now, ReasonCode reason)
+    {
+        Span<byte> frame = stackalloc byte[128];
+        int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, reason, 0, WallMs()).Write(frame);
+        _device.SendControl(c.Peer, frame[..n]);
+        c.ReattachAttempts++;
+        // Backoff 100, 200, 400 ... ms, capped at 2 s, inside the recovery window (session-spec §1.8).
+        c.ReattachDeadlineMs = now + Math.Min(2000, 100L << Math.Min(c.ReattachAttempts, 5));
+        PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
+        {
+            w.WriteString("switch_reason", WireNames.Of(reason));
+            w.WriteNumber("attempt", c.ReattachAttempts);
+        });
+    }
+
+    private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
+    {
+        switch (type)
+        {
+            case ControlFrameType.HelloAck when HelloAckFrame.TryParse(frame, out HelloAckFrame ack):
+                if (!c.Id.IsNone && ack.SessionId != c.Id)
+                {
+                    PublishLine("SESSION_REPLACED", ack.SessionId, ack.StateVersion, w => w.WriteString("previous_session_id", c.Id.ToString()));
+                }
+                else if (c.Id.IsNone)
+                {
+                    PublishLine("SESSION_ESTABLISHED", ack.SessionId, ack.StateVersion, null);
+                }
+                c.Id = ack.SessionId;
+                c.LastAckedVersion = ack.StateVersion;
+                c.BoundAtVersion = ack.BoundAtVersion;
+                c.State = SessionState.Attached;
+                c.SessionLayerOn = true;
+                c.HelloDeadlineMs = -1;
+                c.HelloAttempts = 0;
+                c.LastTransitionMs = now;
+                break;
+            case ControlFrameType.RebindHint when RebindHintFrame.TryParse(frame, out RebindHintFrame hint) && hint.SessionId == c.Id:
+                if (hint.StateVersion > c.LastAckedVersion)
+                {
+                    c.LastAckedVersion = hint.StateVersion;
+                }
+                if (c.ReattachDeadlineMs < 0)
+                {
+                    c.ReattachAttempts = 0;
+                    c.ReattachStartedMs = now;
+                    SendReattach(c, now, ReasonCode.NatRebind);
+                }
+                break;
+            case ControlFrameType.ReattachAck when ReattachAckFrame.TryParse(frame, out ReattachAckFrame rack) && rack.SessionId == c.Id:
+                c.LastAckedVersion = rack.NewStateVersion;
+                c.BoundAtVersion = rack.BoundAtVersion;
+                c.State = SessionState.Attached;
+                c.Switches++;
+                c.LastReason = "REATTACH_SUCCESS";
+                c.LastTransitionMs = now;
+                PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
+                {
+                    w.WriteString("status", "SUCCESS");
+                    w.WriteNumber("switch_latency_ms", c.ReattachStartedMs >= 0 ? now - c.ReattachStartedMs : 0);
+                });
+                c.ReattachDeadlineMs = -1;
+                c.ReattachStartedMs = -1;
+                break;
+            case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej) && rej.SessionId == c.Id:
+                PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
+                {
+                    w.WriteString("status", "DENIED");
+                    w.WriteString("reason_code", WireNames.Of(rej.Reason));
+                });
+                if (rej.Reason is ReasonCode.SessionNotFound or ReasonCode.SessionTerminated)
+                {
+                    // The old session is gone: start a new one explicitly (session-spec §1.8).
+                    c.State = SessionState.Terminated;
+                    c.ReattachDeadlineMs = -1;
+                    c.HelloAttempts = 0;
+                    SendHello(c, now);
+                }
+                else if (rej.Reason == ReasonCode.StaleStateVersion && rej.CurrentStateVersion > 0)
+                {
+                    c.LastAckedVersion = rej.CurrentStateVersion;
+                    c.ReattachDeadlineMs = now + Math.Max(50, rej.RetryAfterMs);
+                }
+                else
+                {
+                    c.ReattachDeadlineMs = now + Math.Max(100, rej.RetryAfterMs);
+                }
+                break;
+            case ControlFrameType.KeepaliveAck when KeepaliveAckFrame.TryParse(frame, out KeepaliveAckFrame kack):
+                c.RttMs = Math.Max(0, (long)WallMs() - (long)kack.EchoTimestampMs);
+                if (kack.StateVersion > c.LastAckedVersion)
+                {
+                    c.LastAckedVersion = kack.StateVersion;
+                }
+                break;
+            case ControlFrameType.Terminate when TerminateFrame.TryParse(frame, out TerminateFrame t) && t.SessionId.IsNone:
+                // Refused before any session existed (e.g. SESSION_LIMIT_REACHED): stay plain WireGuard.
+                c.HelloDeadlineMs = -1;
+                c.SessionLayerOn = false;
+                c.LastReason = WireNames.Of(t.Reason);
+                PublishLine("SESSION_REFUSED", SessionId.None, 0, w => w.WriteString("reason_code", WireNames.Of(t.Reason)));
+                break;
+            case ControlFrameType.TerminateAck:
+            case ControlFrameType.Terminate:
+                c.State = SessionState.Terminated;
+                PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, null);
+                break;
+            default:
+                break;
+        }
+    }
+
+
+    private void SweepClient(ClientSession c, long now)
+    {
+        if (!c.Peer.HasCurrentKeypair)
+        {
+            return;
+        }
+        if (c.HelloDeadlineMs >= 0 && now >= c.HelloDeadlineMs)
+        {
+            if (c.HelloAttempts >= MaxHelloAttempts)
+            {
+                // No HELLO_ACK: a plain WireGuard server. Keep going on WireGuard alone (DESIGN §2.2).
+                c.HelloDeadlineMs = -1;
+                c.SessionLayerOn = false;
+                _logger.LogInformation("peer {Peer} does not speak the Jumping session layer; continuing as plain WireGuard",
+                    Convert.ToBase64String(c.Peer.PublicKey));
+            }
+            else
+            {
+                SendHello(c, now);
+            }
+        }
+        if (!c.SessionLayerOn)
+        {
+            return;
+        }
+        if (c.ReattachDeadlineMs >= 0 && now >= c.ReattachDeadlineMs)
+        {
+            if (c.ReattachStartedMs >= 0 && now - c.ReattachStartedMs > _policy.RecoveryWindowMs)
+            {
+                c.State = SessionState.Degraded; // keep trying, more slowly
+            }
+            SendReattach(c, now, ReasonCode.NatRebind);
+        }
+        // Liveness (DESIGN §3 heartbeat / transport_dead): the server answers every KEEPALIVE, so silence
+        // for transport_dead means the path or the server is gone. A restarted server no longer knows our
+        // keys and drops everything as an unknown index; WireGuard alone would wait 15 s
+        // (KeepaliveTimeout + RekeyTimeout) before rehandshaking. Start the handshake now; the HELLO after
+        // it resumes the session, or tells us the server lost it (SESSION_REPLACED).
+        long lastRx = c.Peer.LastAuthenticatedRxNs;
+        long silentMs = lastRx == long.MinValue ? 0 : (_device.NowNs() - lastRx) / 1_000_000;
+        if (silentMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
+        {
+            c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout: at most one initiation per 5 s
+            c.State = SessionState.Recovering;
+            c.LastReason = "TRANSPORT_DEAD";
+            c.LastTransitionMs = now;
+            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
+            _device.SendHandshakeInitiation(c.Peer, isRetry: false);
+        }
+        // KEEPALIVE when idle (DESIGN §2.2), and also while traffic flows but replies stopped, so the
+        // server's answer proves the path (the client may probe faster then, DESIGN §3).
+        long tx = c.Peer.TxBytes;
+        if (now - c.LastKeepaliveMs >= _policy.HeartbeatIntervalMs)
+        {
+            if (tx == c.LastTxBytes || silentMs >= _policy.HeartbeatIntervalMs)
+            {
+                Span<byte> frame = stackalloc byte[64];
+                int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);
+                _device.SendControl(c.Peer, frame[..n]);
+            }
+            c.LastKeepaliveMs = now;
+            c.LastTxBytes = c.Peer.TxBytes;
+        }
+    }
+
+    /// <summary>
+    /// Ends client sessions explicitly (TERMINATE, CLIENT_TERMINATED) so the server does not have to wait
+    /// for transport_lost_ttl; best effort, one frame each, before the interface goes away.
+    /// </summary>
+    private void TerminateClientSessions()
+    {
+        Span<byte> frame = stackalloc byte[64];
+        foreach (ClientSession c in _client.Values)
+        {
+            if (c.SessionLayerOn && !c.Id.IsNone && c.State != SessionState.Terminated)
+            {
+                int n = new TerminateFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, ReasonCode.ClientTerminated).Write(frame);
+                _device.SendControl(c.Peer, frame[..n]);
+                c.State = SessionState.Terminated;
+                PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w => w.WriteString("reason_code", "CLIENT_TERMINATED"));
+            }
+        }
+    }
+
+}

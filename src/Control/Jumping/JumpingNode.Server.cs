@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Policy;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tunnel.Device;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Control.Jumping;
+
+/// <summary>The server role: HELLO, REATTACH, KEEPALIVE, PATH_PROBE, TERMINATE and the server half of the sweep.</summary>
+public sealed partial class JumpingNode
+{
+    // ---------------------------------------------------------------- server role
+
+    private void OnServerFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
+    {
+        var audit = new List<AuditEvent>();
+        Span<byte> reply = stackalloc byte[256];
+        int n = 0;
+        TransportAddress source = TransportAddress.From(EndpointCodec.ToIPEndPoint(from));
+        _server.TryGetValue(peer, out ServerSession? s);
+        switch (type)
+        {
+            case ControlFrameType.Hello when HelloFrame.TryParse(frame, out HelloFrame hello):
+                {
+                    SessionSnapshot? current = s?.Slot.Snapshot();
+                    bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
+                        && current is { State: not SessionState.Terminated };
+                    if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
+                    {
+                        // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
+                        // created; the client hears why and stays a plain WireGuard peer until it retries.
+                        n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
+                        _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
+                        break;
+                    }
+                    if (!resume)
+                    {
+                        if (s is not null)
+                        {
+                            _byId.TryRemove(s.Slot.Id, out _);
+                        }
+                        Span<byte> idBytes = stackalloc byte[SessionId.Size];
+                        _random(idBytes);
+                        var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
+                        slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
+                        s = new ServerSession(peer, slot);
+                        _server[peer] = s;
+                        _byId[slot.Id] = s;
+                        peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
+                        peer.Endpoint = EndpointCodec.Copy(from);
+                    }
+                    else if (current!.Value.Binding != source)
+                    {
+                        // A resume from a new address (e.g. the client re-handshaked after its path changed)
+                        // is a reattach: validated and versioned like any other.
+                        SessionOutcome o = s!.Slot.Apply(SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
+                        if (o.Kind != SessionOutcomeKind.Rejected)
+                        {
+                            peer.Endpoint = EndpointCodec.Copy(from);
+                        }
+                    }
+                    SessionSnapshot snap = s!.Slot.Snapshot();
+                    n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
+                        snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
+                    break;
+                }
+            case ControlFrameType.ReattachRequest when ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req):
+                {
+                    if (s is null || req.SessionId != s.Slot.Id)
+                    {
+                        n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
+                        break;
+                    }
+                    SessionOutcome o = s.Slot.Apply(SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
+                    SessionSnapshot snap = s.Slot.Snapshot();
+                    if (o.Kind == SessionOutcomeKind.Rejected)
+                    {
+                        n = new ReattachRejectFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, o.Reason, o.RetryAfterMs).Write(reply);
+                    }
+                    else
+                    {
+                        peer.Endpoint = EndpointCodec.Copy(from); // the binding moves only here (T7)
+                        n = new ReattachAckFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, snap.BoundAtVersion, ReasonCode.ReattachSuccess).Write(reply);
+                    }
+                    break;
+                }
+            case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
+                {
+                    s.Slot.Apply(SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
+                    n = new KeepaliveAckFrame(ka.CtrlSeq, WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
+                    break;
+                }
+            case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
+                {
+                    // Never binds; the reply is no larger than the request (anti-amplification).
+                    s?.Slot.Apply(SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                    n = PathProbeAckFrame.For(probe).Write(reply);
+                    break;
+                }
+            case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
+                {
+                    s.Slot.Apply(SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
+                    SessionSnapshot snap = s.Slot.Snapshot();
+                    n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
+                    break;
+                }
+            default:
+                break;
+        }
+        PublishEvents(audit);
+        if (n > 0)
+        {
+            // Replies go where the request came from: a rejected reattach must still reach the client.
+            _device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
+        }
+    }
+
+    private int LiveServerSessions()
+    {
+        int live = 0;
+        foreach (ServerSession s in _server.Values)
+        {
+            if (s.Slot.Snapshot().State != SessionState.Terminated)
+            {
+                live++;
+            }
+        }
+        return live;
+    }
+
+    /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
+    public bool TryFindSession(SessionId id, out SessionSnapshot snapshot)
+    {
+        if (_byId.TryGetValue(id, out ServerSession? s))
+        {
+            snapshot = s.Slot.Snapshot();
+            return true;
+        }
+        snapshot = default;
+        return false;
+    }
+
+
+    /// <summary>
+    /// A TERMINATED session stays as a tombstone for tombstone_ttl so late frames get a precise answer
+    /// (SESSION_TERMINATED) and ids are never reused (session-spec §1.6); then it is evicted, so state per
+    /// peer stays bounded. A HELLO from that peer afterwards opens a new session.
+    /// </summary>
+    private void EvictTombstone(ServerSession s, long now)
+    {
+        SessionSnapshot snap = s.Slot.Snapshot();
+        if (snap.State == SessionState.Terminated && now - snap.LastTransitionMs > _policy.TombstoneTtlMs)
+        {
+            _byId.TryRemove(s.Slot.Id, out _);
+            if (_server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s)))
+            {
+                // No session any more: the peer is a plain WireGuard peer again (roaming) until its next HELLO.
+                s.Peer.AllowRoaming = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replayed authenticated packets (e.g. a captured REATTACH_REQUEST resent from elsewhere) die in the
+    /// WireGuard replay window before the session layer sees them, so they can never change a session;
+    /// the sweep reports them as one rate-limited SECURITY_EVENT per sweep (session-spec §2.5, TS8).
+    /// </summary>
+    private void ReportReplays(ServerSession s)
+    {
+        long drops = s.Peer.ReplayDrops;
+        if (drops > s.ReportedReplays)
+        {
+            long fresh = drops - s.ReportedReplays;
+            s.ReportedReplays = drops;
+            PublishLine("SECURITY_EVENT", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+            {
+                w.WriteString("violation_type", "REPLAY_DETECTED");
+                w.WriteString("freshness_marker_type", "TRANSPORT_COUNTER");
+                w.WriteNumber("count", fresh);
+            });
+        }
+    }
+
+}
