@@ -1,0 +1,32 @@
+namespace JumpingVpn.Control.Cluster;
+
+/// <summary>How a store operation ended. Only <see cref="Ok"/> changed anything.</summary>
+public enum StoreStatus : byte
+{
+    Ok,
+    NotFound,
+    AlreadyExists,
+    /// <summary>The CAS lost on state_version: someone committed a newer version (session-spec §2.4 tier 5).</summary>
+    StaleStateVersion,
+    /// <summary>The CAS lost on owner/epoch: another node (or a newer incarnation) owns the session (fencing).</summary>
+    OwnershipConflict,
+    /// <summary>Acquire refused: another node's lease is still running.</summary>
+    LeaseHeld,
+    /// <summary>The store did not answer within its operation timeout; nothing was written (fail closed).</summary>
+    Unavailable,
+}
+
+/// <summary>
+/// Outcome of one store operation: the status, the record as the store holds it after the operation (or
+/// as it was when a CAS lost: the caller never has to guess), the previous owner for an acquire, and the
+/// store's clock, which is the one clock leases are measured on.
+/// </summary>
+public readonly record struct StoreResult(StoreStatus Status, OwnershipRecord? Current, long StoreNowUnixMs, string PreviousOwner = "")
+{
+    public bool IsOk => Status == StoreStatus.Ok;
+
+    public static StoreResult Unavailable => new(StoreStatus.Unavailable, null, 0);
+
+    /// <summary>How long until the current owner's lease ends (0 when it has ended or was released).</summary>
+    public long LeaseRemainingMs => Current is { } r ? Math.Max(0, r.LeaseExpiryUnixMs - StoreNowUnixMs) : 0;
+}

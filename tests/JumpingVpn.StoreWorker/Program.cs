@@ -1,0 +1,63 @@
+using System.Globalization;
+using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Sessions;
+
+// A separate OS process writing to the shared session store, so the store contract tests can show that
+// the CAS holds between processes, not only between threads of one process (issue 6, session-spec I6).
+//   cas URL SESSION_ID ITERATIONS   read + CAS(version -> version+1) in a loop; prints each version it wrote
+//   acquire URL SESSION_ID NODE     waits for the start file, then one Acquire; prints the outcome
+if (args.Length < 4)
+{
+    Console.Error.WriteLine("usage: cas URL SESSION_ID ITERATIONS | acquire URL SESSION_ID NODE START_FILE");
+    return 2;
+}
+if (!StoreUrl.TryParse(args[1], out StoreUrl url, out string? problem) || !SessionId.TryParse(args[2], out SessionId id))
+{
+    Console.Error.WriteLine(problem ?? "bad session id");
+    return 2;
+}
+using ISessionStore store = url.Open();
+if (args[0] == "cas")
+{
+    int iterations = int.Parse(args[3], CultureInfo.InvariantCulture);
+    int lost = 0;
+    var written = new List<ulong>();
+    for (int i = 0; i < iterations; i++)
+    {
+        StoreResult read = store.Read(id);
+        if (read.Current is not { } cur)
+        {
+            Console.Error.WriteLine("read failed: " + read.Status);
+            return 1;
+        }
+        StoreResult cas = store.CompareAndSwap(cur.StateVersion, cur with { StateVersion = cur.StateVersion + 1 }, 1000);
+        if (cas.IsOk)
+        {
+            written.Add(cur.StateVersion + 1);
+        }
+        else if (cas.Status == StoreStatus.StaleStateVersion && cas.Current is { } now && now.StateVersion > cur.StateVersion)
+        {
+            lost++;
+        }
+        else
+        {
+            Console.Error.WriteLine("unexpected CAS outcome: " + cas.Status);
+            return 1;
+        }
+    }
+    Console.WriteLine("lost=" + lost.ToString(CultureInfo.InvariantCulture));
+    Console.WriteLine("written=" + string.Join(',', written));
+    return 0;
+}
+if (args[0] == "acquire" && args.Length >= 5)
+{
+    for (int i = 0; i < 1000 && !File.Exists(args[4]); i++)
+    {
+        Thread.Sleep(5);
+    }
+    StoreResult r = store.Acquire(id, args[3], 30_000);
+    Console.WriteLine("status=" + r.Status + " epoch=" + (r.Current?.OwnerEpoch ?? 0).ToString(CultureInfo.InvariantCulture));
+    return 0;
+}
+Console.Error.WriteLine("unknown mode " + args[0]);
+return 2;
