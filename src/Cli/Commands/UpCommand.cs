@@ -24,12 +24,16 @@ internal static class UpCommand
         {
             Description = "Stay in the foreground (the default; jvpn up always runs in the foreground, use a service manager to detach)",
         };
-        var cmd = new Command("up", "Bring up a tunnel interface from a wg-quick config and run it until stopped.") { config, foreground };
-        cmd.SetAction(parse => Run(parse.GetValue(config)!));
+        var store = new Option<string?>("--store")
+        {
+            Description = "Session store for a server cluster (overrides [Jumping] Store): memory or redis://HOST:PORT[/DB][?prefix=NAME]",
+        };
+        var cmd = new Command("up", "Bring up a tunnel interface from a wg-quick config and run it until stopped.") { config, foreground, store };
+        cmd.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(store)));
         return cmd;
     }
 
-    private static int Run(string configArg)
+    private static int Run(string configArg, string? storeUrl)
     {
         TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
         foreach (string warning in config.Warnings)
@@ -52,7 +56,7 @@ internal static class UpCommand
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
-        using InterfaceHost host = InterfaceHost.Start(config, logger, rekey);
+        using InterfaceHost host = InterfaceHost.Start(config, logger, rekey, storeUrl);
         host.DownRequested += stop.Set;
         stop.Wait();
         logger.LogInformation("{Name}: shutting down", config.InterfaceName);

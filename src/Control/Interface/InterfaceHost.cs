@@ -32,10 +32,13 @@ public sealed class InterfaceHost : IDisposable
     private UapiServer? _uapi;
     private bool _disposed;
 
-    private InterfaceHost(TunnelConfig config, ILogger logger)
+    private readonly string? _storeOverride;
+
+    private InterfaceHost(TunnelConfig config, ILogger logger, string? storeOverride)
     {
         _config = config;
         _logger = logger;
+        _storeOverride = storeOverride;
     }
 
     public string Name => _config.InterfaceName;
@@ -46,9 +49,10 @@ public sealed class InterfaceHost : IDisposable
     /// <summary>Raised when a client asks over the control socket to take the interface down.</summary>
     public event Action? DownRequested;
 
-    public static InterfaceHost Start(TunnelConfig config, ILogger logger, long? rekeyAfterNs = null)
+    /// <summary>Brings the interface up; <paramref name="storeUrl"/> overrides `[Jumping] Store` (`jvpn up --store URL`).</summary>
+    public static InterfaceHost Start(TunnelConfig config, ILogger logger, long? rekeyAfterNs = null, string? storeUrl = null)
     {
-        var host = new InterfaceHost(config, logger);
+        var host = new InterfaceHost(config, logger, storeUrl);
         try
         {
             host.Up(rekeyAfterNs);
@@ -173,9 +177,76 @@ public sealed class InterfaceHost : IDisposable
         string nodeId = _config.Jumping.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{_config.InterfaceName}";
         var tail = new AuditTail(nodeId);
         _jumping = new JumpingNode(device, policy, clientPeers, tail, _logger);
+        JumpingVpn.Control.Cluster.ClusterCoordinator? cluster = StartCluster(device, policy, nodeId, clientPeers, _jumping);
         StartAuditAndMetrics(device, tail, _jumping);
+        if (cluster is not null && _jumping.Metrics is { } jm)
+        {
+            JumpingVpn.Control.Cluster.ClusterSetup.BindMetrics(jm, cluster);
+        }
         _jumping.Start();
         _undo.Add(_jumping.Dispose);
+        if (cluster is not null)
+        {
+            // Renewal starts with the node; on the way down the node stops first, then the leases are
+            // released (so clients fail over at once), then the store connection closes.
+            cluster.Start();
+            _undo.Add(cluster.Store.Dispose);
+            _undo.Add(cluster.Dispose);
+        }
+        StartClientFailover(clientPeers, _jumping);
+    }
+
+    /// <summary>
+    /// Cluster mode (docs/cluster.md) when `[Jumping] Store` or `--store` names a store: the node joins it,
+    /// and every server session is owned through it. Returns null for a single server.
+    /// </summary>
+    private JumpingVpn.Control.Cluster.ClusterCoordinator? StartCluster(WireGuardDevice device, SessionPolicy policy, string nodeId, List<Peer> clientPeers, JumpingNode node)
+    {
+        JumpingVpn.Control.Cluster.StoreUrl? url = JumpingVpn.Control.Cluster.ClusterSetup.ResolveStore(_config, _storeOverride);
+        if (url is null)
+        {
+            return null;
+        }
+        var inner = new Dictionary<Peer, IReadOnlyList<IpPrefix>>();
+        var cluster = JumpingVpn.Control.Cluster.ClusterSetup.Start(url, _config, policy, nodeId, device, new HashSet<Peer>(clientPeers), inner, Udp!.LocalPort, _logger);
+        JumpingVpn.Control.Cluster.OwnerRouteHooks? hooks = null;
+        _config.Jumping.TryGetValue("ownerup", out string? up);
+        _config.Jumping.TryGetValue("ownerdown", out string? down);
+        if (up is not null || down is not null)
+        {
+            hooks = new JumpingVpn.Control.Cluster.OwnerRouteHooks(up, down, Name, nodeId, _logger);
+            _undo.Add(hooks.Dispose);
+        }
+        node.UseCluster(cluster, inner, hooks);
+        return cluster;
+    }
+
+    /// <summary>
+    /// `[Jumping] Endpoints = HOST:PORT, ...`: more nodes of the same server cluster for the (single)
+    /// server this client talks to; tried in order when the current one stops answering (docs/cluster.md).
+    /// </summary>
+    private void StartClientFailover(List<Peer> clientPeers, JumpingNode node)
+    {
+        if (!_config.Jumping.TryGetValue("endpoints", out string? list) || clientPeers.Count == 0)
+        {
+            return;
+        }
+        if (clientPeers.Count > 1)
+        {
+            throw new ConfigException(_config.SourcePath, null, "Endpoints", "extra server endpoints need exactly one server peer (one [Peer] with an Endpoint)");
+        }
+        var endpoints = new List<IPEndPoint>();
+        PeerSection section = _config.Peers.First(p => p.Endpoint is not null);
+        endpoints.Add(section.Endpoint!.Resolve());
+        foreach (string item in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!ConfigValueParsers.TryParseEndpoint(item, out ConfigEndpoint? ep, out string problem))
+            {
+                throw new ConfigException(_config.SourcePath, null, "Endpoints", problem);
+            }
+            endpoints.Add(ep.Resolve());
+        }
+        node.UseServerEndpoints(clientPeers[0], endpoints, Udp!.DualMode);
     }
 
     /// <summary>

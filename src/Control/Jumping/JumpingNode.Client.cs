@@ -94,6 +94,7 @@ public sealed partial class JumpingNode
                 c.ReattachStartedMs = -1;
                 break;
             case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej) && rej.SessionId == c.Id:
+                OnOwnershipRefusal(c, rej, now); // cluster failover (JumpingNode.Failover.cs)
                 PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
                 {
                     w.WriteString("status", "DENIED");
@@ -189,6 +190,7 @@ public sealed partial class JumpingNode
             c.LastReason = "TRANSPORT_DEAD";
             c.LastTransitionMs = now;
             PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
+            FailoverToNextServer(c); // next cluster node, if any (JumpingNode.Failover.cs)
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
         }
         // KEEPALIVE when idle (DESIGN §2.2), and also while traffic flows but replies stopped, so the

@@ -23,6 +23,10 @@ public sealed partial class JumpingNode
         int n = 0;
         TransportAddress source = TransportAddress.From(EndpointCodec.ToIPEndPoint(from));
         _server.TryGetValue(peer, out ServerSession? s);
+        if (_cluster is not null && !ClusterAdmit(peer, ref s, type, frame, from, now, audit))
+        {
+            return; // refused from the store's answer, or a session this node may not serve (JumpingNode.Cluster.cs)
+        }
         switch (type)
         {
             case ControlFrameType.Hello when HelloFrame.TryParse(frame, out HelloFrame hello):
@@ -48,6 +52,13 @@ public sealed partial class JumpingNode
                         _random(idBytes);
                         var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
                         slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
+                        if (_cluster is not null && !ClusterCreate(peer, s, slot))
+                        {
+                            // Nothing is committed locally that the store did not take (fail closed).
+                            audit.Clear();
+                            n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.StoreUnavailable).Write(reply);
+                            break;
+                        }
                         s = new ServerSession(peer, slot);
                         _server[peer] = s;
                         _byId[slot.Id] = s;
@@ -58,7 +69,7 @@ public sealed partial class JumpingNode
                     {
                         // A resume from a new address (e.g. the client re-handshaked after its path changed)
                         // is a reattach: validated and versioned like any other.
-                        SessionOutcome o = s!.Slot.Apply(SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
+                        SessionOutcome o = ApplyServer(s!, SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
                         if (o.Kind != SessionOutcomeKind.Rejected)
                         {
                             peer.Endpoint = EndpointCodec.Copy(from);
@@ -76,7 +87,7 @@ public sealed partial class JumpingNode
                         n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
                         break;
                     }
-                    SessionOutcome o = s.Slot.Apply(SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
+                    SessionOutcome o = ApplyServer(s, SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
                     SessionSnapshot snap = s.Slot.Snapshot();
                     if (o.Kind == SessionOutcomeKind.Rejected)
                     {
@@ -91,20 +102,23 @@ public sealed partial class JumpingNode
                 }
             case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
                 {
-                    s.Slot.Apply(SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
+                    ApplyServer(s, SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
                     n = new KeepaliveAckFrame(ka.CtrlSeq, WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
                     break;
                 }
             case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
                 {
                     // Never binds; the reply is no larger than the request (anti-amplification).
-                    s?.Slot.Apply(SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                    if (s is not null)
+                    {
+                        ApplyServer(s, SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                    }
                     n = PathProbeAckFrame.For(probe).Write(reply);
                     break;
                 }
             case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
                 {
-                    s.Slot.Apply(SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
+                    ApplyServer(s, SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
                     SessionSnapshot snap = s.Slot.Snapshot();
                     n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
                     break;

@@ -190,12 +190,16 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 if (snap.Binding is not null && snap.State is SessionState.Attached or SessionState.Volatile or SessionState.Degraded
                     && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs)
                 {
-                    s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
+                    ApplyServer(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                 }
-                s.Slot.Apply(SessionEvent.Tick(), now, audit);
+                ApplyServer(s, SessionEvent.Tick(), now, audit);
                 PublishEvents(audit);
                 ReportReplays(s);
                 EvictTombstone(s, now);
+            }
+            if (_cluster is not null)
+            {
+                ClusterSweep(now);
             }
             foreach (ClientSession c in _client.Values)
             {

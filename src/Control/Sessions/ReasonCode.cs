@@ -65,4 +65,7 @@ public enum ReasonCode : ushort
     AtomicityFailed = 81,
     DualBindForbidden = 82,
     SessionLimitReached = 83,
+
+    // Detail of TRANSPORT_DEAD when a new node takes over a session whose owner died (session-spec §5.2.3).
+    OwnerFailover = 84,
 }

@@ -102,7 +102,7 @@ public static partial class SessionMachine
                 record.ProbationUntilMs = -1;
                 record.UnboundSinceMs = nowMs;
                 record.RecoveryDeadlineMs = nowMs + record.Policy.RecoveryWindowMs;
-                Transition(record, SessionState.Recovering, ReasonCode.TransportDead, ReasonCode.None, nowMs, audit);
+                Transition(record, SessionState.Recovering, ReasonCode.TransportDead, e.Reason, nowMs, audit);
                 return Done(record, fired);
 
             case SessionEventKind.KeyExpired:

@@ -8,7 +8,7 @@ namespace JumpingVpn.Control.Sessions;
 /// <see cref="SessionMachine"/> mutates it; callers that share it across threads go through
 /// <see cref="SessionSlot"/>. Times are ms of the caller's monotonic clock; -1 means "not running".
 /// </summary>
-public sealed class SessionRecord
+public sealed partial class SessionRecord
 {
     internal CtrlSeqWindow CtrlSeq;
     internal ControlTokenBucket Bucket;

@@ -8,7 +8,7 @@ namespace JumpingVpn.Control.Sessions;
 /// for the in-memory store: two racing reattaches read and commit one after the other, so the second sees
 /// the first's bound_at_version and is refused as STALE_STATE_VERSION (I3, I6).
 /// </summary>
-public sealed class SessionSlot
+public sealed partial class SessionSlot
 {
     private readonly Lock _lock = new();
     private readonly SessionRecord _record;

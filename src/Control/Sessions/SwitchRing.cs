@@ -6,7 +6,7 @@ namespace JumpingVpn.Control.Sessions;
 /// with the session, O(1) check: the cap is reached iff the ring is full and its oldest entry is still
 /// inside the window.
 /// </summary>
-internal sealed class SwitchRing
+internal sealed partial class SwitchRing
 {
     public const long WindowMs = 60_000;
 

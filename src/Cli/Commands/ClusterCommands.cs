@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Config;
+
+namespace JumpingVpn.Cli.Commands;
+
+/// <summary>
+/// `jvpn cluster status`: what the shared session store says about the cluster (docs/cluster.md): the
+/// nodes that announced themselves, the store's health, and each live session with its owner, epoch,
+/// lease and state, summed per node. Reads the store directly, so it works from any machine that reaches
+/// the store, also while nodes are down.
+/// </summary>
+internal static class ClusterCommands
+{
+    public static Command Create()
+    {
+        var store = new Option<string?>("--store") { Description = "Store URL, e.g. redis://10.0.0.5:6379/0?prefix=jvpn (default: [Jumping] Store of --config)" };
+        var config = new Option<string?>("--config") { Description = "A server config whose [Jumping] Store names the store" };
+        var json = new Option<bool>("--json") { Description = "Machine-readable output" };
+        var status = new Command("status", "Nodes, store health, leases and sessions per node of a server cluster.") { store, config, json };
+        status.SetAction(parse => Status(parse.GetValue(store), parse.GetValue(config), parse.GetValue(json)));
+        return new Command("cluster", "Inspect a cluster of jvpn servers sharing a session store.") { status };
+    }
+
+    private static int Status(string? storeArg, string? configArg, bool json)
+    {
+        string? text = storeArg;
+        if (text is null && configArg is not null)
+        {
+            TunnelConfig cfg = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
+            text = cfg.Jumping.TryGetValue("store", out string? s) ? s : throw new ConfigException(cfg.SourcePath, null, "Store", "this config has no [Jumping] Store (a single server has no cluster)");
+        }
+        if (text is null)
+        {
+            Console.Error.WriteLine("jvpn cluster status: name the store with --store URL or --config SERVER.conf");
+            return ExitCodes.Usage;
+        }
+        if (!StoreUrl.TryParse(text, out StoreUrl url, out string? problem))
+        {
+            throw new ConfigException(null, null, "--store", problem!);
+        }
+        if (url.IsMemory)
+        {
+            Console.Error.WriteLine("jvpn cluster status: the in-memory store lives inside one jvpn process; use `jvpn status` there");
+            return ExitCodes.Usage;
+        }
+        using ISessionStore store = url.Open();
+        bool up = store.Ping(out double latency);
+        if (!up)
+        {
+            Console.Error.WriteLine($"jvpn cluster status: store {url} is unreachable");
+            return ExitCodes.Failure;
+        }
+        IReadOnlyList<ClusterNodeInfo> nodes = store.ListNodes();
+        IReadOnlyList<OwnershipRecord> sessions = store.ListSessions();
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (json)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+            w.WriteStartObject();
+            w.WriteString("store", url.ToString());
+            w.WriteBoolean("store_up", up);
+            w.WriteNumber("store_latency_ms", Math.Round(latency, 3));
+            w.WriteStartArray("nodes");
+            foreach (ClusterNodeInfo n in nodes)
+            {
+                w.WriteStartObject();
+                w.WriteString("node_id", n.NodeId);
+                w.WriteString("detail", n.Detail);
+                w.WriteNumber("sessions", sessions.Count(s => s.OwnerNode == n.NodeId && s.LeaseExpiryUnixMs > now));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("sessions");
+            foreach (OwnershipRecord s in sessions)
+            {
+                w.WriteStartObject();
+                w.WriteString("session_id", s.Id.ToString());
+                w.WriteString("owner_node_id", s.OwnerNode);
+                w.WriteNumber("owner_epoch", s.OwnerEpoch);
+                w.WriteNumber("lease_remaining_ms", Math.Max(0, s.LeaseExpiryUnixMs - now));
+                w.WriteString("state", JumpingVpn.Control.Sessions.WireNames.Of(s.State));
+                w.WriteNumber("state_version", s.StateVersion);
+                w.WriteNumber("bound_at_version", s.BoundAtVersion);
+                w.WriteString("binding", s.Binding);
+                w.WriteString("inner_addresses", s.InnerAddresses);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.Flush();
+            Console.WriteLine();
+            return ExitCodes.Ok;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"store: {url} (up, {latency:0.0} ms)"));
+        Console.WriteLine(string.Create(inv, $"nodes: {nodes.Count}"));
+        foreach (ClusterNodeInfo n in nodes)
+        {
+            int owned = sessions.Count(s => s.OwnerNode == n.NodeId && s.LeaseExpiryUnixMs > now);
+            Console.WriteLine(string.Create(inv, $"  {n.NodeId,-24} {n.Detail,-12} sessions {owned}"));
+        }
+        Console.WriteLine(string.Create(inv, $"sessions: {sessions.Count}"));
+        foreach (OwnershipRecord s in sessions)
+        {
+            long lease = Math.Max(0, s.LeaseExpiryUnixMs - now);
+            Console.WriteLine(string.Create(inv,
+                $"  {s.Id} owner {s.OwnerNode} epoch {s.OwnerEpoch} lease {(lease > 0 ? lease + " ms" : "expired")} {JumpingVpn.Control.Sessions.WireNames.Of(s.State)} v{s.StateVersion} bound_at v{s.BoundAtVersion} {s.Binding} inner {s.InnerAddresses}"));
+        }
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,339 @@
+using System.Net;
+using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Platform.Net;
+using JumpingVpn.Tunnel.Device;
+
+namespace JumpingVpn.Control.Jumping;
+
+/// <summary>
+/// The server role on a cluster node (DESIGN §6, session-spec §5.2.3). Every committed transition of a
+/// server session is compare-and-swapped into the shared store under this node's lease before it counts
+/// (<see cref="SessionSlot.ApplyCommitted"/>); a node serves a session (answers its control frames and
+/// forwards its traffic) only while it holds a valid lease, and self-fences otherwise. A HELLO or
+/// REATTACH for a session this node does not hold is answered from the store: the node acquires
+/// ownership once the previous owner's lease has ended (or was released), continues the session with the
+/// same id, versions and inner address (T4 TRANSPORT_DEAD detail OWNER_FAILOVER, then the reattach's T7),
+/// and otherwise refuses with NOT_AUTHORITATIVE_OWNER (retry after the lease) or STORE_UNAVAILABLE.
+/// The data plane follows ownership through the allowed-IPs table: a peer's inner addresses are routed to
+/// it only while this node owns its session, so a restarted or fenced node cannot forward for it.
+/// </summary>
+public sealed partial class JumpingNode
+{
+    private ClusterCoordinator? _cluster;
+    private OwnerRouteHooks? _ownerHooks;
+    private IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> _innerPrefixes = new Dictionary<Peer, IReadOnlyList<IpPrefix>>();
+
+    /// <summary>The node's cluster membership (null: a single server, no store writes).</summary>
+    public ClusterCoordinator? Cluster => _cluster;
+
+    /// <summary>
+    /// Turns on cluster mode before <see cref="Start"/>: server-role peers stop being routed until this node
+    /// owns their session (fail closed), and every server transition goes through the store.
+    /// </summary>
+    public void UseCluster(ClusterCoordinator cluster, IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(innerPrefixes);
+        _cluster = cluster;
+        _innerPrefixes = innerPrefixes;
+        _ownerHooks = hooks;
+        foreach (Peer peer in _device.Peers)
+        {
+            if (!_clientRole.Contains(peer))
+            {
+                _device.AllowedIps.RemoveAll(peer);
+            }
+        }
+    }
+
+    /// <summary>Applies an input to a server session; in a cluster only through the store and only under a valid lease.</summary>
+    private SessionOutcome ApplyServer(ServerSession s, in SessionEvent e, long now, List<AuditEvent> audit)
+    {
+        if (_cluster is null)
+        {
+            return s.Slot.Apply(e, now, audit);
+        }
+        if (!_cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) || !lease.IsValid(now))
+        {
+            return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.NotAuthoritativeOwner, s.Slot.Snapshot().StateVersion, 0, 0);
+        }
+        return s.Slot.ApplyCommitted(e, now, audit, lease);
+    }
+
+    /// <summary>
+    /// Runs before a server frame is handled: drops a session this node may no longer serve, and for a
+    /// HELLO/REATTACH naming a session this node does not hold, continues it from the store. False when the
+    /// frame was answered here (a refusal) or must stay unanswered.
+    /// </summary>
+    private bool ClusterAdmit(Peer peer, ref ServerSession? s, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, List<AuditEvent> audit)
+    {
+        ClusterCoordinator cluster = _cluster!;
+        if (s is not null && (!cluster.TryGetLease(s.Slot.Id, out ClusterLease held) || !held.IsValid(now)))
+        {
+            FenceSession(s, "LEASE_NOT_HELD");
+            s = null;
+        }
+        SessionId wanted;
+        ulong ctrlSeq;
+        if (type == ControlFrameType.Hello && HelloFrame.TryParse(frame, out HelloFrame hello) && hello.IsResume)
+        {
+            wanted = hello.ResumeSessionId;
+            ctrlSeq = hello.CtrlSeq;
+        }
+        else if (type == ControlFrameType.ReattachRequest && ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req))
+        {
+            wanted = req.SessionId;
+            ctrlSeq = req.CtrlSeq;
+        }
+        else
+        {
+            return true;
+        }
+        if (s is not null && s.Slot.Id == wanted)
+        {
+            return true;
+        }
+        ServerSession? adopted = Adopt(peer, wanted, now, audit, out ReasonCode refused, out uint retryAfterMs, out ulong version);
+        if (adopted is not null)
+        {
+            s = adopted;
+            return true;
+        }
+        Span<byte> reply = stackalloc byte[128];
+        int n = new ReattachRejectFrame(wanted, ctrlSeq, version, refused, retryAfterMs).Write(reply);
+        PublishEvents(audit);
+        _device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
+        PublishLine("REATTACH_RESULT", wanted, version, w =>
+        {
+            w.WriteString("status", "DENIED");
+            w.WriteString("reason_code", WireNames.Of(refused));
+            w.WriteNumber("retry_after_ms", retryAfterMs);
+        });
+        Metrics?.ReattachRejected(WireNames.Of(refused));
+        return false;
+    }
+
+    /// <summary>
+    /// Continues a session from the store on this node (session-spec §5.2.3 node failure): read, check that
+    /// the asking peer is the session's peer, acquire (epoch + 1) once the old lease has ended, restore the
+    /// record, and declare the old binding dead (T4, detail OWNER_FAILOVER) through the store.
+    /// </summary>
+    private ServerSession? Adopt(Peer peer, SessionId id, long now, List<AuditEvent> audit, out ReasonCode refused, out uint retryAfterMs, out ulong version)
+    {
+        ClusterCoordinator cluster = _cluster!;
+        retryAfterMs = 0;
+        version = 0;
+        StoreResult read = cluster.Read(id);
+        refused = Refusal(read);
+        if (refused != ReasonCode.None)
+        {
+            retryAfterMs = refused == ReasonCode.StoreUnavailable ? 1000u : 0u;
+            return null;
+        }
+        OwnershipRecord rec = read.Current!;
+        version = rec.StateVersion;
+        if (!string.Equals(rec.PeerKey, Convert.ToBase64String(peer.PublicKey), StringComparison.Ordinal))
+        {
+            // Another peer's session id: never resumable from this key (session fixation, TS12).
+            PublishLine("SECURITY_EVENT", id, rec.StateVersion, w => w.WriteString("violation_type", "OWNERSHIP_ANOMALY"));
+            refused = ReasonCode.SessionNotFound;
+            return null;
+        }
+        if (rec.State is SessionState.Terminated or SessionState.Birth)
+        {
+            refused = rec.State == SessionState.Terminated ? ReasonCode.SessionTerminated : ReasonCode.SessionNotFound;
+            return null;
+        }
+        StoreResult acq = cluster.Acquire(id, ToStore, out ClusterLease? lease);
+        if (acq.Status == StoreStatus.LeaseHeld)
+        {
+            refused = ReasonCode.NotAuthoritativeOwner;
+            retryAfterMs = (uint)Math.Min(int.MaxValue, acq.LeaseRemainingMs + 100);
+            PublishLine("SESSION_OWNER_REJECTED", id, acq.Current!.StateVersion, w =>
+            {
+                w.WriteString("owner_node_id", acq.Current.OwnerNode);
+                w.WriteNumber("owner_epoch", acq.Current.OwnerEpoch);
+                w.WriteNumber("lease_remaining_ms", acq.LeaseRemainingMs);
+            });
+            return null;
+        }
+        refused = Refusal(acq);
+        if (refused != ReasonCode.None || lease is null)
+        {
+            return null;
+        }
+        rec = acq.Current!;
+        long offset = WallOffsetMs();
+        TransportAddress? binding = rec.Binding.Length > 0 ? TransportAddress.Parse(rec.Binding) : null;
+        SessionRecord restored = SessionRecord.Restore(id, _policy, rec.CreatedUnixMs - offset, rec.State, rec.StateVersion, rec.BoundAtVersion,
+            binding, rec.UnboundSinceUnixMs >= 0 ? rec.UnboundSinceUnixMs - offset : now, rec.TotalSwitches, rec.CtrlSeqHighWater, rec.LastReason, now);
+        var session = new ServerSession(peer, new SessionSlot(restored));
+        if (_server.TryGetValue(peer, out ServerSession? previous))
+        {
+            _byId.TryRemove(previous.Slot.Id, out _);
+        }
+        _server[peer] = session;
+        _byId[id] = session;
+        bool transferred = rec.OwnerEpoch > 1 && acq.PreviousOwner.Length > 0 && !string.Equals(acq.PreviousOwner, cluster.NodeId, StringComparison.Ordinal);
+        PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
+        {
+            w.WriteString("owner_node_id", cluster.NodeId);
+            w.WriteNumber("owner_epoch", rec.OwnerEpoch);
+            w.WriteString("previous_owner_node_id", acq.PreviousOwner);
+        });
+        if (binding.HasValue)
+        {
+            // The old binding pointed at the dead node: T4 with detail OWNER_FAILOVER, its own version.
+            SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, lease);
+            if (dead.IsRejected)
+            {
+                FenceSession(session, "COMMIT_REFUSED");
+                refused = dead.Reason;
+                return null;
+            }
+        }
+        Unfence(session, lease);
+        return session;
+    }
+
+    private static ReasonCode Refusal(StoreResult r) => r.Status switch
+    {
+        StoreStatus.Ok => ReasonCode.None,
+        StoreStatus.Unavailable => ReasonCode.StoreUnavailable,
+        StoreStatus.NotFound => ReasonCode.SessionNotFound,
+        StoreStatus.LeaseHeld => ReasonCode.NotAuthoritativeOwner,
+        _ => ReasonCode.OwnershipConflict,
+    };
+
+    /// <summary>
+    /// First write of a new session (epoch 1, this node's lease). False when the store did not take it: the
+    /// session must not exist (the HELLO is refused with STORE_UNAVAILABLE).
+    /// </summary>
+    private bool ClusterCreate(Peer peer, ServerSession? replaced, SessionSlot slot)
+    {
+        ClusterCoordinator cluster = _cluster!;
+        string inner = InnerOf(peer);
+        string key = Convert.ToBase64String(peer.PublicKey);
+        OwnershipRecord rec = slot.Read(r => Build(r, key, inner, cluster.NodeId, 0));
+        StoreResult r = cluster.Create(rec, ToStore, out ClusterLease? lease);
+        if (!r.IsOk || lease is null)
+        {
+            return false;
+        }
+        if (replaced is not null)
+        {
+            cluster.Forget(replaced.Slot.Id, release: true);
+        }
+        PublishLine("SESSION_OWNER_ACQUIRED", slot.Id, rec.StateVersion, w =>
+        {
+            w.WriteString("owner_node_id", cluster.NodeId);
+            w.WriteNumber("owner_epoch", r.Current!.OwnerEpoch);
+        });
+        _ownerHooks?.Up(slot.Id.ToString(), inner);
+        Unfence(null, lease, peer);
+        return true;
+    }
+
+    /// <summary>Sweep part: self-fence sessions whose lease lapsed or was lost; stop renewing tombstones.</summary>
+    private void ClusterSweep(long now)
+    {
+        ClusterCoordinator cluster = _cluster!;
+        foreach (ServerSession s in _server.Values)
+        {
+            if (!cluster.TryGetLease(s.Slot.Id, out ClusterLease lease))
+            {
+                continue;
+            }
+            if (lease.Lost)
+            {
+                FenceSession(s, "OWNERSHIP_LOST");
+            }
+            else if (!lease.IsValid(now))
+            {
+                FenceSession(s, "LEASE_EXPIRED");
+            }
+            else if (s.Slot.Snapshot().State == SessionState.Terminated)
+            {
+                // The store keeps the tombstone (with its own expiry); nothing left to own.
+                cluster.Forget(s.Slot.Id, release: false);
+                _device.AllowedIps.RemoveAll(s.Peer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Self-fence (session-spec §5.2.3): stop forwarding (the peer's inner addresses leave the allowed-IPs
+    /// table) and answering for the session; the local copy is dropped, the store's stays authoritative.
+    /// </summary>
+    private void FenceSession(ServerSession s, string why)
+    {
+        _byId.TryRemove(s.Slot.Id, out _);
+        _server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s));
+        if (!_server.ContainsKey(s.Peer))
+        {
+            _device.AllowedIps.RemoveAll(s.Peer);
+        }
+        bool lost = _cluster!.TryGetLease(s.Slot.Id, out ClusterLease lease) && lease.Lost;
+        _cluster.Forget(s.Slot.Id, release: false);
+        SessionSnapshot snap = s.Slot.Snapshot();
+        if (snap.State == SessionState.Terminated)
+        {
+            return;
+        }
+        _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
+        PublishLine(lost ? "SESSION_OWNER_CONFLICT" : "SESSION_FENCED", s.Slot.Id, snap.StateVersion, w =>
+        {
+            w.WriteString("owner_node_id", _cluster.NodeId);
+            w.WriteString("detail_code", why);
+        });
+    }
+
+    private void Unfence(ServerSession? s, ClusterLease lease, Peer? peer = null)
+    {
+        Peer p = peer ?? s!.Peer;
+        p.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
+        _device.AllowedIps.RemoveAll(p);
+        if (_innerPrefixes.TryGetValue(p, out IReadOnlyList<IpPrefix>? prefixes))
+        {
+            foreach (IpPrefix prefix in prefixes)
+            {
+                _device.AddAllowedIp(p, prefix);
+            }
+        }
+        if (s is not null)
+        {
+            _ownerHooks?.Up(s.Slot.Id.ToString(), lease.InnerAddresses.Length > 0 ? lease.InnerAddresses : InnerOf(p));
+        }
+    }
+
+    private string InnerOf(Peer peer) =>
+        _innerPrefixes.TryGetValue(peer, out IReadOnlyList<IpPrefix>? prefixes) ? string.Join(',', prefixes) : "";
+
+    private OwnershipRecord ToStore(SessionRecord r, ClusterLease lease) => Build(r, lease.PeerKey, lease.InnerAddresses, _cluster!.NodeId, lease.Epoch);
+
+    /// <summary>The store's copy of a record: monotonic times become Unix ms (node clocks do not cross machines).</summary>
+    private OwnershipRecord Build(SessionRecord r, string peerKey, string inner, string node, ulong epoch)
+    {
+        long offset = WallOffsetMs();
+        return new OwnershipRecord
+        {
+            Id = r.Id,
+            PeerKey = peerKey,
+            OwnerNode = node,
+            OwnerEpoch = epoch,
+            State = r.State,
+            StateVersion = r.StateVersion,
+            BoundAtVersion = r.BoundAtVersion,
+            Binding = r.Binding is { } b ? b.ToString() : "",
+            InnerAddresses = inner,
+            PolicyVersion = r.Policy.Version,
+            CreatedUnixMs = r.CreatedMs + offset,
+            UnboundSinceUnixMs = r.UnboundSinceMs >= 0 ? r.UnboundSinceMs + offset : -1,
+            TotalSwitches = r.TotalSwitches,
+            CtrlSeqHighWater = r.CtrlSeqHighWater,
+            LastReason = r.LastReason,
+        };
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tunnel.Device;
+
+namespace JumpingVpn.Control.Jumping;
+
+/// <summary>
+/// Client side of node failover (DESIGN §6, docs/cluster.md): a client may know several nodes of one
+/// server cluster (`[Jumping] Endpoints`, all sharing the server's identity key). When the node it talks to
+/// stops answering for transport_dead, the next handshake goes to the next node; the HELLO after it carries
+/// the session id and last acknowledged version, and that node continues the session once it owns it.
+/// Until then it answers NOT_AUTHORITATIVE_OWNER or STORE_UNAVAILABLE with a retry time: the client keeps
+/// the session layer on and retries with REATTACH_REQUEST (the server speaks the session layer; it just
+/// cannot serve the session yet).
+/// </summary>
+public sealed partial class JumpingNode
+{
+    private Peer? _failoverPeer;
+    private SocketAddress[] _serverEndpoints = [];
+    private int _serverEndpointIndex;
+
+    /// <summary>The cluster nodes of the one server peer, first the configured Endpoint.</summary>
+    public void UseServerEndpoints(Peer serverPeer, IReadOnlyList<IPEndPoint> endpoints, bool dualMode)
+    {
+        ArgumentNullException.ThrowIfNull(serverPeer);
+        ArgumentNullException.ThrowIfNull(endpoints);
+        _failoverPeer = serverPeer;
+        _serverEndpoints = [.. endpoints.Select(e => EndpointCodec.ToSocketAddress(e, dualMode))];
+        _serverEndpointIndex = 0;
+    }
+
+    /// <summary>Called when the client declares the server silent: move to the next node before rehandshaking.</summary>
+    private void FailoverToNextServer(ClientSession c)
+    {
+        if (!ReferenceEquals(c.Peer, _failoverPeer) || _serverEndpoints.Length < 2)
+        {
+            return;
+        }
+        string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
+        _serverEndpointIndex = (_serverEndpointIndex + 1) % _serverEndpoints.Length;
+        SocketAddress next = _serverEndpoints[_serverEndpointIndex];
+        c.Peer.Endpoint = EndpointCodec.Copy(next);
+        PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
+        {
+            w.WriteString("previous_endpoint", from);
+            w.WriteString("new_endpoint", EndpointCodec.ToIPEndPoint(next).ToString());
+        });
+    }
+
+    /// <summary>
+    /// A node that cannot serve the session yet still speaks the session layer: stop counting HELLO
+    /// attempts (which would turn the layer off) and retry the reattach after the time it named.
+    /// </summary>
+    private static void OnOwnershipRefusal(ClientSession c, in ReattachRejectFrame rej, long now)
+    {
+        if (rej.Reason is not (ReasonCode.NotAuthoritativeOwner or ReasonCode.StoreUnavailable))
+        {
+            return;
+        }
+        c.HelloDeadlineMs = -1;
+        c.HelloAttempts = 0;
+        c.SessionLayerOn = true;
+        if (c.ReattachStartedMs < 0)
+        {
+            c.ReattachStartedMs = now;
+        }
+        c.State = SessionState.Recovering;
+    }
+}
