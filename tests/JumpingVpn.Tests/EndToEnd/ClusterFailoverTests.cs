@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text.Json;
+using JumpingVpn.Tests.Infrastructure;
+
+namespace JumpingVpn.Tests.EndToEnd;
+
+/// <summary>
+/// A jvpn server cluster on a real Redis in namespaces (issue 6, <see cref="ClusterTopology"/>): the owner
+/// node is killed with SIGKILL while the client pings through the tunnel, and the session continues on
+/// another node with the same id and inner address, contiguous versions and a measured gap; the old node,
+/// restarted, cannot serve it. And Redis stopped: sessions forward until their lease ends, then fail
+/// closed; reattaches get STORE_UNAVAILABLE; service resumes by itself when Redis is back.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class ClusterFailoverTests
+{
+    [Fact]
+    public void Kill_9_of_the_owner_node_moves_the_session_to_another_node_with_the_same_id_and_inner_address()
+    {
+        Requirements.Ensure("jvpn", "wg", "ping", "redis-server");
+        using ClusterTopology t = ClusterTopology.Create(3);
+        for (int i = 1; i <= 3; i++)
+        {
+            t.StartNode(i);
+        }
+        JvpnPeer client = t.StartClient();
+        string context = "";
+        try
+        {
+            Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20)), "no ping through node-1 before the failover");
+            SessionView before = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+            JsonElement owner = SessionOf(t, before.Id!);
+            Assert.Equal("node-1", owner.GetProperty("owner_node_id").GetString());
+
+            GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20));
+            Thread.Sleep(3000);
+            DateTimeOffset killedAt = DateTimeOffset.UtcNow;
+            t.Node(1).Process!.KillHard();
+            GapReport gap = meter.Wait();
+            context = "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client) + "\nnode-2 events:\n" + ClusterTopology.Events(t.Node(2));
+
+            TimeSpan? failoverGap = gap.GapAround(killedAt);
+            TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+                $"owner kill -9 at +{(killedAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {failoverGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply after it)"} ms; 50 ms ping: {gap}"));
+            Assert.True(failoverGap is not null, $"no ping reply after the owner died: {gap}{context}");
+
+            SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+            Assert.Equal(before.Id, after.Id);
+            JsonElement moved = SessionOf(t, before.Id!);
+            string newOwner = moved.GetProperty("owner_node_id").GetString()!;
+            Assert.True(newOwner is "node-2" or "node-3", $"owner after failover: {newOwner}{context}");
+            Assert.Equal(2UL, moved.GetProperty("owner_epoch").GetUInt64());
+            Assert.Equal("10.77.0.2/32", moved.GetProperty("inner_addresses").GetString());
+            // Versions contiguous: v(before) ATTACHED, +1 TRANSPORT_DEAD (OWNER_FAILOVER), +2 REATTACH_SUCCESS.
+            Assert.Equal(before.Version + 2, moved.GetProperty("state_version").GetUInt64());
+            Assert.Equal(before.Version + 2, after.Version);
+            JvpnPeer taker = t.Node(newOwner == "node-2" ? 2 : 3);
+            string events = ClusterTopology.Events(taker);
+            Assert.Contains("\"event_type\":\"SESSION_OWNER_TRANSFERRED\"", events, StringComparison.Ordinal);
+            Assert.Contains("\"detail_code\":\"OWNER_FAILOVER\"", events, StringComparison.Ordinal);
+            Assert.Contains("\"reason_code\":\"REATTACH_SUCCESS\"", events, StringComparison.Ordinal);
+            AssertVersionsContiguous(events, before.Version + 1, before.Version + 2, context);
+
+            // node-1 restarts with the same key and node id: it cannot serve the session (the new owner's
+            // lease is live), routes nothing for the client, and the store still names the new owner.
+            JvpnPeer restarted = t.StartNode(1);
+            Thread.Sleep(2000);
+            Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(5)), "ping after node-1 restarted" + context);
+            Assert.Null(SessionStatus.Read(restarted));
+            Assert.Contains("(none)", restarted.Namespace.Exec("wg", "show", restarted.InterfaceName, "allowed-ips").StandardOutput, StringComparison.Ordinal);
+            JsonElement still = SessionOf(t, before.Id!);
+            Assert.Equal(newOwner, still.GetProperty("owner_node_id").GetString());
+            Assert.Equal(2UL, still.GetProperty("owner_epoch").GetUInt64());
+            TunnelScenarios.Log("cluster status after node-1 restarted:\n" + t.ClusterStatusJson());
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || context.Length == 0)
+        {
+            throw new InvalidOperationException(ex.Message + "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client), ex);
+        }
+    }
+
+    [Fact]
+    public void Redis_stopped_sessions_forward_until_the_lease_ends_then_fail_closed_and_resume_when_it_returns()
+    {
+        Requirements.Ensure("jvpn", "wg", "ping", "redis-server");
+        using ClusterTopology t = ClusterTopology.Create(1);
+        t.StartNode(1);
+        JvpnPeer client = t.StartClient();
+        Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20)), "no ping before the outage");
+        SessionView before = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+
+        GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(25));
+        Thread.Sleep(2000);
+        DateTimeOffset stoppedAt = DateTimeOffset.UtcNow;
+        t.Redis!.Stop();
+        Thread.Sleep(9000);
+        string clientEvents = ClusterTopology.Events(client);
+        string nodeEvents = ClusterTopology.Events(t.Node(1));
+        DateTimeOffset restartedAt = DateTimeOffset.UtcNow;
+        t.Redis.Start();
+        GapReport gap = meter.Wait();
+        string context = "\n" + t.Describe() + "\nclient events:\n" + clientEvents + "\nnode events:\n" + nodeEvents;
+
+        // Replies went on after Redis stopped (inside the 3 s lease), stopped (fail closed), came back.
+        double stopped = stoppedAt.ToUnixTimeMilliseconds() / 1000.0;
+        double restarted = restartedAt.ToUnixTimeMilliseconds() / 1000.0;
+        double lastBefore = gap.ReplyTimes.Where(x => x < restarted).DefaultIfEmpty(0).Max();
+        double firstAfter = gap.ReplyTimes.Where(x => x > restarted).DefaultIfEmpty(0).Min();
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+            $"Redis stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {firstAfter - restarted:0.00} s after Redis restarted; 50 ms ping: {gap}"));
+        Assert.True(lastBefore - stopped > 1.0, $"forwarding stopped before the lease ended ({lastBefore - stopped:0.00} s){context}");
+        Assert.True(lastBefore - stopped < 4.5, $"forwarding went on {lastBefore - stopped:0.00} s after Redis stopped: the node did not fence at its 3 s lease{context}");
+        Assert.True(firstAfter > 0, $"no reply after Redis returned: {gap}{context}");
+        Assert.Contains("SESSION_FENCED", nodeEvents, StringComparison.Ordinal);
+        Assert.Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", clientEvents, StringComparison.Ordinal);
+
+        SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+        Assert.Equal(before.Id, after.Id);
+        JsonElement rec = SessionOf(t, before.Id!);
+        Assert.Equal("node-1", rec.GetProperty("owner_node_id").GetString());
+        Assert.Equal(after.Version, rec.GetProperty("state_version").GetUInt64());
+    }
+
+    private static JsonElement SessionOf(ClusterTopology t, string id)
+    {
+        using JsonDocument doc = JsonDocument.Parse(t.ClusterStatusJson());
+        foreach (JsonElement s in doc.RootElement.GetProperty("sessions").EnumerateArray())
+        {
+            if (s.GetProperty("session_id").GetString() == id)
+            {
+                return s.Clone();
+            }
+        }
+        throw new InvalidOperationException($"session {id} not in the store: {doc.RootElement}");
+    }
+
+    /// <summary>Exactly one STATE_CHANGE per version in [from, to] in the node's audit lines.</summary>
+    private static void AssertVersionsContiguous(string events, ulong from, ulong to, string context)
+    {
+        var seen = new List<ulong>();
+        foreach (string line in events.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!line.TrimStart().StartsWith('{'))
+            {
+                continue;
+            }
+            using JsonDocument d = JsonDocument.Parse(line);
+            if (d.RootElement.TryGetProperty("event_type", out JsonElement e) && e.GetString() == "STATE_CHANGE")
+            {
+                seen.Add(d.RootElement.GetProperty("state_version").GetUInt64());
+            }
+        }
+        for (ulong v = from; v <= to; v++)
+        {
+            Assert.True(seen.Count(x => x == v) == 1, $"STATE_CHANGE versions {string.Join(',', seen)}, expected exactly one v{v}{context}");
+        }
+    }
+}

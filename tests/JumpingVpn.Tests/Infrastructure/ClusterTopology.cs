@@ -1,0 +1,170 @@
+using System.Globalization;
+
+namespace JumpingVpn.Tests.Infrastructure;
+
+/// <summary>
+/// A jvpn server cluster in namespaces (issue 6, docs/cluster.md):
+/// <code>
+///   [client 10.61.0.2] --- [router 10.61.0.1 | 10.62.i.1 | redis 10.98.0.1 | service 10.99.0.1] --- [node i 10.62.i.2]  (i = 1..N)
+/// </code>
+/// Every node runs jvpn with the same server key and inner address 10.77.0.1/24, stores sessions in the
+/// Redis on the router, and forwards the client's inner traffic (10.77.0.2) to the router. The router
+/// answers pings to its service address 10.99.0.1 and routes 10.77.0.2 back to whichever node announced
+/// it last (the nodes' OwnerUp hook: `ip route replace 10.77.0.2/32 via 10.62.i.2`), which is how return
+/// traffic follows a failover here (docs/cluster.md says what a production network needs instead).
+/// </summary>
+internal sealed class ClusterTopology : IDisposable
+{
+    public const string ServiceV4 = "10.99.0.1";
+    public const string RedisBind = "10.98.0.1";
+    public const string ClientInnerV4 = "10.77.0.2";
+    public const int Port = 51820;
+
+    private readonly List<NetNs> _namespaces = [];
+    private readonly Dictionary<int, JvpnPeer> _nodes = [];
+    private readonly string _prefix = "c" + NetNs.RandomHex(3);
+
+    private ClusterTopology(NetNs router, NetNs client, IReadOnlyList<NetNs> nodes)
+    {
+        Router = router;
+        Client = client;
+        NodeNamespaces = nodes;
+    }
+
+    public NetNs Router { get; }
+    public NetNs Client { get; }
+    public IReadOnlyList<NetNs> NodeNamespaces { get; }
+    public RedisServer? Redis { get; private set; }
+    public JvpnPeer? ClientPeer { get; private set; }
+    public KeyPair ServerKey { get; } = KeyPair.Generate();
+    public KeyPair ClientKey { get; } = KeyPair.Generate();
+    public string Lease { get; set; } = "3s";
+
+    public string StoreUrl => Redis!.Url(_prefix, Lease);
+
+    public static string NodeV4(int i) => string.Create(CultureInfo.InvariantCulture, $"10.62.{i}.2");
+
+    public static ClusterTopology Create(int nodeCount)
+    {
+        var created = new List<NetNs>();
+        try
+        {
+            NetNs router = Add(created, NetNs.Create("c6r"));
+            NetNs client = Add(created, NetNs.Create("c6c"));
+            var nodes = new List<NetNs>();
+            for (int i = 1; i <= nodeCount; i++)
+            {
+                nodes.Add(Add(created, NetNs.Create("c6n" + i.ToString(CultureInfo.InvariantCulture))));
+            }
+            var t = new ClusterTopology(router, client, nodes);
+            t._namespaces.AddRange(created);
+            NetNs.ConnectVeth(router, "vc", ["10.61.0.1/24"], client, "veth0", ["10.61.0.2/24"]);
+            client.Ip("route", "add", "default", "via", "10.61.0.1");
+            for (int i = 1; i <= nodeCount; i++)
+            {
+                string net = string.Create(CultureInfo.InvariantCulture, $"10.62.{i}");
+                NetNs.ConnectVeth(router, "vn" + i.ToString(CultureInfo.InvariantCulture), [net + ".1/24"], nodes[i - 1], "veth0", [net + ".2/24"]);
+                nodes[i - 1].Ip("route", "add", "default", "via", net + ".1");
+                Sysctl(nodes[i - 1], "net/ipv4/ip_forward", "1");
+                Sysctl(nodes[i - 1], "net/ipv4/conf/all/rp_filter", "0");
+                Sysctl(nodes[i - 1], "net/ipv4/conf/default/rp_filter", "0");
+            }
+            router.Ip("addr", "add", RedisBind + "/32", "dev", "lo");
+            router.Ip("addr", "add", ServiceV4 + "/32", "dev", "lo");
+            Sysctl(router, "net/ipv4/ip_forward", "1");
+            Sysctl(router, "net/ipv4/conf/all/rp_filter", "0");
+            t.Redis = RedisServer.StartNew(router, RedisBind);
+            return t;
+        }
+        catch
+        {
+            foreach (NetNs ns in created)
+            {
+                ns.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static NetNs Add(List<NetNs> list, NetNs ns)
+    {
+        list.Add(ns);
+        return ns;
+    }
+
+    private static void Sysctl(NetNs ns, string key, string value) =>
+        Command.Run("ip", ["netns", "exec", ns.Name, Binaries.Find("tee"), "/proc/sys/" + key], standardInput: value + "\n");
+
+    /// <summary>Starts (or restarts) node <paramref name="i"/> (1-based).</summary>
+    public JvpnPeer StartNode(int i)
+    {
+        string ip = Binaries.Find("ip");
+        var config = new TunnelConfig(ServerKey.PrivateKey, ["10.77.0.1/24"],
+            [new TunnelPeerConfig(ClientKey.PublicKey, [ClientInnerV4 + "/32"])],
+            ListenPort: Port,
+            Jumping: new Dictionary<string, string>
+            {
+                ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
+                ["Store"] = StoreUrl,
+                ["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}",
+                ["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}",
+            });
+        JvpnPeer node = JvpnPeer.Start(NodeNamespaces[i - 1], config);
+        if (_nodes.Remove(i, out JvpnPeer? old))
+        {
+            old.Dispose();
+        }
+        _nodes[i] = node;
+        return node;
+    }
+
+    public JvpnPeer Node(int i) => _nodes[i];
+
+    /// <summary>The client knows every node: the first as Endpoint, the others in [Jumping] Endpoints.</summary>
+    public JvpnPeer StartClient()
+    {
+        string extra = string.Join(", ", Enumerable.Range(2, NodeNamespaces.Count - 1).Select(i => NodeV4(i) + ":" + Port.ToString(CultureInfo.InvariantCulture)));
+        var jumping = new Dictionary<string, string>();
+        if (extra.Length > 0)
+        {
+            jumping["Endpoints"] = extra;
+        }
+        var config = new TunnelConfig(ClientKey.PrivateKey, [ClientInnerV4 + "/24"],
+            [new TunnelPeerConfig(ServerKey.PublicKey, ["10.77.0.0/24", "10.99.0.0/24"], NodeV4(1) + ":" + Port.ToString(CultureInfo.InvariantCulture), PersistentKeepalive: 1)],
+            Jumping: jumping);
+        ClientPeer = JvpnPeer.Start(Client, config);
+        return ClientPeer;
+    }
+
+    /// <summary>`jvpn cluster status --json` against the topology's store, from the router namespace.</summary>
+    public string ClusterStatusJson()
+    {
+        CommandResult r = Router.TryExec(Binaries.Dotnet(), [Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
+        Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
+        return r.StandardOutput;
+    }
+
+    /// <summary>The audit events a running jvpn has buffered (`jvpn events`).</summary>
+    public static string Events(JvpnPeer peer)
+    {
+        CommandResult r = peer.Run("events", peer.InterfaceName);
+        return r.StandardOutput;
+    }
+
+    public string Describe() =>
+        string.Join("\n", _nodes.Values.Select(n => n.Describe()).Append(ClientPeer?.Describe() ?? ""));
+
+    public void Dispose()
+    {
+        ClientPeer?.Dispose();
+        foreach (JvpnPeer n in _nodes.Values)
+        {
+            n.Dispose();
+        }
+        Redis?.Dispose();
+        for (int i = _namespaces.Count - 1; i >= 0; i--)
+        {
+            _namespaces[i].Dispose();
+        }
+    }
+}
