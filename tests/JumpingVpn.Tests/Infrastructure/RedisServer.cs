@@ -32,7 +32,7 @@ internal sealed class RedisServer : IDisposable
 
     /// <summary>The store URL for jvpn, with a per-test key prefix and short timeouts.</summary>
     public string Url(string prefix = "t", string lease = "10s") =>
-        string.Create(CultureInfo.InvariantCulture, $"redis://{Bind}:{Port}/0?prefix={prefix}&timeout=300ms&lease={lease}");
+        string.Create(CultureInfo.InvariantCulture, $"redis://{Bind}:{Port}/0?prefix={prefix}&timeout=1s&lease={lease}");
 
     /// <summary>Starts redis-server on loopback (no namespace) or on <paramref name="bind"/> inside <paramref name="ns"/>.</summary>
     public static RedisServer StartNew(NetNs? ns = null, string bind = "127.0.0.1")

@@ -3,6 +3,7 @@ using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tests.Fakes;
+using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tunnel.Device;
 using static JumpingVpn.Tests.Control.Cluster.ClusterHarness;
 
@@ -119,18 +120,45 @@ public sealed class ClusterNodeTests
         Assert.Equal("n2", h.Store.Read(sid).Current!.OwnerNode);
     }
 
-    [Fact]
-    public void Two_nodes_receive_the_same_valid_reattach_at_once_and_exactly_one_acknowledges()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("redis")]
+    public void Two_nodes_receive_the_same_valid_reattach_at_once_and_exactly_one_acknowledges(string storeKind)
+    {
+        RedisServer? redis = null;
+        if (storeKind == "redis")
+        {
+            Requirements.EnsureTools("redis-server");
+            redis = RedisServer.StartNew();
+        }
+        try
+        {
+            Race(redis);
+        }
+        finally
+        {
+            redis?.Dispose();
+        }
+    }
+
+    private static void Race(RedisServer? redis)
     {
         Span<byte> frame = stackalloc byte[128];
         for (int round = 0; round < 20; round++)
         {
-            var h = new ClusterHarness(3);
+            ISessionStore? store = null;
+            if (redis is not null)
+            {
+                Assert.True(StoreUrl.TryParse(redis.Url("race" + round.ToString(System.Globalization.CultureInfo.InvariantCulture)), out StoreUrl url, out _));
+                store = url.Open();
+            }
+            var h = new ClusterHarness(3, store);
             h.Connect();
             string id = Field(h["n1"].Jumping.FormatSessions(), "session_id");
             SessionId sid = Sid(id);
             h["n1"].Down = true;
-            h.Clock.Advance(TimeSpan.FromMilliseconds(LeaseMs + 100)); // n1's lease is over
+            // n1 stops and releases its lease (the store's clock need not pass the lease: Redis runs on real time).
+            h["n1"].Cluster.Forget(sid, release: true);
             // The same client identity has a WireGuard session with n2 and with n3 (two handshakes).
             (WireGuardDevice c2, Peer p2, WireSender w2) = SecondClient(h, h["n2"]);
             (WireGuardDevice c3, Peer p3, WireSender w3) = SecondClient(h, h["n3"]);
@@ -160,10 +188,13 @@ public sealed class ClusterNodeTests
             }
             Assert.Equal(1, replies.Count(t => t == ControlFrameType.ReattachAck));
             Assert.Equal(1, replies.Count(t => t == ControlFrameType.ReattachReject));
-            OwnershipRecord rec = h.Store.Read(sid).Current!;
+            StoreResult read = h.Store.Read(sid);
+            Assert.True(read.IsOk, $"round {round}: {read.Status}");
+            OwnershipRecord rec = read.Current!;
             Assert.Equal(2UL, rec.OwnerEpoch);
             Assert.Equal(3UL, rec.StateVersion);
             Assert.Equal(1, h.Nodes.Count(x => x.Id != "n1" && x.Jumping.FormatSessions().Contains("state=ATTACHED", StringComparison.Ordinal)));
+            h.Store.Dispose();
         }
     }
 
