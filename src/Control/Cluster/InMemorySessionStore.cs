@@ -9,6 +9,9 @@ namespace JumpingVpn.Control.Cluster;
 /// </summary>
 public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionStore
 {
+    /// <summary>A live record is dropped this long after its lease ends (same rule as RedisScripts).</summary>
+    public const long RetainAfterLeaseMs = 600_000;
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private readonly Dictionary<SessionId, (OwnershipRecord Record, long RemoveAtUnixMs)> _sessions = [];
@@ -30,7 +33,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return new StoreResult(StoreStatus.AlreadyExists, existing, now);
             }
             OwnershipRecord created = record with { OwnerEpoch = 1, LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[record.Id] = (created, long.MaxValue);
+            _sessions[record.Id] = (created, now + leaseMs + RetainAfterLeaseMs);
             return new StoreResult(StoreStatus.Ok, created, now);
         }
     }
@@ -65,7 +68,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return new StoreResult(StoreStatus.StaleStateVersion, cur, now);
             }
             OwnershipRecord written = next with { LeaseExpiryUnixMs = cur.LeaseExpiryUnixMs };
-            _sessions[next.Id] = (written, next.State == SessionState.Terminated ? now + tombstoneMs : long.MaxValue);
+            _sessions[next.Id] = (written, next.State == SessionState.Terminated ? now + tombstoneMs : _sessions[next.Id].RemoveAtUnixMs);
             return new StoreResult(StoreStatus.Ok, written, now);
         }
     }
@@ -85,7 +88,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return new StoreResult(StoreStatus.LeaseHeld, cur, now);
             }
             OwnershipRecord acquired = cur with { OwnerNode = node, OwnerEpoch = cur.OwnerEpoch + 1, LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[id] = (acquired, _sessions[id].RemoveAtUnixMs);
+            _sessions[id] = (acquired, now + leaseMs + RetainAfterLeaseMs);
             return new StoreResult(StoreStatus.Ok, acquired, now, cur.OwnerNode);
         }
     }
@@ -104,7 +107,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return new StoreResult(StoreStatus.OwnershipConflict, cur, now);
             }
             OwnershipRecord renewed = cur with { LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[id] = (renewed, _sessions[id].RemoveAtUnixMs);
+            _sessions[id] = (renewed, cur.State == SessionState.Terminated ? _sessions[id].RemoveAtUnixMs : now + leaseMs + RetainAfterLeaseMs);
             return new StoreResult(StoreStatus.Ok, renewed, now);
         }
     }
@@ -123,7 +126,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return new StoreResult(StoreStatus.OwnershipConflict, cur, now);
             }
             OwnershipRecord released = cur with { LeaseExpiryUnixMs = 0 };
-            _sessions[id] = (released, _sessions[id].RemoveAtUnixMs);
+            _sessions[id] = (released, cur.State == SessionState.Terminated ? _sessions[id].RemoveAtUnixMs : now + RetainAfterLeaseMs);
             return new StoreResult(StoreStatus.Ok, released, now);
         }
     }

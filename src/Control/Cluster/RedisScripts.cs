@@ -7,6 +7,10 @@ namespace JumpingVpn.Control.Cluster;
 /// with %d: Lua's tostring would print 1.7e+12 for a Unix-ms value.
 /// Every script answers {status, store_now_ms, previous_owner, field1, value1, ...} (the record after the
 /// operation, or as it stands when the operation lost).
+/// Garbage collection: a live record expires 10 minutes after its lease (create, acquire and renew push
+/// that out), so a session nobody owns any more (its node died and no client came back within
+/// transport_lost_ttl, or it was released and replaced) leaves the store by itself; a TERMINATED one is
+/// kept only for the tombstone time.
 /// </summary>
 internal static class RedisScripts
 {
@@ -22,6 +26,8 @@ internal static class RedisScripts
           return r
         end
         local now = now_ms()
+        local retain = 600000
+        local function keep(lease) redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.max(lease, now) + retain)) end
 
         """;
 
@@ -30,6 +36,7 @@ internal static class RedisScripts
         if redis.call('EXISTS', KEYS[1]) == 1 then return reply('ALREADY_EXISTS', now) end
         redis.call('HSET', KEYS[1], unpack(ARGV, 3))
         redis.call('HSET', KEYS[1], 'epoch', '1', 'lease', string.format('%d', now + tonumber(ARGV[1])))
+        keep(now + tonumber(ARGV[1]))
         redis.call('SADD', KEYS[2], ARGV[2])
         return reply('OK', now)
         """;
@@ -55,6 +62,7 @@ internal static class RedisScripts
         if cur[1] ~= ARGV[1] and tonumber(cur[3]) > now then return reply('LEASE_HELD', now) end
         redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', string.format('%d', tonumber(cur[2]) + 1),
           'lease', string.format('%d', now + tonumber(ARGV[2])))
+        keep(now + tonumber(ARGV[2]))
         return reply('OK', now, cur[1])
         """;
 
@@ -66,6 +74,7 @@ internal static class RedisScripts
         local lease = 0
         if tonumber(ARGV[3]) > 0 then lease = now + tonumber(ARGV[3]) end
         redis.call('HSET', KEYS[1], 'lease', string.format('%d', lease))
+        if redis.call('HGET', KEYS[1], 'state') ~= '5' then keep(lease) end
         return reply('OK', now)
         """;
 

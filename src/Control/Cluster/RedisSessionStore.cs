@@ -129,9 +129,18 @@ public sealed class RedisSessionStore : ISessionStore
             var list = new List<OwnershipRecord>(ids.Length);
             foreach (RedisValue v in ids)
             {
-                if (SessionId.TryParse(v.ToString(), out SessionId id) && Read(id) is { Status: StoreStatus.Ok, Current: { } r })
+                if (!SessionId.TryParse(v.ToString(), out SessionId id))
+                {
+                    continue;
+                }
+                StoreResult read = Read(id);
+                if (read is { Status: StoreStatus.Ok, Current: { } r })
                 {
                     list.Add(r);
+                }
+                else if (read.Status == StoreStatus.NotFound)
+                {
+                    Db.SetRemove(_sessionSet, v); // the record expired (see RedisScripts): forget its id too
                 }
             }
             return list;

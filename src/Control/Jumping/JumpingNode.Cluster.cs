@@ -173,6 +173,7 @@ public sealed partial class JumpingNode
         if (_server.TryGetValue(peer, out ServerSession? previous))
         {
             _byId.TryRemove(previous.Slot.Id, out _);
+            cluster.Forget(previous.Slot.Id, release: true); // the client moved on to the session it named
         }
         _server[peer] = session;
         _byId[id] = session;
