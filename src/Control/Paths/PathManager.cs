@@ -296,7 +296,9 @@ public sealed class PathManager
         bool cooldownOk = nowMs - _lastSwitchMs >= _policy.SwitchCooldownMs;
         bool capOk = SwitchesLastMinute(nowMs) < _policy.MaxSwitchesPerMinute;
 
-        if (best is not null && best.State == PathState.Alive && aSamples >= 6 && aLoss > _policy.LossThreshold)
+        // Quality (multi-sample, session-spec §2.8): only while replies still flow; a silent path is the
+        // liveness rule's business, so a blackhole is reported as what it is (TRANSPORT_DEAD).
+        if (!_suspect && best is not null && best.State == PathState.Alive && aSamples >= 8 && aLoss > _policy.LossThreshold)
         {
             (double bLoss, _) = best.Loss(nowMs);
             double bScore = best.Score(bLoss);
