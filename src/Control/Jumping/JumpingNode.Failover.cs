@@ -19,6 +19,7 @@ public sealed partial class JumpingNode
     private Peer? _failoverPeer;
     private SocketAddress[] _serverEndpoints = [];
     private int _serverEndpointIndex;
+    private bool _serverEndpointTried = true;
 
     /// <summary>The cluster nodes of the one server peer, first the configured Endpoint.</summary>
     public void UseServerEndpoints(Peer serverPeer, IReadOnlyList<IPEndPoint> endpoints, bool dualMode)
@@ -30,22 +31,39 @@ public sealed partial class JumpingNode
         _serverEndpointIndex = 0;
     }
 
-    /// <summary>Called when the client declares the server silent: move to the next node before rehandshaking.</summary>
-    private void FailoverToNextServer(ClientSession c)
+    /// <summary>
+    /// Called when the client declares the server silent: move to the next node and start the handshake
+    /// with it. WireGuard sends at most one initiation per RekeyTimeout (5 s), so an initiation can be
+    /// held back (e.g. the last one went out 4 s ago); then the endpoint stays until an initiation to it
+    /// has actually left, and the next liveness check is moved to the moment one may, instead of rotating
+    /// on to a node that was never tried.
+    /// </summary>
+    private void FailoverToNextServer(ClientSession c, long now)
     {
         if (!ReferenceEquals(c.Peer, _failoverPeer) || _serverEndpoints.Length < 2)
         {
             return;
         }
-        string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
-        _serverEndpointIndex = (_serverEndpointIndex + 1) % _serverEndpoints.Length;
-        SocketAddress next = _serverEndpoints[_serverEndpointIndex];
-        c.Peer.Endpoint = EndpointCodec.Copy(next);
-        PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
+        if (_serverEndpointTried)
         {
-            w.WriteString("previous_endpoint", from);
-            w.WriteString("new_endpoint", EndpointCodec.ToIPEndPoint(next).ToString());
-        });
+            string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
+            _serverEndpointIndex = (_serverEndpointIndex + 1) % _serverEndpoints.Length;
+            SocketAddress next = _serverEndpoints[_serverEndpointIndex];
+            c.Peer.Endpoint = EndpointCodec.Copy(next);
+            PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
+            {
+                w.WriteString("previous_endpoint", from);
+                w.WriteString("new_endpoint", EndpointCodec.ToIPEndPoint(next).ToString());
+            });
+        }
+        long before = c.Peer.Timers.LastInitiationSentNs;
+        _device.SendHandshakeInitiation(c.Peer, isRetry: false);
+        _serverEndpointTried = c.Peer.Timers.LastInitiationSentNs != before;
+        if (!_serverEndpointTried)
+        {
+            long waitMs = (before + JumpingVpn.Tunnel.Timers.ProtocolTimes.RekeyTimeout - _device.NowNs()) / 1_000_000;
+            c.NextRehandshakeMs = now + Math.Max(50, waitMs + 10);
+        }
     }
 
     /// <summary>

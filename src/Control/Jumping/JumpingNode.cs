@@ -42,6 +42,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private readonly Action<Span<byte>> _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _sweeper;
+    private readonly AutoResetEvent _wake = new(false);
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -101,8 +102,22 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
+        _clientPaths?.StartMonitor(WakeSweep);
+        InitialPathChoice();
         Attach();
         _sweeper.Start();
+    }
+
+    private void WakeSweep()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The node stopped first; the paths' monitor is about to stop too.
+        }
     }
 
     /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
@@ -147,7 +162,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from)
+    public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
         if (!ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _))
         {
@@ -156,7 +171,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         long now = NowMs();
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
-            OnClientFrame(c, type, frame, now);
+            OnClientFrame(c, type, frame, arrivedVia, now);
         }
         else
         {
@@ -169,7 +184,10 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private void Sweep()
     {
         var audit = new List<AuditEvent>();
-        while (!_stop.Token.WaitHandle.WaitOne(50))
+        // Every 50 ms, or at once when an interface changed (the path manager acts on the first netlink
+        // event of a burst: a hard switch should cost one round trip, not a sweep period).
+        WaitHandle[] handles = [_stop.Token.WaitHandle, _wake];
+        while (WaitHandle.WaitAny(handles, 50) != 0)
         {
             SweepOnce(audit);
         }
@@ -241,5 +259,6 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
         _device.Observer = null;
         _stop.Dispose();
+        _wake.Dispose();
     }
 }

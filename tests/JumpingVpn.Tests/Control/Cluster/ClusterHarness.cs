@@ -148,7 +148,7 @@ internal sealed class ClusterHarness
         }
         else if (r == ReceiveResult.Control)
         {
-            to.Observer?.OnControlFrame(peer!, datagram.AsSpan(off, len), from);
+            to.Observer?.OnControlFrame(peer!, datagram.AsSpan(off, len), from, null);
         }
     }
 
