@@ -46,6 +46,7 @@ public sealed partial class JumpingNode
 
     private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
     {
+        OnOwnershipRefusal(c, type, frame, now); // cluster node not serving yet: retry (JumpingNode.Failover.cs)
         if (c.Paths is not null && OnClientPathFrame(c, type, frame, arrivedVia, now))
         {
             return;
@@ -104,7 +105,6 @@ public sealed partial class JumpingNode
                 c.ReattachStartedMs = -1;
                 break;
             case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej) && rej.SessionId == c.Id:
-                OnOwnershipRefusal(c, rej, now); // cluster failover (JumpingNode.Failover.cs)
                 PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
                 {
                     w.WriteString("status", "DENIED");

@@ -89,7 +89,9 @@ public sealed partial class JumpingNode
         }
         else
         {
-            return true;
+            // KEEPALIVE, PATH_PROBE, TERMINATE: answered only for a session this node serves, so a fenced
+            // node goes silent and the client's liveness check moves it on (self-fencing, §5.2.3).
+            return s is not null || type == ControlFrameType.Hello;
         }
         if (s is not null && s.Slot.Id == wanted)
         {

@@ -67,12 +67,17 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>
-    /// A node that cannot serve the session yet still speaks the session layer: stop counting HELLO
-    /// attempts (which would turn the layer off) and retry the reattach after the time it named.
+    /// A node that cannot serve the session yet (NOT_AUTHORITATIVE_OWNER while the old owner's lease runs,
+    /// STORE_UNAVAILABLE while the store is away) still speaks the session layer: stop counting HELLO
+    /// attempts (which would turn the layer off) and retry the reattach after the time it named, for as
+    /// long as it takes (the client's transport-loss TTL still bounds it). Runs before the frame is
+    /// dispatched, so it applies whichever handler (generic or path manager) then consumes the reject.
     /// </summary>
-    private static void OnOwnershipRefusal(ClientSession c, in ReattachRejectFrame rej, long now)
+    private static void OnOwnershipRefusal(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
     {
-        if (rej.Reason is not (ReasonCode.NotAuthoritativeOwner or ReasonCode.StoreUnavailable))
+        if (type != ControlFrameType.ReattachReject || !ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej)
+            || rej.SessionId != c.Id || c.Id.IsNone || c.State == SessionState.Terminated
+            || rej.Reason is not (ReasonCode.NotAuthoritativeOwner or ReasonCode.StoreUnavailable))
         {
             return;
         }
@@ -83,6 +88,7 @@ public sealed partial class JumpingNode
         {
             c.ReattachStartedMs = now;
         }
+        c.ReattachDeadlineMs = now + Math.Max(100, rej.RetryAfterMs);
         c.State = SessionState.Recovering;
     }
 }

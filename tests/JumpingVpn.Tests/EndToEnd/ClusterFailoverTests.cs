@@ -107,7 +107,7 @@ public sealed class ClusterFailoverTests
         double lastBefore = gap.ReplyTimes.Where(x => x < restarted).DefaultIfEmpty(0).Max();
         double firstAfter = gap.ReplyTimes.Where(x => x > restarted).DefaultIfEmpty(0).Min();
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-            $"Redis stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {firstAfter - restarted:0.00} s after Redis restarted; 50 ms ping: {gap}"));
+            $"Redis stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after Redis restarted; 50 ms ping: {gap}"));
         Assert.True(lastBefore - stopped > 1.0, $"forwarding stopped before the lease ended ({lastBefore - stopped:0.00} s){context}");
         Assert.True(lastBefore - stopped < 4.5, $"forwarding went on {lastBefore - stopped:0.00} s after Redis stopped: the node did not fence at its 3 s lease{context}");
         Assert.True(firstAfter > 0, $"no reply after Redis returned: {gap}{context}");
