@@ -36,6 +36,8 @@ internal static class UpCommand
     private static int Run(string configArg, string? storeUrl)
     {
         TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
+        // A wrong store URL or lease is a config error: say so before touching the system.
+        _ = JumpingVpn.Control.Cluster.ClusterSetup.ResolveStore(config, storeUrl);
         foreach (string warning in config.Warnings)
         {
             Console.Error.WriteLine($"Warning: {warning}");

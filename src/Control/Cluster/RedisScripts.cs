@@ -31,6 +31,12 @@ internal static class RedisScripts
 
         """;
 
+    /// <summary>KEYS: record. A read in one synchronous round trip, with the store's clock.</summary>
+    public const string Read = Prelude + """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return reply('NOT_FOUND', now) end
+        return reply('OK', now)
+        """;
+
     /// <summary>KEYS: record, session set. ARGV: lease_ms, id, field/value pairs.</summary>
     public const string Create = Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 1 then return reply('ALREADY_EXISTS', now) end

@@ -68,37 +68,7 @@ public sealed class RedisSessionStore : ISessionStore
         return Run(RedisScripts.Create, [Key(record.Id), _sessionSet], [.. args]);
     }
 
-    public StoreResult Read(SessionId id)
-    {
-        try
-        {
-            // A read is one HGETALL; the store clock comes along through TIME in the same round trip.
-            IBatch batch = Db.CreateBatch();
-            Task<HashEntry[]> fields = batch.HashGetAllAsync(Key(id));
-            Task<RedisResult> time = batch.ExecuteAsync("TIME");
-            batch.Execute();
-            if (!Task.WaitAll([fields, time], _redis.TimeoutMilliseconds))
-            {
-                return StoreResult.Unavailable;
-            }
-            long now = ParseTime(time.Result);
-            HashEntry[] entries = fields.Result;
-            if (entries.Length == 0)
-            {
-                return new StoreResult(StoreStatus.NotFound, null, now);
-            }
-            var map = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (HashEntry e in entries)
-            {
-                map[e.Name.ToString()] = e.Value.ToString();
-            }
-            return new StoreResult(StoreStatus.Ok, FromFields(id, map), now);
-        }
-        catch (Exception ex) when (IsUnavailable(ex))
-        {
-            return StoreResult.Unavailable;
-        }
-    }
+    public StoreResult Read(SessionId id) => Run(RedisScripts.Read, [Key(id)], []);
 
     public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs)
     {
@@ -255,9 +225,13 @@ public sealed class RedisSessionStore : ISessionStore
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
+            LastError = ex.Message;
             return StoreResult.Unavailable;
         }
     }
+
+    /// <summary>Why the last operation counted as unavailable (for logs and `jvpn cluster status`).</summary>
+    public string? LastError { get; private set; }
 
     private SessionId IdOf(RedisKey key)
     {
@@ -268,12 +242,6 @@ public sealed class RedisSessionStore : ISessionStore
 
     private static bool IsUnavailable(Exception ex) =>
         ex is RedisException or TimeoutException or ObjectDisposedException or AggregateException { InnerException: RedisException or TimeoutException };
-
-    private static long ParseTime(RedisResult time)
-    {
-        var parts = (RedisResult[])time!;
-        return (long.Parse(parts[0].ToString(), CultureInfo.InvariantCulture) * 1000) + (long.Parse(parts[1].ToString(), CultureInfo.InvariantCulture) / 1000);
-    }
 
     private static string Num(ulong v) => v.ToString(CultureInfo.InvariantCulture);
 

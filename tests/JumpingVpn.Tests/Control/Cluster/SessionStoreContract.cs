@@ -10,7 +10,7 @@ namespace JumpingVpn.Tests.Control.Cluster;
 /// </summary>
 public abstract class SessionStoreContract
 {
-    protected const long LeaseMs = 400;
+    protected const long LeaseMs = 1000;
 
     /// <summary>A store with an empty keyspace of its own.</summary>
     protected abstract ISessionStore Store { get; }
@@ -122,9 +122,12 @@ public abstract class SessionStoreContract
         SessionId id = NewId();
         OwnershipRecord r = Store.Create(NewRecord(id), LeaseMs).Current!;
         Elapse(LeaseMs / 2);
-        Assert.True(Store.Renew(id, "node-a", 1, LeaseMs).IsOk);
+        StoreResult renewed = Store.Renew(id, "node-a", 1, LeaseMs);
+        Assert.True(renewed.IsOk);
         Elapse((LeaseMs / 2) + 100);
-        Assert.Equal(StoreStatus.LeaseHeld, Store.Acquire(id, "node-b", LeaseMs).Status); // renewed: still held
+        StoreResult held = Store.Acquire(id, "node-b", LeaseMs);
+        Assert.True(held.Status == StoreStatus.LeaseHeld, // renewed: still held
+            $"{held.Status}: created lease {r.LeaseExpiryUnixMs}, renewed at {renewed.StoreNowUnixMs} to {renewed.Current?.LeaseExpiryUnixMs}, acquire at {held.StoreNowUnixMs}");
 
         Assert.True(Store.Release(id, "node-a", r.OwnerEpoch).IsOk);
         Assert.True(Store.Acquire(id, "node-b", LeaseMs).IsOk);
@@ -152,23 +155,43 @@ public abstract class SessionStoreContract
         const int Iterations = 100;
         var written = new System.Collections.Concurrent.ConcurrentBag<ulong>();
         int lost = 0;
-        Parallel.For(0, Writers, new ParallelOptions { MaxDegreeOfParallelism = Writers }, _ =>
+        // Dedicated threads, as in jvpn (receive and sweep threads): blocking store calls on thread-pool
+        // workers would starve the pool the Redis client completes on.
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var threads = new List<Thread>();
+        for (int t = 0; t < Writers; t++)
         {
-            for (int i = 0; i < Iterations; i++)
+            threads.Add(new Thread(() =>
             {
-                OwnershipRecord cur = Store.Read(id).Current!;
-                StoreResult cas = Store.CompareAndSwap(cur.StateVersion, cur with { StateVersion = cur.StateVersion + 1 }, 1000);
-                if (cas.IsOk)
+                for (int i = 0; i < Iterations; i++)
                 {
-                    written.Add(cur.StateVersion + 1);
+                    StoreResult read = Store.Read(id);
+                    if (!read.IsOk)
+                    {
+                        errors.Enqueue("read: " + read.Status);
+                        return;
+                    }
+                    OwnershipRecord cur = read.Current!;
+                    StoreResult cas = Store.CompareAndSwap(cur.StateVersion, cur with { StateVersion = cur.StateVersion + 1 }, 1000);
+                    if (cas.IsOk)
+                    {
+                        written.Add(cur.StateVersion + 1);
+                    }
+                    else if (cas.Status == StoreStatus.StaleStateVersion)
+                    {
+                        Interlocked.Increment(ref lost);
+                    }
+                    else
+                    {
+                        errors.Enqueue("cas: " + cas.Status);
+                        return;
+                    }
                 }
-                else
-                {
-                    Assert.Equal(StoreStatus.StaleStateVersion, cas.Status);
-                    Interlocked.Increment(ref lost);
-                }
-            }
-        });
+            }));
+        }
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Empty(errors);
         AssertContiguous(written, Store.Read(id).Current!.StateVersion);
         Assert.Equal(Writers * Iterations, written.Count + lost);
     }
