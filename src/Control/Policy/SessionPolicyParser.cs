@@ -18,7 +18,7 @@ public static class SessionPolicyParser
     public static IReadOnlySet<string> NonPolicyKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "endpoint", "endpoints", "nodeid", "auditfile", "auditlog", "auditmaxbytes", "auditfiles",
-        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer",
+        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "peers",
     };
 
     private static readonly string[] s_knownKeys =
