@@ -13,7 +13,7 @@ internal sealed partial class ControlBench
     /// compared with the winners the clients were told: any session with two ACKs for one version, or
     /// bound anywhere but its ACKed address, is a dual binding.
     /// </summary>
-    private void Storm(LoadGenerator gen, BenchServer server, Random rng, int count, HashSet<int> used, SizeResult r)
+    private void Storm(LoadGenerator gen, BenchServer server, Random rng, int count, SizeResult r)
     {
         var storm = new List<SimClient>(count);
         foreach (SimClient c in gen.Clients)
@@ -24,7 +24,7 @@ internal sealed partial class ControlBench
             }
             lock (c)
             {
-                if (c.SessionId.IsNone || c.Pending != PendingOp.None || used.Contains(c.Id))
+                if (c.SessionId.IsNone || c.Pending != PendingOp.None)
                 {
                     continue;
                 }

@@ -105,8 +105,8 @@ internal sealed partial class ControlBench
         (r.ReattachP50Ms, r.ReattachP99Ms, r.ReattachRejected) = SampleReattaches(gen, rng, Math.Min(_o.Samples, r.Sessions / 2), used);
         _log.WriteLine($"  keepalive RTT p50 {r.LookupP50Ms:F3} ms p99 {r.LookupP99Ms:F3} ms; reattach RTT p50 {r.ReattachP50Ms:F3} ms p99 {r.ReattachP99Ms:F3} ms ({r.ReattachRejected} rejected)");
 
-        Thread.Sleep(2000); // past the 1.5 s switch cooldown of the sampled sessions
-        Storm(gen, server, rng, Math.Min(_o.StormSize, r.Sessions - used.Count), used, r);
+        Thread.Sleep(2000); // past the 1.5 s switch cooldown of the sessions sampled above
+        Storm(gen, server, rng, Math.Min(_o.StormSize, r.Sessions), r);
 
         if (n == _o.AbuseAt || (_o.Sizes.Count == 1))
         {

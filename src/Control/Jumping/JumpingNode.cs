@@ -72,6 +72,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             return;
         }
+        CountLive(events);
         Audit.Publish(events, WallOffsetMs());
         if (Metrics is not { } m)
         {
@@ -95,6 +96,28 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                     break;
                 default:
                     break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Server sessions that are not TERMINATED, kept as a counter from the events every server-side
+    /// transition publishes (SESSION_CREATED +1, STATE_CHANGE to TERMINATED -1), so the session limit
+    /// check on HELLO is O(1) instead of a scan of all sessions (issue 8).
+    /// </summary>
+    private long _liveServerSessions;
+
+    private void CountLive(List<AuditEvent> events)
+    {
+        foreach (AuditEvent e in events)
+        {
+            if (e.Type == AuditEventType.SessionCreated)
+            {
+                Interlocked.Increment(ref _liveServerSessions);
+            }
+            else if (e.Type == AuditEventType.StateChange && e.NewState == SessionState.Terminated)
+            {
+                Interlocked.Decrement(ref _liveServerSessions);
             }
         }
     }
@@ -182,13 +205,20 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             long now = NowMs();
             long nowNs = _device.NowNs();
-            foreach (ServerSession s in _server.Values)
+            // Enumerating the dictionary itself (not .Values, which copies all N) and reading each slot's
+            // lock-free summary keeps an idle pass at a few ns per session; only sessions with a due
+            // timer, a silent binding or fresh replay drops take their lock (issue 8, docs/scaling.md).
+            foreach (KeyValuePair<Peer, ServerSession> entry in _server)
             {
-                audit.Clear();
-                SessionSnapshot snap = s.Slot.Snapshot();
+                ServerSession s = entry.Value;
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
-                if (snap.Binding is not null && snap.State is SessionState.Attached or SessionState.Volatile or SessionState.Degraded
-                    && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs)
+                bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
+                if (!silent && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
+                {
+                    continue;
+                }
+                audit.Clear();
+                if (silent)
                 {
                     s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                 }
