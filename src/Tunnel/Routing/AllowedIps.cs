@@ -142,6 +142,36 @@ public sealed class AllowedIps<T> where T : class
         return result;
     }
 
+    /// <summary>
+    /// Every owner's prefixes from one walk of the trie (same order as <see cref="PrefixesOf"/>), so a
+    /// UAPI get=1 over N peers costs O(N) instead of N walks, O(N^2) (issue 8: 100k peers).
+    /// </summary>
+    public Dictionary<T, List<IpPrefix>> PrefixesByOwner()
+    {
+        var result = new Dictionary<T, List<IpPrefix>>(ReferenceEqualityComparer.Instance);
+        CollectAll(Volatile.Read(ref _v4), v6: false, result);
+        CollectAll(Volatile.Read(ref _v6), v6: true, result);
+        return result;
+    }
+
+    private static void CollectAll(Node? node, bool v6, Dictionary<T, List<IpPrefix>> result)
+    {
+        if (node is null)
+        {
+            return;
+        }
+        if (node.Owner is T owner)
+        {
+            if (!result.TryGetValue(owner, out List<IpPrefix>? list))
+            {
+                result[owner] = list = new List<IpPrefix>(1);
+            }
+            list.Add(new IpPrefix(ToAddress(node.Key, v6), node.Length));
+        }
+        CollectAll(node.Zero, v6, result);
+        CollectAll(node.One, v6, result);
+    }
+
     private static Node Insert(Node? node, UInt128 key, int length, T value, ref bool added)
     {
         if (node is null)
