@@ -9,7 +9,7 @@ internal sealed partial class ControlBench
     /// <summary>
     /// Reattach storm (issue 8): <paramref name="count"/> sessions all move to a new NAT mapping at once;
     /// every 10th sends a second, racing REATTACH from yet another mapping. Unanswered requests are retried
-    /// after 500 ms (fresh ctrl_seq, like the client). Afterwards the server's bindings (control socket) are
+    /// after 1 s (fresh ctrl_seq, like the client). Afterwards the server's bindings (control socket) are
     /// compared with the winners the clients were told: any session with two ACKs for one version, or
     /// bound anywhere but its ACKed address, is a dual binding.
     /// </summary>
@@ -67,7 +67,7 @@ internal sealed partial class ControlBench
                 int socket;
                 lock (c)
                 {
-                    resend = c.Pending == PendingOp.Reattach && LoadGenerator.TicksToMs(now - c.PendingSinceTicks) > 500;
+                    resend = c.Pending == PendingOp.Reattach && LoadGenerator.TicksToMs(now - c.PendingSinceTicks) > 1000;
                     socket = c.PendingSocket;
                 }
                 if (resend)
@@ -122,7 +122,10 @@ internal sealed partial class ControlBench
             endpoints.TryGetValue(Convert.ToBase64String(c.PublicKey), out IPEndPoint? bound);
             bool sameBinding = bound is not null && bound.Port == expected.Port
                 && (bound.Address.IsIPv4MappedToIPv6 ? bound.Address.MapToIPv4() : bound.Address).Equals(expected.Address);
-            if (c.DualAck || (c.Acks > 0 && !sameBinding))
+            // An acked session must be bound exactly where its winning ACK said; two ACKs naming one
+            // version means two requests both won.
+            bool acked = c.Pending == PendingOp.None && c.Acks > 0;
+            if (c.DualAck || (acked && !sameBinding))
             {
                 dual++;
             }

@@ -151,6 +151,8 @@ internal sealed partial class LoadGenerator : IDisposable
             if (!retry)
             {
                 c.FirstSentTicks = NowTicks();
+                c.OpFirstCtrlSeq = seq;
+                c.RacingCtrlSeq = 0;
             }
             c.Pending = PendingOp.Reattach;
             c.PendingCtrlSeq = seq;
@@ -160,6 +162,7 @@ internal sealed partial class LoadGenerator : IDisposable
             if (racingSocket >= 0)
             {
                 ulong seq2 = c.NextCtrlSeq++;
+                c.RacingCtrlSeq = seq2;
                 new ReattachRequestFrame(c.SessionId, seq2, c.AckedVersion, ReasonCode.NatRebind, 1, WallMs()).Write(frame);
                 n2 = c.Seal(frame, second);
             }
@@ -326,9 +329,11 @@ internal sealed partial class LoadGenerator : IDisposable
                         c.DualAck = true; // two winners for one version: exactly what must never happen
                     }
                     c.LastAckVersion = ra.NewStateVersion;
-                    if (c.Pending == PendingOp.Reattach && (ra.EchoedCtrlSeq == c.PendingCtrlSeq || ra.EchoedCtrlSeq == c.PendingCtrlSeq + 1))
+                    // Any request of the current operation may be the one that won: a late ACK of the
+                    // first attempt counts, and tells which mapping the server bound.
+                    if (c.Pending == PendingOp.Reattach && ra.EchoedCtrlSeq >= c.OpFirstCtrlSeq && ra.EchoedCtrlSeq <= c.PendingCtrlSeq + 1)
                     {
-                        c.Socket = ra.EchoedCtrlSeq == c.PendingCtrlSeq ? c.PendingSocket : c.RacingSocket;
+                        c.Socket = ra.EchoedCtrlSeq == c.RacingCtrlSeq && c.RacingSocket >= 0 ? c.RacingSocket : c.PendingSocket;
                         c.AckedVersion = ra.NewStateVersion;
                         c.Pending = PendingOp.None;
                         c.DoneTicks = now;

@@ -48,6 +48,10 @@ internal sealed class SimClient
     public long PendingSinceTicks { get; set; }
     public long FirstSentTicks { get; set; }
     public ulong PendingCtrlSeq { get; set; }
+
+    /// <summary>First ctrl_seq of the current reattach operation (retries use later ones) and the racing request's.</summary>
+    public ulong OpFirstCtrlSeq { get; set; }
+    public ulong RacingCtrlSeq { get; set; }
     public int PendingSocket { get; set; }
     public int RacingSocket { get; set; } = -1;
     public long DoneTicks { get; set; }
