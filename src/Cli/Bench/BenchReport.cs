@@ -17,6 +17,9 @@ internal sealed class SizeResult
     public long RssReadyBytes { get; set; }
     public long RssSessionsBytes { get; set; }
     public double RssBytesPerSession { get; set; }
+    public double RssBytesPerSessionAverage { get; set; }
+    public int FirstStepSessions { get; set; }
+    public long RssFirstStepBytes { get; set; }
     public double LookupP50Ms { get; set; }
     public double LookupP99Ms { get; set; }
     public double ReattachP50Ms { get; set; }

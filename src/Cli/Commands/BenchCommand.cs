@@ -75,6 +75,8 @@ internal static class BenchCommand
                     ["utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
                     ["sessions_option"] = parse.GetValue(sizes)!,
                     ["soak_seconds_option"] = options.SoakSeconds.ToString(CultureInfo.InvariantCulture),
+                    // Other work on the machine skews latencies; the load average says how busy it was.
+                    ["loadavg_at_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a",
                 });
             }
             return ExitCodes.Ok;
