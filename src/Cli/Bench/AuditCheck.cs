@@ -9,15 +9,16 @@ namespace JumpingVpn.Cli.Bench;
 /// </summary>
 internal static class AuditCheck
 {
-    public sealed record Result(int Sessions, int SessionsWithVersionGaps, long StateChanges, long AuditGapLines, long Lines);
+    public sealed record Result(int Sessions, int SessionsWithVersionGaps, long StateChanges, long AuditGapLines, long Lines, int OperatorTerminated);
 
     public static Result Read(string path)
     {
         var versions = new Dictionary<string, List<ulong>>(StringComparer.Ordinal);
         long gaps = 0, lines = 0, changes = 0;
+        int operatorTerminated = 0;
         if (!File.Exists(path))
         {
-            return new Result(0, 0, 0, 0, 0);
+            return new Result(0, 0, 0, 0, 0, 0);
         }
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
@@ -47,6 +48,10 @@ internal static class AuditCheck
                 {
                     list.Add(v.GetUInt64());
                     changes++;
+                    if (root.TryGetProperty("reason_code", out JsonElement reason) && reason.GetString() == "OPERATOR_TERMINATED")
+                    {
+                        operatorTerminated++;
+                    }
                 }
             }
         }
@@ -63,6 +68,6 @@ internal static class AuditCheck
                 }
             }
         }
-        return new Result(versions.Count, withGaps, changes, gaps, lines);
+        return new Result(versions.Count, withGaps, changes, gaps, lines, operatorTerminated);
     }
 }

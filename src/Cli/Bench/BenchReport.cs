@@ -33,6 +33,16 @@ internal sealed class SizeResult
     public double StormP50Ms { get; set; }
     public double StormP99Ms { get; set; }
     public int DualBindings { get; set; }
+    public double IdleServerCpuPct { get; set; }
+    public double PeersAdd1000Ms { get; set; }
+    public double PeersRemove1000Ms { get; set; }
+    public double PeersRemoveLiveMs { get; set; }
+    public int RemovedLiveSessions { get; set; }
+    public int OperatorTerminated { get; set; }
+    public int PeerChurnErrors { get; set; }
+    public int PeerChurnKeepalives { get; set; }
+    public int PeerChurnKeepaliveLost { get; set; }
+    public double PeerChurnKeepaliveP99Ms { get; set; }
     public int AuditSessions { get; set; }
     public int VersionGaps { get; set; }
     public long AuditGaps { get; set; }
@@ -63,6 +73,7 @@ internal sealed class AbuseResult
     public List<AbusePhase> Phases { get; } = [];
     public double PingLossPctMax { get; set; }
     public double RttRatioMax { get; set; }
+    public double RttP99RatioMax { get; set; }
     public int ReplayStateChanges { get; set; }
 }
 
@@ -112,6 +123,12 @@ internal sealed class BenchReport
         yield return ("unknown_reject_allocated_bytes", InProcessReject?.AllocatedBytes ?? double.NaN);
         yield return ("abuse_ping_loss_pct", Abuse?.PingLossPctMax ?? double.NaN);
         yield return ("abuse_rtt_ratio", Abuse?.RttRatioMax ?? double.NaN);
+        yield return ("abuse_rtt_p99_ratio", Abuse?.RttP99RatioMax ?? double.NaN);
+        yield return ("peers_load_seconds", Largest?.PeersLoadSeconds ?? double.NaN);
+        yield return ("handshakes_per_second", Largest?.HandshakesPerSecond ?? double.NaN);
+        yield return ("idle_server_cpu_pct", Largest?.IdleServerCpuPct ?? double.NaN);
+        yield return ("peers_add_1000_ms", Largest?.PeersAdd1000Ms ?? double.NaN);
+        yield return ("peers_remove_1000_ms", Largest?.PeersRemove1000Ms ?? double.NaN);
         yield return ("replay_state_changes", Abuse?.ReplayStateChanges ?? double.NaN);
         yield return ("soak_seconds", Soak?.Seconds ?? 0);
         yield return ("soak_rss_growth_bytes_per_session", Soak?.RssGrowthBytesPerSession ?? double.NaN);

@@ -75,6 +75,7 @@ internal sealed partial class ControlBench
         {
             result.PingLossPctMax = Math.Max(result.PingLossPctMax, p.PingLossPct);
             result.RttRatioMax = Math.Max(result.RttRatioMax, p.PingP50Ms / idle.PingP50Ms);
+            result.RttP99RatioMax = Math.Max(result.RttP99RatioMax, p.PingP99Ms / idle.PingP99Ms);
         }
         return result;
     }

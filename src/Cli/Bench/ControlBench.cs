@@ -48,13 +48,15 @@ internal sealed partial class ControlBench
         {
             report.Sizes.Add(RunSize(n, run++, report));
         }
-        report.InProcessReject = InProcessReject.Measure(TimeSpan.FromSeconds(1));
+        report.InProcessReject = InProcessReject.Measure(TimeSpan.FromSeconds(1), Math.Min(20_000, _o.Sizes.Max()));
+        _log.WriteLine($"== in process: unknown-index rejection {report.InProcessReject.PacketsPerSecondPerCore:F0} packets/s on one core against {report.InProcessReject.TableSize} indices, {report.InProcessReject.AllocatedBytes} B allocated");
         return report;
     }
 
     private SizeResult RunSize(int n, int runIndex, BenchReport report)
     {
         _log.WriteLine($"== {n} sessions");
+        _captured.Clear(); // captured datagrams belong to one server's keys
         var r = new SizeResult { Requested = n };
         byte[] serverPrivate = new byte[32];
         X25519.GeneratePrivateKey(serverPrivate);
@@ -122,6 +124,10 @@ internal sealed partial class ControlBench
         Thread.Sleep(2000); // past the 1.5 s switch cooldown of the sessions sampled above
         Storm(gen, server, rng, Math.Min(_o.StormSize, r.Sessions), r);
 
+        r.IdleServerCpuPct = IdleCpuPct(server, 5);
+        _log.WriteLine($"  server CPU with {r.Sessions} sessions and keepalive traffic only: {r.IdleServerCpuPct:F1}%");
+        PeerChurn(gen, server, rng, r);
+
         if (n == _o.AbuseAt || (_o.Sizes.Count == 1))
         {
             report.Abuse = Abuse(gen, server, clients, rng);
@@ -137,6 +143,7 @@ internal sealed partial class ControlBench
         r.VersionGaps = audit.SessionsWithVersionGaps;
         r.AuditGaps = audit.AuditGapLines;
         r.StateChanges = audit.StateChanges;
+        r.OperatorTerminated = audit.OperatorTerminated;
         r.AllocatedBytesInPacketLoops = server.Stats().GetValueOrDefault("allocated_bytes_in_packet_loops");
         _log.WriteLine($"  audit: {audit.Lines} lines, {audit.Sessions} sessions, {audit.StateChanges} STATE_CHANGE, {r.VersionGaps} sessions with version gaps, {r.AuditGaps} AUDIT_GAP");
         return r;

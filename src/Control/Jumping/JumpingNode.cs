@@ -213,12 +213,18 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 ServerSession s = entry.Value;
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
                 bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
-                if (!silent && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
+                bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
+                if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
                 {
                     continue;
                 }
                 audit.Clear();
-                if (silent)
+                if (removed)
+                {
+                    // The operator removed the peer at run time (UAPI remove=true): its session ends.
+                    s.Slot.Apply(SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
+                }
+                else if (silent)
                 {
                     s.Slot.Apply(SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                 }

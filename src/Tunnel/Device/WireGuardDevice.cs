@@ -125,6 +125,7 @@ public sealed partial class WireGuardDevice
             AllowedIps.RemoveAll(peer);
             ExpireSessions(peer);
             peer.Timers.StopAll();
+            peer.MarkRemoved();
             return true;
         }
     }
