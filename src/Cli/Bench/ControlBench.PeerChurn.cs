@@ -78,19 +78,26 @@ internal sealed partial class ControlBench
         })
         { IsBackground = true, Name = "bench-churn-sampler" };
         sampler.Start();
-        Thread.Sleep(200);
-        var sw = Stopwatch.StartNew();
-        int e1 = UapiClient.Set(server.Name, add.ToString());
-        r.PeersAdd1000Ms = sw.Elapsed.TotalMilliseconds;
-        sw.Restart();
-        int e2 = UapiClient.Set(server.Name, remove.ToString());
-        r.PeersRemove1000Ms = sw.Elapsed.TotalMilliseconds;
-        sw.Restart();
-        int e3 = UapiClient.Set(server.Name, victims.ToString());
-        r.PeersRemoveLiveMs = sw.Elapsed.TotalMilliseconds;
-        Thread.Sleep(500); // the sweep ends the removed peers' sessions
-        stop.Set();
-        sampler.Join();
+        int e1, e2, e3;
+        try
+        {
+            Thread.Sleep(200);
+            var sw = Stopwatch.StartNew();
+            e1 = UapiClient.Set(server.Name, add.ToString());
+            r.PeersAdd1000Ms = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            e2 = UapiClient.Set(server.Name, remove.ToString());
+            r.PeersRemove1000Ms = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            e3 = UapiClient.Set(server.Name, victims.ToString());
+            r.PeersRemoveLiveMs = sw.Elapsed.TotalMilliseconds;
+            Thread.Sleep(500); // the sweep ends the removed peers' sessions
+        }
+        finally
+        {
+            stop.Set();
+            sampler.Join();
+        }
         r.PeerChurnErrors = (e1 != 0 ? 1 : 0) + (e2 != 0 ? 1 : 0) + (e3 != 0 ? 1 : 0);
         r.PeerChurnKeepaliveP99Ms = Stats.Percentile(rtts, 99);
         r.PeerChurnKeepaliveLost = lost;

@@ -35,3 +35,32 @@ public sealed class AllowedIpsByOwnerTests
         Assert.False(all.ContainsKey(silent));
     }
 }
+
+/// <summary>The owner index behind RemoveAll follows replacements and single removals.</summary>
+public sealed class AllowedIpsOwnerIndexTests
+{
+    private sealed class Owner(string name)
+    {
+        public override string ToString() => name;
+    }
+
+    [Fact]
+    public void RemoveAllRemovesOnlyWhatTheOwnerStillOwns()
+    {
+        var trie = new AllowedIps<Owner>();
+        Owner a = new("a"), b = new("b");
+        trie.Insert(IpPrefix.Parse("10.0.0.0/24"), a);
+        trie.Insert(IpPrefix.Parse("10.0.1.0/24"), a);
+        trie.Insert(IpPrefix.Parse("fd00::/64"), a);
+        trie.Insert(IpPrefix.Parse("10.0.1.0/24"), b); // b takes one prefix over
+        Assert.True(trie.Remove(IpPrefix.Parse("fd00::/64")));
+        trie.RemoveAll(a);
+        Assert.Empty(trie.PrefixesOf(a));
+        Assert.Equal(["10.0.1.0/24"], trie.PrefixesOf(b).Select(p => p.ToString()));
+        Assert.Same(b, trie.Lookup([10, 0, 1, 7]));
+        Assert.Null(trie.Lookup([10, 0, 0, 7]));
+        trie.RemoveAll(b);
+        Assert.Equal(0, trie.Count);
+        trie.RemoveAll(b); // nothing left: no-op
+    }
+}
