@@ -121,6 +121,10 @@ public sealed partial class JumpingNode
         }
         PublishEvents(audit);
         audit.Clear();
+        if (s is not null)
+        {
+            s.NextCheckMs = 0; // its deadlines may have moved: the next sweep looks again
+        }
         if (n > 0)
         {
             // Replies go where the request came from: a rejected reattach must still reach the client.

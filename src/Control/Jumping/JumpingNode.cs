@@ -194,7 +194,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private void Sweep()
     {
         var audit = new List<AuditEvent>();
-        while (!_stop.Token.WaitHandle.WaitOne(50))
+        // 50 ms up to 20k sessions, then in proportion (at most 250 ms): a pass reads every session's
+        // summary, and the session timers it serves are seconds long (docs/scaling.md).
+        while (!_stop.Token.WaitHandle.WaitOne((int)Math.Clamp(Interlocked.Read(ref _liveServerSessions) / 400, 50, 250)))
         {
             SweepOnce(audit);
         }
@@ -213,11 +215,16 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
             foreach (KeyValuePair<Peer, ServerSession> entry in _server)
             {
                 ServerSession s = entry.Value;
+                if (now < s.NextCheckMs && nowNs < s.NextTransportCheckNs)
+                {
+                    continue;
+                }
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
                 bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
                 bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
                 if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
                 {
+                    ScheduleCheck(s, now, lastRx);
                     continue;
                 }
                 audit.Clear();
@@ -234,6 +241,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 PublishEvents(audit);
                 ReportReplays(s);
                 EvictTombstone(s, now);
+                ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
             }
             foreach (ClientSession c in _client.Values)
             {
@@ -244,6 +252,20 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             _logger.LogError(ex, "session sweep failed");
         }
+    }
+
+    /// <summary>
+    /// When the sweep must look at <paramref name="s"/> again: its next timer (at most 1 s ahead, so
+    /// replay reports and peer removal are noticed within a second), and, while it watches its binding,
+    /// the moment the last authenticated packet becomes older than transport_dead (packets only move
+    /// that later, so the session cannot go silent before it).
+    /// </summary>
+    private void ScheduleCheck(ServerSession s, long nowMs, long lastRxNs)
+    {
+        s.NextCheckMs = Math.Min(s.Slot.NextDueMs, nowMs + 1000);
+        s.NextTransportCheckNs = s.Slot.WatchesTransport && lastRxNs != long.MinValue
+            ? lastRxNs + ((_policy.TransportDeadMs + 1) * 1_000_000)
+            : long.MaxValue;
     }
 
     // ---------------------------------------------------------------- status and audit

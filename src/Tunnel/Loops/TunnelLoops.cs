@@ -303,7 +303,7 @@ public sealed class TunnelLoops : IDisposable
 
     private void RoutineTimers()
     {
-        while (!_stop.Token.WaitHandle.WaitOne(20))
+        while (!_stop.Token.WaitHandle.WaitOne(_device.TickPeriodMs))
         {
             _device.Tick();
         }
