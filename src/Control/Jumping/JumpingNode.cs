@@ -102,9 +102,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
+        Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
         _clientPaths?.StartMonitor(WakeSweep);
         InitialPathChoice();
-        Attach();
         _sweeper.Start();
     }
 
@@ -140,9 +140,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnUnboundSource(Peer peer, SocketAddress from)
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
     {
-        if (!_server.TryGetValue(peer, out ServerSession? s))
+        if (!_server.TryGetValue(peer, out ServerSession? s) || IsPathControl(plaintext))
         {
             return;
         }
@@ -161,6 +161,15 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
             PublishLine("REBIND_HINT_SENT", s.Slot.Id, version, w => w.WriteString("observed", observed.ToString()));
         }
     }
+
+    /// <summary>
+    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
+    /// path and never binds (DESIGN §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
+    /// </summary>
+    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
+        plaintext.Length >= 2 && plaintext[0] == 0x00
+        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
 
     public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
