@@ -63,7 +63,8 @@ wait "$IPERF_PID" || true
 
 echo "== result"
 awk -v at="$DOWN_AT" '
-    /bytes from/ { t = substr($1, 2, length($1) - 2); n++;
+    BEGIN { at += 0 }
+    /bytes from/ { t = substr($1, 2, length($1) - 2) + 0; n++;
                    if (prev != "" && t - prev > gap) gap = t - prev;
                    if (prev != "" && t > at && prev < at + 2 && t - prev > around) around = t - prev;
                    prev = t }
