@@ -42,6 +42,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private readonly Action<Span<byte>> _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _sweeper;
+    private readonly AutoResetEvent _wake = new(false);
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -124,10 +125,22 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
-        _clientPaths?.StartMonitor();
+        Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
+        _clientPaths?.StartMonitor(WakeSweep);
         InitialPathChoice();
-        Attach();
         _sweeper.Start();
+    }
+
+    private void WakeSweep()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The node stopped first; the paths' monitor is about to stop too.
+        }
     }
 
     /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
@@ -150,9 +163,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnUnboundSource(Peer peer, SocketAddress from)
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
     {
-        if (!_server.TryGetValue(peer, out ServerSession? s))
+        if (!_server.TryGetValue(peer, out ServerSession? s) || IsPathControl(plaintext))
         {
             return;
         }
@@ -171,6 +184,15 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
             PublishLine("REBIND_HINT_SENT", s.Slot.Id, version, w => w.WriteString("observed", observed.ToString()));
         }
     }
+
+    /// <summary>
+    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
+    /// path and never binds (DESIGN §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
+    /// </summary>
+    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
+        plaintext.Length >= 2 && plaintext[0] == 0x00
+        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
 
     public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
@@ -194,9 +216,12 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private void Sweep()
     {
         var audit = new List<AuditEvent>();
-        // 50 ms up to 20k sessions, then in proportion (at most 250 ms): a pass reads every session's
-        // summary, and the session timers it serves are seconds long (docs/scaling.md).
-        while (!_stop.Token.WaitHandle.WaitOne((int)Math.Clamp(Interlocked.Read(ref _liveServerSessions) / 400, 50, 250)))
+        // Every 50 ms, or at once when an interface changed (the path manager acts on the first netlink
+        // event of a burst: a hard switch should cost one round trip, not a sweep period). Above 20k
+        // server sessions the period grows in proportion, at most 250 ms: a pass reads every session's
+        // summary, and the server timers it serves are seconds long (docs/scaling.md).
+        WaitHandle[] handles = [_stop.Token.WaitHandle, _wake];
+        while (WaitHandle.WaitAny(handles, (int)Math.Clamp(Interlocked.Read(ref _liveServerSessions) / 400, 50, 250)) != 0)
         {
             SweepOnce(audit);
         }
@@ -297,5 +322,6 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
         _device.Observer = null;
         _stop.Dispose();
+        _wake.Dispose();
     }
 }
