@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Reflection;
 using System.Text;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Interface;
@@ -80,7 +79,8 @@ internal sealed class BenchServer : IDisposable
         };
         if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet")
         {
-            psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+            // Run as `dotnet jvpn.dll`: start the same dll (a published single-file jvpn is its own ProcessPath).
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "jvpn.dll"));
         }
         psi.ArgumentList.Add("up");
         psi.ArgumentList.Add(confPath);
