@@ -45,16 +45,19 @@ trap netns_tunnel_cleanup EXIT
 trap 'exit 130' INT TERM
 [[ " $IMPLS " == *" jvpn "* ]] && build_jvpn
 
-# gap_after PING_FILE EVENT_TS END_TS -> "GAP_MS RECOVERED(1|0)"
+# gap_after PING_FILE EVENT_TS END_TS -> "GAP_MS RECOVERED(1|0)": the longest silence that ends after the
+# event and starts within 2 s of it, counting the silence from the last reply to the end of the window
+# (a path that never comes back); RECOVERED is 0 when that trailing silence is the longest one.
 gap_after() {
     awk -v at="$2" -v end="$3" '
         BEGIN { at += 0; end += 0 }
         /bytes from/ { t = substr($1, 2, length($1) - 2) + 0;
                        if (prev != "" && t > at && prev < at + 2 && t - prev > gap) gap = t - prev;
-                       if (t > at) after = 1;
                        prev = t }
-        END { if (!after) { printf "%.0f 0\n", (end - (prev > 0 ? prev : at)) * 1000 }
-              else { printf "%.0f 1\n", gap * 1000 } }' "$1"
+        END { recovered = 1;
+              last = (prev == "" ? at : prev);
+              if (last < at + 2 && end - last > gap) { gap = end - last; recovered = 0 }
+              printf "%.0f %d\n", gap * 1000, recovered }' "$1"
 }
 
 # one_run IMPL SCENARIO -> "GAP_MS RECOVERED TCP_OK"
