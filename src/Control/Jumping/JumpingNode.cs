@@ -202,7 +202,13 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         long now = NowMs();
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
-            OnClientFrame(c, type, frame, arrivedVia, now);
+            // The frequent answers (several per second while data flows) take a path without lambdas:
+            // a capturing lambda anywhere in a method allocates its closure on every call (issue 2's
+            // zero-allocation receive loop).
+            if (!TryClientLiveness(c, type, frame, now))
+            {
+                OnClientFrame(c, type, frame, arrivedVia, now);
+            }
         }
         else
         {
