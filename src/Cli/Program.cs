@@ -16,6 +16,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     EventsCommand.Create(),
     ServerCommands.Create(),
     ClusterCommands.Create(),
+    BenchCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

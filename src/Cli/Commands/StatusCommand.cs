@@ -301,7 +301,6 @@ internal static class StatusCommand
     /// <summary>jvpn_session=1: key=value blocks, each starting with public_key=HEX.</summary>
     private static Dictionary<string, Dictionary<string, string>> TrySessions(string name)
     {
-        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         string reply;
         try
         {
@@ -309,8 +308,15 @@ internal static class StatusCommand
         }
         catch (UapiException)
         {
-            return result;
+            return new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         }
+        return ParseSessions(reply);
+    }
+
+    /// <summary>Parses a jvpn_session=1 reply into per-peer key/value maps (repeated path lines joined by newlines).</summary>
+    internal static Dictionary<string, Dictionary<string, string>> ParseSessions(string reply)
+    {
+        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         if (!reply.Contains("errno=0", StringComparison.Ordinal))
         {
             return result;

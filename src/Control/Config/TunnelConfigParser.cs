@@ -76,7 +76,8 @@ public static partial class TunnelConfigParser
         {
             warnings.Add($"{path}: the file is world accessible (mode {mode}) and holds a private key; run `chmod 600 {path}`");
         }
-        return ConfigTextParser.Parse(text, path, name, warnings);
+        // A server's large client list may live in a peers file named by [Jumping] Peers (docs/scaling.md).
+        return PeersFile.Merge(ConfigTextParser.Parse(text, path, name, warnings));
     }
 
     /// <summary>Parses config text. <paramref name="sourceName"/> is used in messages only.</summary>

@@ -22,6 +22,7 @@ internal sealed class DeviceUapiAdapter(WireGuardDevice device, Func<int> listen
     public UapiDeviceSnapshot GetSnapshot()
     {
         var peers = new List<UapiPeerSnapshot>();
+        Dictionary<Peer, List<IpPrefix>> prefixes = device.AllowedIps.PrefixesByOwner();
         foreach (Peer peer in device.Peers)
         {
             byte[] psk = WireGuardDevice.GetPresharedKey(peer);
@@ -33,7 +34,7 @@ internal sealed class DeviceUapiAdapter(WireGuardDevice device, Func<int> listen
                 (ulong)peer.TxBytes,
                 (ulong)peer.RxBytes,
                 peer.Timers.PersistentKeepaliveSeconds,
-                device.AllowedIps.PrefixesOf(peer)));
+                prefixes.TryGetValue(peer, out List<IpPrefix>? mine) ? mine : []));
         }
         return new UapiDeviceSnapshot(device.Identity?.PrivateKey, listenPort(), _fwMark, peers);
     }

@@ -371,12 +371,30 @@ public sealed class InterfaceHost : IDisposable
                     _paths?.SetFwMark((uint)t);
                     routing.Add(prefix);
                 }
-                else
+                else if (!(auto && CoveredByInterfaceSubnet(prefix)))
                 {
                     net.AddRoute(name, prefix, auto ? null : table);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// wg-quick skips a peer's route when `ip route get` already leads into the interface; the connected
+    /// route of an interface address (10.64.0.1/10) does that for every peer inside it. Checking it here
+    /// instead of running `ip` per peer is what lets 100k peers come up in seconds (docs/scaling.md).
+    /// </summary>
+    private bool CoveredByInterfaceSubnet(IpPrefix prefix)
+    {
+        foreach (InterfaceAddress a in _config.Interface.Addresses)
+        {
+            var subnet = new IpPrefix(a.Address, a.PrefixLength);
+            if (subnet.IsIPv4 == prefix.IsIPv4 && subnet.Length <= prefix.Length && subnet.Contains(prefix.Address))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

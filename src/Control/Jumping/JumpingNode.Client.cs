@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using JumpingVpn.Control.Frames;
-using JumpingVpn.Control.Policy;
+using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
@@ -42,6 +37,29 @@ public sealed partial class JumpingNode
             w.WriteString("switch_reason", WireNames.Of(reason));
             w.WriteNumber("attempt", c.ReattachAttempts);
         });
+    }
+
+    /// <summary>PATH_PROBE_ACK and KEEPALIVE_ACK, allocation-free (no lambdas in this method).</summary>
+    private bool TryClientLiveness(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
+    {
+        if (type == ControlFrameType.PathProbeAck && c.Paths is { } m && PathProbeAckFrame.TryParse(frame, out PathProbeAckFrame probe))
+        {
+            lock (c.PathLock)
+            {
+                m.OnProbeAck((int)probe.PathId, probe.EchoedCtrlSeq, now);
+            }
+            return true;
+        }
+        if (type == ControlFrameType.KeepaliveAck && KeepaliveAckFrame.TryParse(frame, out KeepaliveAckFrame kack))
+        {
+            c.RttMs = Math.Max(0, (long)WallMs() - (long)kack.EchoTimestampMs);
+            if (kack.StateVersion > c.LastAckedVersion)
+            {
+                c.LastAckedVersion = kack.StateVersion;
+            }
+            return true;
+        }
+        return false;
     }
 
     private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
@@ -126,13 +144,6 @@ public sealed partial class JumpingNode
                 else
                 {
                     c.ReattachDeadlineMs = now + Math.Max(100, rej.RetryAfterMs);
-                }
-                break;
-            case ControlFrameType.KeepaliveAck when KeepaliveAckFrame.TryParse(frame, out KeepaliveAckFrame kack):
-                c.RttMs = Math.Max(0, (long)WallMs() - (long)kack.EchoTimestampMs);
-                if (kack.StateVersion > c.LastAckedVersion)
-                {
-                    c.LastAckedVersion = kack.StateVersion;
                 }
                 break;
             case ControlFrameType.Terminate when TerminateFrame.TryParse(frame, out TerminateFrame t) && t.SessionId.IsNone:

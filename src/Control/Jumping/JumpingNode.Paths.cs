@@ -162,12 +162,6 @@ public sealed partial class JumpingNode
         string? iface = ClientPaths.InterfaceOf(arrivedVia);
         switch (type)
         {
-            case ControlFrameType.PathProbeAck when PathProbeAckFrame.TryParse(frame, out PathProbeAckFrame ack):
-                lock (c.PathLock)
-                {
-                    m.OnProbeAck((int)ack.PathId, ack.EchoedCtrlSeq, now);
-                }
-                return true;
             case ControlFrameType.ReattachAck when iface is not null && ReattachAckFrame.TryParse(frame, out ReattachAckFrame rack) && rack.SessionId == c.Id:
                 {
                     var log = new List<PathDecision>();

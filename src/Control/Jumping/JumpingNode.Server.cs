@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using JumpingVpn.Control.Frames;
-using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
@@ -18,10 +13,13 @@ public sealed partial class JumpingNode
 
     private void OnServerFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
     {
-        var audit = new List<AuditEvent>();
+        // One reusable event list per receive thread and the source read straight from the socket
+        // address: a keepalive or rejected frame allocates nothing (issue 8).
+        List<AuditEvent> audit = t_serverAudit ??= new List<AuditEvent>(8);
+        audit.Clear();
         Span<byte> reply = stackalloc byte[256];
         int n = 0;
-        TransportAddress source = TransportAddress.From(EndpointCodec.ToIPEndPoint(from));
+        TransportAddress source = TransportAddress.From(from);
         _server.TryGetValue(peer, out ServerSession? s);
         if (_cluster is not null && !ClusterAdmit(peer, ref s, type, frame, from, now, audit))
         {
@@ -47,6 +45,10 @@ public sealed partial class JumpingNode
                         if (s is not null)
                         {
                             _byId.TryRemove(s.Slot.Id, out _);
+                            if (!s.Slot.IsTerminated)
+                            {
+                                Interlocked.Decrement(ref _liveServerSessions); // replaced without a TERMINATE
+                            }
                         }
                         Span<byte> idBytes = stackalloc byte[SessionId.Size];
                         _random(idBytes);
@@ -127,25 +129,23 @@ public sealed partial class JumpingNode
                 break;
         }
         PublishEvents(audit);
+        audit.Clear();
+        if (s is not null)
+        {
+            s.NextCheckMs = 0; // its deadlines may have moved: the next sweep looks again
+        }
         if (n > 0)
         {
             // Replies go where the request came from: a rejected reattach must still reach the client.
-            _device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
+            // SendControl does not keep the address, so the receive buffer's own is fine.
+            _device.SendControl(peer, reply[..n], from);
         }
     }
 
-    private int LiveServerSessions()
-    {
-        int live = 0;
-        foreach (ServerSession s in _server.Values)
-        {
-            if (s.Slot.Snapshot().State != SessionState.Terminated)
-            {
-                live++;
-            }
-        }
-        return live;
-    }
+    [ThreadStatic]
+    private static List<AuditEvent>? t_serverAudit;
+
+    private long LiveServerSessions() => Interlocked.Read(ref _liveServerSessions);
 
     /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
     public bool TryFindSession(SessionId id, out SessionSnapshot snapshot)

@@ -1,13 +1,7 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text;
-using System.Text.Json;
-using JumpingVpn.Control.Frames;
-using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
-using Microsoft.Extensions.Logging;
 
 namespace JumpingVpn.Control.Jumping;
 

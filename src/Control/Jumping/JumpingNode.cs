@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -73,6 +72,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             return;
         }
+        CountLive(events);
         Audit.Publish(events, WallOffsetMs());
         if (Metrics is not { } m)
         {
@@ -100,11 +100,33 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// Server sessions that are not TERMINATED, kept as a counter from the events every server-side
+    /// transition publishes (SESSION_CREATED +1, STATE_CHANGE to TERMINATED -1), so the session limit
+    /// check on HELLO is O(1) instead of a scan of all sessions (issue 8).
+    /// </summary>
+    private long _liveServerSessions;
+
+    private void CountLive(List<AuditEvent> events)
+    {
+        foreach (AuditEvent e in events)
+        {
+            if (e.Type == AuditEventType.SessionCreated)
+            {
+                Interlocked.Increment(ref _liveServerSessions);
+            }
+            else if (e.Type == AuditEventType.StateChange && e.NewState == SessionState.Terminated)
+            {
+                Interlocked.Decrement(ref _liveServerSessions);
+            }
+        }
+    }
+
     public void Start()
     {
+        Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
         _clientPaths?.StartMonitor(WakeSweep);
         InitialPathChoice();
-        Attach();
         _sweeper.Start();
     }
 
@@ -140,9 +162,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnUnboundSource(Peer peer, SocketAddress from)
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
     {
-        if (!_server.TryGetValue(peer, out ServerSession? s))
+        if (!_server.TryGetValue(peer, out ServerSession? s) || IsPathControl(plaintext))
         {
             return;
         }
@@ -162,6 +184,15 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
+    /// <summary>
+    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
+    /// path and never binds (DESIGN §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
+    /// </summary>
+    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
+        plaintext.Length >= 2 && plaintext[0] == 0x00
+        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
+
     public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
         if (!ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _))
@@ -171,7 +202,13 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         long now = NowMs();
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
-            OnClientFrame(c, type, frame, arrivedVia, now);
+            // The frequent answers (several per second while data flows) take a path without lambdas:
+            // a capturing lambda anywhere in a method allocates its closure on every call (issue 2's
+            // zero-allocation receive loop).
+            if (!TryClientLiveness(c, type, frame, now))
+            {
+                OnClientFrame(c, type, frame, arrivedVia, now);
+            }
         }
         else
         {
@@ -185,9 +222,11 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     {
         var audit = new List<AuditEvent>();
         // Every 50 ms, or at once when an interface changed (the path manager acts on the first netlink
-        // event of a burst: a hard switch should cost one round trip, not a sweep period).
+        // event of a burst: a hard switch should cost one round trip, not a sweep period). Above 20k
+        // server sessions the period grows in proportion, at most 250 ms: a pass reads every session's
+        // summary, and the server timers it serves are seconds long (docs/scaling.md).
         WaitHandle[] handles = [_stop.Token.WaitHandle, _wake];
-        while (WaitHandle.WaitAny(handles, 50) != 0)
+        while (WaitHandle.WaitAny(handles, (int)Math.Clamp(Interlocked.Read(ref _liveServerSessions) / 400, 50, 250)) != 0)
         {
             SweepOnce(audit);
         }
@@ -200,13 +239,31 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             long now = NowMs();
             long nowNs = _device.NowNs();
-            foreach (ServerSession s in _server.Values)
+            // Enumerating the dictionary itself (not .Values, which copies all N) and reading each slot's
+            // lock-free summary keeps an idle pass at a few ns per session; only sessions with a due
+            // timer, a silent binding or fresh replay drops take their lock (issue 8, docs/scaling.md).
+            foreach (KeyValuePair<Peer, ServerSession> entry in _server)
             {
-                audit.Clear();
-                SessionSnapshot snap = s.Slot.Snapshot();
+                ServerSession s = entry.Value;
+                if (now < s.NextCheckMs && nowNs < s.NextTransportCheckNs)
+                {
+                    continue;
+                }
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
-                if (snap.Binding is not null && snap.State is SessionState.Attached or SessionState.Volatile or SessionState.Degraded
-                    && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs)
+                bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
+                bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
+                if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
+                {
+                    ScheduleCheck(s, now, lastRx);
+                    continue;
+                }
+                audit.Clear();
+                if (removed)
+                {
+                    // The operator removed the peer at run time (UAPI remove=true): its session ends.
+                    ApplyServer(s, SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
+                }
+                else if (silent)
                 {
                     ApplyServer(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
                 }
@@ -214,6 +271,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 PublishEvents(audit);
                 ReportReplays(s);
                 EvictTombstone(s, now);
+                ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
             }
             if (_cluster is not null)
             {
@@ -228,6 +286,20 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             _logger.LogError(ex, "session sweep failed");
         }
+    }
+
+    /// <summary>
+    /// When the sweep must look at <paramref name="s"/> again: its next timer (at most 1 s ahead, so
+    /// replay reports and peer removal are noticed within a second), and, while it watches its binding,
+    /// the moment the last authenticated packet becomes older than transport_dead (packets only move
+    /// that later, so the session cannot go silent before it).
+    /// </summary>
+    private void ScheduleCheck(ServerSession s, long nowMs, long lastRxNs)
+    {
+        s.NextCheckMs = Math.Min(s.Slot.NextDueMs, nowMs + 1000);
+        s.NextTransportCheckNs = s.Slot.WatchesTransport && lastRxNs != long.MinValue
+            ? lastRxNs + ((_policy.TransportDeadMs + 1) * 1_000_000)
+            : long.MaxValue;
     }
 
     // ---------------------------------------------------------------- status and audit

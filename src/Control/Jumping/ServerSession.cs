@@ -15,6 +15,15 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
 
     /// <summary>Replay drops already reported as SECURITY_EVENT.</summary>
     public long ReportedReplays { get; set; }
+
+    /// <summary>
+    /// The sweep skips this session until either time (node ms / device ns): its next timer, at most
+    /// 1 s ahead, and when its binding could first count as silent. Reading only this object per
+    /// session keeps a pass over 100k sessions cheap (docs/scaling.md). 0 = check at the next pass.
+    /// </summary>
+    public long NextCheckMs { get; set; }
+
+    public long NextTransportCheckNs { get; set; }
 }
 
 /// <summary>The client's mirror of its session with one server (session-spec §1.8; the server's version wins).</summary>

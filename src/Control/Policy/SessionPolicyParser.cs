@@ -18,8 +18,8 @@ public static class SessionPolicyParser
     public static IReadOnlySet<string> NonPolicyKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "endpoint", "endpoints", "nodeid", "auditfile", "auditlog", "auditmaxbytes", "auditfiles",
-        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "interfaces", "paths", "lease",
-        "ownerup", "ownerdown",
+        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "interfaces", "paths", "peers",
+        "lease", "ownerup", "ownerdown",
     };
 
     private static readonly string[] s_knownKeys =

@@ -13,19 +13,44 @@ public sealed partial class SessionSlot
     private readonly Lock _lock = new();
     private readonly SessionRecord _record;
 
+    private long _nextDueMs;
+    private volatile bool _watchesTransport;
+    private volatile bool _terminated;
+
     public SessionSlot(SessionId id, SessionPolicy policy, long nowMs, List<AuditEvent>? audit)
     {
         _record = SessionMachine.Create(id, policy, nowMs, audit);
+        Cache();
     }
 
     public SessionId Id => _record.Id;
+
+    /// <summary>
+    /// Lock-free summary for the sweep (refreshed after every Apply): before this time a Tick cannot
+    /// change the session (<see cref="SessionMachine.NextDeadlineMs"/>).
+    /// </summary>
+    public long NextDueMs => Volatile.Read(ref _nextDueMs);
+
+    /// <summary>Whether the sweep's transport-dead check applies (bound and live).</summary>
+    public bool WatchesTransport => _watchesTransport;
+
+    public bool IsTerminated => _terminated;
 
     public SessionOutcome Apply(in SessionEvent e, long nowMs, List<AuditEvent>? audit)
     {
         lock (_lock)
         {
-            return SessionMachine.Apply(_record, e, nowMs, audit);
+            SessionOutcome o = SessionMachine.Apply(_record, e, nowMs, audit);
+            Cache();
+            return o;
         }
+    }
+
+    private void Cache()
+    {
+        Volatile.Write(ref _nextDueMs, SessionMachine.NextDeadlineMs(_record));
+        _watchesTransport = SessionMachine.WatchesTransport(_record);
+        _terminated = _record.State == SessionState.Terminated;
     }
 
     public SessionSnapshot Snapshot()

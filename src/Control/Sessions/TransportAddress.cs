@@ -20,6 +20,30 @@ public readonly record struct TransportAddress(UInt128 Address, ushort Port)
         return new TransportAddress(System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes), (ushort)endPoint.Port);
     }
 
+    /// <summary>
+    /// The same value straight from a receive buffer's socket address, without allocating (control
+    /// frames are parsed on the receive thread; issue 8: no per-frame garbage).
+    /// </summary>
+    public static TransportAddress From(System.Net.SocketAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Span<byte> raw = stackalloc byte[18];
+        int n = JumpingVpn.Tunnel.Device.EndpointCodec.WriteAddressBytes(address, raw, includePort: true);
+        Span<byte> v6 = stackalloc byte[16];
+        if (n == 6)
+        {
+            v6[10] = 0xFF;
+            v6[11] = 0xFF;
+            raw[..4].CopyTo(v6[12..]);
+        }
+        else
+        {
+            raw[..16].CopyTo(v6);
+        }
+        ushort port = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(raw[(n - 2)..]);
+        return new TransportAddress(System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(v6), port);
+    }
+
     public static TransportAddress Parse(string endPoint) => From(IPEndPoint.Parse(endPoint));
 
     public IPEndPoint ToIPEndPoint()

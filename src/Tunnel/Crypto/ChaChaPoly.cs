@@ -53,21 +53,34 @@ public static class ChaChaPoly
 }
 
 /// <summary>
-/// One direction's transport key (whitepaper §5.4.6), imported once per keypair so that per-packet
-/// sealing and opening allocate nothing.
+/// One direction's transport key (whitepaper §5.4.6). Per-packet sealing and opening allocate nothing.
+/// The 32 key bytes live in an ordinary managed array and go straight to libsodium's ChaCha20-Poly1305
+/// (the same function NSec calls, perf-notes §4 "libsodium via raw function pointer": same speed).
+/// Not an NSec <see cref="Key"/>: each of those is a sodium_malloc region (two resident pages plus guard
+/// pages, about 4 memory mappings), i.e. ~8 KiB RSS per key and a hard stop near 8k sessions at Linux's
+/// default vm.max_map_count of 65530 (docs/scaling.md). wireguard-go keeps its keys on the Go heap too;
+/// the key is zeroed on <see cref="Dispose"/>.
 /// </summary>
 public sealed class TransportKey : IDisposable
 {
-    private readonly Key _key;
+    private readonly byte[] _key = new byte[32];
 
-    public TransportKey(ReadOnlySpan<byte> key) => _key = Key.Import(ChaChaPoly.Aead, key, KeyBlobFormat.RawSymmetricKey);
+    public TransportKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length != 32)
+        {
+            throw new ArgumentException("a ChaCha20-Poly1305 key has 32 bytes", nameof(key));
+        }
+        SodiumAead.EnsureInitialized();
+        key.CopyTo(_key);
+    }
 
     /// <summary>Seals plaintext into ciphertext (length plaintext + 16). The spans may be the same memory.</summary>
     public void Seal(ulong counter, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
         Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
         ChaChaPoly.WriteNonce(counter, nonce);
-        ChaChaPoly.Aead.Encrypt(_key, nonce, default, plaintext, ciphertext);
+        SodiumAead.Encrypt(_key, nonce, plaintext, ciphertext);
     }
 
     /// <summary>Opens ciphertext (with tag) into plaintext; false when the tag does not verify.</summary>
@@ -75,8 +88,8 @@ public sealed class TransportKey : IDisposable
     {
         Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
         ChaChaPoly.WriteNonce(counter, nonce);
-        return ChaChaPoly.Aead.Decrypt(_key, nonce, default, ciphertext, plaintext);
+        return SodiumAead.Decrypt(_key, nonce, ciphertext, plaintext);
     }
 
-    public void Dispose() => _key.Dispose();
+    public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(_key);
 }

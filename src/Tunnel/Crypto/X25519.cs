@@ -28,45 +28,20 @@ public static class X25519
 
     public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey)
     {
-        var exportable = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        using Key key = Key.Import(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, in exportable);
-        if (!key.PublicKey.TryExport(KeyBlobFormat.RawPublicKey, publicKey, out int written) || written != KeySize)
-        {
-            throw new CryptographicException("X25519 public key export failed");
-        }
+        // libsodium clamps the scalar itself, as RFC 7748 requires; direct call, see SodiumX25519.
+        SodiumX25519.ScalarMultBase(privateKey, publicKey);
     }
 
     /// <summary>
     /// DH(private, public). Returns false when the result is all zero (a low-order public key); WireGuard
-    /// rejects such handshakes (whitepaper §5.4.2, "DH ... must be checked").
+    /// rejects those handshakes.
     /// </summary>
     public static bool TryAgree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> sharedSecret)
     {
-        if (!PublicKey.TryImport(Algorithm, publicKey, KeyBlobFormat.RawPublicKey, out PublicKey? pub) || pub is null)
+        if (publicKey.Length != KeySize || !SodiumX25519.ScalarMult(privateKey, publicKey, sharedSecret))
         {
+            sharedSecret[..Math.Min(KeySize, sharedSecret.Length)].Clear();
             return false;
-        }
-        using Key key = Key.Import(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey);
-        var exportable = new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        SharedSecret? secret;
-        try
-        {
-            secret = Algorithm.Agree(key, pub, in exportable);
-        }
-        catch (CryptographicException)
-        {
-            return false; // libsodium refuses an all-zero output
-        }
-        if (secret is null)
-        {
-            return false;
-        }
-        using (secret)
-        {
-            if (!secret.TryExport(SharedSecretBlobFormat.RawSharedSecret, sharedSecret, out int written) || written != KeySize)
-            {
-                return false;
-            }
         }
         int acc = 0;
         for (int i = 0; i < KeySize; i++)

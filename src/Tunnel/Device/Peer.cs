@@ -75,6 +75,16 @@ public sealed class Peer
     /// <summary>Authenticated packets dropped as replays (duplicate or too old a counter).</summary>
     public long ReplayDrops => Interlocked.Read(ref _replayDrops);
 
+    /// <summary>
+    /// Set when the peer is removed from the device (UAPI `remove=true`), so the session layer ends its
+    /// session (OPERATOR_TERMINATED) instead of keeping a record for a peer that no longer exists.
+    /// </summary>
+    public bool IsRemoved => Volatile.Read(ref _removed);
+
+    private bool _removed;
+
+    internal void MarkRemoved() => Volatile.Write(ref _removed, true);
+
     /// <summary>Session-layer state attached to this peer (owned by src/Control; opaque to the core).</summary>
     public object? SessionTag { get; set; }
 

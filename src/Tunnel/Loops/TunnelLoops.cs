@@ -290,18 +290,20 @@ public sealed class TunnelLoops : IDisposable
     private void RoutineHandshake()
     {
         Span<byte> source = stackalloc byte[18];
-        while (_handshakes.TryTake(out (byte[] Message, SocketAddress From) item, _stop.Token))
+        byte[] message = new byte[MessageLayout.InitiationSize];
+        var from = new SocketAddress(System.Net.Sockets.AddressFamily.InterNetworkV6);
+        while (_handshakes.TryTake(message, from, out int length, _stop.Token))
         {
             _device.UnderLoad = _handshakes.UnderLoad;
-            int n = EndpointCodec.WriteAddressBytes(item.From, source, includePort: false);
+            int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
             bool allowed = _rateLimiter.Allow(source[..n], _device.NowNs() / 100);
-            _device.ProcessHandshakeMessage(item.Message, item.From, allowed);
+            _device.ProcessHandshakeMessage(message.AsSpan(0, length), from, allowed);
         }
     }
 
     private void RoutineTimers()
     {
-        while (!_stop.Token.WaitHandle.WaitOne(20))
+        while (!_stop.Token.WaitHandle.WaitOne(_device.TickPeriodMs))
         {
             _device.Tick();
         }

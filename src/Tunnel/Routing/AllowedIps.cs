@@ -32,6 +32,10 @@ public sealed class AllowedIps<T> where T : class
     }
 
     private readonly Lock _writeLock = new();
+
+    // Owner -> its prefixes, kept under _writeLock, so removing a peer touches only its own prefixes
+    // instead of walking the whole trie (O(peers) per removal; issue 8: runtime removal at 100k peers).
+    private readonly Dictionary<T, List<IpPrefix>> _byOwner = new(ReferenceEqualityComparer.Instance);
     private Node? _v4; // published roots: read with Volatile.Read, replaced with Volatile.Write under _writeLock
     private Node? _v6;
     private int _count;
@@ -50,6 +54,12 @@ public sealed class AllowedIps<T> where T : class
         lock (_writeLock)
         {
             ref Node? root = ref v6 ? ref _v6 : ref _v4;
+            var canonical = new IpPrefix(ToAddress(key, v6), prefix.Length);
+            if (FindExact(root, key, prefix.Length)?.Owner is T previous)
+            {
+                Unindex(previous, canonical);
+            }
+            Index(value, canonical);
             bool added = false;
             Node updated = Insert(root, key, prefix.Length, value, ref added);
             Volatile.Write(ref root, updated);
@@ -67,9 +77,14 @@ public sealed class AllowedIps<T> where T : class
         lock (_writeLock)
         {
             ref Node? root = ref v6 ? ref _v6 : ref _v4;
+            T? owner = FindExact(root, key, prefix.Length)?.Owner;
             Node? updated = Remove(root, key, prefix.Length, out bool removed);
             if (removed)
             {
+                if (owner is not null)
+                {
+                    Unindex(owner, new IpPrefix(ToAddress(key, v6), prefix.Length));
+                }
                 Volatile.Write(ref root, updated);
                 Volatile.Write(ref _count, _count - 1);
             }
@@ -83,7 +98,11 @@ public sealed class AllowedIps<T> where T : class
         ArgumentNullException.ThrowIfNull(value);
         lock (_writeLock)
         {
-            foreach (IpPrefix prefix in PrefixesOf(value))
+            if (!_byOwner.TryGetValue(value, out List<IpPrefix>? mine))
+            {
+                return;
+            }
+            foreach (IpPrefix prefix in mine.ToArray())
             {
                 Remove(prefix); // re-entering the lock on the same thread is fine
             }
@@ -140,6 +159,75 @@ public sealed class AllowedIps<T> where T : class
         Collect(Volatile.Read(ref _v4), value, v6: false, result);
         Collect(Volatile.Read(ref _v6), value, v6: true, result);
         return result;
+    }
+
+    /// <summary>
+    /// Every owner's prefixes from one walk of the trie (same order as <see cref="PrefixesOf"/>), so a
+    /// UAPI get=1 over N peers costs O(N) instead of N walks, O(N^2) (issue 8: 100k peers).
+    /// </summary>
+    public Dictionary<T, List<IpPrefix>> PrefixesByOwner()
+    {
+        var result = new Dictionary<T, List<IpPrefix>>(ReferenceEqualityComparer.Instance);
+        CollectAll(Volatile.Read(ref _v4), v6: false, result);
+        CollectAll(Volatile.Read(ref _v6), v6: true, result);
+        return result;
+    }
+
+    private void Index(T owner, IpPrefix prefix)
+    {
+        if (!_byOwner.TryGetValue(owner, out List<IpPrefix>? list))
+        {
+            _byOwner[owner] = list = new List<IpPrefix>(1);
+        }
+        list.Add(prefix);
+    }
+
+    private void Unindex(T owner, IpPrefix prefix)
+    {
+        if (_byOwner.TryGetValue(owner, out List<IpPrefix>? list))
+        {
+            list.Remove(prefix);
+            if (list.Count == 0)
+            {
+                _byOwner.Remove(owner);
+            }
+        }
+    }
+
+    /// <summary>The node holding exactly (key, length), or null.</summary>
+    private static Node? FindExact(Node? node, UInt128 key, int length)
+    {
+        while (node is not null && node.Length <= length)
+        {
+            if ((key & MaskOf(node.Length)) != node.Key)
+            {
+                return null;
+            }
+            if (node.Length == length)
+            {
+                return node;
+            }
+            node = node.Child(BitAt(key, node.Length));
+        }
+        return null;
+    }
+
+    private static void CollectAll(Node? node, bool v6, Dictionary<T, List<IpPrefix>> result)
+    {
+        if (node is null)
+        {
+            return;
+        }
+        if (node.Owner is T owner)
+        {
+            if (!result.TryGetValue(owner, out List<IpPrefix>? list))
+            {
+                result[owner] = list = new List<IpPrefix>(1);
+            }
+            list.Add(new IpPrefix(ToAddress(node.Key, v6), node.Length));
+        }
+        CollectAll(node.Zero, v6, result);
+        CollectAll(node.One, v6, result);
     }
 
     private static Node Insert(Node? node, UInt128 key, int length, T value, ref bool added)

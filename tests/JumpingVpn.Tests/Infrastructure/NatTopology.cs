@@ -80,23 +80,7 @@ internal sealed partial class NatTopology : IDisposable
             NetNs.ConnectVeth(router, RouterPrivateDevice, [topology.RouterPrivateV4 + "/24"], client, "veth0", [topology.ClientPrivateV4 + "/24"]);
             NetNs.ConnectVeth(router, RouterPublicDevice, [topology.RouterPublicV4 + "/24"], server, "veth0", [topology.ServerUnderlayV4 + "/24"]);
             client.Ip("route", "add", "default", "via", topology.RouterPrivateV4);
-            // net.ipv4.* sysctls are per network namespace: this touches the router only. (tee, not
-            // sysctl: coreutils is always there, procps not necessarily.)
-            Command.Run("ip", ["netns", "exec", router.Name, Binaries.Find("tee"), "/proc/sys/net/ipv4/ip_forward"], standardInput: "1\n");
-            topology.Nft(
-                $$"""
-                table ip jvnat {
-                    chain post {
-                        type nat hook postrouting priority 100; policy accept;
-                        oifname "{{RouterPublicDevice}}" masquerade
-                    }
-                }
-                table ip jvfilter {
-                    chain path {
-                        type filter hook forward priority 0; policy accept;
-                    }
-                }
-                """);
+            RouterNamespace.Configure(router, RouterPublicDevice);
             return topology;
         }
         catch
@@ -250,9 +234,7 @@ internal sealed partial class NatTopology : IDisposable
         Nft("flush chain ip jvfilter path\n" + rule);
     }
 
-    /// <summary>Loads an nft script into the router as one transaction (`nft -f -`).</summary>
-    private void Nft(string script) =>
-        Command.Run("ip", ["netns", "exec", Router.Name, Binaries.Find("nft"), "-f", "-"], standardInput: script + "\n");
+    private void Nft(string script) => RouterNamespace.Nft(Router, script);
 
     private string Address(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}.{Subnet}.{host}");
 

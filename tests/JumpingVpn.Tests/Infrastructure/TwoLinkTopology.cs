@@ -70,21 +70,7 @@ internal sealed class TwoLinkTopology : IDisposable
                 t.AddDefaultRoute(link);
             }
             NetNs.ConnectVeth(router, RouterPublicDevice, [t.RouterPublicV4 + "/24"], server, "veth0", [t.ServerUnderlayV4 + "/24"]);
-            Command.Run("ip", ["netns", "exec", router.Name, Binaries.Find("tee"), "/proc/sys/net/ipv4/ip_forward"], standardInput: "1\n");
-            t.Nft(
-                $$"""
-                table ip jvnat {
-                    chain post {
-                        type nat hook postrouting priority 100; policy accept;
-                        oifname "{{RouterPublicDevice}}" masquerade
-                    }
-                }
-                table ip jvfilter {
-                    chain path {
-                        type filter hook forward priority 0; policy accept;
-                    }
-                }
-                """);
+            RouterNamespace.Configure(router, RouterPublicDevice);
             return t;
         }
         catch
@@ -187,8 +173,7 @@ internal sealed class TwoLinkTopology : IDisposable
         Nft(script.ToString());
     }
 
-    private void Nft(string script) =>
-        Command.Run("ip", ["netns", "exec", Router.Name, Binaries.Find("nft"), "-f", "-"], standardInput: script + "\n");
+    private void Nft(string script) => RouterNamespace.Nft(Router, script);
 
     private string Address(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}.{Subnet}.{host}");
 

@@ -269,7 +269,7 @@ public sealed class ClusterNodeTests
         {
         }
 
-        public void OnUnboundSource(Peer peer, System.Net.SocketAddress from)
+        public void OnUnboundSource(Peer peer, System.Net.SocketAddress from, ReadOnlySpan<byte> packet)
         {
         }
 

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Globalization;
+using JumpingVpn.Cli.Bench;
+using JumpingVpn.Platform;
+
+namespace JumpingVpn.Cli.Commands;
+
+/// <summary>
+/// `jvpn bench control`: the control-plane load generator (issue 8, docs/scaling.md). Needs root (it
+/// runs `jvpn up` servers with a TUN device); run it inside a network namespace of your own, as
+/// bench/control-scale.sh does, so the servers' TUN devices and the loopback traffic stay there.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var sizes = new Option<string>("--sessions") { Description = "Comma-separated session counts, one fresh server each (e.g. 1000,10000,100000)", DefaultValueFactory = _ => "1000,10000" };
+        var storm = new Option<int>("--storm") { Description = "Sessions that reattach at once in the storm", DefaultValueFactory = _ => 10_000 };
+        var abuseAt = new Option<int>("--abuse-at") { Description = "Run the abuse phases on the run with this many sessions", DefaultValueFactory = _ => 10_000 };
+        var abuseSeconds = new Option<double>("--abuse-seconds") { Description = "Length of each abuse phase", DefaultValueFactory = _ => 5 };
+        var soakAt = new Option<int>("--soak-at") { Description = "Run the churn soak on the run with this many sessions", DefaultValueFactory = _ => 10_000 };
+        var soakSeconds = new Option<double>("--soak-seconds") { Description = "Length of the churn soak (the issue's goal is 600)", DefaultValueFactory = _ => 60 };
+        var samples = new Option<int>("--samples") { Description = "Keepalive and reattach round trips sampled per run", DefaultValueFactory = _ => 1000 };
+        var port = new Option<int>("--port") { Description = "First server UDP port (one per run)", DefaultValueFactory = _ => 51900 };
+        var prefix = new Option<string>("--name") { Description = "Server interface name prefix (the run index is appended)", DefaultValueFactory = _ => "jvb" };
+        var workDir = new Option<string?>("--work-dir") { Description = "Where configs, peers files, audit logs and server logs go (default: a new temp directory)" };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var control = new Command("control", "Control-plane load generator: N clients with real handshakes + HELLO against real jvpn servers, storms, abuse, soak.")
+        {
+            sizes, storm, abuseAt, abuseSeconds, soakAt, soakSeconds, samples, port, prefix, workDir, json,
+        };
+        control.SetAction(parse =>
+        {
+            if (!Privileges.HasNetAdmin())
+            {
+                Console.Error.WriteLine("jvpn bench control: needs root (it starts `jvpn up` servers); run it in a network namespace, e.g. via bench/control-scale.sh");
+                return ExitCodes.NoPrivilege;
+            }
+            var list = new List<int>();
+            foreach (string s in parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 2)
+                {
+                    Console.Error.WriteLine($"jvpn bench control: --sessions: `{s}` is not a session count of at least 2");
+                    return ExitCodes.Usage;
+                }
+                list.Add(n);
+            }
+            string dir = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("jvpn-bench-").FullName;
+            var options = new ControlBenchOptions
+            {
+                Sizes = list,
+                StormSize = parse.GetValue(storm),
+                AbuseAt = parse.GetValue(abuseAt),
+                AbuseSeconds = parse.GetValue(abuseSeconds),
+                SoakAt = parse.GetValue(soakAt),
+                SoakSeconds = parse.GetValue(soakSeconds),
+                Samples = parse.GetValue(samples),
+                Port = parse.GetValue(port),
+                InterfacePrefix = parse.GetValue(prefix)!,
+                WorkDirectory = dir,
+            };
+            Console.Out.WriteLine($"jvpn bench control: work directory {dir}");
+            BenchReport report = new ControlBench(options, Console.Out).Run();
+            Console.Out.WriteLine();
+            Console.Out.Write(report.Table());
+            if (parse.GetValue(json) is { } path)
+            {
+                using FileStream f = File.Create(path);
+                report.WriteJson(f, new Dictionary<string, string>
+                {
+                    ["machine"] = Environment.MachineName,
+                    ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
+                    ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                    ["utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                    ["sessions_option"] = parse.GetValue(sizes)!,
+                    ["soak_seconds_option"] = options.SoakSeconds.ToString(CultureInfo.InvariantCulture),
+                    // Other work on the machine skews latencies; the load average says how busy it was.
+                    ["loadavg_at_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a",
+                });
+            }
+            return ExitCodes.Ok;
+        });
+        return new Command("bench", "Benchmarks.") { control };
+    }
+}
