@@ -84,6 +84,10 @@ public sealed class UdpTransport : IDisposable
         allowGso: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGsoVariable),
         allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable));
 
+    /// <summary>Binds with the portable path: one datagram per Socket call, no offloads (what Windows
+    /// uses; works on any OS).</summary>
+    public static UdpTransport BindUnbatched(int port) => Bind(port, allowGso: false, allowGro: false, batched: false);
+
     internal static UdpTransport Bind(int port, bool allowGso, bool allowGro) =>
         Bind(port, allowGso, allowGro, batched: OperatingSystem.IsLinux());
 
