@@ -15,6 +15,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     StatusCommand.Create(),
     EventsCommand.Create(),
     ServerCommands.Create(),
+    ServiceCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);
