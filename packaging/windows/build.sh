@@ -76,8 +76,19 @@ mkdir -p "$stage"
 if [[ -z "$publish_dir" ]]; then
     publish_dir="$work/publish"
     echo "build.sh: dotnet publish -r $rid (self-contained, single file)"
-    dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
-        -p:PublishSingleFile=true -p:DebugType=none -o "$publish_dir" --nologo
+    # Own artifacts path: never touches (or races) the obj/bin folders of the source tree.
+    publish_log="$work/publish.log"
+    if ! dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
+        -p:PublishSingleFile=true -p:DebugType=none -o "$publish_dir" --nologo \
+        --artifacts-path "$work/artifacts" >"$publish_log" 2>&1; then
+        cat "$publish_log" >&2
+        # NU1101 for the runtime pack means the NuGet feed has no $rid runtime: not a code problem.
+        # (This is what happens for win-arm64 on the project's build machine; see packaging/README.md.)
+        if grep -q "NU1101.*Microsoft.NETCore.App.Runtime.$rid" "$publish_log"; then
+            die "BLOCKED: the NuGet feed does not serve the $rid runtime pack (NU1101 Microsoft.NETCore.App.Runtime.$rid); publish on a machine whose feed has it and pass --publish-dir"
+        fi
+        die "dotnet publish -r $rid failed (output above)"
+    fi
 fi
 [[ -f "$publish_dir/jvpn.exe" ]] || die "no jvpn.exe in publish output '$publish_dir'"
 

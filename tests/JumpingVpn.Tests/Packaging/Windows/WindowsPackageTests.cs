@@ -138,12 +138,37 @@ public sealed class WindowsPackageTests(WinX64PublishFixture fixture, ITestOutpu
         Assert.False(Directory.Exists(outDir) && Directory.GetFiles(outDir, "*.zip").Length > 0, "a zip was written despite the bad hash");
     }
 
-    private static ProcessResult RunBuildSh(string wintunZip, string outDir, string? publishDir, string? testSha256)
+    /// <summary>
+    /// win-arm64 needs the win-arm64 runtime packs, which the NuGet feed of the project's build machine does
+    /// not serve (NU1101). Either the feed has them and a win-arm64 zip is built, or build.sh must say
+    /// plainly that the feed blocks it, naming the package, instead of a bare restore failure.
+    /// </summary>
+    [Fact]
+    public void BuildShArm64PackagesOrReportsTheMissingRuntimePackClearly()
+    {
+        RequireTools();
+        string fakeWintun = WriteFakeWintunZip("arm64");
+        string outDir = Path.Combine(fixture.Root, "out-arm64");
+
+        ProcessResult result = RunBuildSh(fakeWintun, outDir, publishDir: null, Sha256Hex(fakeWintun), arch: "arm64");
+
+        if (result.ExitCode == 0)
+        {
+            Assert.Single(Directory.GetFiles(outDir, "jvpn-*-win-arm64.zip"));
+            return;
+        }
+        output.WriteLine(result.Output);
+        Assert.Contains("BLOCKED: the NuGet feed does not serve the win-arm64 runtime pack (NU1101 Microsoft.NETCore.App.Runtime.win-arm64)",
+            result.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir) && Directory.GetFiles(outDir, "*.zip").Length > 0, "a zip was written although publish failed");
+    }
+
+    private static ProcessResult RunBuildSh(string wintunZip, string outDir, string? publishDir, string? testSha256, string arch = "x64")
     {
         var args = new List<string>
         {
             Path.Combine(RepoPaths.Root, "packaging", "windows", "build.sh"),
-            "--arch", "x64", "--wintun-zip", wintunZip, "--out", outDir,
+            "--arch", arch, "--wintun-zip", wintunZip, "--out", outDir,
         };
         if (publishDir is not null)
         {
