@@ -8,7 +8,7 @@
 # service SID) - the same service configuration as wireguard-windows (manager/install.go).
 # The service runs `jvpn.exe service run C:\ProgramData\jvpn\NAME.conf`: jvpn's Windows service host
 # (Microsoft.Extensions.Hosting.WindowsServices), which answers the service control manager at once (no
-# error 1053), brings the tunnel up, logs to the Application event log (source jvpn-NAME), and tears the
+# error 1053), brings the tunnel up, logs to the Application event log (source jvpn), and tears the
 # tunnel down on stop/shutdown. `jvpn down NAME` from an elevated prompt also stops it (over the control
 # pipe \\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME).
 [CmdletBinding()]
