@@ -5,8 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace JumpingVpn.Control.Interface;
 
-/// <summary>What <see cref="HostPlatform.Configure"/> works on: the interface being brought up.</summary>
-internal sealed record HostContext(TunnelConfig Config, int Mtu, UdpTransport Udp, ITunDevice Tun, List<Action> Undo, ILogger Logger)
+/// <summary>What <see cref="HostPlatform.Configure"/> works on: the interface being brought up.
+/// <paramref name="SetFwMark"/> marks every UDP socket of the interface (the main one and the client's path
+/// sockets) for a full tunnel's policy routing.</summary>
+internal sealed record HostContext(TunnelConfig Config, int Mtu, UdpTransport Udp, ITunDevice Tun, List<Action> Undo, ILogger Logger,
+    Action<uint> SetFwMark)
 {
     public string Name => Config.InterfaceName;
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Platform;
@@ -18,8 +19,8 @@ namespace JumpingVpn.Control.Interface;
 /// One running interface, brought up from a wg-quick config in wg-quick(8)'s order: PreUp, socket and
 /// keys, TUN device, MTU, addresses, link up, DNS, routes (policy routing for a default route),
 /// PostUp; then the UAPI socket. The OS-specific steps come from one <see cref="HostPlatform"/>
-/// (Linux: TUN + ip + batched UDP; Windows: Wintun + IP Helper + portable UDP). <see cref="Dispose"/> undoes it in reverse, and what it cannot undo it
-/// logs. If the process dies instead, the kernel still deletes the TUN device and with it the
+/// (Linux: TUN + ip + batched UDP; Windows: Wintun + IP Helper + portable UDP). <see cref="Dispose"/>
+/// undoes it in reverse, and what it cannot undo it logs. If the process dies instead, the kernel still deletes the TUN device and with it the
 /// addresses and routes; only policy rules of a full tunnel can remain (removed by the next `up`).
 /// </summary>
 public sealed class InterfaceHost : IDisposable
@@ -30,6 +31,7 @@ public sealed class InterfaceHost : IDisposable
     private readonly List<Action> _undo = [];
     private TunnelLoops? _loops;
     private JumpingNode? _jumping;
+    private ClientPaths? _paths;
     private UapiServer? _uapi;
     private bool _disposed;
 
@@ -82,6 +84,7 @@ public sealed class InterfaceHost : IDisposable
         UdpTransport udp = _platform.BindUdp(iface.ListenPort ?? 0);
         Udp = udp;
         _undo.Add(udp.Dispose);
+        _paths = CreateClientPaths(endpoints);
         int mtu = iface.Mtu ?? 1420;
         var device = new WireGuardDevice(
             new DeviceOptions { Mtu = mtu, RekeyAfterTimeNs = rekeyAfterNs ?? ProtocolTimes.DefaultRekeyAfterTime },
@@ -104,15 +107,24 @@ public sealed class InterfaceHost : IDisposable
 
         ITunDevice tun = _platform.CreateTun(name);
         _undo.Add(tun.Dispose);
-        _platform.Configure(new HostContext(_config, mtu, udp, tun, _undo, _logger));
+        _platform.Configure(new HostContext(_config, mtu, udp, tun, _undo, _logger, mark =>
+        {
+            udp.SetFwMark(mark);
+            _paths?.SetFwMark(mark);
+        }));
 
-        var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark => udp.SetFwMark(mark));
+        var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark =>
+        {
+            udp.SetFwMark(mark);
+            _paths?.SetFwMark(mark);
+        });
         if (iface.FwMark is uint fw)
         {
             udp.SetFwMark(fw);
+            _paths?.SetFwMark(fw);
             adapter.FwMark = fw;
         }
-        _loops = new TunnelLoops(device, tun, udp, _logger);
+        _loops = new TunnelLoops(device, tun, udp, _logger, _paths?.Set);
         _loops.Start();
         _undo.Add(_loops.Stop);
         StartSessionLayer(device);
@@ -166,10 +178,42 @@ public sealed class InterfaceHost : IDisposable
         }
         string nodeId = _config.Jumping.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{_config.InterfaceName}";
         var tail = new AuditTail(nodeId);
-        _jumping = new JumpingNode(device, policy, clientPeers, tail, _logger);
+        _jumping = new JumpingNode(device, policy, clientPeers, tail, _logger) { ClientPaths = _paths };
         StartAuditAndMetrics(device, tail, _jumping);
         _jumping.Start();
         _undo.Add(_jumping.Dispose);
+    }
+
+    /// <summary>
+    /// Client path management (DESIGN §4): with a server endpoint and the session layer on, one socket per
+    /// usable interface toward the first server, `[Jumping] Interfaces = wlan0, wwan0` choosing and ordering
+    /// them (default: every interface with a route to the server, by route metric); `Paths = off` keeps
+    /// the single socket of plain WireGuard.
+    /// </summary>
+    private ClientPaths? CreateClientPaths(Dictionary<PeerSection, IPEndPoint> endpoints)
+    {
+        string layer = _config.Jumping.TryGetValue("sessionlayer", out string? m) ? m.Trim().ToLowerInvariant() : "auto";
+        string mode = _config.Jumping.TryGetValue("paths", out string? pm) ? pm.Trim().ToLowerInvariant() : "auto";
+        if (mode is not ("auto" or "on" or "off"))
+        {
+            throw new ConfigException(_config.SourcePath, null, "Paths", $"'{mode}' is not one of auto, on, off");
+        }
+        if (layer is "off" or "server" || mode == "off" || endpoints.Count == 0 || !OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        var priority = new List<string>();
+        if (_config.Jumping.TryGetValue("interfaces", out string? list))
+        {
+            foreach (string name in list.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                priority.Add(name);
+            }
+        }
+        IPEndPoint server = endpoints.Values.First();
+        var paths = new ClientPaths(server.Address, _config.InterfaceName, priority, _logger);
+        _undo.Add(paths.Dispose);
+        return paths;
     }
 
     /// <summary>

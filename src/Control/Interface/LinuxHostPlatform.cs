@@ -59,7 +59,7 @@ internal sealed class LinuxHostPlatform : HostPlatform
                     int t = config.Interface.FwMark is uint fw ? (int)fw : FullTunnelRouting.PickTable();
                     var routing = new FullTunnelRouting(context.Name, t);
                     context.Undo.Add(routing.Remove);
-                    context.Udp.SetFwMark((uint)t);
+                    context.SetFwMark((uint)t);
                     routing.Add(prefix);
                 }
                 else

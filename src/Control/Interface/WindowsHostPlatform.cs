@@ -149,7 +149,7 @@ internal sealed class WindowsHostPlatform : HostPlatform
                 {
                     return;
                 }
-                udp.BindToInterface(index);
+                udp.PinToInterface(index);
                 _index = index;
                 if (index == 0)
                 {

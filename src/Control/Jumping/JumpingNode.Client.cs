@@ -44,8 +44,12 @@ public sealed partial class JumpingNode
         });
     }
 
-    private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
+    private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
     {
+        if (c.Paths is not null && OnClientPathFrame(c, type, frame, arrivedVia, now))
+        {
+            return;
+        }
         switch (type)
         {
             case ControlFrameType.HelloAck when HelloAckFrame.TryParse(frame, out HelloAckFrame ack):
@@ -57,6 +61,11 @@ public sealed partial class JumpingNode
                 {
                     PublishLine("SESSION_ESTABLISHED", ack.SessionId, ack.StateVersion, null);
                 }
+                if (c.ExpiredLocally && ack.SessionId != c.Id)
+                {
+                    _logger.LogWarning("new session {Session} opened (the previous one, {Previous}, expired while no path was available)", ack.SessionId, c.Id);
+                }
+                c.ExpiredLocally = false;
                 c.Id = ack.SessionId;
                 c.LastAckedVersion = ack.StateVersion;
                 c.BoundAtVersion = ack.BoundAtVersion;
@@ -66,7 +75,8 @@ public sealed partial class JumpingNode
                 c.HelloAttempts = 0;
                 c.LastTransitionMs = now;
                 break;
-            case ControlFrameType.RebindHint when RebindHintFrame.TryParse(frame, out RebindHintFrame hint) && hint.SessionId == c.Id:
+            case ControlFrameType.RebindHint when RebindHintFrame.TryParse(frame, out RebindHintFrame hint) && hint.SessionId == c.Id
+                && !IsCandidatePath(c, arrivedVia):
                 if (hint.StateVersion > c.LastAckedVersion)
                 {
                     c.LastAckedVersion = hint.StateVersion;
@@ -144,6 +154,10 @@ public sealed partial class JumpingNode
 
     private void SweepClient(ClientSession c, long now)
     {
+        if (c.Paths is not null)
+        {
+            SweepPaths(c, now);
+        }
         if (!c.Peer.HasCurrentKeypair)
         {
             return;
@@ -190,6 +204,29 @@ public sealed partial class JumpingNode
             c.LastTransitionMs = now;
             PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
+        }
+        // The client's copy of transport_lost_ttl (session-spec §1.8: TTL minus a margin): the server has
+        // ended the session by now, so say so, and open a new one as soon as any path answers again.
+        if (c.State != SessionState.Terminated && !c.Id.IsNone && silentMs > Math.Max(_policy.TransportDeadMs, _policy.TransportLostTtlMs - 1_000))
+        {
+            c.State = SessionState.Terminated;
+            c.ExpiredLocally = true;
+            c.LastReason = "TRANSPORT_LOSS_TTL_EXPIRED";
+            c.LastTransitionMs = now;
+            c.ReattachDeadlineMs = -1;
+            PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w =>
+            {
+                w.WriteString("reason_code", "TRANSPORT_LOSS_TTL_EXPIRED");
+                w.WriteNumber("silent_ms", silentMs);
+            });
+            _logger.LogWarning("session {Session} expired after {Seconds:0.0} s without any path to the server; a new one opens when a path returns",
+                c.Id, silentMs / 1000.0);
+        }
+        else if (c.State == SessionState.Terminated && c.ExpiredLocally && silentMs < _policy.HeartbeatVolatileMs && now >= c.HelloDeadlineMs)
+        {
+            c.HelloAttempts = 0;
+            SendHello(c, now); // resume=false: the old session is gone (SESSION_REPLACED follows)
+            c.HelloDeadlineMs = now + 1_000;
         }
         // KEEPALIVE when idle (DESIGN §2.2), and also while traffic flows but replies stopped, so the
         // server's answer proves the path (the client may probe faster then, DESIGN §3).

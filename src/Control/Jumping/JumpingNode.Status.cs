@@ -48,6 +48,7 @@ public sealed partial class JumpingNode
             sb.Append(inv, $"last_transition_age_ms={(c.LastTransitionMs > 0 ? now - c.LastTransitionMs : -1)}\n");
             sb.Append(inv, $"switches={c.Switches}\n");
             sb.Append(inv, $"rtt_ms={c.RttMs}\n");
+            FormatPaths(sb, c, now);
         }
         return sb.ToString();
     }

@@ -101,6 +101,8 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
+        _clientPaths?.StartMonitor();
+        InitialPathChoice();
         Attach();
         _sweeper.Start();
     }
@@ -147,7 +149,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from)
+    public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
         if (!ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _))
         {
@@ -156,7 +158,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         long now = NowMs();
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
-            OnClientFrame(c, type, frame, now);
+            OnClientFrame(c, type, frame, arrivedVia, now);
         }
         else
         {

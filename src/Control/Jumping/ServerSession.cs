@@ -41,5 +41,21 @@ internal sealed class ClientSession(Peer peer)
     public long LastTransitionMs { get; set; }
     public IPEndPoint? ServerEndpoint { get; set; }
 
+    /// <summary>The client ended the session itself after transport_lost_ttl without any path.</summary>
+    public bool ExpiredLocally { get; set; }
+
+    /// <summary>The path manager (null: one socket, no path management). Guarded by <see cref="PathLock"/>:
+    /// the receive thread (probe answers, ACKs) and the sweep both drive it.</summary>
+    public JumpingVpn.Control.Paths.PathManager? Paths { get; set; }
+
+    public Lock PathLock { get; } = new();
+
+    public long LastPathTxBytes { get; set; } = -1;
+
+    public long ReattachViaPathStartedMs { get; set; } = -1;
+
+    /// <summary>Since when the handshake through the chosen path has gone unanswered; -1 not stalled.</summary>
+    public long HandshakeStalledSinceMs { get; set; } = -1;
+
     public ulong TakeCtrlSeq() => (ulong)NextCtrlSeq++;
 }

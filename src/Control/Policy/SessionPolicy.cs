@@ -84,6 +84,18 @@ public sealed record SessionPolicy
     /// </summary>
     public long RebindHintIntervalMs { get; init; } = 250;
 
+    /// <summary>PATH_PROBE interval on every path while the active one is healthy (DESIGN §4: low rate).</summary>
+    public long PathProbeIntervalMs { get; init; } = 500;
+
+    /// <summary>PATH_PROBE interval while the active path is suspect or gone (probe immediately, DESIGN §4).</summary>
+    public long PathFastProbeIntervalMs { get; init; } = 150;
+
+    /// <summary>
+    /// Client: the active path is declared dead after this long without an authenticated reply while
+    /// traffic is outstanding and another path answers probes ("sooner by policy" than transport_dead).
+    /// </summary>
+    public long PathDeadMs { get; init; } = 1_000;
+
     /// <summary>Per-session control token bucket (session-spec §2.7: 2/s, burst 5).</summary>
     public int ControlRatePerSecond { get; init; } = 2;
 
@@ -131,6 +143,10 @@ public sealed record SessionPolicy
             ?? Range("tombstone_ttl", TombstoneTtlMs, 0, 3_600_000, true)
             ?? (DegradedMaxMs == 0 ? null : Range("degraded_max", DegradedMaxMs, 1_000, MaxLifetimeMs, true))
             ?? Range("rebind_hint_interval", RebindHintIntervalMs, 10, 60_000, true)
+            ?? Range("path_probe_interval", PathProbeIntervalMs, 50, 60_000, true)
+            ?? Range("path_fast_probe_interval", PathFastProbeIntervalMs, 20, 60_000, true)
+            ?? Range("path_dead", PathDeadMs, 100, 600_000, true)
+            ?? Check(PathDeadMs > TransportDeadMs, "path_dead", "must not exceed transport_dead (the fast path verdict is a shortcut of transport_dead)")
             ?? Range("control_rate", ControlRatePerSecond, 1, 1_000, false)
             ?? Range("control_burst", ControlBurst, 1, 1_000, false)
             ?? Check(string.IsNullOrWhiteSpace(Version), "policy_version", "must not be empty");

@@ -18,7 +18,7 @@ public static class SessionPolicyParser
     public static IReadOnlySet<string> NonPolicyKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "endpoint", "endpoints", "nodeid", "auditfile", "auditlog", "auditmaxbytes", "auditfiles",
-        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer",
+        "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "interfaces", "paths",
     };
 
     private static readonly string[] s_knownKeys =
@@ -28,7 +28,7 @@ public static class SessionPolicyParser
         "volatile_to_degraded", "stability_window", "probation", "max_switches_per_min", "switch_cooldown",
         "improvement_factor", "max_candidate_paths", "ctrl_replay_window", "max_forward_gap", "max_sessions",
         "handshake_timeout", "tombstone_ttl", "degraded_max", "allow_planned_migration", "control_rate",
-        "control_burst", "rebind_hint_interval",
+        "control_burst", "rebind_hint_interval", "path_probe_interval", "path_fast_probe_interval", "path_dead",
     ];
 
     /// <summary>
@@ -78,6 +78,9 @@ public static class SessionPolicyParser
                 "allowplannedmigration" => p with { AllowPlannedMigration = Boolean(sourceFile, key, value) },
                 "controlrate" => p with { ControlRatePerSecond = Integer(sourceFile, key, value) },
                 "controlburst" => p with { ControlBurst = Integer(sourceFile, key, value) },
+                "pathprobeinterval" => p with { PathProbeIntervalMs = Duration(sourceFile, key, value) },
+                "pathfastprobeinterval" => p with { PathFastProbeIntervalMs = Duration(sourceFile, key, value) },
+                "pathdead" => p with { PathDeadMs = Duration(sourceFile, key, value) },
                 "rebindhintinterval" => p with { RebindHintIntervalMs = Duration(sourceFile, key, value) },
                 _ => throw Error(sourceFile, key, "unknown key in [Jumping]; known keys: " + string.Join(", ", s_knownKeys)),
             };

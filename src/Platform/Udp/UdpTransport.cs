@@ -22,6 +22,7 @@ public sealed class UdpTransport : IDisposable
     private const int SoSndBufForce = 32;
     private const int SoRcvBufForce = 33;
     private const int SoMark = 36;
+    private const int SoBindToDevice = 25;
     private const int BufferBytes = 8 << 20;
 
     /// <summary>A GRO super-datagram can be up to 64 KB; smaller slots would truncate it, so GRO stays off for them.</summary>
@@ -84,16 +85,33 @@ public sealed class UdpTransport : IDisposable
         allowGso: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGsoVariable),
         allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable));
 
+    /// <summary>
+    /// A path socket (DESIGN §4): an ephemeral port whose packets enter and leave only through
+    /// <paramref name="device"/> (SO_BINDTODEVICE, set before bind so CAP_NET_RAW is not needed on
+    /// Linux ≥ 5.7, platform-notes §4.4). Same family and offloads as <see cref="Bind(int)"/>, so an
+    /// endpoint encoded for the primary socket works here too.
+    /// </summary>
+    public static UdpTransport BindToInterface(string device) => Bind(
+        0,
+        allowGso: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGsoVariable),
+        allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable),
+        device);
+
+    /// <summary>The interface this socket is bound to (null: follows the routing table).</summary>
+    public string? Device { get; private init; }
+
+    /// <summary>The raw descriptor, for <see cref="UdpPoller"/>.</summary>
+    internal int Fd => _fd;
+
+    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
+
     /// <summary>Binds with the portable path: one datagram per Socket call, no offloads (what Windows
     /// uses; works on any OS).</summary>
     public static UdpTransport BindUnbatched(int port) => Bind(port, allowGso: false, allowGro: false, batched: false);
 
-    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro) =>
-        Bind(port, allowGso, allowGro, batched: OperatingSystem.IsLinux());
-
     /// <summary><paramref name="batched"/> false forces the portable one-datagram-per-call path (the
-    /// Windows path), so it can be tested on Linux too.</summary>
-    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, bool batched)
+    /// Windows path), so it can be tested on Linux too; null means "batched on Linux".</summary>
+    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, string? device = null, bool? batched = null)
     {
         Socket? socket = null;
         bool dual = false;
@@ -102,6 +120,7 @@ public sealed class UdpTransport : IDisposable
             if (Socket.OSSupportsIPv6)
             {
                 socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+                BindToDevice(socket, device);
                 socket.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
                 dual = true;
             }
@@ -121,6 +140,7 @@ public sealed class UdpTransport : IDisposable
             socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             try
             {
+                BindToDevice(socket, device);
                 socket.Bind(new IPEndPoint(IPAddress.Any, port));
             }
             catch (SocketException ex)
@@ -136,7 +156,27 @@ public sealed class UdpTransport : IDisposable
             // WSAECONNRESET (platform-notes §3.2).
             Net.Windows.UdpSocketOptions.DisableConnectionReset(socket);
         }
-        return new UdpTransport(socket, dual, allowGso && batched, allowGro && batched, batched);
+        bool batch = batched ?? OperatingSystem.IsLinux();
+        return new UdpTransport(socket, dual, allowGso && batch, allowGro && batch, batch) { Device = device };
+    }
+
+    private static void BindToDevice(Socket socket, string? device)
+    {
+        if (device is null)
+        {
+            return;
+        }
+        byte[] name = new byte[System.Text.Encoding.ASCII.GetByteCount(device) + 1];
+        System.Text.Encoding.ASCII.GetBytes(device, name);
+        try
+        {
+            socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new PlatformException($"cannot bind a UDP socket to interface {device}: {ex.Message}");
+        }
     }
 
     private static PlatformException BindError(int port, SocketException ex) => ex.SocketErrorCode switch
@@ -192,7 +232,7 @@ public sealed class UdpTransport : IDisposable
     /// IPV6_UNICAST_IF; 0 unpins), so a full tunnel's default route cannot swallow them (platform-notes §3.2).
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("windows")]
-    public void BindToInterface(uint interfaceIndex)
+    public void PinToInterface(uint interfaceIndex)
     {
         try
         {

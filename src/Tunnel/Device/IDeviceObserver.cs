@@ -22,6 +22,9 @@ public interface IDeviceObserver
     /// </summary>
     void OnUnboundSource(Peer peer, SocketAddress from);
 
-    /// <summary>An authenticated control frame from <paramref name="peer"/> arrived from <paramref name="from"/>.</summary>
-    void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from);
+    /// <summary>
+    /// An authenticated control frame from <paramref name="peer"/> arrived from <paramref name="from"/>,
+    /// on the path socket <paramref name="arrivedVia"/> (null: the primary socket).
+    /// </summary>
+    void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia);
 }

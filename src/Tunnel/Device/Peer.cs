@@ -30,6 +30,8 @@ public sealed class Peer
         Timers = new PeerTimers(jitter);
     }
 
+    private IDatagramSender? _via;
+
     public byte[] PublicKey { get; }
     internal Handshake Handshake { get; }
     internal CookieGenerator Cookies { get; }
@@ -42,6 +44,16 @@ public sealed class Peer
     /// (whitepaper §2.1). The Jumping session layer turns this off for its peers (DESIGN §2.2).
     /// </summary>
     public bool AllowRoaming { get; set; } = true;
+
+    /// <summary>
+    /// Where this peer's datagrams leave: a path socket chosen by the client's path manager (DESIGN §4),
+    /// or null for the interface's primary socket. Changes only after the server acknowledged the move.
+    /// </summary>
+    public IDatagramSender? Via
+    {
+        get => Volatile.Read(ref _via);
+        set => Volatile.Write(ref _via, value);
+    }
 
     public SocketAddress? Endpoint
     {

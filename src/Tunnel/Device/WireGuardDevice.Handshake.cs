@@ -51,7 +51,7 @@ public sealed partial class WireGuardDevice
         }
         peer.Timers.AnyAuthenticatedPacketTraversal(NowNs());
         peer.Timers.AnyAuthenticatedPacketSent();
-        _sender.Send(message, to);
+        SenderFor(peer).Send(message, to);
     }
 
     /// <summary>
@@ -147,7 +147,7 @@ public sealed partial class WireGuardDevice
         peer.Timers.AnyAuthenticatedPacketTraversal(now);
         peer.Timers.AnyAuthenticatedPacketReceived();
         peer.Timers.AnyAuthenticatedPacketSent();
-        _sender.Send(response, from);
+        SenderFor(peer).Send(response, from);
         Observer?.OnSessionKeysInstalled(peer, weInitiated: false);
     }
 

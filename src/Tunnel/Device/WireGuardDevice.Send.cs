@@ -134,17 +134,18 @@ public sealed partial class WireGuardDevice
         int length = Seal(peer, keypair, buffer, 0, now);
         if (length > 0)
         {
-            _sender.Send(buffer[..length], to);
+            SenderFor(peer).Send(buffer[..length], to);
         }
     }
 
     /// <summary>
     /// Sends a Jumping control frame to <paramref name="peer"/> as the plaintext of a transport message,
     /// so it is encrypted and authenticated by the current keypair (DESIGN §2.2). <paramref name="to"/>
-    /// overrides the destination (a REBIND_HINT goes to the unbound address it answers). Returns false
+    /// overrides the destination (a REBIND_HINT goes to the unbound address it answers) and
+    /// <paramref name="via"/> the socket (a PATH_PROBE or REATTACH on a candidate path). Returns false
     /// without a usable session. Cold path (control frames are a few per second at most).
     /// </summary>
-    public bool SendControl(Peer peer, ReadOnlySpan<byte> frame, SocketAddress? to = null)
+    public bool SendControl(Peer peer, ReadOnlySpan<byte> frame, SocketAddress? to = null, IDatagramSender? via = null)
     {
         to ??= peer.Endpoint;
         Keypair? keypair = peer.Keypairs.Current;
@@ -157,7 +158,7 @@ public sealed partial class WireGuardDevice
         Span<byte> buffer = stackalloc byte[MessageLayout.TransportHeaderSize + _options.Mtu + 32];
         frame.CopyTo(buffer[MessageLayout.TransportHeaderSize..]);
         int length = Seal(peer, keypair, buffer, frame.Length, now);
-        return length > 0 && _sender.Send(buffer[..length], to);
+        return length > 0 && (via ?? SenderFor(peer)).Send(buffer[..length], to);
     }
 
     /// <summary>Sends the packets queued while the handshake was in flight (called once a session exists).</summary>
@@ -178,10 +179,13 @@ public sealed partial class WireGuardDevice
                 int length = Seal(peer, keypair, buf, len - MessageLayout.TransportHeaderSize, NowNs());
                 if (length > 0)
                 {
-                    _sender.Send(buf.AsSpan(0, length), to);
+                    SenderFor(peer).Send(buf.AsSpan(0, length), to);
                 }
             }
             System.Buffers.ArrayPool<byte>.Shared.Return(buf);
         }
     }
+
+    /// <summary>The peer's path socket if the path manager chose one, else the primary socket.</summary>
+    private IDatagramSender SenderFor(Peer peer) => peer.Via ?? _sender;
 }

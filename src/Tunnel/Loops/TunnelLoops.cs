@@ -27,6 +27,7 @@ public sealed class TunnelLoops : IDisposable
     private readonly WireGuardDevice _device;
     private readonly ITunDevice _tun;
     private readonly UdpTransport _udp;
+    private readonly PathSocketSet? _paths;
     private readonly ILogger _logger;
     private readonly HandshakeQueue _handshakes = new();
     private readonly HandshakeRateLimiter _rateLimiter = new();
@@ -37,12 +38,15 @@ public sealed class TunnelLoops : IDisposable
     private long _tunPackets;
     private long _udpPackets;
 
-    public TunnelLoops(WireGuardDevice device, ITunDevice tun, UdpTransport udp, ILogger logger)
+    /// <param name="paths">A client's per-interface path sockets (DESIGN §4), received on the same
+    /// thread as the primary socket; null for a server or a client without path management.</param>
+    public TunnelLoops(WireGuardDevice device, ITunDevice tun, UdpTransport udp, ILogger logger, PathSocketSet? paths = null)
     {
         _device = device;
         _tun = tun;
         _udp = udp;
         _logger = logger;
+        _paths = paths;
     }
 
     /// <summary>Bytes allocated by the two packet threads since their warm-up (should stay 0).</summary>
@@ -87,6 +91,7 @@ public sealed class TunnelLoops : IDisposable
     {
         var batch = new PacketBatch(slots: 128, slotCapacity: _device.Mtu + 64, headroom: MessageLayout.TransportHeaderSize);
         var destinations = new SocketAddress?[batch.Slots];
+        var vias = new IDatagramSender?[batch.Slots];
         var probe = new AllocationProbe(WarmupPackets);
         while (!_stop.IsCancellationRequested)
         {
@@ -97,26 +102,27 @@ public sealed class TunnelLoops : IDisposable
             }
             for (int i = 0; i < n; i++)
             {
-                SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), out int length, out SocketAddress? to, out _);
+                SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), out int length, out SocketAddress? to, out Peer? peer);
                 if (r == SendResult.Send)
                 {
                     batch.SetPacket(i, -MessageLayout.TransportHeaderSize, length);
                     destinations[i] = to;
+                    vias[i] = peer?.Via;
                 }
                 else
                 {
                     destinations[i] = null;
                 }
             }
-            SendRuns(batch, destinations, n);
+            SendRuns(batch, destinations, vias, n);
             probe.Count(n);
             Interlocked.Exchange(ref _tunPackets, probe.Packets);
             Interlocked.Exchange(ref _tunAllocated, probe.Allocated);
         }
     }
 
-    /// <summary>Sends consecutive datagrams with the same destination as one batch.</summary>
-    private void SendRuns(PacketBatch batch, SocketAddress?[] destinations, int count)
+    /// <summary>Sends consecutive datagrams with the same destination as one batch, through the peer's path socket if it has one.</summary>
+    private void SendRuns(PacketBatch batch, SocketAddress?[] destinations, IDatagramSender?[] vias, int count)
     {
         int start = 0;
         while (start < count)
@@ -129,7 +135,8 @@ public sealed class TunnelLoops : IDisposable
             }
             if (to is not null)
             {
-                _udp.SendSegments(batch, start, end - start, to);
+                UdpTransport socket = vias[start] is PathSocket path ? path.Transport : _udp;
+                socket.SendSegments(batch, start, end - start, to);
             }
             start = end;
         }
@@ -153,57 +160,120 @@ public sealed class TunnelLoops : IDisposable
         int[] segmentSizes = new int[rx.Slots];
         var toTun = new PacketBatch(slots: 128, slotCapacity: _device.Mtu + 64, headroom: 0);
         var probe = new AllocationProbe(WarmupPackets);
+        if (_paths is null)
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                int m = _udp.ReceiveBatch(rx, sources, segmentSizes);
+                if (m < 0)
+                {
+                    break; // closed
+                }
+                ProcessReceived(rx, m, sources, segmentSizes, toTun, null, ref probe);
+            }
+            return;
+        }
+        // A client with path sockets: one thread polls them all, so the replay windows keep a single writer.
+        var sockets = new UdpTransport[17];
+        var owners = new PathSocket?[17];
+        var readable = new bool[17];
         while (!_stop.IsCancellationRequested)
         {
-            int m = _udp.ReceiveBatch(rx, sources, segmentSizes);
-            if (m < 0)
+            PathSocket[] paths = _paths.Snapshot;
+            int count = 1;
+            sockets[0] = _udp;
+            owners[0] = null;
+            for (int i = 0; i < paths.Length && count < sockets.Length; i++)
             {
-                break; // closed
+                sockets[count] = paths[i].Transport;
+                owners[count++] = paths[i];
             }
-            int pending = 0;
-            int datagrams = 0;
-            for (int i = 0; i < m; i++)
+            // A bounded wait, so a path added meanwhile is polled within 50 ms and Stop is noticed.
+            if (UdpPoller.WaitReadable(sockets.AsSpan(0, count), readable, 50) == 0)
             {
-                Span<byte> message = rx.Packet(i);
-                int segment = segmentSizes[i] > 0 ? segmentSizes[i] : message.Length;
-                for (int offset = 0; offset < message.Length; offset += segment)
+                continue;
+            }
+            for (int k = 0; k < count; k++)
+            {
+                if (!readable[k])
                 {
-                    Span<byte> datagram = message.Slice(offset, Math.Min(segment, message.Length - offset));
-                    datagrams++;
-                    switch (_device.Decapsulate(datagram, sources[i], out int off, out int len, out Peer? peer))
+                    continue;
+                }
+                int m = sockets[k].ReceiveBatch(rx, sources, segmentSizes);
+                if (m < 0)
+                {
+                    if (k == 0)
                     {
-                        case ReceiveResult.Deliver when len <= toTun.SlotCapacity:
-                            datagram.Slice(off, len).CopyTo(toTun.Data(pending));
-                            toTun.SetPacket(pending, 0, len);
-                            if (++pending == toTun.Slots)
-                            {
-                                FlushToTun(toTun, ref pending);
-                            }
-                            break;
-                        case ReceiveResult.Deliver:
-                            FlushToTun(toTun, ref pending); // keep order, then the oversized one alone
-                            _tun.Write(datagram.Slice(off, len));
-                            break;
-                        case ReceiveResult.Handshake:
-                            _handshakes.TryEnqueue(datagram, sources[i]);
-                            break;
-                        case ReceiveResult.Control:
-                            _device.Observer?.OnControlFrame(peer!, datagram.Slice(off, len), sources[i]);
-                            break;
-                        default:
-                            break;
+                        return; // the primary socket closed: the interface is going down
                     }
+                    continue; // a path socket closed under us (interface gone)
                 }
-                if (message.IsEmpty)
+                ProcessReceived(rx, m, sources, segmentSizes, toTun, owners[k], ref probe);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens each datagram of one receive batch in place and hands it on: data to the TUN batch,
+    /// handshakes to the handshake queue, control frames to the session layer (with the path they came on).
+    /// </summary>
+    private void ProcessReceived(PacketBatch rx, int m, SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, PathSocket? path, ref AllocationProbe probe)
+    {
+        int pending = 0;
+        int datagrams = 0;
+        bool authenticated = false;
+        for (int i = 0; i < m; i++)
+        {
+            Span<byte> message = rx.Packet(i);
+            int segment = segmentSizes[i] > 0 ? segmentSizes[i] : message.Length;
+            for (int offset = 0; offset < message.Length; offset += segment)
+            {
+                Span<byte> datagram = message.Slice(offset, Math.Min(segment, message.Length - offset));
+                datagrams++;
+                switch (_device.Decapsulate(datagram, sources[i], out int off, out int len, out Peer? peer))
                 {
-                    _device.Decapsulate(message, sources[i], out _, out _, out _); // counted as malformed
+                    case ReceiveResult.Deliver when len <= toTun.SlotCapacity:
+                        authenticated = true;
+                        datagram.Slice(off, len).CopyTo(toTun.Data(pending));
+                        toTun.SetPacket(pending, 0, len);
+                        if (++pending == toTun.Slots)
+                        {
+                            FlushToTun(toTun, ref pending);
+                        }
+                        break;
+                    case ReceiveResult.Deliver:
+                        authenticated = true;
+                        FlushToTun(toTun, ref pending); // keep order, then the oversized one alone
+                        _tun.Write(datagram.Slice(off, len));
+                        break;
+                    case ReceiveResult.Handshake:
+                        _handshakes.TryEnqueue(datagram, sources[i]);
+                        break;
+                    case ReceiveResult.Keepalive:
+                        authenticated = true;
+                        break;
+                    case ReceiveResult.Control:
+                        authenticated = true;
+                        path?.MarkAuthenticatedRx(_device.NowNs());
+                        _device.Observer?.OnControlFrame(peer!, datagram.Slice(off, len), sources[i], path);
+                        break;
+                    default:
+                        break;
                 }
             }
-            FlushToTun(toTun, ref pending);
-            probe.Count(datagrams);
-            Interlocked.Exchange(ref _udpPackets, probe.Packets);
-            Interlocked.Exchange(ref _udpAllocated, probe.Allocated);
+            if (message.IsEmpty)
+            {
+                _device.Decapsulate(message, sources[i], out _, out _, out _); // counted as malformed
+            }
         }
+        FlushToTun(toTun, ref pending);
+        if (authenticated && path is not null)
+        {
+            path.MarkAuthenticatedRx(_device.NowNs());
+        }
+        probe.Count(datagrams);
+        Interlocked.Exchange(ref _udpPackets, probe.Packets);
+        Interlocked.Exchange(ref _udpAllocated, probe.Allocated);
     }
 
     private void FlushToTun(PacketBatch toTun, ref int pending)

@@ -67,7 +67,7 @@ public sealed class JumpingNodeTests
             }
             else if (r == ReceiveResult.Control)
             {
-                to.Observer?.OnControlFrame(peer!, datagram.AsSpan(off, len), from);
+                to.Observer?.OnControlFrame(peer!, datagram.AsSpan(off, len), from, null);
             }
         }
 

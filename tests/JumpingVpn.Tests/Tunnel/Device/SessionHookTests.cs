@@ -16,7 +16,7 @@ public class SessionHookTests
 
         public void OnUnboundSource(Peer peer, SocketAddress from) => Unbound.Add(EndpointCodec.ToIPEndPoint(from).ToString());
 
-        public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from) => Frames.Add(frame.ToArray());
+        public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia) => Frames.Add(frame.ToArray());
     }
 
     [Fact]

@@ -1,0 +1,175 @@
+using System.Net;
+using JumpingVpn.Platform;
+using JumpingVpn.Platform.Net.Linux;
+using JumpingVpn.Platform.Udp;
+using JumpingVpn.Tunnel.Device;
+using JumpingVpn.Tunnel.Loops;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Control.Paths;
+
+/// <summary>
+/// The I/O half of the client's paths (DESIGN §4): one UDP socket per usable interface toward the server
+/// (SO_BINDTODEVICE, and the tunnel's fwmark so a full tunnel does not loop), created and closed as
+/// interfaces and addresses come and go. A netlink monitor marks the view dirty on the first event of a
+/// burst; the session sweep re-reads it then, and every 2 s in case an event was missed.
+/// </summary>
+public sealed class ClientPaths : IDisposable
+{
+    private const long RescanMs = 2_000;
+    private readonly IPAddress _server;
+    private readonly string _tunnel;
+    private readonly IReadOnlyList<string> _priority;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, PathSocket> _sockets = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private RouteMonitor? _monitor;
+    private uint? _fwMark;
+    private int _nextId = 1;
+    private volatile bool _dirty = true;
+    private long _lastScanMs = long.MinValue / 2;
+
+    /// <param name="priority">`[Jumping] Interfaces`: only these, most preferred first; empty = every usable
+    /// interface, preferred in route-metric order.</param>
+    public ClientPaths(IPAddress server, string tunnelName, IReadOnlyList<string> priority, ILogger logger)
+    {
+        _server = server;
+        _tunnel = tunnelName;
+        _priority = priority;
+        _logger = logger;
+    }
+
+    public PathSocketSet Set { get; } = new();
+
+    /// <summary>Watches netlink; without it (no permission) the periodic rescan still notices changes.</summary>
+    public void StartMonitor()
+    {
+        try
+        {
+            _monitor = RouteMonitor.Start();
+            _monitor.Changed += () => _dirty = true;
+        }
+        catch (PlatformException ex)
+        {
+            _logger.LogWarning("interface change notifications unavailable ({Message}); rescanning every {Seconds} s", ex.Message, RescanMs / 1000);
+        }
+    }
+
+    /// <summary>The fwmark of a full tunnel: path sockets must bypass the tunnel's routing table too.</summary>
+    public void SetFwMark(uint mark)
+    {
+        lock (_lock)
+        {
+            _fwMark = mark;
+            foreach (PathSocket s in _sockets.Values)
+            {
+                s.Transport.SetFwMark(mark);
+            }
+        }
+    }
+
+    /// <summary>True when a netlink event arrived or the periodic rescan is due.</summary>
+    public bool Due(long nowMs) => _dirty || nowMs - _lastScanMs >= RescanMs;
+
+    /// <summary>Re-reads the usable interfaces, opens sockets for new ones, closes the vanished ones.</summary>
+    public List<PathInfo> Refresh(long nowMs)
+    {
+        _dirty = false;
+        _lastScanMs = nowMs;
+        List<UsableInterface> usable = PathInventory.Scan(_server, _tunnel);
+        var paths = new List<PathInfo>();
+        lock (_lock)
+        {
+            var keep = new HashSet<string>(StringComparer.Ordinal);
+            foreach (UsableInterface u in usable)
+            {
+                int priority = Priority(u);
+                if (priority < 0)
+                {
+                    continue;
+                }
+                if (!_sockets.ContainsKey(u.Name) && !TryOpen(u.Name))
+                {
+                    continue;
+                }
+                keep.Add(u.Name);
+                paths.Add(new PathInfo(u.Name, u.LocalAddress.ToString(), priority));
+            }
+            foreach (string name in new List<string>(_sockets.Keys))
+            {
+                if (!keep.Contains(name))
+                {
+                    PathSocket s = _sockets[name];
+                    _sockets.Remove(name);
+                    Set.Remove(s);
+                    s.Dispose();
+                    _logger.LogInformation("path {Interface} is gone: socket closed", name);
+                }
+            }
+        }
+        return paths;
+    }
+
+    public PathSocket? Socket(string interfaceName)
+    {
+        lock (_lock)
+        {
+            return _sockets.GetValueOrDefault(interfaceName);
+        }
+    }
+
+    /// <summary>The interface a packet arrived on, from the socket that received it; null for the primary socket.</summary>
+    public static string? InterfaceOf(IDatagramSender? via) => (via as PathSocket)?.InterfaceName;
+
+    private int Priority(UsableInterface u)
+    {
+        if (_priority.Count == 0)
+        {
+            return 1_000 + Math.Min(u.Metric, 1_000_000);
+        }
+        for (int i = 0; i < _priority.Count; i++)
+        {
+            if (string.Equals(_priority[i], u.Name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private bool TryOpen(string name)
+    {
+        try
+        {
+            UdpTransport udp = UdpTransport.BindToInterface(name);
+            if (_fwMark is uint mark)
+            {
+                udp.SetFwMark(mark);
+            }
+            var socket = new PathSocket(_nextId++, name, "", udp);
+            _sockets[name] = socket;
+            Set.Add(socket);
+            _logger.LogInformation("path {Interface}: UDP port {Port}", name, udp.LocalPort);
+            return true;
+        }
+        catch (PlatformException ex)
+        {
+            _logger.LogWarning("path {Interface} unusable: {Message}", name, ex.Message);
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _monitor?.Dispose();
+        lock (_lock)
+        {
+            foreach (PathSocket s in _sockets.Values)
+            {
+                Set.Remove(s);
+                s.Dispose();
+            }
+            _sockets.Clear();
+        }
+    }
+}
