@@ -59,3 +59,14 @@ catch (IOException ex)
     Console.Error.WriteLine($"jvpn: {ex.Message}");
     return ExitCodes.Failure;
 }
+catch (DllNotFoundException ex)
+{
+    // E.g. wintun.dll missing next to jvpn.exe: WintunLoader's message says where to put it.
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}
+catch (PlatformNotSupportedException ex)
+{
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}

@@ -49,6 +49,8 @@ internal static class ServiceCommand
         });
         builder.Logging.ClearProviders();
         Logging.Configure(builder.Logging);
+        // The host would log a start failure again with its stack trace; TunnelService logs it in one line.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         // A no-op unless the service control manager started this process; then it also adds the event log.
         builder.Services.AddWindowsService(o => o.ServiceName = ServiceName(config.InterfaceName));
         builder.Services.AddSingleton(config);
@@ -70,9 +72,18 @@ internal static class ServiceCommand
             {
                 logger.LogWarning("{Warning}", warning);
             }
-            // Failures propagate: the host stops, host.Run throws, Program maps the exception to an exit code
-            // and one line on stderr, and the service manager sees a failed service (and restarts it).
-            _interface = InterfaceHost.Start(config, logger);
+            // Failures are logged in one line (the event log when a service), then propagate: the host stops,
+            // host.Run throws, Program maps the exception to an exit code and one line on stderr, and the
+            // service manager sees a failed service (and restarts it).
+            try
+            {
+                _interface = InterfaceHost.Start(config, logger);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError("{Name}: cannot start: {Message}", config.InterfaceName, ex.Message);
+                throw;
+            }
             _interface.DownRequested += lifetime.StopApplication;
             return Task.CompletedTask;
         }

@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using System.Runtime.Versioning;
+using JumpingVpn.Platform.Ipc;
 
 namespace JumpingVpn.Control.Uapi.Transport;
 
@@ -77,8 +78,13 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
         NamedPipeServerStream first;
         if (OperatingSystem.IsWindows())
         {
+            if (NamedPipeProbe.Exists(address))
+            {
+                throw new InvalidOperationException($"interface {interfaceName} is already running (a process serves {address})");
+            }
             try
             {
+                // FIRST_PIPE_INSTANCE closes the race between that check and this call.
                 first = CreateWindowsInstance(pipeName, firstInstance: true);
             }
             catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
@@ -143,15 +149,8 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
         {
             return File.Exists(address);
         }
-        // File.Exists on a pipe path may open (and so use up) an instance; listing the NPFS root does not.
-        foreach (string path in EnumeratePipePaths())
-        {
-            if (string.Equals(path, address, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-        return false;
+        // File.Exists on a pipe path may open (and so use up) an instance; WaitNamedPipe never connects.
+        return NamedPipeProbe.Exists(address);
     }
 
     public IReadOnlyList<string> ListInterfaces()
