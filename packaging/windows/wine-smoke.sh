@@ -46,6 +46,13 @@ for verb in up "service run"; do
     check "$code:${last:0:36}" "1:jvpn: wintun.dll was not found in Z:" "jvpn.exe $verb without wintun.dll ends in one line, exit 1"
     check "$(grep -c '   at ' <<<"$out" || true)" "0" "jvpn.exe $verb prints no stack trace"
 done
+set +e
+out="$(jv service remove-driver)"; code=$?
+set -e
+check "$code:${out:0:36}" "1:jvpn: wintun.dll was not found in Z:" "jvpn.exe service remove-driver without wintun.dll: one line, exit 1"
 cd "$work/smoke"
-timeout 120 "$wine" ./JumpingVpn.WineSmoke.exe | tr -d '\r' || failed=1
+out="$(timeout 120 "$wine" ./JumpingVpn.WineSmoke.exe 2>&1 | tr -d '\r')" || failed=1
+grep -E '^(PASS|FAIL|SKIP|  change|wine-smoke)' <<<"$out" || true
+# Wine may report a crashed .NET process with exit status 0: trust only the harness's own last word.
+grep -qx 'wine-smoke: all checks passed' <<<"$out" || { echo "FAIL WineSmoke harness (output above)"; failed=1; }
 exit "$failed"

@@ -16,6 +16,7 @@ namespace JumpingVpn.Cli.Commands;
 /// cleanly on a service stop or shutdown, and logs to the Windows event log. Outside a service (a
 /// console, or Linux where systemd runs `jvpn up`) the same host runs with the console lifetime: Ctrl-C
 /// and SIGTERM stop it, which makes it testable anywhere. `jvpn down NAME` stops it in both cases.
+/// `jvpn service remove-driver` removes the Wintun driver at uninstall (packaging/windows/uninstall.ps1).
 /// </summary>
 internal static class ServiceCommand
 {
@@ -24,8 +25,11 @@ internal static class ServiceCommand
         var config = new Argument<string>("CONFIG") { Description = "Path to NAME.conf, or NAME" };
         var run = new Command("run", "Run one tunnel as a service (what the Windows service manager starts).") { config };
         run.SetAction(parse => Run(parse.GetValue(config)!));
+        var removeDriver = new Command("remove-driver", "Remove the Wintun driver once no adapter uses it (Windows; run by uninstall.ps1).");
+        removeDriver.SetAction(_ => RemoveDriver());
         var service = new Command("service", "Service-manager entry points (used by the Windows service).") { Hidden = true };
         service.Subcommands.Add(run);
+        service.Subcommands.Add(removeDriver);
         return service;
     }
 
@@ -57,6 +61,22 @@ internal static class ServiceCommand
         builder.Services.AddHostedService<TunnelService>();
         using IHost host = builder.Build();
         host.Run();
+        return ExitCodes.Ok;
+    }
+
+    private static int RemoveDriver()
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            Console.Error.WriteLine("jvpn service remove-driver: the Wintun driver exists only on Windows");
+            return ExitCodes.Failure;
+        }
+        if (!Privileges.HasNetAdmin())
+        {
+            Console.Error.WriteLine($"jvpn service remove-driver: {Privileges.Requirement}");
+            return ExitCodes.NoPrivilege;
+        }
+        Platform.Tun.Windows.WintunDriver.Remove(); // PlatformException → one line and exit 1 (Program.cs)
         return ExitCodes.Ok;
     }
 

@@ -41,4 +41,12 @@ public sealed class ServiceCommandTests
         CommandResult r = Jvpn("service", "run");
         Assert.Equal(2, r.ExitCode);
     }
+
+    [Fact]
+    public void Remove_driver_says_it_is_windows_only_elsewhere()
+    {
+        CommandResult r = Jvpn("service", "remove-driver");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("jvpn service remove-driver: the Wintun driver exists only on Windows", r.StandardError.Trim());
+    }
 }

@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using System.Runtime.Versioning;
+using System.Threading.Channels;
 using JumpingVpn.Platform.Ipc;
 
 namespace JumpingVpn.Control.Uapi.Transport;
@@ -10,8 +11,8 @@ namespace JumpingVpn.Control.Uapi.Transport;
 /// wg.exe finds jvpn the way it finds wireguard-go: only an elevated Administrator or SYSTEM can create a
 /// pipe under ProtectedPrefix\Administrators, so no unprivileged process can squat on the name, and the
 /// pipe's DACL (<see cref="PipeSecuritySddl"/>) admits only SYSTEM and Administrators, like wireguard-go's.
-/// Each pipe instance serves one client; a new instance is created as soon as one is taken, so the name
-/// never disappears while the interface runs (a pipe vanishes with its last instance, which is also why
+/// Each pipe instance serves one client; several wait at once and each taken one is replaced at once, so the
+/// name never disappears while the interface runs (a pipe vanishes with its last instance, which is also why
 /// a crashed jvpn leaves nothing stale behind on Windows).
 /// </summary>
 /// <remarks>
@@ -31,9 +32,6 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
     /// <summary>Protected DACL: GENERIC_ALL for LocalSystem and BUILTIN\Administrators, nobody else.
     /// The owner is left to the creator, which is SYSTEM for the service (wg.exe checks that).</summary>
     public const string PipeSecuritySddl = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
-
-    /// <summary>Connecting normally takes microseconds; this bounds waiting for a busy server's next instance.</summary>
-    private static readonly TimeSpan MaxConnectWait = TimeSpan.FromSeconds(3);
 
     private readonly string _pipeNamePrefix;
     private readonly string _listingRoot;
@@ -122,7 +120,8 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
         var client = new NamedPipeClientStream(".", PipeName(interfaceName), PipeDirection.InOut, PipeOptions.None);
         try
         {
-            client.Connect((int)Math.Min(timeout.TotalMilliseconds, MaxConnectWait.TotalMilliseconds));
+            // The pipe exists (checked above), so waiting means all instances are busy: wait up to the timeout.
+            client.Connect((int)timeout.TotalMilliseconds);
             return client;
         }
         catch (TimeoutException ex)
@@ -220,36 +219,100 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
     private static NamedPipeServerStream CreateUnixInstance(string pipeName) =>
         new(pipeName, PipeDirection.InOut, NamedPipeServerStream.MaxAllowedServerInstances, PipeTransmissionMode.Byte, PipeOptions.Asynchronous);
 
-    /// <summary>Keeps one instance waiting; the accept loop is the only caller of AcceptAsync.</summary>
-    private sealed class Listener(string pipeName, string address, NamedPipeServerStream first) : IUapiListener
+    /// <summary>
+    /// Keeps <see cref="WaitingInstances"/> instances waiting, each in its own wait loop that hands connected
+    /// instances to AcceptAsync through a channel and then puts a fresh instance in its place. With several
+    /// instances waiting, a burst of clients rarely finds them all busy (then a client waits in
+    /// WaitNamedPipe until one is free, up to its timeout).
+    /// </summary>
+    private sealed class Listener : IUapiListener
     {
-        private NamedPipeServerStream? _waiting = first;
+        private const int WaitingInstances = 4;
+
+        private readonly string _pipeName;
+        private readonly Channel<Stream> _connected = Channel.CreateUnbounded<Stream>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<NamedPipeServerStream> _waiting = [];
+        private readonly Lock _lock = new();
         private int _disposed;
 
-        public string Address => address;
-
-        public async ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken)
+        public Listener(string pipeName, string address, NamedPipeServerStream first)
         {
-            NamedPipeServerStream waiting = _waiting ?? throw new ObjectDisposedException(nameof(NamedPipeUapiTransport));
-            await waiting.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
-            // Replace the taken instance before serving it, so the next client finds one waiting.
-            NamedPipeServerStream next = CreateInstance(pipeName);
-            _waiting = next;
-            if (Volatile.Read(ref _disposed) != 0)
+            _pipeName = pipeName;
+            Address = address;
+            _ = WaitLoopAsync(first);
+            for (int i = 1; i < WaitingInstances; i++)
             {
-                Interlocked.Exchange(ref _waiting, null)?.Dispose(); // Dispose ran meanwhile
+                _ = WaitLoopAsync(CreateInstance(pipeName));
             }
-            return waiting;
+        }
+
+        public string Address { get; }
+
+        public ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken) => _connected.Reader.ReadAsync(cancellationToken);
+
+        private async Task WaitLoopAsync(NamedPipeServerStream instance)
+        {
+            try
+            {
+                while (true)
+                {
+                    lock (_lock)
+                    {
+                        if (_disposed != 0)
+                        {
+                            instance.Dispose();
+                            return;
+                        }
+                        _waiting.Add(instance);
+                    }
+                    await instance.WaitForConnectionAsync(_stop.Token).ConfigureAwait(false);
+                    lock (_lock)
+                    {
+                        _waiting.Remove(instance);
+                    }
+                    if (!_connected.Writer.TryWrite(instance))
+                    {
+                        await instance.DisposeAsync().ConfigureAwait(false); // stopping
+                        return;
+                    }
+                    instance = CreateInstance(_pipeName);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException)
+            {
+                // Stopping, or this instance broke: the others keep serving.
+                await instance.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         public void Dispose()
         {
-            Volatile.Write(ref _disposed, 1);
-            Interlocked.Exchange(ref _waiting, null)?.Dispose();
-            if (!OperatingSystem.IsWindows() && File.Exists(address))
+            NamedPipeServerStream[] waiting;
+            lock (_lock)
             {
-                File.Delete(address);
+                if (Interlocked.Exchange(ref _disposed, 1) != 0)
+                {
+                    return;
+                }
+                waiting = [.. _waiting];
+                _waiting.Clear();
             }
+            _connected.Writer.TryComplete();
+            _stop.Cancel();
+            foreach (NamedPipeServerStream instance in waiting)
+            {
+                instance.Dispose();
+            }
+            while (_connected.Reader.TryRead(out Stream? unserved))
+            {
+                unserved.Dispose();
+            }
+            if (!OperatingSystem.IsWindows() && File.Exists(Address))
+            {
+                File.Delete(Address);
+            }
+            _stop.Dispose();
         }
     }
 }
