@@ -47,6 +47,13 @@ build_jvpn() {
 jvpn() { dotnet "$JVPN_DLL" "$@"; }
 
 netns_tunnel_cleanup() {
+    reset_topology
+    rm -rf "$WORK_DIR"
+}
+
+# reset_topology: stops every VPN process started so far and deletes the namespaces (by name and PID),
+# so a benchmark can build a fresh topology for its next run.
+reset_topology() {
     local pid
     for pid in "${VPN_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -67,7 +74,8 @@ netns_tunnel_cleanup() {
             ip netns del "$ns" 2>/dev/null || true
         fi
     done
-    rm -rf "$WORK_DIR"
+    VPN_PIDS=()
+    VPN_PID_OF=()
 }
 
 create_topology() {
@@ -112,10 +120,60 @@ create_nat_topology() {
 nat_rebind() {
     local lo=$((20000 + (NAT_RANGE_INDEX % 12) * 1000))
     NAT_RANGE_INDEX=$((NAT_RANGE_INDEX + 1))
-    printf 'flush ruleset\ntable ip jvnat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "vpub" meta l4proto { tcp, udp } masquerade to :%d-%d\n  oifname "vpub" masquerade\n }\n}\n' \
+    # Only the NAT table is replaced (a two-link topology keeps its filter table).
+    printf 'table ip jvnat {}\ndelete table ip jvnat\ntable ip jvnat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "vpub" meta l4proto { tcp, udp } masquerade to :%d-%d\n  oifname "vpub" masquerade\n }\n}\n' \
         "$lo" "$((lo + 999))" | ip netns exec "$NS_ROUTER" nft -f -
     ip netns exec "$NS_ROUTER" conntrack -D -p udp >/dev/null 2>&1 || true
     echo "$lo-$((lo + 999))"
+}
+
+# --- two links (DESIGN §8): the client has Wi-Fi and cellular into one router ---------------------------
+#   client wifi0 192.168.S.2 -- wifi 192.168.S.1 \
+#          cell0 10.202.S.2  -- cell 10.202.S.1  -- router vpub 10.200.S.254 -- 10.200.S.1 server
+# Both links carry a default route (Wi-Fi metric 100, cellular 200); the router masquerades both, so the
+# server sees one public address with a port per path. Per-link loss and blackholes live in table jvfilter.
+WIFI_ADDR="192.168.$SUBNET.2"
+CELL_ADDR="10.202.$SUBNET.2"
+create_two_link_topology() {
+    local ns
+    for ns in "$NS_SERVER" "$NS_ROUTER" "$NS_CLIENT"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ip -n "$NS_CLIENT" link add wifi0 type veth peer name wifi netns "$NS_ROUTER"
+    ip -n "$NS_CLIENT" link add cell0 type veth peer name cell netns "$NS_ROUTER"
+    ip -n "$NS_ROUTER" link add vpub type veth peer name veth0 netns "$NS_SERVER"
+    ip -n "$NS_ROUTER" addr add "192.168.$SUBNET.1/24" dev wifi
+    ip -n "$NS_ROUTER" addr add "10.202.$SUBNET.1/24" dev cell
+    ip -n "$NS_ROUTER" addr add "$ROUTER_PUBLIC_ADDR/24" dev vpub
+    ip -n "$NS_SERVER" addr add "$SERVER_UNDERLAY/24" dev veth0
+    for ns in wifi cell vpub; do ip -n "$NS_ROUTER" link set "$ns" up; done
+    ip -n "$NS_SERVER" link set veth0 up
+    link_up wifi0
+    link_up cell0
+    ip netns exec "$NS_ROUTER" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+    nat_rebind >/dev/null
+    printf 'table ip jvfilter {\n chain path {\n  type filter hook forward priority 0; policy accept;\n }\n}\n' \
+        | ip netns exec "$NS_ROUTER" nft -f -
+}
+
+link_up() { # link_up wifi0|cell0: link up, address, default route (what DHCP would do)
+    local addr gw metric
+    if [ "$1" = wifi0 ]; then addr=$WIFI_ADDR gw="192.168.$SUBNET.1" metric=100; else addr=$CELL_ADDR gw="10.202.$SUBNET.1" metric=200; fi
+    ip -n "$NS_CLIENT" link set "$1" up
+    ip -n "$NS_CLIENT" addr add "$addr/24" dev "$1"
+    ip -n "$NS_CLIENT" route add default via "$gw" dev "$1" metric "$metric"
+}
+
+link_down() { # link_down wifi0|cell0: a hard switch: the link goes down and loses its address
+    ip -n "$NS_CLIENT" addr flush dev "$1"
+    ip -n "$NS_CLIENT" link set "$1" down
+}
+
+path_blackhole() { # path_blackhole wifi|cell on|off: the link stays up, the router drops all of its traffic
+    local rules="flush chain ip jvfilter path"
+    [ "$2" = on ] && rules+=$'\n'"add rule ip jvfilter path iifname \"$1\" drop"$'\n'"add rule ip jvfilter path oifname \"$1\" drop"
+    ip netns exec "$NS_ROUTER" nft -f - <<<"$rules"
 }
 
 write_config() { # write_config FILE PRIVATE_KEY ADDRESS LISTEN_PORT|"" PEER_PUBLIC ALLOWED_IPS ENDPOINT|""
@@ -220,6 +278,22 @@ setup_tunnel() {
         "$CLIENT_PUBLIC" "$CLIENT_TUNNEL/32" ""
     write_config "$WORK_DIR/$client_if.conf" "$CLIENT_PRIVATE" "$CLIENT_TUNNEL/24" "" \
         "$SERVER_PUBLIC" "$SERVER_TUNNEL/32" "$SERVER_UNDERLAY:$LISTEN_PORT"
+    start_vpn "$impl" "$NS_SERVER" "$WORK_DIR/$server_if.conf"
+    start_vpn "$impl" "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
+    wait_tunnel_ping "$impl" "$server_if" "$client_if"
+}
+
+# setup_two_link_tunnel IMPL SERVER_IF CLIENT_IF: like setup_tunnel; a jvpn client also gets its path
+# preference (Wi-Fi first, then cellular).
+setup_two_link_tunnel() {
+    local impl=$1 server_if=$2 client_if=$3
+    read -r SERVER_PRIVATE SERVER_PUBLIC <<<"$(gen_keys "$impl")"
+    read -r CLIENT_PRIVATE CLIENT_PUBLIC <<<"$(gen_keys "$impl")"
+    write_config "$WORK_DIR/$server_if.conf" "$SERVER_PRIVATE" "$SERVER_TUNNEL/24" "$LISTEN_PORT" \
+        "$CLIENT_PUBLIC" "$CLIENT_TUNNEL/32" ""
+    write_config "$WORK_DIR/$client_if.conf" "$CLIENT_PRIVATE" "$CLIENT_TUNNEL/24" "" \
+        "$SERVER_PUBLIC" "$SERVER_TUNNEL/32" "$SERVER_UNDERLAY:$LISTEN_PORT"
+    [ "$impl" = jvpn ] && printf '\n[Jumping]\nInterfaces = wifi0, cell0\n' >>"$WORK_DIR/$client_if.conf"
     start_vpn "$impl" "$NS_SERVER" "$WORK_DIR/$server_if.conf"
     start_vpn "$impl" "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
     wait_tunnel_ping "$impl" "$server_if" "$client_if"

@@ -18,9 +18,49 @@ internal static class StatusCommand
     {
         var name = new Argument<string?>("NAME") { Description = "Interface name; all running interfaces when omitted", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Machine-readable JSON output" };
-        var cmd = new Command("status", "Show interfaces, peers, endpoints, latest handshakes and transfer counters.") { name, json };
-        cmd.SetAction(parse => Run(parse.GetValue(name), parse.GetValue(json)));
+        var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every second until Ctrl-C (or until the interface goes away)" };
+        var cmd = new Command("status", "Show interfaces, peers, endpoints, latest handshakes, transfer counters, the session and its paths.") { name, json, watch };
+        cmd.SetAction(parse => parse.GetValue(watch) ? Watch(parse.GetValue(name), parse.GetValue(json)) : Run(parse.GetValue(name), parse.GetValue(json)));
         return cmd;
+    }
+
+    /// <summary>
+    /// `--watch`: redraws the status every second (text: clears the screen first; JSON: one document per
+    /// refresh, separated by a blank line, for scripts that follow it). Ends on Ctrl-C with exit 0, or
+    /// when the interface is gone (the error and exit code of a plain `status`).
+    /// </summary>
+    private static int Watch(string? name, bool json)
+    {
+        using var stop = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (!json && !Console.IsOutputRedirected)
+                {
+                    Console.Out.Write("\u001b[H\u001b[2J");
+                }
+                int code = Run(name, json);
+                if (code != ExitCodes.Ok)
+                {
+                    return code;
+                }
+                Console.Out.WriteLine(json ? "" : $"(every 1 s; Ctrl-C to stop) {DateTime.Now:HH:mm:ss}");
+                Console.Out.Flush();
+                stop.Token.WaitHandle.WaitOne(1000);
+            }
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 
     private static int Run(string? name, bool json)
@@ -169,13 +209,98 @@ internal static class StatusCommand
         w.WriteNumber("age_ms", long.Parse(s.GetValueOrDefault("last_transition_age_ms") ?? "-1", CultureInfo.InvariantCulture));
         w.WriteEndObject();
         w.WriteNumber("switches", int.Parse(s.GetValueOrDefault("switches") ?? "0", CultureInfo.InvariantCulture));
+        WritePaths(w, s);
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The client's paths (issue 4 §4): interface, local address, role (active, pending, candidate),
+    /// state, smoothed RTT, loss, age of the last authenticated reply; and the recent switches.
+    /// </summary>
+    private static void WritePaths(Utf8JsonWriter w, Dictionary<string, string> s)
+    {
+        if (!s.TryGetValue("path_switches_last_minute", out string? perMinute))
+        {
+            return;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteStartArray("paths");
+        foreach (string[] f in Rows(s.GetValueOrDefault("path"), 8))
+        {
+            w.WriteStartObject();
+            w.WriteString("interface", f[0]);
+            w.WriteString("local_address", f[1]);
+            w.WriteString("role", f[2]);
+            w.WriteString("state", f[3]);
+            w.WriteNumber("rtt_ms", double.Parse(f[4], inv));
+            w.WriteNumber("loss", double.Parse(f[5], inv));
+            w.WriteNumber("last_reply_age_ms", long.Parse(f[6], inv));
+            w.WriteNumber("priority", int.Parse(f[7], inv));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("recent_switches");
+        foreach (string[] f in Rows(s.GetValueOrDefault("path_switch"), 5))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("age_ms", long.Parse(f[0], inv));
+            w.WriteString("from", f[1]);
+            w.WriteString("to", f[2]);
+            w.WriteString("reason", f[3]);
+            w.WriteNumber("gap_ms", long.Parse(f[4], inv));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("switches_last_minute", int.Parse(perMinute, inv));
+    }
+
+    private static IEnumerable<string[]> Rows(string? lines, int fields)
+    {
+        if (string.IsNullOrEmpty(lines))
+        {
+            yield break;
+        }
+        foreach (string line in lines.Split('\n'))
+        {
+            string[] f = line.Split(',');
+            if (f.Length == fields)
+            {
+                yield return f;
+            }
+        }
+    }
+
+    private static void AppendPaths(StringBuilder sb, Dictionary<string, string> ss)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        bool any = false;
+        foreach (string[] f in Rows(ss.GetValueOrDefault("path"), 8))
+        {
+            if (!any)
+            {
+                sb.Append("  paths:\n");
+                any = true;
+            }
+            string rtt = f[4] == "-1" ? "-" : f[4] + " ms";
+            double loss = double.Parse(f[5], inv) * 100;
+            sb.Append(inv, $"    {(f[2] == "active" ? "*" : " ")} {f[0],-12} {f[1],-16} {f[2],-9} {f[3],-7} rtt {rtt,-9} loss {loss,3:0}%\n");
+        }
+        bool header = false;
+        foreach (string[] f in Rows(ss.GetValueOrDefault("path_switch"), 5))
+        {
+            if (!header)
+            {
+                sb.Append("  recent switches:\n");
+                header = true;
+            }
+            double ago = long.Parse(f[0], inv) / 1000.0;
+            sb.Append(inv, $"    {ago,7:0.0} s ago  {f[1]} -> {f[2]}  {f[3]}  gap {f[4]} ms\n");
+        }
     }
 
     /// <summary>jvpn_session=1: key=value blocks, each starting with public_key=HEX.</summary>
     private static Dictionary<string, Dictionary<string, string>> TrySessions(string name)
     {
-        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         string reply;
         try
         {
@@ -183,8 +308,15 @@ internal static class StatusCommand
         }
         catch (UapiException)
         {
-            return result;
+            return new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         }
+        return ParseSessions(reply);
+    }
+
+    /// <summary>Parses a jvpn_session=1 reply into per-peer key/value maps (repeated path lines joined by newlines).</summary>
+    internal static Dictionary<string, Dictionary<string, string>> ParseSessions(string reply)
+    {
+        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         if (!reply.Contains("errno=0", StringComparison.Ordinal))
         {
             return result;
@@ -206,7 +338,8 @@ internal static class StatusCommand
             }
             else if (current is not null)
             {
-                current[key] = value;
+                // Repeated keys (one path= line per path, one path_switch= per switch) keep every value.
+                current[key] = key is "path" or "path_switch" && current.TryGetValue(key, out string? earlier) ? earlier + "\n" + value : value;
             }
         }
         return result;
@@ -248,6 +381,7 @@ internal static class StatusCommand
                     {
                         sb.Append(inv, $"  session: {ss.GetValueOrDefault("session_id")} {ss.GetValueOrDefault("state")} v{ss.GetValueOrDefault("state_version")} ({ss.GetValueOrDefault("role")}), bound {ss.GetValueOrDefault("bound_endpoint")}, {ss.GetValueOrDefault("switches")} switch(es)\n");
                     }
+                    AppendPaths(sb, ss);
                 }
             }
             sb.Append('\n');

@@ -42,6 +42,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private readonly Action<Span<byte>> _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _sweeper;
+    private readonly AutoResetEvent _wake = new(false);
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -101,10 +102,22 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
-        _clientPaths?.StartMonitor();
+        Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
+        _clientPaths?.StartMonitor(WakeSweep);
         InitialPathChoice();
-        Attach();
         _sweeper.Start();
+    }
+
+    private void WakeSweep()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The node stopped first; the paths' monitor is about to stop too.
+        }
     }
 
     /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
@@ -127,9 +140,9 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
     }
 
-    public void OnUnboundSource(Peer peer, SocketAddress from)
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
     {
-        if (!_server.TryGetValue(peer, out ServerSession? s))
+        if (!_server.TryGetValue(peer, out ServerSession? s) || IsPathControl(plaintext))
         {
             return;
         }
@@ -148,6 +161,15 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
             PublishLine("REBIND_HINT_SENT", s.Slot.Id, version, w => w.WriteString("observed", observed.ToString()));
         }
     }
+
+    /// <summary>
+    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
+    /// path and never binds (DESIGN §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
+    /// </summary>
+    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
+        plaintext.Length >= 2 && plaintext[0] == 0x00
+        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
 
     public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
@@ -171,7 +193,10 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     private void Sweep()
     {
         var audit = new List<AuditEvent>();
-        while (!_stop.Token.WaitHandle.WaitOne(50))
+        // Every 50 ms, or at once when an interface changed (the path manager acts on the first netlink
+        // event of a burst: a hard switch should cost one round trip, not a sweep period).
+        WaitHandle[] handles = [_stop.Token.WaitHandle, _wake];
+        while (WaitHandle.WaitAny(handles, 50) != 0)
         {
             SweepOnce(audit);
         }
@@ -239,5 +264,6 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         }
         _device.Observer = null;
         _stop.Dispose();
+        _wake.Dispose();
     }
 }

@@ -42,12 +42,17 @@ public sealed class ClientPaths : IDisposable
     public PathSocketSet Set { get; } = new();
 
     /// <summary>Watches netlink; without it (no permission) the periodic rescan still notices changes.</summary>
-    public void StartMonitor()
+    /// <param name="changed">Called (on the monitor's thread) after the view was marked dirty: wake the sweep.</param>
+    public void StartMonitor(Action changed)
     {
         try
         {
             _monitor = RouteMonitor.Start();
-            _monitor.Changed += () => _dirty = true;
+            _monitor.Changed += () =>
+            {
+                _dirty = true;
+                changed();
+            };
         }
         catch (PlatformException ex)
         {

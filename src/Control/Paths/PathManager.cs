@@ -37,6 +37,7 @@ public sealed class PathManager
     private long _lastSwitchMs = long.MinValue / 2;
     private long _pendingSinceMs;
     private ReasonCode _pendingReason;
+    private long _pendingFromLastReplyMs = -1;
     private string? _lostActiveName;
     private long _lostActiveLastReplyMs = -1;
     private string? _deferredNote;
@@ -164,7 +165,10 @@ public sealed class PathManager
         }
         PathEntry? from = Active;
         string fromName = from?.Info.Interface ?? _lostActiveName ?? "";
-        long lastReply = from is not null ? from.LastReplyMs : _lostActiveLastReplyMs;
+        // The gap runs from the last reply the old path gave before we decided to leave it (a reply that
+        // sneaks in while the REATTACH is in flight does not shorten what the user saw).
+        long lastReply = pathId == PendingId && _pendingFromLastReplyMs >= 0 ? _pendingFromLastReplyMs
+            : from is not null ? from.LastReplyMs : _lostActiveLastReplyMs;
         long gap = lastReply >= 0 ? Math.Max(0, nowMs - lastReply) : 0;
         ReasonCode reason = pathId == PendingId ? _pendingReason : ReasonCode.TransportDeadRecovery;
         bool moved = from is null || from.Id != pathId;
@@ -439,6 +443,7 @@ public sealed class PathManager
         _pendingSinceMs = nowMs;
         _pendingReason = reason;
         PathEntry? from = Active;
+        _pendingFromLastReplyMs = from is not null ? Math.Min(from.LastReplyMs, nowMs) : _lostActiveLastReplyMs;
         (double loss, _) = target.Loss(nowMs);
         double? fromScore = from is null ? null : from.Score(from.Loss(nowMs).Loss);
         log.Add(new PathDecision(nowMs, "switch", target.Info.Interface, from?.Info.Interface ?? _lostActiveName, reason, detail, target.Score(loss), fromScore));

@@ -18,9 +18,11 @@ public interface IDeviceObserver
     /// <summary>
     /// Authenticated traffic from <paramref name="from"/>, which is not the peer's bound endpoint, while
     /// roaming is off for the peer (DESIGN §2.2 binding rule: deliver, do not rebind, hint). The
-    /// address buffer is reused by the caller: copy it if it must be kept.
+    /// address buffer is reused by the caller: copy it if it must be kept. <paramref name="plaintext"/> is
+    /// the packet's decrypted content (empty for a keepalive), so the session layer can tell its own
+    /// control traffic (a probe of a candidate path) from a NAT rebinding.
     /// </summary>
-    void OnUnboundSource(Peer peer, SocketAddress from);
+    void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext);
 
     /// <summary>
     /// An authenticated control frame from <paramref name="peer"/> arrived from <paramref name="from"/>,

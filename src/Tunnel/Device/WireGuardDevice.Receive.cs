@@ -80,7 +80,7 @@ public sealed partial class WireGuardDevice
             peer.CountReplay();
             return ReceiveResult.Drop;
         }
-        OnAuthenticatedReceive(peer, keypair, from, datagram.Length, now);
+        OnAuthenticatedReceive(peer, keypair, from, datagram.Length, now, plaintext);
 
         if (plaintext.IsEmpty)
         {
@@ -111,7 +111,7 @@ public sealed partial class WireGuardDevice
         return ReceiveResult.Deliver;
     }
 
-    private void OnAuthenticatedReceive(Peer peer, Keypair keypair, SocketAddress from, int length, long now)
+    private void OnAuthenticatedReceive(Peer peer, Keypair keypair, SocketAddress from, int length, long now, ReadOnlySpan<byte> plaintext)
     {
         if (ReferenceEquals(peer.Keypairs.Next, keypair))
         {
@@ -145,7 +145,7 @@ public sealed partial class WireGuardDevice
             }
             else
             {
-                Observer?.OnUnboundSource(peer, from);
+                Observer?.OnUnboundSource(peer, from, plaintext);
             }
         }
         // Receive-side rekey (timers.c / wireguard-go receive.go): the initiator rekeys when its session

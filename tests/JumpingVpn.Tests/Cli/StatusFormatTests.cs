@@ -40,4 +40,38 @@ public sealed class StatusFormatTests
         Assert.Equal(100, peer.GetProperty("latest_handshake_age_seconds").GetInt64());
         Assert.Equal(900, peer.GetProperty("latest_handshake_unix").GetInt64());
     }
+
+    [Fact]
+    public void Client_paths_and_switches_appear_in_json_and_text()
+    {
+        string key = Convert.ToHexStringLower(KeyWithPlusAndSlash);
+        string reply = $"public_key={key}\nrole=client\nsession_layer=on\nsession_id=00112233445566778899aabbccddeeff\n" +
+            "state=ATTACHED\nstate_version=3\nbound_at_version=3\nbound_endpoint=192.0.2.1:51820\nlast_reason=PREFERRED_PATH_CHANGED\n" +
+            "last_transition_age_ms=1200\nswitches=2\nrtt_ms=4\n" +
+            "path=wifi0,192.168.1.2,active,alive,3.5,0.00,20,0\n" +
+            "path=cell0,10.202.1.2,candidate,lossy,41.2,0.25,300,1\n" +
+            "path_switch=9000,wifi0,cell0,TRANSPORT_DEAD_RECOVERY,64\n" +
+            "path_switch=2000,cell0,wifi0,PREFERRED_PATH_CHANGED,3\n" +
+            "path_switches_last_minute=2\nerrno=0\n\n";
+        var sessions = new Dictionary<string, Dictionary<string, Dictionary<string, string>>> { ["jv0"] = StatusCommand.ParseSessions(reply) };
+
+        string json = StatusCommand.FormatJson(Snapshot(0), new Dictionary<string, Dictionary<string, long>?>(), 1000, sessions);
+        using JsonDocument doc = JsonDocument.Parse(json);
+        JsonElement session = doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("session");
+        JsonElement paths = session.GetProperty("paths");
+        Assert.Equal(2, paths.GetArrayLength());
+        Assert.Equal(("wifi0", "active", "alive", 3.5), (paths[0].GetProperty("interface").GetString(), paths[0].GetProperty("role").GetString(),
+            paths[0].GetProperty("state").GetString(), paths[0].GetProperty("rtt_ms").GetDouble()));
+        Assert.Equal(0.25, paths[1].GetProperty("loss").GetDouble());
+        JsonElement switches = session.GetProperty("recent_switches");
+        Assert.Equal(2, switches.GetArrayLength());
+        Assert.Equal(("wifi0", "cell0", "TRANSPORT_DEAD_RECOVERY", 64L), (switches[0].GetProperty("from").GetString(), switches[0].GetProperty("to").GetString(),
+            switches[0].GetProperty("reason").GetString(), switches[0].GetProperty("gap_ms").GetInt64()));
+        Assert.Equal(2, session.GetProperty("switches_last_minute").GetInt32());
+
+        string text = StatusCommand.FormatText(Snapshot(0), 1000, sessions);
+        Assert.Contains("* wifi0", text, StringComparison.Ordinal);
+        Assert.Contains("cell0        10.202.1.2       candidate lossy", text, StringComparison.Ordinal);
+        Assert.Contains("wifi0 -> cell0  TRANSPORT_DEAD_RECOVERY  gap 64 ms", text, StringComparison.Ordinal);
+    }
 }

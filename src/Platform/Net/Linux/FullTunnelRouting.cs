@@ -28,10 +28,17 @@ public sealed class FullTunnelRouting(string device, int table)
         throw new PlatformException("no free routing table between 51820 and 52819 for the tunnel's default route");
     }
 
+    /// <summary>
+    /// Installs the route and rules. Rules that still point at this (empty, hence unused) table are
+    /// leftovers of a jvpn that was killed before it could clean up (SIGKILL, crash, power loss): the
+    /// kernel deleted its device and routes but rules outlive them. They are removed first, so a
+    /// crash-restart never stacks duplicates.
+    /// </summary>
     public void Add(IpPrefix defaultPrefix)
     {
         string fam = defaultPrefix.IsIPv4 ? "-4" : "-6";
         string t = Table.ToString(CultureInfo.InvariantCulture);
+        RemoveRules(fam);
         IpCommand.Run(fam, "route", "add", defaultPrefix.ToString(), "dev", device, "table", t);
         IpCommand.Run(fam, "rule", "add", "not", "fwmark", t, "table", t);
         IpCommand.Run(fam, "rule", "add", "table", "main", "suppress_prefixlength", "0");
@@ -54,17 +61,20 @@ public sealed class FullTunnelRouting(string device, int table)
     /// <summary>Removes every rule this recipe added (loops as wg-quick does, in case of duplicates).</summary>
     public void Remove()
     {
+        RemoveRules("-4");
+        RemoveRules("-6");
+    }
+
+    private void RemoveRules(string fam)
+    {
         string t = Table.ToString(CultureInfo.InvariantCulture);
-        foreach (string fam in new[] { "-4", "-6" })
+        for (int i = 0; i < 10 && IpCommand.Run(false, fam, "rule", "show").Output.Contains($"lookup {t}", StringComparison.Ordinal); i++)
         {
-            for (int i = 0; i < 10 && IpCommand.Run(false, fam, "rule", "show").Output.Contains($"lookup {t}", StringComparison.Ordinal); i++)
-            {
-                IpCommand.Run(false, fam, "rule", "delete", "table", t);
-            }
-            for (int i = 0; i < 10 && IpCommand.Run(false, fam, "rule", "show").Output.Contains("from all lookup main suppress_prefixlength 0", StringComparison.Ordinal); i++)
-            {
-                IpCommand.Run(false, fam, "rule", "delete", "table", "main", "suppress_prefixlength", "0");
-            }
+            IpCommand.Run(false, fam, "rule", "delete", "table", t);
+        }
+        for (int i = 0; i < 10 && IpCommand.Run(false, fam, "rule", "show").Output.Contains("from all lookup main suppress_prefixlength 0", StringComparison.Ordinal); i++)
+        {
+            IpCommand.Run(false, fam, "rule", "delete", "table", "main", "suppress_prefixlength", "0");
         }
     }
 }

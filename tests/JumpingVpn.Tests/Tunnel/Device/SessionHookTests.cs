@@ -14,7 +14,7 @@ public class SessionHookTests
 
         public void OnSessionKeysInstalled(Peer peer, bool weInitiated) => Installed.Add((peer, weInitiated));
 
-        public void OnUnboundSource(Peer peer, SocketAddress from) => Unbound.Add(EndpointCodec.ToIPEndPoint(from).ToString());
+        public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext) => Unbound.Add(EndpointCodec.ToIPEndPoint(from).ToString());
 
         public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia) => Frames.Add(frame.ToArray());
     }
