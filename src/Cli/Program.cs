@@ -16,6 +16,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     EventsCommand.Create(),
     ServerCommands.Create(),
     BenchCommand.Create(),
+    ServiceCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);
@@ -55,6 +56,17 @@ catch (UapiException ex)
     return ExitCodes.Failure;
 }
 catch (IOException ex)
+{
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}
+catch (DllNotFoundException ex)
+{
+    // E.g. wintun.dll missing next to jvpn.exe: WintunLoader's message says where to put it.
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}
+catch (PlatformNotSupportedException ex)
 {
     Console.Error.WriteLine($"jvpn: {ex.Message}");
     return ExitCodes.Failure;
