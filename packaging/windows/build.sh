@@ -7,9 +7,11 @@
 # pinned hash below (same pin as tailscale/tailscale:tsconst/wintun/wintun.go). The DLL is shipped verbatim,
 # because the Wintun prebuilt-binary license forbids modifying it and the Authenticode signature must stay valid.
 #
-# Usage: packaging/windows/build.sh [--arch x64|arm64] --wintun-zip PATH --out DIR [--publish-dir DIR]
+# Usage: packaging/windows/build.sh [--arch x64|arm64] --wintun-zip PATH --out DIR [--publish-dir DIR] [--msi]
 #   --publish-dir  reuse an existing `dotnet publish -r win-<arch>` output instead of publishing again
 #                  (the tests share one publish between cases this way).
+#   --msi          also build jvpn-<version>-win-x64.msi with wixl (Debian: apt-get install wixl; x64 only),
+#                  from packaging/windows/jvpn.wxs.
 set -euo pipefail
 
 readonly WINTUN_VERSION=0.14.1
@@ -22,6 +24,7 @@ arch=x64
 wintun_zip=""
 out=""
 publish_dir=""
+msi=0
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
@@ -31,7 +34,8 @@ while [[ $# -gt 0 ]]; do
         --wintun-zip) wintun_zip="${2:-}"; shift 2 ;;
         --out) out="${2:-}"; shift 2 ;;
         --publish-dir) publish_dir="${2:-}"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --msi) msi=1; shift ;;
+        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -44,6 +48,10 @@ esac
 [[ -n "$wintun_zip" ]] || die "--wintun-zip PATH is required: download wintun-$WINTUN_VERSION.zip from https://www.wintun.net/ yourself (this build never downloads it)"
 [[ -f "$wintun_zip" ]] || die "wintun zip '$wintun_zip' does not exist"
 [[ -n "$out" ]] || die "--out DIR is required"
+if [[ "$msi" == 1 ]]; then
+    [[ "$arch" == x64 ]] || die "--msi is x64 only (wixl 0.101 targets x86/x64)"
+    command -v wixl >/dev/null || die "--msi needs wixl (apt-get install wixl)"
+fi
 for tool in sha256sum unzip zip; do
     command -v "$tool" >/dev/null || die "'$tool' is required (apt-get install $tool)"
 done
@@ -76,8 +84,19 @@ mkdir -p "$stage"
 if [[ -z "$publish_dir" ]]; then
     publish_dir="$work/publish"
     echo "build.sh: dotnet publish -r $rid (self-contained, single file)"
-    dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
-        -p:PublishSingleFile=true -p:DebugType=none -o "$publish_dir" --nologo
+    # Own artifacts path: never touches (or races) the obj/bin folders of the source tree.
+    publish_log="$work/publish.log"
+    if ! dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
+        -p:PublishSingleFile=true -p:DebugType=none -o "$publish_dir" --nologo \
+        --artifacts-path "$work/artifacts" >"$publish_log" 2>&1; then
+        cat "$publish_log" >&2
+        # NU1101 for the runtime pack means the NuGet feed has no $rid runtime: not a code problem.
+        # (This is what happens for win-arm64 on the project's build machine; see packaging/README.md.)
+        if grep -q "NU1101.*Microsoft.NETCore.App.Runtime.$rid" "$publish_log"; then
+            die "BLOCKED: the NuGet feed does not serve the $rid runtime pack (NU1101 Microsoft.NETCore.App.Runtime.$rid); publish on a machine whose feed has it and pass --publish-dir"
+        fi
+        die "dotnet publish -r $rid failed (output above)"
+    fi
 fi
 [[ -f "$publish_dir/jvpn.exe" ]] || die "no jvpn.exe in publish output '$publish_dir'"
 
@@ -103,3 +122,11 @@ zip_path="$out/$name.zip"
 rm -f "$zip_path"
 (cd "$work" && zip -q -r -X "$zip_path" "$name")
 echo "build.sh: wrote $zip_path ($(du -h "$zip_path" | cut -f1))"
+
+if [[ "$msi" == 1 ]]; then
+    msi_path="$out/$name.msi"
+    rm -f "$msi_path"
+    # File sources in jvpn.wxs are relative to the staged folder, so the MSI holds exactly the zip's files.
+    (cd "$stage" && wixl --arch x64 -D Version="$version" -o "$msi_path" "$here/jvpn.wxs")
+    echo "build.sh: wrote $msi_path ($(du -h "$msi_path" | cut -f1))"
+fi

@@ -6,8 +6,11 @@
 # The service runs as LocalSystem (Wintun adapter creation needs SYSTEM/Administrator), own process,
 # auto-start, depends on Nsi and TcpIp, SID type unrestricted (needed later for a WFP filter keyed on the
 # service SID) - the same service configuration as wireguard-windows (manager/install.go).
-# NOTE: the service host command of jvpn.exe is pending (see README.md); the service currently runs
-# `jvpn.exe up C:\ProgramData\jvpn\NAME.conf --foreground` as designed for the service wrapper.
+# The service runs `jvpn.exe service run C:\ProgramData\jvpn\NAME.conf`: jvpn's Windows service host
+# (Microsoft.Extensions.Hosting.WindowsServices), which answers the service control manager at once (no
+# error 1053), brings the tunnel up, logs to the Application event log (source jvpn), and tears the
+# tunnel down on stop/shutdown. `jvpn down NAME` from an elevated prompt also stops it (over the control
+# pipe \\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME).
 [CmdletBinding()]
 param(
     [Parameter(Mandatory = $true)][ValidatePattern('^[A-Za-z0-9_=+.-]{1,32}$')][string]$TunnelName,
@@ -54,7 +57,7 @@ if (-not (Test-Path $configPath)) {
 }
 
 $exe = Join-Path $installDir 'jvpn.exe'
-$binaryPath = "`"$exe`" up `"$configPath`" --foreground"
+$binaryPath = "`"$exe`" service run `"$configPath`""
 if (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
     throw "Service $serviceName already exists; run uninstall.ps1 -TunnelName $TunnelName first."
 }

@@ -29,8 +29,15 @@ foreach ($service in Get-Service -Name $pattern -ErrorAction SilentlyContinue) {
 
 # Only remove the program when no tunnel service is left that still points at it.
 if (-not (Get-Service -Name 'jvpn-*' -ErrorAction SilentlyContinue)) {
-    # Wintun adapters are tied to the service process and vanish with it; the driver itself is removed by
-    # WintunDeleteDriver through `jvpn.exe uninstall` once that command exists (see README.md).
+    # Wintun adapters are tied to the service process and vanish with it; then the driver itself can go
+    # (WintunDeleteDriver; it refuses while another program's Wintun adapter exists, which is fine).
+    $exe = Join-Path $installDir 'jvpn.exe'
+    if (Test-Path $exe) {
+        & $exe service remove-driver
+        if ($LASTEXITCODE -ne 0) {
+            Write-Warning 'The Wintun driver was left installed (another Wintun adapter may still be in use).'
+        }
+    }
     if (Test-Path $installDir) {
         Remove-Item -Recurse -Force -Path $installDir
     }

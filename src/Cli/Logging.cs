@@ -5,7 +5,10 @@ namespace JumpingVpn.Cli;
 /// <summary>One-line console logs on stderr; level from JVPN_LOG (trace, debug, information, warning, error).</summary>
 internal static class Logging
 {
-    public static ILoggerFactory Create() => LoggerFactory.Create(b =>
+    public static ILoggerFactory Create() => LoggerFactory.Create(Configure);
+
+    /// <summary>The same console setup for a generic host's logging builder (`jvpn service run`).</summary>
+    public static void Configure(ILoggingBuilder b)
     {
         b.AddSimpleConsole(o =>
         {
@@ -14,5 +17,5 @@ internal static class Logging
         });
         b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         b.AddFilter(null, Enum.TryParse(Environment.GetEnvironmentVariable("JVPN_LOG"), true, out LogLevel level) ? level : LogLevel.Information);
-    });
+    }
 }

@@ -17,6 +17,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     ServerCommands.Create(),
     ClusterCommands.Create(),
     BenchCommand.Create(),
+    ServiceCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);
@@ -56,6 +57,17 @@ catch (UapiException ex)
     return ExitCodes.Failure;
 }
 catch (IOException ex)
+{
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}
+catch (DllNotFoundException ex)
+{
+    // E.g. wintun.dll missing next to jvpn.exe: WintunLoader's message says where to put it.
+    Console.Error.WriteLine($"jvpn: {ex.Message}");
+    return ExitCodes.Failure;
+}
+catch (PlatformNotSupportedException ex)
 {
     Console.Error.WriteLine($"jvpn: {ex.Message}");
     return ExitCodes.Failure;

@@ -2,7 +2,8 @@ using JumpingVpn.Platform.Interop.Linux;
 
 namespace JumpingVpn.Platform;
 
-/// <summary>Checks up front whether this process may configure network interfaces (Linux).</summary>
+/// <summary>Checks up front whether this process may configure network interfaces (Linux: CAP_NET_ADMIN;
+/// Windows: an elevated Administrator or LocalSystem, which Wintun and IP Helper require, platform-notes §1.2).</summary>
 public static class Privileges
 {
     private const int CapNetAdmin = 12;
@@ -14,6 +15,10 @@ public static class Privileges
     /// </summary>
     public static bool HasNetAdmin()
     {
+        if (OperatingSystem.IsWindows())
+        {
+            return IsElevatedOnWindows();
+        }
         if (!OperatingSystem.IsLinux())
         {
             return false;
@@ -36,5 +41,18 @@ public static class Privileges
         {
         }
         return LibC.GetEuid() == 0;
+    }
+
+    /// <summary>What to do when <see cref="HasNetAdmin"/> is false, phrased for this OS.</summary>
+    public static string Requirement => OperatingSystem.IsWindows()
+        ? "needs an elevated Administrator (or the jvpn service, which runs as LocalSystem); run it from an elevated prompt"
+        : "needs root or CAP_NET_ADMIN; run it with sudo";
+
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private static bool IsElevatedOnWindows()
+    {
+        using var identity = System.Security.Principal.WindowsIdentity.GetCurrent();
+        return identity.IsSystem
+            || new System.Security.Principal.WindowsPrincipal(identity).IsInRole(System.Security.Principal.WindowsBuiltInRole.Administrator);
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Transport;
 
 namespace JumpingVpn.Cli.Commands;
 
@@ -16,11 +17,11 @@ internal static class DownCommand
 
     private static int Run(string name)
     {
-        string socket = UapiPaths.SocketPath(name);
+        IUapiTransport transport = UapiTransports.Default;
         string reply;
         try
         {
-            reply = UapiClient.Request(name, "jvpn_down=1\n\n");
+            reply = UapiClient.Request(transport, name, "jvpn_down=1\n\n");
         }
         catch (UapiInterfaceNotRunningException)
         {
@@ -33,14 +34,15 @@ internal static class DownCommand
         // Another userspace WireGuard (wireguard-go) answers an unknown operation with a negative errno.
         if (reply.Contains("errno=-", StringComparison.Ordinal))
         {
-            Console.Error.WriteLine($"jvpn down: {name} is not a jvpn interface (its control socket does not understand 'down'); for wireguard-go use 'ip link del {name}'");
+            Console.Error.WriteLine($"jvpn down: {name} is not a jvpn interface (its control socket does not understand 'down'); for wireguard-go stop its process (Linux: 'ip link del {name}')");
             return ExitCodes.InterfaceState;
         }
-        for (int i = 0; i < 100 && File.Exists(socket); i++)
+        // The control endpoint (socket file or pipe) goes away as the last step of the teardown.
+        for (int i = 0; i < 100 && transport.Exists(name); i++)
         {
             Thread.Sleep(100);
         }
-        if (File.Exists(socket))
+        if (transport.Exists(name))
         {
             Console.Error.WriteLine($"jvpn down: {name} did not stop within 10 s");
             return ExitCodes.Failure;

@@ -44,7 +44,7 @@ internal static class UpCommand
         }
         if (!Privileges.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} needs root or CAP_NET_ADMIN; run it with sudo");
+            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {Privileges.Requirement}");
             return ExitCodes.NoPrivilege;
         }
         using ILoggerFactory loggers = Logging.Create();

@@ -8,6 +8,12 @@ public static partial class TunnelConfigParser
     /// <summary>Where wg-quick looks for a config given by interface name alone.</summary>
     public const string DefaultDirectory = "/etc/wireguard";
 
+    /// <summary>Where a bare NAME is looked up: /etc/wireguard, or on Windows %ProgramData%\jvpn (where
+    /// packaging/windows/install.ps1 puts configs, readable only by SYSTEM and Administrators).</summary>
+    public static string ConfigDirectory => OperatingSystem.IsWindows()
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "jvpn")
+        : DefaultDirectory;
+
     // wg-quick(8): an interface name is 1..15 of these characters (IFNAMSIZ - 1 on Linux).
     [GeneratedRegex("^[a-zA-Z0-9_=+.-]{1,15}$", RegexOptions.CultureInvariant)]
     private static partial Regex InterfaceNameRegex();
@@ -23,7 +29,7 @@ public static partial class TunnelConfigParser
     {
         ArgumentException.ThrowIfNullOrEmpty(nameOrPath);
         return IsValidInterfaceName(nameOrPath) && !File.Exists(nameOrPath)
-            ? Path.Combine(DefaultDirectory, nameOrPath + ".conf")
+            ? Path.Combine(ConfigDirectory, nameOrPath + ".conf")
             : nameOrPath;
     }
 

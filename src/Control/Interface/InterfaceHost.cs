@@ -6,8 +6,7 @@ using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Platform;
 using JumpingVpn.Platform.Net;
-using JumpingVpn.Platform.Net.Linux;
-using JumpingVpn.Platform.Tun.Linux;
+using JumpingVpn.Platform.Tun;
 using JumpingVpn.Platform.Udp;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Loops;
@@ -19,14 +18,16 @@ namespace JumpingVpn.Control.Interface;
 /// <summary>
 /// One running interface, brought up from a wg-quick config in wg-quick(8)'s order: PreUp, socket and
 /// keys, TUN device, MTU, addresses, link up, DNS, routes (policy routing for a default route),
-/// PostUp; then the UAPI socket. <see cref="Dispose"/> undoes it in reverse, and what it cannot undo it
-/// logs. If the process dies instead, the kernel still deletes the TUN device and with it the
+/// PostUp; then the UAPI socket. The OS-specific steps come from one <see cref="HostPlatform"/>
+/// (Linux: TUN + ip + batched UDP; Windows: Wintun + IP Helper + portable UDP). <see cref="Dispose"/>
+/// undoes it in reverse, and what it cannot undo it logs. If the process dies instead, the kernel still deletes the TUN device and with it the
 /// addresses and routes; only policy rules of a full tunnel can remain (removed by the next `up`).
 /// </summary>
 public sealed class InterfaceHost : IDisposable
 {
     private readonly TunnelConfig _config;
     private readonly ILogger _logger;
+    private readonly HostPlatform _platform;
     private readonly List<Action> _undo = [];
     private TunnelLoops? _loops;
     private JumpingNode? _jumping;
@@ -36,10 +37,11 @@ public sealed class InterfaceHost : IDisposable
 
     private readonly string? _storeOverride;
 
-    private InterfaceHost(TunnelConfig config, ILogger logger, string? storeOverride)
+    private InterfaceHost(TunnelConfig config, ILogger logger, HostPlatform platform, string? storeOverride)
     {
         _config = config;
         _logger = logger;
+        _platform = platform;
         _storeOverride = storeOverride;
     }
 
@@ -54,7 +56,7 @@ public sealed class InterfaceHost : IDisposable
     /// <summary>Brings the interface up; <paramref name="storeUrl"/> overrides `[Jumping] Store` (`jvpn up --store URL`).</summary>
     public static InterfaceHost Start(TunnelConfig config, ILogger logger, long? rekeyAfterNs = null, string? storeUrl = null)
     {
-        var host = new InterfaceHost(config, logger, storeUrl);
+        var host = new InterfaceHost(config, logger, HostPlatform.ForCurrentOs(), storeUrl);
         try
         {
             host.Up(rekeyAfterNs);
@@ -83,7 +85,7 @@ public sealed class InterfaceHost : IDisposable
             }
         }
 
-        UdpTransport udp = UdpTransport.Bind(iface.ListenPort ?? 0);
+        UdpTransport udp = _platform.BindUdp(iface.ListenPort ?? 0);
         Udp = udp;
         _undo.Add(udp.Dispose);
         _paths = CreateClientPaths(endpoints);
@@ -107,17 +109,13 @@ public sealed class InterfaceHost : IDisposable
             peer.Timers.PersistentKeepaliveSeconds = p.PersistentKeepalive ?? 0;
         }
 
-        LinuxTunDevice tun = LinuxTunDevice.Create(name, offload: true);
+        ITunDevice tun = _platform.CreateTun(name);
         _undo.Add(tun.Dispose);
-        var net = new IpCommandConfigurator();
-        net.SetMtu(name, mtu);
-        foreach (InterfaceAddress a in iface.Addresses)
+        _platform.Configure(new HostContext(_config, mtu, udp, tun, _undo, _logger, mark =>
         {
-            net.AddAddress(name, a.Address, a.PrefixLength);
-        }
-        net.SetUp(name);
-        ConfigureDns(name, iface);
-        ConfigureRoutes(name, net, udp);
+            udp.SetFwMark(mark);
+            _paths?.SetFwMark(mark);
+        }));
 
         var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark =>
         {
@@ -153,7 +151,7 @@ public sealed class InterfaceHost : IDisposable
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
         _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}",
-            name, udp.LocalPort, _config.Peers.Count, OnOff(tun.OffloadEnabled), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
+            name, udp.LocalPort, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
     }
 
     /// <summary>
@@ -349,76 +347,6 @@ public sealed class InterfaceHost : IDisposable
         return sum;
     }
 
-    private void ConfigureRoutes(string name, IpCommandConfigurator net, UdpTransport udp)
-    {
-        string? table = _config.Interface.Table;
-        if (string.Equals(table, "off", StringComparison.OrdinalIgnoreCase))
-        {
-            return;
-        }
-        bool auto = table is null || string.Equals(table, "auto", StringComparison.OrdinalIgnoreCase);
-        // wg-quick adds routes most specific last, from `wg show allowed-ips`; order does not matter to the kernel.
-        foreach (PeerSection p in _config.Peers)
-        {
-            foreach (IpPrefix prefix in p.AllowedIps)
-            {
-                if (prefix.Length == 0 && auto)
-                {
-                    int t = _config.Interface.FwMark is uint fw ? (int)fw : FullTunnelRouting.PickTable();
-                    var routing = new FullTunnelRouting(name, t);
-                    _undo.Add(routing.Remove);
-                    udp.SetFwMark((uint)t);
-                    _paths?.SetFwMark((uint)t);
-                    routing.Add(prefix);
-                }
-                else if (!(auto && CoveredByInterfaceSubnet(prefix)))
-                {
-                    net.AddRoute(name, prefix, auto ? null : table);
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// wg-quick skips a peer's route when `ip route get` already leads into the interface; the connected
-    /// route of an interface address (10.64.0.1/10) does that for every peer inside it. Checking it here
-    /// instead of running `ip` per peer is what lets 100k peers come up in seconds (docs/scaling.md).
-    /// </summary>
-    private bool CoveredByInterfaceSubnet(IpPrefix prefix)
-    {
-        foreach (InterfaceAddress a in _config.Interface.Addresses)
-        {
-            var subnet = new IpPrefix(a.Address, a.PrefixLength);
-            if (subnet.IsIPv4 == prefix.IsIPv4 && subnet.Length <= prefix.Length && subnet.Contains(prefix.Address))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// DNS = ...: systemd-resolved per link when it runs, else resolvconf (wg-quick's way), undone on exit.
-    /// Without either, jvpn warns and goes on (the tunnel works; names resolve as before).
-    /// </summary>
-    private void ConfigureDns(string name, InterfaceSection iface)
-    {
-        bool fullTunnel = _config.Peers.Any(p => p.AllowedIps.Any(a => a.Length == 0));
-        DnsConfigurator.Backend backend = DnsConfigurator.Detect(ExternalCommand.FindOnPath, Directory.Exists);
-        DnsConfigurator.DnsPlan plan = DnsConfigurator.Plan(backend, name, iface.DnsServers, iface.DnsSearch, fullTunnel);
-        if (plan.Apply.Count == 0)
-        {
-            if (iface.DnsServers.Count > 0 || iface.DnsSearch.Count > 0)
-            {
-                _logger.LogWarning("DNS = ... ignored: neither systemd-resolved (resolvectl) nor resolvconf is available; install one (wg-quick needs resolvconf too)");
-            }
-            return;
-        }
-        DnsConfigurator.Run(plan.Apply);
-        _undo.Add(() => DnsConfigurator.Run(plan.Revert));
-        _logger.LogInformation("{Name}: DNS through {Backend}", name, plan.Backend);
-    }
-
     private string? HandleExtension(string firstLine, IReadOnlyList<string> body)
     {
         if (firstLine == "jvpn_down=1")
@@ -460,7 +388,8 @@ public sealed class InterfaceHost : IDisposable
             string cmd = command.Replace("%i", _config.InterfaceName, StringComparison.Ordinal);
             _logger.LogInformation("[#] {Stage}: {Command}", stage, cmd);
             // Hooks print to the console like wg-quick's do, so their output is not captured.
-            int code = ExternalCommand.Run("/bin/bash", ["-c", cmd], timeout: TimeSpan.FromSeconds(60), captureOutput: false).ExitCode;
+            (string file, string[] arguments) = _platform.HookCommand(cmd);
+            int code = ExternalCommand.Run(file, arguments, timeout: TimeSpan.FromSeconds(60), captureOutput: false).ExitCode;
             if (code != 0 && stage is "PreUp" or "PostUp")
             {
                 throw new PlatformException($"{stage} command failed with exit code {code}: {cmd}");

@@ -1,5 +1,6 @@
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Transport;
 using JumpingVpn.Platform.Net;
 
 namespace JumpingVpn.Control.Provisioning;
@@ -22,7 +23,7 @@ public static class LivePeer
     public static LivePeerOutcome Add(string interfaceName, PeerSection peer, string? socketDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        if (!File.Exists(UapiPaths.SocketPath(interfaceName, socketDirectory)))
+        if (!UapiTransports.For(socketDirectory).Exists(interfaceName))
         {
             return LivePeerOutcome.NotRunning;
         }

@@ -1,15 +1,17 @@
 using System.Net.Sockets;
 using System.Text;
+using JumpingVpn.Control.Uapi.Transport;
 
 namespace JumpingVpn.Control.Uapi;
 
 /// <summary>
-/// Talks to any userspace WireGuard's UAPI socket (jvpn or wireguard-go), the way wg(8) does
-/// (wireguard-tools ipc-uapi.h): one connection per request, blocking, for the CLI.
+/// Talks to any userspace WireGuard's UAPI socket or pipe (jvpn or wireguard-go), the way wg(8) does
+/// (wireguard-tools ipc-uapi.h): one connection per request, blocking, for the CLI. The transport is
+/// <see cref="UapiTransports.Default"/> unless a socket directory or an <see cref="IUapiTransport"/> is given.
 /// </summary>
 public static class UapiClient
 {
-    private const int TimeoutMilliseconds = 10_000;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     /// <summary>A get answer for thousands of peers is a few MB; this only stops a runaway peer.</summary>
     private const int MaxResponseBytes = 64 << 20;
@@ -17,6 +19,10 @@ public static class UapiClient
     /// <summary>The raw get answer: key=value lines, <c>errno=N</c>, blank line.</summary>
     public static string Get(string interfaceName, string? socketDirectory = null) =>
         Request(interfaceName, UapiProtocol.GetOperation + "\n\n", socketDirectory);
+
+    /// <summary>The raw get answer over <paramref name="transport"/>.</summary>
+    public static string Get(IUapiTransport transport, string interfaceName) =>
+        Request(transport, interfaceName, UapiProtocol.GetOperation + "\n\n");
 
     /// <summary>Reads the device through get=1. Throws <see cref="UapiException"/> when the device reports
     /// an error or the answer cannot be parsed.</summary>
@@ -52,104 +58,55 @@ public static class UapiClient
     /// and returns the answer up to and including its blank line. Throws
     /// <see cref="UapiInterfaceNotRunningException"/> when no process serves the socket.
     /// </summary>
-    public static string Request(string interfaceName, string rawRequest, string? socketDirectory = null)
+    public static string Request(string interfaceName, string rawRequest, string? socketDirectory = null) =>
+        Request(UapiTransports.For(socketDirectory), interfaceName, rawRequest);
+
+    /// <summary>As <see cref="Request(string, string, string?)"/>, over <paramref name="transport"/>.</summary>
+    public static string Request(IUapiTransport transport, string interfaceName, string rawRequest)
     {
+        ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(rawRequest);
-        string path = UapiPaths.SocketPath(interfaceName, socketDirectory);
         if (!rawRequest.EndsWith("\n\n", StringComparison.Ordinal))
         {
             rawRequest += rawRequest.EndsWith('\n') ? "\n" : "\n\n";
         }
 
-        using Socket socket = Connect(interfaceName, path);
+        using Stream stream = transport.Connect(interfaceName, Timeout);
+        // Pipe streams have no read timeout; closing the stream ends a blocked read on every transport.
+        using var watchdog = new Timer(static s => ((Stream)s!).Dispose(), stream, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
         try
         {
-            socket.Send(Encoding.UTF8.GetBytes(rawRequest));
-            return ReadResponse(socket);
+            stream.Write(Encoding.UTF8.GetBytes(rawRequest));
+            stream.Flush();
+            return ReadResponse(stream);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new UapiException($"interface {interfaceName}: no answer on {transport.Address(interfaceName)} within {Timeout.TotalSeconds:0} s", ex);
+        }
+        catch (IOException ex) when (ex is not UapiException)
+        {
+            throw new UapiException($"interface {interfaceName}: UAPI request on {transport.Address(interfaceName)} failed: {ex.Message}", ex);
         }
         catch (SocketException ex)
         {
-            throw new UapiException($"interface {interfaceName}: UAPI request on {path} failed: {ex.Message}", ex);
+            throw new UapiException($"interface {interfaceName}: UAPI request on {transport.Address(interfaceName)} failed: {ex.Message}", ex);
         }
     }
 
     /// <summary>Names of interfaces with a live UAPI socket, sorted (what <c>wg show</c> lists from userspace).</summary>
-    public static IReadOnlyList<string> ListInterfaces(string? socketDirectory = null)
-    {
-        string directory = socketDirectory ?? UapiPaths.DefaultSocketDirectory;
-        if (!Directory.Exists(directory))
-        {
-            return [];
-        }
-        var names = new List<string>();
-        foreach (string file in Directory.EnumerateFiles(directory, "*" + UapiPaths.SocketSuffix))
-        {
-            string name = Path.GetFileNameWithoutExtension(file);
-            if (name.Length is > 0 and <= UapiPaths.MaxInterfaceNameLength && IsAnswering(file))
-            {
-                names.Add(name);
-            }
-        }
-        names.Sort(StringComparer.Ordinal);
-        return names;
-    }
-
-    /// <summary>True when a process accepts connections on <paramref name="socketPath"/>.</summary>
-    internal static bool IsAnswering(string socketPath)
-    {
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(socketPath));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false; // ECONNREFUSED for a stale socket or a non-socket file, ENOENT when gone
-        }
-    }
-
-    private static Socket Connect(string interfaceName, string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UapiInterfaceNotRunningException($"no interface {interfaceName} is running (socket {path} not found)");
-        }
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-        {
-            ReceiveTimeout = TimeoutMilliseconds,
-            SendTimeout = TimeoutMilliseconds,
-        };
-        try
-        {
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            return socket;
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw ex.SocketErrorCode switch
-            {
-                SocketError.ConnectionRefused => new UapiInterfaceNotRunningException(
-                    $"no interface {interfaceName} is running (socket {path} is stale: nothing listens on it)", ex),
-                SocketError.AddressNotAvailable => new UapiInterfaceNotRunningException(
-                    $"no interface {interfaceName} is running (socket {path} not found)", ex),
-                SocketError.AccessDenied => new UapiException(
-                    $"permission denied on {path}; UAPI sockets are root-only (run as root)", ex),
-                _ => new UapiException($"cannot connect to {path}: {ex.Message}", ex),
-            };
-        }
-    }
+    public static IReadOnlyList<string> ListInterfaces(string? socketDirectory = null) =>
+        UapiTransports.For(socketDirectory).ListInterfaces();
 
     /// <summary>Reads until the blank line that ends an answer ("\n\n", or "\n" as the very first byte).</summary>
-    private static string ReadResponse(Socket socket)
+    private static string ReadResponse(Stream stream)
     {
         byte[] chunk = new byte[16 * 1024];
         var received = new List<byte>(chunk.Length);
         int scanFrom = 0;
         while (true)
         {
-            int n = socket.Receive(chunk);
+            int n = stream.Read(chunk);
             if (n == 0)
             {
                 // The peer closed without the final blank line: return what came; the errno check

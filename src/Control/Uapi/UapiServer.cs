@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
+using JumpingVpn.Control.Uapi.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JumpingVpn.Control.Uapi;
 
 /// <summary>
-/// Serves the WireGuard userspace API on <c>/var/run/wireguard/NAME.sock</c> so the stock wg(8) can show
-/// and configure a running jvpn (wireguard.com/xplatform).
+/// Serves the WireGuard userspace API on <c>/var/run/wireguard/NAME.sock</c> (Windows:
+/// <c>\\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME</c>) so the stock wg(8) can show and
+/// configure a running jvpn (wireguard.com/xplatform).
 /// </summary>
 /// <remarks>
 /// Flow per connection (one background task each):
@@ -18,26 +20,24 @@ namespace JumpingVpn.Control.Uapi;
 ///      ipcMutex does;
 ///   4. write the answer ending in <c>errno=N</c> and a blank line, then go to 1 (several requests per
 ///      connection are allowed) until the client closes.
-/// Malformed input earns an errno answer, never an exception out of the server. Omitted compared with
-/// wireguard-go: Windows named pipes, and exiting when the socket file is deleted (the composition root
-/// can watch <see cref="SocketPath"/> if it wants that).
+/// Malformed input earns an errno answer, never an exception out of the server. The byte stream comes from
+/// an <see cref="IUapiTransport"/>: a Unix socket, or a named pipe on Windows (DESIGN §7). Omitted compared
+/// with wireguard-go: exiting when the socket file is deleted (the composition root can watch
+/// <see cref="SocketPath"/> if it wants that).
 /// </remarks>
 public sealed partial class UapiServer : IDisposable
 {
-    private const int ListenBacklog = 16;
-
-    private readonly Socket _listener;
+    private readonly IUapiListener _listener;
     private readonly IUapiDevice _device;
     private readonly ILogger _logger;
     private readonly Lock _deviceLock = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
+    private readonly ConcurrentDictionary<Stream, byte> _connections = new();
     private int _disposed;
 
-    private UapiServer(string interfaceName, string socketPath, Socket listener, IUapiDevice device, ILogger logger)
+    private UapiServer(string interfaceName, IUapiListener listener, IUapiDevice device, ILogger logger)
     {
         InterfaceName = interfaceName;
-        SocketPath = socketPath;
         _listener = listener;
         _device = device;
         _logger = logger;
@@ -46,7 +46,8 @@ public sealed partial class UapiServer : IDisposable
 
     public string InterfaceName { get; }
 
-    public string SocketPath { get; }
+    /// <summary>Where clients connect: the socket path, or the pipe path on Windows.</summary>
+    public string SocketPath => _listener.Address;
 
     /// <summary>
     /// Handles operations other than get=1/set=1 (e.g. a future <c>jvpn-down=1</c>). Called with the first
@@ -57,60 +58,22 @@ public sealed partial class UapiServer : IDisposable
     public Func<string, IReadOnlyList<string>, string?>? Extension { get; set; }
 
     /// <summary>
-    /// Creates the socket directory (0755) if needed, binds <c>NAME.sock</c> (0600) and starts accepting.
-    /// A leftover socket file is removed only if nothing answers on it; if a live process answers, throws
-    /// <see cref="InvalidOperationException"/> "interface NAME is already running".
+    /// Listens on the OS's transport (<see cref="UapiTransports.Default"/>), or on Unix sockets in
+    /// <paramref name="socketDirectory"/> when given: <c>NAME.sock</c> (0600, directory 0755 created if
+    /// needed). A leftover socket file is removed only if nothing answers on it; if a live process
+    /// answers, throws <see cref="InvalidOperationException"/> "interface NAME is already running".
     /// </summary>
-    public static UapiServer Start(string interfaceName, IUapiDevice device, ILogger? logger = null, string? socketDirectory = null)
+    public static UapiServer Start(string interfaceName, IUapiDevice device, ILogger? logger = null, string? socketDirectory = null) =>
+        Start(interfaceName, device, UapiTransports.For(socketDirectory), logger);
+
+    /// <summary>Listens on <paramref name="transport"/> (see <see cref="IUapiTransport.Listen"/>) and starts accepting.</summary>
+    public static UapiServer Start(string interfaceName, IUapiDevice device, IUapiTransport transport, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (OperatingSystem.IsWindows())
-        {
-            // wireguard-go uses \\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME there.
-            throw new PlatformNotSupportedException("the UAPI named pipe for Windows is not implemented yet");
-        }
-        string directory = socketDirectory ?? UapiPaths.DefaultSocketDirectory;
-        string path = UapiPaths.SocketPath(interfaceName, directory);
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            var endpoint = new UnixDomainSocketEndPoint(path);
-            try
-            {
-                listener.Bind(endpoint);
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                // Same recovery as wireguard-go's UAPIOpen: a file is in the way; if a process answers
-                // on it the interface is taken, otherwise it is left over from a crash.
-                if (UapiClient.IsAnswering(path))
-                {
-                    throw new InvalidOperationException(
-                        $"interface {interfaceName} is already running (a process answers on {path})", ex);
-                }
-                File.Delete(path);
-                listener.Bind(endpoint);
-            }
-            // wireguard-go binds under umask 077. .NET cannot set the umask per thread, so tighten the
-            // mode right after bind; until then the process umask applies (022 by default: connect(2)
-            // needs write permission, so others still cannot connect in that window).
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            listener.Listen(ListenBacklog);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-
-        var server = new UapiServer(interfaceName, path, listener, device, logger ?? NullLogger.Instance);
-        UapiLog.Listening(server._logger, interfaceName, path);
+        ArgumentNullException.ThrowIfNull(transport);
+        IUapiListener listener = transport.Listen(interfaceName);
+        var server = new UapiServer(interfaceName, listener, device, logger ?? NullLogger.Instance);
+        UapiLog.Listening(server._logger, interfaceName, listener.Address);
         return server;
     }
 
@@ -119,7 +82,7 @@ public sealed partial class UapiServer : IDisposable
         CancellationToken stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
         {
-            Socket client;
+            Stream client;
             try
             {
                 client = await _listener.AcceptAsync(stopping).ConfigureAwait(false);
@@ -128,7 +91,7 @@ public sealed partial class UapiServer : IDisposable
             {
                 break;
             }
-            catch (SocketException ex)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
                 // E.g. EMFILE: log, back off briefly so a persistent error cannot spin the CPU.
                 UapiLog.AcceptFailed(_logger, InterfaceName, ex);
@@ -147,11 +110,10 @@ public sealed partial class UapiServer : IDisposable
         }
     }
 
-    private async Task ServeConnectionAsync(Socket client, CancellationToken stopping)
+    private async Task ServeConnectionAsync(Stream stream, CancellationToken stopping)
     {
         try
         {
-            await using var stream = new NetworkStream(client, ownsSocket: true);
             var reader = new UapiLineReader(stream);
             while (true)
             {
@@ -193,15 +155,18 @@ public sealed partial class UapiServer : IDisposable
         }
         finally
         {
-            _connections.TryRemove(client, out _);
-            client.Dispose();
+            _connections.TryRemove(stream, out _);
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private static ValueTask WriteAsync(NetworkStream stream, string response, CancellationToken cancellationToken) =>
-        stream.WriteAsync(Encoding.UTF8.GetBytes(response), cancellationToken);
+    private static async ValueTask WriteAsync(Stream stream, string response, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(response), cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-    /// <summary>Stops accepting, closes open connections and deletes the socket file.</summary>
+    /// <summary>Stops accepting, closes open connections and removes the endpoint (socket file / pipe).</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -209,14 +174,13 @@ public sealed partial class UapiServer : IDisposable
             return;
         }
         _stopping.Cancel();
-        _listener.Dispose();
-        foreach (Socket connection in _connections.Keys)
+        foreach (Stream connection in _connections.Keys)
         {
             connection.Dispose();
         }
         try
         {
-            File.Delete(SocketPath);
+            _listener.Dispose();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -11,6 +11,10 @@ namespace JumpingVpn.Platform.Udp;
 /// The data plane uses the batched calls instead (<see cref="ReceiveBatch"/>, <see cref="SendSegments"/>:
 /// recvmmsg/sendmmsg plus UDP GRO/GSO when the kernel has them, perf-notes §0 and §1.4). One thread
 /// receives and one sends; each batched direction has its own scratch memory.
+/// Elsewhere (Windows) the same two calls fall back to plain Socket calls, one datagram per receive and
+/// one SendTo per datagram (<see cref="Batched"/> is false); on Windows the socket also gets
+/// SIO_UDP_CONNRESET off and can be pinned to a physical interface (<see cref="BindToInterface"/>,
+/// platform-notes §3.2).
 /// </summary>
 public sealed class UdpTransport : IDisposable
 {
@@ -27,27 +31,40 @@ public sealed class UdpTransport : IDisposable
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
     private readonly int _fd;
-    private readonly BatchReceiver _receiver = new();
-    private readonly SegmentSender _sender;
+    private readonly BatchReceiver? _receiver;
+    private readonly SegmentSender? _sender;
     private bool _groArmed;
     private int _closed;
 
-    private UdpTransport(Socket socket, bool dualMode, bool allowGso, bool allowGro)
+    private UdpTransport(Socket socket, bool dualMode, bool allowGso, bool allowGro, bool batched)
     {
         _socket = socket;
         DualMode = dualMode;
         LocalPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
-        // The Socket keeps owning the fd (lifetime, close); the batched paths call libc on the raw fd.
         _handle = socket.SafeHandle;
+        Batched = batched;
+        if (!batched)
+        {
+            _fd = -1;
+            return;
+        }
+        // The Socket keeps owning the fd (lifetime, close); the batched paths call libc on the raw fd.
         _fd = (int)_handle.DangerousGetHandle();
+        _receiver = new BatchReceiver();
         _sender = new SegmentSender(allowGso && UdpOffloads.ProbeGso(_fd), socket.AddressFamily);
         // Probe now, arm on the first ReceiveBatch: a GRO socket hands out coalesced datagrams, which the
         // single-datagram Receive (handshake path) cannot represent.
         GroEnabled = allowGro && UdpOffloads.SetGro(_fd, true) && UdpOffloads.SetGro(_fd, false);
     }
 
+    /// <summary>
+    /// True on Linux: ReceiveBatch/SendSegments use recvmmsg/sendmmsg (and GRO/GSO when enabled). False
+    /// elsewhere: they move one datagram per Socket call.
+    /// </summary>
+    public bool Batched { get; }
+
     /// <summary>Whether <see cref="SendSegments"/> uses UDP GSO (cleared for good if the kernel answers EIO).</summary>
-    public bool GsoEnabled => _sender.GsoEnabled;
+    public bool GsoEnabled => _sender?.GsoEnabled ?? false;
 
     /// <summary>Whether <see cref="ReceiveBatch"/> uses UDP GRO (with slots of at least <see cref="GroSlotCapacity"/>).</summary>
     public bool GroEnabled { get; }
@@ -88,7 +105,13 @@ public sealed class UdpTransport : IDisposable
 
     internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, string? device = null)
+    /// <summary>Binds with the portable path: one datagram per Socket call, no offloads (what Windows
+    /// uses; works on any OS).</summary>
+    public static UdpTransport BindUnbatched(int port) => Bind(port, allowGso: false, allowGro: false, batched: false);
+
+    /// <summary><paramref name="batched"/> false forces the portable one-datagram-per-call path (the
+    /// Windows path), so it can be tested on Linux too; null means "batched on Linux".</summary>
+    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, string? device = null, bool? batched = null)
     {
         Socket? socket = null;
         bool dual = false;
@@ -127,7 +150,14 @@ public sealed class UdpTransport : IDisposable
             }
         }
         Tune(socket);
-        return new UdpTransport(socket, dual, allowGso, allowGro) { Device = device };
+        if (OperatingSystem.IsWindows())
+        {
+            // Otherwise an ICMP port-unreachable for an earlier send fails the next ReceiveFrom with
+            // WSAECONNRESET (platform-notes §3.2).
+            Net.Windows.UdpSocketOptions.DisableConnectionReset(socket);
+        }
+        bool batch = batched ?? OperatingSystem.IsLinux();
+        return new UdpTransport(socket, dual, allowGso && batch, allowGro && batch, batch) { Device = device };
     }
 
     private static void BindToDevice(Socket socket, string? device)
@@ -162,6 +192,12 @@ public sealed class UdpTransport : IDisposable
     /// </summary>
     private static void Tune(Socket socket)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            socket.ReceiveBufferSize = BufferBytes;
+            socket.SendBufferSize = BufferBytes;
+            return;
+        }
         try
         {
             socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(BufferBytes));
@@ -177,6 +213,10 @@ public sealed class UdpTransport : IDisposable
     /// <summary>SO_MARK: packets of this socket carry the mark, so policy routing can exempt them from the tunnel.</summary>
     public void SetFwMark(uint mark)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformException($"FwMark = {mark}: fwmarks exist only on Linux; remove FwMark from the config");
+        }
         try
         {
             _socket.SetRawSocketOption(SolSocket, SoMark, BitConverter.GetBytes(mark));
@@ -184,6 +224,23 @@ public sealed class UdpTransport : IDisposable
         catch (SocketException ex)
         {
             throw new PlatformException($"setting fwmark {mark} on the UDP socket failed ({ex.Message}); it needs CAP_NET_ADMIN");
+        }
+    }
+
+    /// <summary>
+    /// Pins outbound datagrams to the interface with <paramref name="interfaceIndex"/> (IP_UNICAST_IF /
+    /// IPV6_UNICAST_IF; 0 unpins), so a full tunnel's default route cannot swallow them (platform-notes §3.2).
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    public void PinToInterface(uint interfaceIndex)
+    {
+        try
+        {
+            Net.Windows.UdpSocketOptions.BindToInterface(_socket, interfaceIndex);
+        }
+        catch (SocketException ex)
+        {
+            throw new PlatformException($"binding the UDP socket to interface {interfaceIndex} failed: {ex.Message}");
         }
     }
 
@@ -252,6 +309,10 @@ public sealed class UdpTransport : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(segmentSizes);
+        if (!Batched)
+        {
+            return ReceiveOne(batch, sources, segmentSizes);
+        }
         if (!TryEnter())
         {
             return -1;
@@ -263,7 +324,7 @@ public sealed class UdpTransport : IDisposable
             {
                 ArmGro(wantGro);
             }
-            return _receiver.Receive(_fd, batch, sources, segmentSizes, ref _closed);
+            return _receiver!.Receive(_fd, batch, sources, segmentSizes, ref _closed);
         }
         finally
         {
@@ -288,18 +349,49 @@ public sealed class UdpTransport : IDisposable
         {
             return true;
         }
+        if (!Batched)
+        {
+            return SendEach(batch, start, count, to);
+        }
         if (!TryEnter())
         {
             return false;
         }
         try
         {
-            return _sender.Send(_fd, batch, start, count, to);
+            return _sender!.Send(_fd, batch, start, count, to);
         }
         finally
         {
             _handle.DangerousRelease();
         }
+    }
+
+    /// <summary>The portable receive: one blocking ReceiveFrom into slot 0 (no GRO, so segment size 0).</summary>
+    private int ReceiveOne(PacketBatch batch, SocketAddress[] sources, int[] segmentSizes)
+    {
+        int n = Receive(batch.Data(0), sources[0]);
+        // After Close, shutdown() makes a blocked recvfrom return 0 on Linux: that is no datagram.
+        if (n < 0 || Volatile.Read(ref _closed) != 0)
+        {
+            batch.Count = 0;
+            return -1;
+        }
+        batch.SetPacket(0, 0, n);
+        segmentSizes[0] = 0;
+        batch.Count = 1;
+        return 1;
+    }
+
+    /// <summary>The portable send: one SendTo per datagram; false if any failed (the rest are still sent).</summary>
+    private bool SendEach(PacketBatch batch, int start, int count, SocketAddress to)
+    {
+        bool ok = true;
+        for (int i = start; i < start + count; i++)
+        {
+            ok &= Send(batch.Packet(i), to);
+        }
+        return ok;
     }
 
     /// <summary>

@@ -15,13 +15,14 @@ internal sealed class JvpnPeer : TunnelPeer
 
     public string ConfigPath { get; private set; } = "";
 
-    public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="verb">The subcommand that runs the interface: `up` (default), or e.g. `service run`.</param>
+    public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? verb = null)
     {
         var peer = new JvpnPeer(ns, "jvj" + NetNs.RandomHex(3), config);
         try
         {
             peer.ConfigPath = peer.WriteFile(peer.InterfaceName + ".conf", config.ToWgQuick());
-            peer.Process = ns.Start(Binaries.Dotnet(), [Binaries.JvpnDll, "up", peer.ConfigPath], environment);
+            peer.Process = ns.Start(Binaries.Dotnet(), [Binaries.JvpnDll, .. verb ?? ["up"], peer.ConfigPath], environment);
             peer.WaitUntilReady(ReadyTimeout);
             return peer;
         }

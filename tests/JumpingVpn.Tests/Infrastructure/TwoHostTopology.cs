@@ -59,8 +59,9 @@ internal sealed class TwoHostTopology : IDisposable
     }
 
     /// <summary>Starts the server peer, then the client peer pointing at the server's underlay address.</summary>
+    /// <param name="jvpnVerb">The jvpn subcommand that runs each jvpn peer (default `up`).</param>
     public TunnelPair StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null, bool ipv6Endpoint = false,
-        IReadOnlyDictionary<string, string>? serverJumping = null)
+        IReadOnlyDictionary<string, string>? serverJumping = null, IReadOnlyList<string>? jvpnVerb = null)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -80,10 +81,10 @@ internal sealed class TwoHostTopology : IDisposable
                 [ServerTunnelV4 + "/32", ServerTunnelV6 + "/128"],
                 Endpoint: string.Create(CultureInfo.InvariantCulture, $"{endpointHost}:{ServerListenPort}"))],
             Mtu: Mtu);
-        TunnelPeer server = StartPeer(serverKind, Server, serverConfig, jvpnEnvironment);
+        TunnelPeer server = StartPeer(serverKind, Server, serverConfig, jvpnEnvironment, jvpnVerb);
         try
         {
-            TunnelPeer client = StartPeer(clientKind, Client, clientConfig, jvpnEnvironment);
+            TunnelPeer client = StartPeer(clientKind, Client, clientConfig, jvpnEnvironment, jvpnVerb);
             return new TunnelPair(this, server, serverKeys, client, clientKeys);
         }
         catch
@@ -93,10 +94,11 @@ internal sealed class TwoHostTopology : IDisposable
         }
     }
 
-    private static TunnelPeer StartPeer(PeerKind kind, NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? jvpnEnvironment) =>
+    private static TunnelPeer StartPeer(PeerKind kind, NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? jvpnEnvironment,
+        IReadOnlyList<string>? jvpnVerb) =>
         kind switch
         {
-            PeerKind.Jvpn => JvpnPeer.Start(ns, config, jvpnEnvironment),
+            PeerKind.Jvpn => JvpnPeer.Start(ns, config, jvpnEnvironment, jvpnVerb),
             PeerKind.WireGuardGo => WireGuardGoPeer.Start(ns, config),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };

@@ -129,6 +129,7 @@ internal unsafe struct DnsInterfaceSettings
 /// <see cref="IpHelper"/> so the OS-neutral row-filling code can use them.</summary>
 internal static class IpHelperConstants
 {
+    internal const ushort AfUnspec = 0;
     internal const ushort AfInet = 2;
     internal const ushort AfInet6 = 23;
 

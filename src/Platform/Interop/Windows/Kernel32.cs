@@ -3,7 +3,8 @@ using System.Runtime.Versioning;
 
 namespace JumpingVpn.Platform.Interop.Windows;
 
-/// <summary>The few kernel32 calls the Wintun read loop needs (synchapi.h / handleapi.h).</summary>
+/// <summary>The few kernel32 calls the Wintun read loop needs (synchapi.h / handleapi.h), and
+/// WaitNamedPipeW (namedpipeapi.h) for probing the control pipe.</summary>
 [SupportedOSPlatform("windows")]
 internal static unsafe partial class Kernel32
 {
@@ -28,4 +29,12 @@ internal static unsafe partial class Kernel32
     [LibraryImport("kernel32.dll", EntryPoint = "WaitForMultipleObjects", SetLastError = true)]
     internal static partial uint WaitForMultipleObjects(uint count, nint* handles,
         [MarshalAs(UnmanagedType.Bool)] bool waitAll, uint milliseconds);
+
+    internal const int ErrorFileNotFound = 2;
+    internal const int ErrorSemTimeout = 121;
+
+    // BOOL WaitNamedPipeW(LPCWSTR lpNamedPipeName, DWORD nTimeOut): TRUE when an instance is free; never connects.
+    [LibraryImport("kernel32.dll", EntryPoint = "WaitNamedPipeW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    internal static partial bool WaitNamedPipe(string name, uint timeoutMilliseconds);
 }

@@ -58,6 +58,76 @@ public sealed unsafe class IpHelperConfigurator : INetworkConfigurator
         }
     }
 
+    /// <summary>
+    /// Waits until the adapter's IPv4 interface row exists: configuring a freshly created Wintun adapter
+    /// before that fails intermittently (wireguard-windows waits for MibAddInstance in
+    /// tunnel/interfacewatcher.go; platform-notes §1.3). Polls every 50 ms up to <paramref name="timeout"/>.
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    public static void WaitForInterface(string device, TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            ulong luid;
+            if (IpHelper.ConvertInterfaceAliasToLuid(device, &luid) == IpHelperConstants.NoError)
+            {
+                MibIpInterfaceRow row;
+                IpHelper.InitializeIpInterfaceEntry(&row);
+                row.Family = IpHelperConstants.AfInet;
+                row.InterfaceLuid = luid;
+                if (IpHelper.GetIpInterfaceEntry(&row) == IpHelperConstants.NoError)
+                {
+                    return;
+                }
+            }
+            if (Environment.TickCount64 >= deadline)
+            {
+                throw new PlatformException($"The IP interface of {device} did not appear within {timeout.TotalSeconds:0} s.");
+            }
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>
+    /// Full tunnel: interface metric 0 with automatic metric off on both families, so the tunnel's
+    /// 0.0.0.0/0 and ::/0 win over the physical default routes (wireguard-windows addressconfig.go).
+    /// </summary>
+    [SupportedOSPlatform("windows")]
+    public static void PreferForDefaultRoute(string device)
+    {
+        ulong luid = Luid(device);
+        foreach (ushort family in (ReadOnlySpan<ushort>)[IpHelperConstants.AfInet, IpHelperConstants.AfInet6])
+        {
+            MibIpInterfaceRow row;
+            IpHelper.InitializeIpInterfaceEntry(&row);
+            row.Family = family;
+            row.InterfaceLuid = luid;
+            uint status = IpHelper.GetIpInterfaceEntry(&row);
+            if (status == IpHelperConstants.ErrorNotFound)
+            {
+                continue;
+            }
+            Check(status, $"Reading the IP interface of {device}");
+            ApplyLowestMetric(ref row);
+            Check(IpHelper.SetIpInterfaceEntry(&row), $"Setting the metric of {device}");
+        }
+    }
+
+    internal static void ApplyLowestMetric(ref MibIpInterfaceRow row)
+    {
+        row.UseAutomaticMetric = 0;
+        row.Metric = 0;
+        if (row.Family == IpHelperConstants.AfInet)
+        {
+            row.SitePrefixLength = 0;
+        }
+    }
+
+    /// <summary>The NET_LUID of the adapter with this alias.</summary>
+    [SupportedOSPlatform("windows")]
+    public static ulong LuidOf(string device) => Luid(device);
+
     [SupportedOSPlatform("windows")]
     public void AddAddress(string device, IPAddress address, int prefixLength)
     {

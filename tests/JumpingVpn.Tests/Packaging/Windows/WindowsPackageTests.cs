@@ -138,18 +138,99 @@ public sealed class WindowsPackageTests(WinX64PublishFixture fixture, ITestOutpu
         Assert.False(Directory.Exists(outDir) && Directory.GetFiles(outDir, "*.zip").Length > 0, "a zip was written despite the bad hash");
     }
 
-    private static ProcessResult RunBuildSh(string wintunZip, string outDir, string? publishDir, string? testSha256)
+    /// <summary>
+    /// win-arm64 needs the win-arm64 runtime packs, which the NuGet feed of the project's build machine does
+    /// not serve (NU1101). Either the feed has them and a win-arm64 zip is built, or build.sh must say
+    /// plainly that the feed blocks it, naming the package, instead of a bare restore failure.
+    /// </summary>
+    [Fact]
+    public void BuildShArm64PackagesOrReportsTheMissingRuntimePackClearly()
+    {
+        RequireTools();
+        string fakeWintun = WriteFakeWintunZip("arm64");
+        string outDir = Path.Combine(fixture.Root, "out-arm64");
+
+        ProcessResult result = RunBuildSh(fakeWintun, outDir, publishDir: null, Sha256Hex(fakeWintun), arch: "arm64");
+
+        if (result.ExitCode == 0)
+        {
+            Assert.Single(Directory.GetFiles(outDir, "jvpn-*-win-arm64.zip"));
+            return;
+        }
+        output.WriteLine(result.Output);
+        Assert.Contains("BLOCKED: the NuGet feed does not serve the win-arm64 runtime pack (NU1101 Microsoft.NETCore.App.Runtime.win-arm64)",
+            result.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir) && Directory.GetFiles(outDir, "*.zip").Length > 0, "a zip was written although publish failed");
+    }
+
+    /// <summary>
+    /// The MSI (wixl) carries the zip's files and registers the tunnel service like install.ps1: the rows are
+    /// read back with msiinfo. Installing it needs Windows and is not done here.
+    /// </summary>
+    [Fact]
+    public void BuildShMsiInstallsTheFilesAndRegistersTheTunnelService()
+    {
+        RequireTools("wixl", "msiinfo");
+        var published = fixture.Get();
+        string fakeWintun = WriteFakeWintunZip("msi");
+        string outDir = Path.Combine(fixture.Root, "out-msi");
+
+        ProcessResult result = RunBuildSh(fakeWintun, outDir, published.Directory, Sha256Hex(fakeWintun), extra: ["--msi"]);
+
+        Assert.True(result.ExitCode == 0, $"build.sh --msi failed ({result.ExitCode}):\n{result.Output}");
+        string msi = Assert.Single(Directory.GetFiles(outDir, "jvpn-*-win-x64.msi"));
+        output.WriteLine($"{Path.GetFileName(msi)}: {new FileInfo(msi).Length / (1024 * 1024)} MiB");
+
+        string[] service = Assert.Single(MsiRows(msi, "ServiceInstall"));
+        // Name, DisplayName, ServiceType 16 (own process), StartType 2 (auto), ErrorControl 1 (normal),
+        // LoadOrderGroup, Dependencies, StartName, Password, Arguments, Component_, Description.
+        Assert.Equal("jvpn-[TUNNELNAME]", service[1]);
+        Assert.Equal(("16", "2", "1"), (service[3], service[4], service[5]));
+        Assert.Equal("Nsi[~]TcpIp[~][~]", service[7]);
+        Assert.Equal("LocalSystem", service[8]);
+        Assert.Equal("service run \"[CommonAppDataFolder]jvpn\\[TUNNELNAME].conf\"", service[10]);
+        string[] control = Assert.Single(MsiRows(msi, "ServiceControl"));
+        Assert.Equal("jvpn-[TUNNELNAME]", control[1]);
+        Assert.Equal("162", control[2]); // stop on install and uninstall (0x2|0x20) + delete on uninstall (0x80); never started by the MSI
+        var files = MsiRows(msi, "File").Select(r => r[2]).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["README.md", "jvpn.exe", "libsodium.dll", "wintun-LICENSE.txt", "wintun.dll"], files);
+
+        // The fix-ups wixl cannot express as tables run as deferred custom actions inside the install script.
+        var sequence = MsiRows(msi, "InstallExecuteSequence").ToDictionary(r => r[0], r => int.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture));
+        var actions = MsiRows(msi, "CustomAction").ToDictionary(r => r[0], r => r[3]);
+        Assert.Equal("sidtype jvpn-[TUNNELNAME] unrestricted", actions["SetServiceSidType"]);
+        Assert.StartsWith("failure jvpn-[TUNNELNAME] reset= 86400 actions= restart/5000", actions["SetServiceFailureActions"], StringComparison.Ordinal);
+        Assert.Contains("*S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F", actions["RestrictConfigDir"], StringComparison.Ordinal);
+        foreach (string deferred in new[] { "SetServiceSidType", "SetServiceFailureActions", "RestrictConfigDir" })
+        {
+            Assert.InRange(sequence[deferred], sequence["InstallInitialize"] + 1, sequence["InstallFinalize"] - 1);
+        }
+        Assert.InRange(sequence["SetServiceSidType"], sequence["InstallServices"] + 1, sequence["StartServices"] - 1);
+        Assert.True(sequence["RestrictConfigDir"] > sequence["CreateFolders"]);
+    }
+
+    /// <summary>Rows of one MSI table as tab-separated fields (msiinfo export: 3 header lines first).</summary>
+    private static List<string[]> MsiRows(string msi, string table)
+    {
+        ProcessResult r = PackagingProcess.Run("msiinfo", ["export", msi, table], environment: null, TimeSpan.FromMinutes(1));
+        Assert.True(r.ExitCode == 0, $"msiinfo export {table}: {r.Output}");
+        return [.. r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(3).Select(l => l.TrimEnd('\r').Split('\t'))];
+    }
+
+    private static ProcessResult RunBuildSh(string wintunZip, string outDir, string? publishDir, string? testSha256, string arch = "x64",
+        IReadOnlyList<string>? extra = null)
     {
         var args = new List<string>
         {
             Path.Combine(RepoPaths.Root, "packaging", "windows", "build.sh"),
-            "--arch", "x64", "--wintun-zip", wintunZip, "--out", outDir,
+            "--arch", arch, "--wintun-zip", wintunZip, "--out", outDir,
         };
         if (publishDir is not null)
         {
             args.Add("--publish-dir");
             args.Add(publishDir);
         }
+        args.AddRange(extra ?? []);
         // Always set the variable so an override in the developer's environment cannot leak into the test.
         var environment = new Dictionary<string, string?> { ["JVPN_TEST_WINTUN_SHA256"] = testSha256 };
         return PackagingProcess.Run("/bin/bash", args, environment, TimeSpan.FromMinutes(10));
@@ -189,10 +270,10 @@ public sealed class WindowsPackageTests(WinX64PublishFixture fixture, ITestOutpu
     }
 
     /// <summary>build.sh needs zip/unzip/sha256sum; missing ones skip locally and fail under CI=true.</summary>
-    private static void RequireTools()
+    private static void RequireTools(params string[] more)
     {
         var missing = new List<string>();
-        foreach (string tool in new[] { "bash", "zip", "unzip", "sha256sum" })
+        foreach (string tool in new[] { "bash", "zip", "unzip", "sha256sum" }.Concat(more))
         {
             if (Binaries.TryFind(tool) is null)
             {
@@ -203,7 +284,7 @@ public sealed class WindowsPackageTests(WinX64PublishFixture fixture, ITestOutpu
         {
             return;
         }
-        string message = $"Windows packaging needs {string.Join(", ", missing)} (apt-get install zip unzip)";
+        string message = $"Windows packaging needs {string.Join(", ", missing)} (apt-get install zip unzip wixl msitools)";
         if (Requirements.IsCi)
         {
             throw new InvalidOperationException(message + " (CI=true: failing instead of skipping)");

@@ -1,0 +1,57 @@
+using JumpingVpn.Control.Config;
+using JumpingVpn.Platform.Tun;
+using JumpingVpn.Platform.Udp;
+using Microsoft.Extensions.Logging;
+
+namespace JumpingVpn.Control.Interface;
+
+/// <summary>What <see cref="HostPlatform.Configure"/> works on: the interface being brought up.
+/// <paramref name="SetFwMark"/> marks every UDP socket of the interface (the main one and the client's path
+/// sockets) for a full tunnel's policy routing.</summary>
+internal sealed record HostContext(TunnelConfig Config, int Mtu, UdpTransport Udp, ITunDevice Tun, List<Action> Undo, ILogger Logger,
+    Action<uint> SetFwMark)
+{
+    public string Name => Config.InterfaceName;
+}
+
+/// <summary>
+/// The OS-specific steps of bringing an interface up, one subclass per OS: the TUN device, the UDP
+/// socket's mode, addresses/routes/MTU/DNS, and how hooks run. <see cref="ForCurrentOs"/> is the one place
+/// that switches on the OS; <see cref="InterfaceHost"/> is the same everywhere.
+/// </summary>
+internal abstract class HostPlatform
+{
+    public static HostPlatform ForCurrentOs() => Select(OperatingSystem.IsWindows(), OperatingSystem.IsLinux());
+
+    /// <summary>The selection itself, separated so every branch can be tested on one machine.</summary>
+    internal static HostPlatform Select(bool windows, bool linux)
+    {
+        if (windows)
+        {
+            return new WindowsHostPlatform();
+        }
+        if (linux)
+        {
+            return new LinuxHostPlatform();
+        }
+        throw new PlatformNotSupportedException(
+            $"jvpn can bring up interfaces on Linux and Windows, not on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
+    }
+
+    public abstract string Name { get; }
+
+    /// <summary>The interface's UDP socket on <paramref name="port"/> (0 = any).</summary>
+    public abstract UdpTransport BindUdp(int port);
+
+    public abstract ITunDevice CreateTun(string name);
+
+    /// <summary>MTU, addresses, link up, DNS and routes in wg-quick's order; adds what undoes them to
+    /// <see cref="HostContext.Undo"/> (run in reverse on teardown).</summary>
+    public abstract void Configure(HostContext context);
+
+    /// <summary>The program and arguments that run one PreUp/PostUp/PreDown/PostDown line.</summary>
+    public abstract (string File, string[] Arguments) HookCommand(string command);
+
+    /// <summary>Whether the TUN device batches with offloads (for the start-up log line).</summary>
+    public virtual bool TunOffloadEnabled(ITunDevice tun) => false;
+}
