@@ -93,7 +93,7 @@ public sealed class ClientPaths : IDisposable
                 {
                     continue;
                 }
-                if (!_sockets.ContainsKey(u.Name) && !TryOpen(u.Name))
+                if (!_sockets.ContainsKey(u.Name) && !TryOpen(u.Name, u.LocalAddress.ToString()))
                 {
                     continue;
                 }
@@ -142,7 +142,7 @@ public sealed class ClientPaths : IDisposable
         return -1;
     }
 
-    private bool TryOpen(string name)
+    private bool TryOpen(string name, string localAddress)
     {
         try
         {
@@ -151,7 +151,7 @@ public sealed class ClientPaths : IDisposable
             {
                 udp.SetFwMark(mark);
             }
-            var socket = new PathSocket(_nextId++, name, "", udp);
+            var socket = new PathSocket(_nextId++, name, localAddress, udp);
             _sockets[name] = socket;
             Set.Add(socket);
             _logger.LogInformation("path {Interface}: UDP port {Port}", name, udp.LocalPort);

@@ -226,12 +226,11 @@ public sealed class PathManager
         {
             return;
         }
-        int index = _paths.FindIndex(p => p.Id == ActiveId);
         var ranked = new List<PathEntry>(_paths);
         ranked.Sort(ComparePriority);
-        int pos = ranked.FindIndex(p => p.Id == ActiveId);
+        int pos = ranked.FindIndex(p => p.Id == ActiveId); // -1 without an active path: start at the top
         PathEntry next = ranked[(pos + 1) % ranked.Count];
-        if (index < 0 || next.Id != ActiveId)
+        if (next.Id != ActiveId)
         {
             Use(next, nowMs, ReasonCode.TransportDeadRecovery, "no handshake answer through " + (Active?.Info.Interface ?? "(none)"), actions, log);
         }

@@ -11,6 +11,9 @@ public static class UdpPoller
 {
     private const short PollIn = 0x001;
 
+    /// <summary>Sockets one call can wait on (the primary socket plus a client's path sockets).</summary>
+    public const int MaxSockets = 16;
+
     /// <summary>
     /// Waits until at least one socket is readable or <paramref name="timeoutMs"/> passes. Sets
     /// <paramref name="readable"/>[i] for each readable (or failed: the next receive reports why)
@@ -22,7 +25,6 @@ public static class UdpPoller
         {
             throw new ArgumentException("readable must have one flag per socket", nameof(readable));
         }
-        const int MaxSockets = 16;
         int n = Math.Min(sockets.Length, MaxSockets);
         LibC.PollFd* fds = stackalloc LibC.PollFd[MaxSockets];
         for (int i = 0; i < n; i++)

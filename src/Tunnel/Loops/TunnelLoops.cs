@@ -174,9 +174,10 @@ public sealed class TunnelLoops : IDisposable
             return;
         }
         // A client with path sockets: one thread polls them all, so the replay windows keep a single writer.
-        var sockets = new UdpTransport[17];
-        var owners = new PathSocket?[17];
-        var readable = new bool[17];
+        // The primary socket and up to 15 path sockets: UdpPoller's limit (the candidate cap is 8).
+        var sockets = new UdpTransport[UdpPoller.MaxSockets];
+        var owners = new PathSocket?[UdpPoller.MaxSockets];
+        var readable = new bool[UdpPoller.MaxSockets];
         while (!_stop.IsCancellationRequested)
         {
             PathSocket[] paths = _paths.Snapshot;

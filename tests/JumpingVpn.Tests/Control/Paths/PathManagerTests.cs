@@ -191,4 +191,24 @@ public sealed class PathManagerTests
         Assert.Equal("wifi", decided.FromInterface);
         Assert.Single(sim.Log, d => d.Decision == "switched");
     }
+
+    [Fact]
+    public void Before_a_session_a_stalled_handshake_moves_to_the_next_path_and_wraps_around()
+    {
+        var sim = new PathNetworkSimulation();
+        sim.AddLink("wifi", 0);
+        sim.AddLink("cell", 1);
+        sim.Run(60, traffic: false);
+        Assert.Equal("wifi", sim.ActiveName);
+        var actions = new List<PathAction>();
+        sim.Manager.OnHandshakeStalled(sim.NowMs, actions, sim.Log);
+        Assert.Equal("cell", sim.ActiveName);
+        Assert.Equal(PathActionKind.Use, Assert.Single(actions).Kind);
+        sim.Manager.OnHandshakeStalled(sim.NowMs, actions, sim.Log);
+        Assert.Equal("wifi", sim.ActiveName);
+        sim.Manager.SessionBound = true; // with a session, moving needs a REATTACH: the stall rule stays out
+        sim.Manager.OnHandshakeStalled(sim.NowMs, actions, sim.Log);
+        Assert.Equal("wifi", sim.ActiveName);
+        Assert.Equal(2, actions.Count);
+    }
 }
