@@ -200,14 +200,21 @@ public sealed class UdpTransportBatchTests
         {
             Round();
         }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        // Three windows of 1000 rounds (32 000 datagrams each): an allocation per packet or per call shows
+        // in every window, while a one-time runtime event (a tier-up landing on this thread, seen once in
+        // CI with 3.9 KB) can only spoil one. The claim is that a steady-state window allocates nothing.
+        long[] windows = new long[3];
+        for (int w = 0; w < windows.Length; w++)
         {
-            Round();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                Round();
+            }
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(ok);
-        Assert.Equal(0, allocated);
+        Assert.True(windows.Min() == 0, $"every steady-state window allocated: {string.Join(", ", windows)} B");
     }
 
     // ---- helpers ----
