@@ -24,11 +24,8 @@ internal sealed record NatPortRange(int Low, int High)
 /// subnet, so the tunnel only works through the NAT and the server only ever sees 10.201.X.1:PORT.
 /// The router also has a forward filter chain for loss and blackhole experiments.
 /// </summary>
-internal sealed partial class NatTopology : IDisposable
+internal sealed partial class NatTopology : RouterTopology
 {
-    /// <summary>Router device facing the server: the masquerade's oifname.</summary>
-    public const string RouterPublicDevice = "vpub";
-
     /// <summary>Router device facing the client.</summary>
     public const string RouterPrivateDevice = "vpriv";
 
@@ -37,60 +34,25 @@ internal sealed partial class NatTopology : IDisposable
     private bool _blackhole;
 
     private NatTopology(NetNs client, NetNs router, NetNs server, int subnet)
+        : base(client, router, server, subnet)
     {
-        Client = client;
-        Router = router;
-        Server = server;
-        Subnet = subnet;
     }
-
-    public NetNs Client { get; }
-
-    public NetNs Router { get; }
-
-    public NetNs Server { get; }
-
-    /// <summary>The X in 192.168.X.0/24 and 10.201.X.0/24.</summary>
-    public int Subnet { get; }
 
     public string ClientPrivateV4 => Address("192.168", 2);
 
     public string RouterPrivateV4 => Address("192.168", 1);
 
-    /// <summary>The client's address as the server sees it (the masquerade source).</summary>
-    public string RouterPublicV4 => Address("10.201", 1);
-
-    public string ServerUnderlayV4 => Address("10.201", 2);
-
     /// <summary>The port range of the current masquerade rule; null until the first rebinding
     /// (plain masquerade keeps the client's own source port when it is free).</summary>
     public NatPortRange? CurrentPortRange { get; private set; }
 
-    public static NatTopology Create()
-    {
-        NetNs? client = null;
-        NetNs? router = null;
-        NetNs? server = null;
-        try
+    public static NatTopology Create() => Create(
+        (client, router, server, subnet) => new NatTopology(client, router, server, subnet),
+        t =>
         {
-            client = NetNs.Create("c");
-            router = NetNs.Create("r");
-            server = NetNs.Create("s");
-            var topology = new NatTopology(client, router, server, Random.Shared.Next(1, 255));
-            NetNs.ConnectVeth(router, RouterPrivateDevice, [topology.RouterPrivateV4 + "/24"], client, "veth0", [topology.ClientPrivateV4 + "/24"]);
-            NetNs.ConnectVeth(router, RouterPublicDevice, [topology.RouterPublicV4 + "/24"], server, "veth0", [topology.ServerUnderlayV4 + "/24"]);
-            client.Ip("route", "add", "default", "via", topology.RouterPrivateV4);
-            RouterNamespace.Configure(router, RouterPublicDevice);
-            return topology;
-        }
-        catch
-        {
-            client?.Dispose();
-            router?.Dispose();
-            server?.Dispose();
-            throw;
-        }
-    }
+            NetNs.ConnectVeth(t.Router, RouterPrivateDevice, [t.RouterPrivateV4 + "/24"], t.Client, "veth0", [t.ClientPrivateV4 + "/24"]);
+            t.Client.Ip("route", "add", "default", "via", t.RouterPrivateV4);
+        });
 
     /// <summary>Starts the server peer (no endpoint for the client: it learns the NATed address from
     /// the handshake), then the client peer pointing at the server's public address.</summary>
@@ -200,14 +162,6 @@ internal sealed partial class NatTopology : IDisposable
         ApplyFilter();
     }
 
-    public void Dispose()
-    {
-        // Client first: its daemon's shutdown traffic should not hit a half-gone path.
-        Client.Dispose();
-        Router.Dispose();
-        Server.Dispose();
-    }
-
     internal static List<NatMapping> ParseMappings(string conntrackOutput, string clientAddress, string serverAddress)
     {
         var mappings = new List<NatMapping>();
@@ -233,10 +187,6 @@ internal sealed partial class NatTopology : IDisposable
                 : "";
         Nft("flush chain ip jvfilter path\n" + rule);
     }
-
-    private void Nft(string script) => RouterNamespace.Nft(Router, script);
-
-    private string Address(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}.{Subnet}.{host}");
 
     private static TunnelPeer StartPeer(PeerKind kind, NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? jvpnEnvironment) =>
         kind switch

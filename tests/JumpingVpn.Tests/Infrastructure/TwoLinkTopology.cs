@@ -14,11 +14,10 @@ namespace JumpingVpn.Tests.Infrastructure;
 /// Both links carry a default route in the client (Wi-Fi metric 100, cellular 200), as NetworkManager
 /// sets them up. The router's forward chain applies per-link loss and blackholes in both directions.
 /// </summary>
-internal sealed class TwoLinkTopology : IDisposable
+internal sealed class TwoLinkTopology : RouterTopology
 {
     public const string Wifi = "wifi0";
     public const string Cell = "cell0";
-    private const string RouterPublicDevice = "vpub";
     private readonly Dictionary<string, (int Loss, bool Blackhole)> _filters = new(StringComparer.Ordinal)
     {
         [Wifi] = (0, false),
@@ -26,24 +25,9 @@ internal sealed class TwoLinkTopology : IDisposable
     };
 
     private TwoLinkTopology(NetNs client, NetNs router, NetNs server, int subnet)
+        : base(client, router, server, subnet)
     {
-        Client = client;
-        Router = router;
-        Server = server;
-        Subnet = subnet;
     }
-
-    public NetNs Client { get; }
-
-    public NetNs Router { get; }
-
-    public NetNs Server { get; }
-
-    public int Subnet { get; }
-
-    public string ServerUnderlayV4 => Address("10.201", 2);
-
-    public string RouterPublicV4 => Address("10.201", 1);
 
     public string ClientAddress(string link) => link == Wifi ? Address("192.168", 2) : Address("10.202", 2);
 
@@ -53,34 +37,16 @@ internal sealed class TwoLinkTopology : IDisposable
 
     private static int Metric(string link) => link == Wifi ? 100 : 200;
 
-    public static TwoLinkTopology Create()
-    {
-        NetNs? client = null;
-        NetNs? router = null;
-        NetNs? server = null;
-        try
+    public static TwoLinkTopology Create() => Create(
+        (client, router, server, subnet) => new TwoLinkTopology(client, router, server, subnet),
+        t =>
         {
-            client = NetNs.Create("c");
-            router = NetNs.Create("r");
-            server = NetNs.Create("s");
-            var t = new TwoLinkTopology(client, router, server, Random.Shared.Next(1, 255));
             foreach (string link in new[] { Wifi, Cell })
             {
-                NetNs.ConnectVeth(router, RouterDevice(link), [t.RouterAddress(link) + "/24"], client, link, [t.ClientAddress(link) + "/24"]);
+                NetNs.ConnectVeth(t.Router, RouterDevice(link), [t.RouterAddress(link) + "/24"], t.Client, link, [t.ClientAddress(link) + "/24"]);
                 t.AddDefaultRoute(link);
             }
-            NetNs.ConnectVeth(router, RouterPublicDevice, [t.RouterPublicV4 + "/24"], server, "veth0", [t.ServerUnderlayV4 + "/24"]);
-            RouterNamespace.Configure(router, RouterPublicDevice);
-            return t;
-        }
-        catch
-        {
-            client?.Dispose();
-            router?.Dispose();
-            server?.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>The client's jvpn config: full tunnel (AllowedIPs 0.0.0.0/0, so the path sockets must not
     /// loop), Wi-Fi preferred over cellular, plus any extra [Jumping] keys.</summary>
@@ -173,16 +139,6 @@ internal sealed class TwoLinkTopology : IDisposable
         Nft(script.ToString());
     }
 
-    private void Nft(string script) => RouterNamespace.Nft(Router, script);
-
-    private string Address(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}.{Subnet}.{host}");
-
-    public void Dispose()
-    {
-        Client.Dispose();
-        Router.Dispose();
-        Server.Dispose();
-    }
 }
 
 /// <summary>One client path as `jvpn status --json` shows it.</summary>
