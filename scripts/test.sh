@@ -34,6 +34,29 @@ if [ "$files" -eq 0 ]; then
     echo "no TRX results found in $results (build failure?)" >&2
     [ "$status" -ne 0 ] || status=1
 fi
+# CI shows only the tail of this output, so repeat each failure (name and the first lines of its
+# message) here, after the console logger's long listing.
+if [ "$failed" -gt 0 ]; then
+    echo "failures:"
+    for trx in "$results"/*.trx; do
+        awk '
+            /<UnitTestResult / {
+                inside = 0
+                if ($0 ~ /outcome="(Failed|Error|Timeout|Aborted)"/) {
+                    name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+                    print "  FAILED " name; inside = 1; lines = 0
+                }
+            }
+            inside && /<Message>/ { grab = 1; sub(/.*<Message>/, "") }
+            inside && grab {
+                text = $0; done = sub(/<\/Message>.*/, "", text)
+                if (lines < 12) print "    " text
+                lines++
+                if (done) { grab = 0; inside = 0 }
+            }
+        ' "$trx" | sed -e 's/&quot;/"/g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g'
+    done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -gt 0 ] && [ "$status" -eq 0 ]; then
     status=1
