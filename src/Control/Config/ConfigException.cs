@@ -46,6 +46,12 @@ public sealed class ConfigException : Exception
     /// <summary>The message without its location prefix.</summary>
     public string? Problem { get; }
 
+    /// <summary>Why a file could not be read, in words that point at the fix (the BCL's access message
+    /// repeats the path the caller already printed).</summary>
+    internal static string ReadFailure(Exception e) => e is UnauthorizedAccessException
+        ? "permission denied (run jvpn as root, or give the file to the user running it: chmod 600 and chown)"
+        : e.Message;
+
     internal static string Format(string? file, int? line, string? key, string problem)
     {
         var sb = new StringBuilder();

@@ -36,7 +36,7 @@ public static class PeersFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException(path, null, null, $"cannot be read: {e.Message}", e);
+            throw new ConfigException(path, null, null, "cannot be read: " + ConfigException.ReadFailure(e), e);
         }
     }
 

@@ -75,7 +75,7 @@ public static partial class TunnelConfigParser
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
         {
-            throw new ConfigException(path, null, null, $"cannot be read: {e.Message}", e);
+            throw new ConfigException(path, null, null, "cannot be read: " + ConfigException.ReadFailure(e), e);
         }
         List<string> warnings = [];
         if (WorldAccessible(path) is string mode)
