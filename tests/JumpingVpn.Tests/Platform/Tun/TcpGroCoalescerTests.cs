@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using JumpingVpn.Platform.Buffers;
 using JumpingVpn.Platform.Tun.Offload;
 using static JumpingVpn.Tests.Platform.Tun.OffloadPackets;
+using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Platform.Tun;
 
@@ -239,14 +240,8 @@ public class TcpGroCoalescerTests
             }
             gro.Flush(write);
         }
-        Round();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            Round();
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(101L * (VirtioNetHeader.Size + super.Length), bytes);
+        SteadyState.AllocatesNothing(Round, rounds: 100, warmup: 1);
+        Assert.Equal(301L * (VirtioNetHeader.Size + super.Length), bytes);
     }
 
     private static byte[] Reframe(byte[] packet) => packet;

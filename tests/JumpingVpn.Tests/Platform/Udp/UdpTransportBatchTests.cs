@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using JumpingVpn.Platform.Buffers;
 using JumpingVpn.Platform.Udp;
+using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Platform.Udp;
 
@@ -196,25 +197,9 @@ public sealed class UdpTransportBatchTests
             ok &= datagrams == PerBatch;
         }
 
-        for (int i = 0; i < 100; i++)
-        {
-            Round();
-        }
-        // Three windows of 1000 rounds (32 000 datagrams each): an allocation per packet or per call shows
-        // in every window, while a one-time runtime event (a tier-up landing on this thread, seen once in
-        // CI with 3.9 KB) can only spoil one. The claim is that a steady-state window allocates nothing.
-        long[] windows = new long[3];
-        for (int w = 0; w < windows.Length; w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
-            {
-                Round();
-            }
-            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
-        }
+        // 1000 rounds per window are 32 000 datagrams.
+        SteadyState.AllocatesNothing(Round, rounds: 1000, warmup: 100);
         Assert.True(ok);
-        Assert.True(windows.Min() == 0, $"every steady-state window allocated: {string.Join(", ", windows)} B");
     }
 
     // ---- helpers ----
