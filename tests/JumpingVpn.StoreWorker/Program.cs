@@ -4,11 +4,13 @@ using JumpingVpn.Control.Sessions;
 
 // A separate OS process writing to the shared session store, so the store contract tests can show that
 // the CAS holds between processes, not only between threads of one process (issue 6, session-spec I6).
-//   cas URL SESSION_ID ITERATIONS   read + CAS(version -> version+1) in a loop; prints each version it wrote
-//   acquire URL SESSION_ID NODE     waits for the start file, then one Acquire; prints the outcome
-if (args.Length < 4)
+//   cas URL SESSION_ID ITERATIONS START_FILE   read + CAS(version -> version+1) in a loop; prints each version it wrote
+//   acquire URL SESSION_ID NODE START_FILE      one Acquire; prints the outcome
+// Both connect, print "ready" and wait for START_FILE to exist, so the test can start every process's work
+// at the same moment however slowly the processes themselves started.
+if (args.Length < 5)
 {
-    Console.Error.WriteLine("usage: cas URL SESSION_ID ITERATIONS | acquire URL SESSION_ID NODE START_FILE");
+    Console.Error.WriteLine("usage: cas URL SESSION_ID ITERATIONS START_FILE | acquire URL SESSION_ID NODE START_FILE");
     return 2;
 }
 if (!StoreUrl.TryParse(args[1], out StoreUrl url, out string? problem) || !SessionId.TryParse(args[2], out SessionId id))
@@ -17,6 +19,21 @@ if (!StoreUrl.TryParse(args[1], out StoreUrl url, out string? problem) || !Sessi
     return 2;
 }
 using ISessionStore store = url.Open();
+if (!store.Ping(out _))
+{
+    Console.Error.WriteLine("the store does not answer");
+    return 1;
+}
+Console.WriteLine("ready");
+for (int i = 0; i < 6000 && !File.Exists(args[4]); i++)
+{
+    Thread.Sleep(5);
+}
+if (!File.Exists(args[4]))
+{
+    Console.Error.WriteLine("no start signal within 30 s");
+    return 1;
+}
 if (args[0] == "cas")
 {
     int iterations = int.Parse(args[3], CultureInfo.InvariantCulture);
@@ -49,12 +66,8 @@ if (args[0] == "cas")
     Console.WriteLine("written=" + string.Join(',', written));
     return 0;
 }
-if (args[0] == "acquire" && args.Length >= 5)
+if (args[0] == "acquire")
 {
-    for (int i = 0; i < 1000 && !File.Exists(args[4]); i++)
-    {
-        Thread.Sleep(5);
-    }
     StoreResult r = store.Acquire(id, args[3], 30_000);
     Console.WriteLine("status=" + r.Status + " epoch=" + (r.Current?.OwnerEpoch ?? 0).ToString(CultureInfo.InvariantCulture));
     return 0;
