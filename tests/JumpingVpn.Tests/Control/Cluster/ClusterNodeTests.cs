@@ -149,7 +149,7 @@ public sealed class ClusterNodeTests
             ISessionStore? store = null;
             if (redis is not null)
             {
-                Assert.True(StoreUrl.TryParse(redis.Url("race" + round.ToString(System.Globalization.CultureInfo.InvariantCulture)), out StoreUrl url, out _));
+                Assert.True(StoreUrl.TryParse(redis.Url("race" + round.ToString(System.Globalization.CultureInfo.InvariantCulture), timeout: "5s"), out StoreUrl url, out _));
                 store = url.Open();
             }
             var h = new ClusterHarness(3, store);

@@ -18,7 +18,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IDisposable
     {
         Requirements.EnsureTools("redis-server");
         _redis = RedisServer.StartNew();
-        _url = _redis.Url("c" + NetNsHex());
+        _url = _redis.Url("c" + NetNsHex(), timeout: "5s");
         Assert.True(StoreUrl.TryParse(_url, out StoreUrl url, out string? problem), problem);
         _store = RedisSessionStore.Connect(url);
     }
