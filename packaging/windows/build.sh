@@ -90,10 +90,12 @@ if [[ -z "$publish_dir" ]]; then
         -p:PublishSingleFile=true -p:DebugType=none -o "$publish_dir" --nologo \
         --artifacts-path "$work/artifacts" >"$publish_log" 2>&1; then
         cat "$publish_log" >&2
-        # NU1101 for the runtime pack means the NuGet feed has no $rid runtime: not a code problem.
-        # (This is what happens for win-arm64 on the project's build machine; see packaging/README.md.)
-        if grep -q "NU1101.*Microsoft.NETCore.App.Runtime.$rid" "$publish_log"; then
-            die "BLOCKED: the NuGet feed does not serve the $rid runtime pack (NU1101 Microsoft.NETCore.App.Runtime.$rid); publish on a machine whose feed has it and pass --publish-dir"
+        # NU1101 (no such package) or NU1102 (not in the version this SDK needs) for a $rid runtime or
+        # apphost pack means the NuGet feed lacks it: not a code problem. (This is what happens for
+        # win-arm64 on the project's build machine; see packaging/README.md.)
+        missing_pack="$(grep -oE "NU110[12]: .*Microsoft\.NETCore\.App\.(Runtime|Host)\.$rid" "$publish_log" | head -n 1 || true)"
+        if [[ -n "$missing_pack" ]]; then
+            die "BLOCKED: the NuGet feed does not serve the $rid runtime pack ($missing_pack); publish on a machine whose feed has it and pass --publish-dir"
         fi
         die "dotnet publish -r $rid failed (output above)"
     fi
