@@ -43,6 +43,25 @@ public sealed class PathSwitchTests
     }
 
     [Fact]
+    public void Hard_switch_over_an_ipv6_underlay_moves_to_cellular()
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        using TwoLinkTunnel tunnel = Start(topology, ipv6Underlay: true);
+        string routerV6 = $"[{topology.RouterPublicV6}]:";
+        Assert.StartsWith(routerV6, SessionStatus.Read(tunnel.Server)!.Bound, StringComparison.Ordinal);
+        Run run = Scenario(tunnel, "hard switch over IPv6", TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(3),
+            () => topology.LinkDown(TwoLinkTopology.Wifi));
+        AssertSurvived(run);
+        Assert.Equal(TwoLinkTopology.Cell, tunnel.ActivePath());
+        SwitchView s = Assert.Single(run.Switches);
+        Assert.Equal((TwoLinkTopology.Wifi, TwoLinkTopology.Cell, "TRANSPORT_DEAD_RECOVERY"), (s.From, s.To, s.Reason));
+        Assert.StartsWith(routerV6, run.After.Bound, StringComparison.Ordinal); // still IPv6, from the cellular mapping
+        Assert.NotEqual(run.Before.Bound, run.After.Bound);
+        Assert.True(run.EventGap is { TotalMilliseconds: < 1000 }, $"gap across the link loss: {run.EventGap}\n{tunnel.Describe()}");
+    }
+
+    [Fact]
     public void Silent_blackhole_fails_over_within_one_and_a_half_seconds()
     {
         Requirements.Ensure(Tools);
@@ -164,9 +183,9 @@ public sealed class PathSwitchTests
         Assert.True(result.Completed, result.ToString());
     }
 
-    private static TwoLinkTunnel Start(TwoLinkTopology topology, IReadOnlyDictionary<string, string>? policy = null)
+    private static TwoLinkTunnel Start(TwoLinkTopology topology, IReadOnlyDictionary<string, string>? policy = null, bool ipv6Underlay = false)
     {
-        TwoLinkTunnel tunnel = topology.StartTunnel(policy, policy);
+        TwoLinkTunnel tunnel = topology.StartTunnel(policy, policy, ipv6Underlay);
         tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
         tunnel.WaitForActive(TwoLinkTopology.Wifi, TimeSpan.FromSeconds(10));
         return tunnel;

@@ -181,11 +181,11 @@ internal sealed partial class NatTopology : RouterTopology
     private void ApplyFilter()
     {
         string rule = _blackhole
-            ? "add rule ip jvfilter path drop"
+            ? "add rule inet jvfilter path drop"
             : _lossPercent > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"add rule ip jvfilter path numgen random mod 100 < {_lossPercent} drop")
+                ? string.Create(CultureInfo.InvariantCulture, $"add rule inet jvfilter path numgen random mod 100 < {_lossPercent} drop")
                 : "";
-        Nft("flush chain ip jvfilter path\n" + rule);
+        Nft("flush chain inet jvfilter path\n" + rule);
     }
 
     private static TunnelPeer StartPeer(PeerKind kind, NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? jvpnEnvironment) =>

@@ -1,8 +1,8 @@
 namespace JumpingVpn.Tests.Infrastructure;
 
-/// <summary>What every router namespace of the test topologies does: forward (ip_forward inside the
-/// router's own namespace only), masquerade toward the server, and keep an empty forward filter chain
-/// (`ip jvfilter path`) for loss and blackhole experiments.</summary>
+/// <summary>What every router namespace of the test topologies does: forward IPv4 and IPv6 (inside the
+/// router's own namespace only), masquerade both toward the server, and keep an empty forward filter chain
+/// for both families (`inet jvfilter path`) for loss and blackhole experiments.</summary>
 internal static class RouterNamespace
 {
     public static void Configure(NetNs router, string publicDevice)
@@ -10,6 +10,7 @@ internal static class RouterNamespace
         // net.ipv4.* sysctls are per network namespace: this touches the router only. (tee, not
         // sysctl: coreutils is always there, procps not necessarily.)
         Command.Run("ip", ["netns", "exec", router.Name, Binaries.Find("tee"), "/proc/sys/net/ipv4/ip_forward"], standardInput: "1\n");
+        Command.Run("ip", ["netns", "exec", router.Name, Binaries.Find("tee"), "/proc/sys/net/ipv6/conf/all/forwarding"], standardInput: "1\n");
         Nft(router,
             $$"""
             table ip jvnat {
@@ -18,7 +19,13 @@ internal static class RouterNamespace
                     oifname "{{publicDevice}}" masquerade
                 }
             }
-            table ip jvfilter {
+            table ip6 jvnat6 {
+                chain post {
+                    type nat hook postrouting priority 100; policy accept;
+                    oifname "{{publicDevice}}" masquerade
+                }
+            }
+            table inet jvfilter {
                 chain path {
                     type filter hook forward priority 0; policy accept;
                 }

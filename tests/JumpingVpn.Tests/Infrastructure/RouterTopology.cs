@@ -5,7 +5,7 @@ namespace JumpingVpn.Tests.Infrastructure;
 /// <summary>
 /// Client, router and server namespaces (<c>jvc…</c>, <c>jvr…</c>, <c>jvs…</c>) with a random subnet
 /// number X for their addresses: what <see cref="NatTopology"/> and <see cref="TwoLinkTopology"/> share.
-/// The router forwards, masquerades toward the server and has the filter chain `ip jvfilter path`.
+/// The router forwards, masquerades toward the server and has the filter chain `inet jvfilter path`.
 /// </summary>
 internal abstract class RouterTopology : IDisposable
 {
@@ -34,6 +34,11 @@ internal abstract class RouterTopology : IDisposable
 
     public string ServerUnderlayV4 => Address("10.201", 2);
 
+    /// <summary>The client's IPv6 traffic as the server sees it (the ip6 masquerade source).</summary>
+    public string RouterPublicV6 => AddressV6(0x201, 1);
+
+    public string ServerUnderlayV6 => AddressV6(0x201, 2);
+
     /// <summary>
     /// Creates the three namespaces, lets <paramref name="construct"/> make the topology and
     /// <paramref name="wireClient"/> connect the client side, then joins router and server and configures
@@ -52,7 +57,8 @@ internal abstract class RouterTopology : IDisposable
             server = NetNs.Create("s");
             T topology = construct(client, router, server, Random.Shared.Next(1, 255));
             wireClient(topology);
-            NetNs.ConnectVeth(router, RouterPublicDevice, [topology.RouterPublicV4 + "/24"], server, "veth0", [topology.ServerUnderlayV4 + "/24"]);
+            NetNs.ConnectVeth(router, RouterPublicDevice, [topology.RouterPublicV4 + "/24", topology.RouterPublicV6 + "/64"],
+                server, "veth0", [topology.ServerUnderlayV4 + "/24", topology.ServerUnderlayV6 + "/64"]);
             RouterNamespace.Configure(router, RouterPublicDevice);
             return topology;
         }
@@ -68,6 +74,9 @@ internal abstract class RouterTopology : IDisposable
     protected void Nft(string script) => RouterNamespace.Nft(Router, script);
 
     protected string Address(string prefix, int host) => string.Create(CultureInfo.InvariantCulture, $"{prefix}.{Subnet}.{host}");
+
+    /// <summary>fd6a:X:NET::HOST, the IPv6 twin of <see cref="Address"/> (a /64 per link).</summary>
+    protected string AddressV6(int net, int host) => string.Create(CultureInfo.InvariantCulture, $"fd6a:{Subnet:x}:{net:x}::{host:x}");
 
     public void Dispose()
     {

@@ -12,7 +12,9 @@ namespace JumpingVpn.Tests.Infrastructure;
 ///                 cell0 10.202.X.2  ── cell 10.202.X.1  ├ [jvr… router] vpub 10.201.X.1 ── 10.201.X.2 [jvs… server]
 /// </code>
 /// Both links carry a default route in the client (Wi-Fi metric 100, cellular 200), as NetworkManager
-/// sets them up. The router's forward chain applies per-link loss and blackholes in both directions.
+/// sets them up. Every link is dual-stack: fd6a:X:1::/64 (Wi-Fi), fd6a:X:2::/64 (cellular) and
+/// fd6a:X:201::/64 (router to server) beside the IPv4 subnets, so a client can reach the server over
+/// either family. The router's forward chain applies per-link loss and blackholes in both directions.
 /// </summary>
 internal sealed class TwoLinkTopology : RouterTopology
 {
@@ -33,6 +35,10 @@ internal sealed class TwoLinkTopology : RouterTopology
 
     private string RouterAddress(string link) => link == Wifi ? Address("192.168", 1) : Address("10.202", 1);
 
+    public string ClientAddressV6(string link) => AddressV6(link == Wifi ? 1 : 2, 2);
+
+    private string RouterAddressV6(string link) => AddressV6(link == Wifi ? 1 : 2, 1);
+
     private static string RouterDevice(string link) => link == Wifi ? "wifi" : "cell";
 
     private static int Metric(string link) => link == Wifi ? 100 : 200;
@@ -43,14 +49,17 @@ internal sealed class TwoLinkTopology : RouterTopology
         {
             foreach (string link in new[] { Wifi, Cell })
             {
-                NetNs.ConnectVeth(t.Router, RouterDevice(link), [t.RouterAddress(link) + "/24"], t.Client, link, [t.ClientAddress(link) + "/24"]);
-                t.AddDefaultRoute(link);
+                NetNs.ConnectVeth(t.Router, RouterDevice(link), [t.RouterAddress(link) + "/24", t.RouterAddressV6(link) + "/64"],
+                    t.Client, link, [t.ClientAddress(link) + "/24", t.ClientAddressV6(link) + "/64"]);
+                t.AddDefaultRoutes(link);
             }
         });
 
     /// <summary>The client's jvpn config: full tunnel (AllowedIPs 0.0.0.0/0, so the path sockets must not
-    /// loop), Wi-Fi preferred over cellular, plus any extra [Jumping] keys.</summary>
-    public TwoLinkTunnel StartTunnel(IReadOnlyDictionary<string, string>? jumping = null, IReadOnlyDictionary<string, string>? serverJumping = null)
+    /// loop), Wi-Fi preferred over cellular, plus any extra [Jumping] keys. With <paramref name="ipv6Underlay"/>
+    /// the client's Endpoint is the server's IPv6 address, so every path runs over IPv6.</summary>
+    public TwoLinkTunnel StartTunnel(IReadOnlyDictionary<string, string>? jumping = null, IReadOnlyDictionary<string, string>? serverJumping = null,
+        bool ipv6Underlay = false)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -70,7 +79,9 @@ internal sealed class TwoLinkTopology : RouterTopology
             clientKeys.PrivateKey,
             [TwoHostTopology.ClientTunnelV4 + "/24"],
             [new TunnelPeerConfig(serverKeys.PublicKey, ["0.0.0.0/0"],
-                Endpoint: string.Create(CultureInfo.InvariantCulture, $"{ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"))],
+                Endpoint: ipv6Underlay
+                    ? string.Create(CultureInfo.InvariantCulture, $"[{ServerUnderlayV6}]:{TwoHostTopology.ServerListenPort}")
+                    : string.Create(CultureInfo.InvariantCulture, $"{ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"))],
             Mtu: TwoHostTopology.Mtu,
             Jumping: clientJumping);
         JvpnPeer server = JvpnPeer.Start(Server, serverConfig);
@@ -86,7 +97,7 @@ internal sealed class TwoLinkTopology : RouterTopology
         }
     }
 
-    /// <summary>Hard down: the link goes down and loses its address (and with it the default route).</summary>
+    /// <summary>Hard down: the link goes down and loses its addresses, both families (and with them the default routes).</summary>
     public void LinkDown(string link)
     {
         Client.Ip("addr", "flush", "dev", link);
@@ -98,11 +109,16 @@ internal sealed class TwoLinkTopology : RouterTopology
     {
         Client.Ip("link", "set", link, "up");
         Client.AddAddress(link, ClientAddress(link) + "/24");
-        AddDefaultRoute(link);
+        Client.AddAddress(link, ClientAddressV6(link) + "/64");
+        AddDefaultRoutes(link);
     }
 
-    private void AddDefaultRoute(string link) =>
-        Client.Ip("route", "add", "default", "via", RouterAddress(link), "dev", link, "metric", Metric(link).ToString(CultureInfo.InvariantCulture));
+    private void AddDefaultRoutes(string link)
+    {
+        string metric = Metric(link).ToString(CultureInfo.InvariantCulture);
+        Client.Ip("route", "add", "default", "via", RouterAddress(link), "dev", link, "metric", metric);
+        Client.Ip("-6", "route", "add", "default", "via", RouterAddressV6(link), "dev", link, "metric", metric);
+    }
 
     /// <summary>The link stays up but the router drops everything to and from it.</summary>
     public void Blackhole(string link, bool on)
@@ -120,7 +136,7 @@ internal sealed class TwoLinkTopology : RouterTopology
 
     private void ApplyFilters()
     {
-        var script = new System.Text.StringBuilder("flush chain ip jvfilter path\n");
+        var script = new System.Text.StringBuilder("flush chain inet jvfilter path\n");
         foreach ((string link, (int loss, bool blackhole)) in _filters)
         {
             string dev = RouterDevice(link);
@@ -128,11 +144,11 @@ internal sealed class TwoLinkTopology : RouterTopology
             {
                 if (blackhole)
                 {
-                    script.Append(CultureInfo.InvariantCulture, $"add rule ip jvfilter path {dir} \"{dev}\" drop\n");
+                    script.Append(CultureInfo.InvariantCulture, $"add rule inet jvfilter path {dir} \"{dev}\" drop\n");
                 }
                 else if (loss > 0)
                 {
-                    script.Append(CultureInfo.InvariantCulture, $"add rule ip jvfilter path {dir} \"{dev}\" numgen random mod 100 < {loss} drop\n");
+                    script.Append(CultureInfo.InvariantCulture, $"add rule inet jvfilter path {dir} \"{dev}\" numgen random mod 100 < {loss} drop\n");
                 }
             }
         }
