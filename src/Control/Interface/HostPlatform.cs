@@ -52,6 +52,10 @@ internal abstract class HostPlatform
     /// <summary>The program and arguments that run one PreUp/PostUp/PreDown/PostDown line.</summary>
     public abstract (string File, string[] Arguments) HookCommand(string command);
 
+    /// <summary>The OS side of the client's path manager (interfaces, change notifications, per-interface
+    /// sockets); null where the OS has none.</summary>
+    public abstract JumpingVpn.Platform.Net.IPathPlatform? Paths { get; }
+
     /// <summary>Whether the TUN device batches with offloads (for the start-up log line).</summary>
     public virtual bool TunOffloadEnabled(ITunDevice tun) => false;
 }

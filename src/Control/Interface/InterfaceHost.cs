@@ -269,7 +269,7 @@ public sealed class InterfaceHost : IDisposable
         {
             throw new ConfigException(_config.SourcePath, null, "Paths", $"'{mode}' is not one of auto, on, off");
         }
-        if (layer is "off" or "server" || mode == "off" || endpoints.Count == 0 || !OperatingSystem.IsLinux())
+        if (layer is "off" or "server" || mode == "off" || endpoints.Count == 0 || _platform.Paths is not { } platform)
         {
             return null;
         }
@@ -282,7 +282,7 @@ public sealed class InterfaceHost : IDisposable
             }
         }
         IPEndPoint server = endpoints.Values.First();
-        var paths = new ClientPaths(server.Address, _config.InterfaceName, priority, _logger);
+        var paths = new ClientPaths(platform, server.Address, _config.InterfaceName, priority, _logger);
         _undo.Add(paths.Dispose);
         return paths;
     }

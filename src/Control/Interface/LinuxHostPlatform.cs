@@ -18,6 +18,8 @@ internal sealed class LinuxHostPlatform : HostPlatform
 {
     public override string Name => "linux";
 
+    public override IPathPlatform? Paths { get; } = new LinuxPathPlatform();
+
     public override UdpTransport BindUdp(int port) => UdpTransport.Bind(port);
 
     public override ITunDevice CreateTun(string name) => LinuxTunDevice.Create(name, offload: true);

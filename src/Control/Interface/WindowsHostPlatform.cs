@@ -27,6 +27,8 @@ internal sealed class WindowsHostPlatform : HostPlatform
 
     public override string Name => "windows";
 
+    public override IPathPlatform? Paths { get; } = new WindowsPathPlatform();
+
     public override UdpTransport BindUdp(int port) => UdpTransport.BindUnbatched(port);
 
     public override ITunDevice CreateTun(string name)

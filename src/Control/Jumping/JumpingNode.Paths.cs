@@ -57,9 +57,9 @@ public sealed partial class JumpingNode
         var log = new List<PathDecision>();
         lock (c.PathLock)
         {
-            if (sockets.Due(now))
+            if (sockets.Due(now) && sockets.Refresh(now) is { } current)
             {
-                m.SetPaths(sockets.Refresh(now), now, log);
+                m.SetPaths(current, now, log);
             }
             long nowNs = _device.NowNs();
             foreach (PathEntry p in m.Paths)

@@ -1,6 +1,6 @@
 using System.Net;
 using JumpingVpn.Platform;
-using JumpingVpn.Platform.Net.Linux;
+using JumpingVpn.Platform.Net;
 using JumpingVpn.Platform.Udp;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Loops;
@@ -10,20 +10,22 @@ namespace JumpingVpn.Control.Paths;
 
 /// <summary>
 /// The I/O half of the client's paths (DESIGN §4): one UDP socket per usable interface toward the server
-/// (SO_BINDTODEVICE, and the tunnel's fwmark so a full tunnel does not loop), created and closed as
-/// interfaces and addresses come and go. A netlink monitor marks the view dirty on the first event of a
+/// (bound to the interface: SO_BINDTODEVICE on Linux, where the tunnel's fwmark also keeps a full tunnel
+/// from looping; IP_UNICAST_IF on Windows), created and closed as interfaces and addresses come and go. The
+/// OS's change notifications (<see cref="IPathPlatform.Watch"/>) mark the view dirty on the first event of a
 /// burst; the session sweep re-reads it then, and every 2 s in case an event was missed.
 /// </summary>
 public sealed class ClientPaths : IDisposable
 {
     private const long RescanMs = 2_000;
+    private readonly IPathPlatform _platform;
     private readonly IPAddress _server;
     private readonly string _tunnel;
     private readonly IReadOnlyList<string> _priority;
     private readonly ILogger _logger;
     private readonly Dictionary<string, PathSocket> _sockets = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
-    private RouteMonitor? _monitor;
+    private IDisposable? _monitor;
     private uint? _fwMark;
     private int _nextId = 1;
     private volatile bool _dirty = true;
@@ -31,8 +33,9 @@ public sealed class ClientPaths : IDisposable
 
     /// <param name="priority">`[Jumping] Interfaces`: only these, most preferred first; empty = every usable
     /// interface, preferred in route-metric order.</param>
-    public ClientPaths(IPAddress server, string tunnelName, IReadOnlyList<string> priority, ILogger logger)
+    public ClientPaths(IPathPlatform platform, IPAddress server, string tunnelName, IReadOnlyList<string> priority, ILogger logger)
     {
+        _platform = platform;
         _server = server;
         _tunnel = tunnelName;
         _priority = priority;
@@ -41,20 +44,20 @@ public sealed class ClientPaths : IDisposable
 
     public PathSocketSet Set { get; } = new();
 
-    /// <summary>Watches netlink; without it (no permission) the periodic rescan still notices changes.</summary>
-    /// <param name="changed">Called (on the monitor's thread) after the view was marked dirty: wake the sweep.</param>
+    /// <summary>Watches the OS's change notifications; without them (no permission) the periodic rescan
+    /// still notices changes.</summary>
+    /// <param name="changed">Called (on the watcher's thread) after the view was marked dirty: wake the sweep.</param>
     public void StartMonitor(Action changed)
     {
         try
         {
-            _monitor = RouteMonitor.Start();
-            _monitor.Changed += () =>
+            _monitor = _platform.Watch(() =>
             {
                 _dirty = true;
                 changed();
-            };
+            });
         }
-        catch (PlatformException ex)
+        catch (Exception ex) when (ex is PlatformException or PlatformNotSupportedException)
         {
             _logger.LogWarning("interface change notifications unavailable ({Message}); rescanning every {Seconds} s", ex.Message, RescanMs / 1000);
         }
@@ -76,12 +79,22 @@ public sealed class ClientPaths : IDisposable
     /// <summary>True when a netlink event arrived or the periodic rescan is due.</summary>
     public bool Due(long nowMs) => _dirty || nowMs - _lastScanMs >= RescanMs;
 
-    /// <summary>Re-reads the usable interfaces, opens sockets for new ones, closes the vanished ones.</summary>
-    public List<PathInfo> Refresh(long nowMs)
+    /// <summary>Re-reads the usable interfaces, opens sockets for new ones, closes the vanished ones. Null
+    /// when the OS's tables could not be read this time: the paths stay as they are until the next scan.</summary>
+    public List<PathInfo>? Refresh(long nowMs)
     {
         _dirty = false;
         _lastScanMs = nowMs;
-        List<UsableInterface> usable = PathInventory.Scan(_server, _tunnel);
+        List<UsableInterface> usable;
+        try
+        {
+            usable = _platform.Scan(_server, _tunnel);
+        }
+        catch (Exception ex) when (ex is PlatformException or PlatformNotSupportedException)
+        {
+            _logger.LogWarning("reading the interfaces failed ({Message}); keeping the current paths", ex.Message);
+            return null;
+        }
         var paths = new List<PathInfo>();
         lock (_lock)
         {
@@ -93,7 +106,7 @@ public sealed class ClientPaths : IDisposable
                 {
                     continue;
                 }
-                if (!_sockets.ContainsKey(u.Name) && !TryOpen(u.Name, u.LocalAddress.ToString()))
+                if (!_sockets.ContainsKey(u.Name) && !TryOpen(u))
                 {
                     continue;
                 }
@@ -142,23 +155,26 @@ public sealed class ClientPaths : IDisposable
         return -1;
     }
 
-    private bool TryOpen(string name, string localAddress)
+    private bool TryOpen(UsableInterface u)
     {
+        string name = u.Name;
+        UdpTransport? udp = null;
         try
         {
-            UdpTransport udp = UdpTransport.BindToInterface(name);
+            udp = _platform.Bind(u);
             if (_fwMark is uint mark)
             {
                 udp.SetFwMark(mark);
             }
-            var socket = new PathSocket(_nextId++, name, localAddress, udp);
+            var socket = new PathSocket(_nextId++, name, u.LocalAddress.ToString(), udp);
             _sockets[name] = socket;
             Set.Add(socket);
             _logger.LogInformation("path {Interface}: UDP port {Port}", name, udp.LocalPort);
             return true;
         }
-        catch (PlatformException ex)
+        catch (Exception ex) when (ex is PlatformException or PlatformNotSupportedException)
         {
+            udp?.Dispose();
             _logger.LogWarning("path {Interface} unusable: {Message}", name, ex.Message);
             return false;
         }

@@ -5,10 +5,6 @@ using System.Net.Sockets;
 
 namespace JumpingVpn.Platform.Net.Linux;
 
-/// <summary>An interface that can reach the server: its name, the local address it would send from, and the
-/// metric of its best route toward the server (lower is preferred by the kernel too).</summary>
-public readonly record struct UsableInterface(string Name, IPAddress LocalAddress, int Metric);
-
 /// <summary>
 /// Which interfaces can carry the tunnel toward a server (DESIGN §4 "one UDP socket per usable
 /// interface"): operationally up, not loopback and not the tunnel itself, with an address of the server's

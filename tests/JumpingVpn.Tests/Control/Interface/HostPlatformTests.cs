@@ -53,6 +53,17 @@ public sealed class HostPlatformTests
     }
 
     [Fact]
+    public void EachPlatformBringsItsOwnPathSideAndTheWindowsOneRefusesToRunElsewhere()
+    {
+        Assert.IsType<JumpingVpn.Platform.Net.Linux.LinuxPathPlatform>(new LinuxHostPlatform().Paths);
+        var windows = Assert.IsType<JumpingVpn.Platform.Net.Windows.WindowsPathPlatform>(new WindowsHostPlatform().Paths);
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "checks the guards on other systems");
+        Assert.Throws<PlatformNotSupportedException>(() => windows.Watch(() => { }));
+        Assert.Throws<PlatformNotSupportedException>(() => windows.Scan(IPAddress.Loopback, "jv0"));
+        Assert.Throws<PlatformNotSupportedException>(() => windows.Bind(new JumpingVpn.Platform.Net.UsableInterface("Wi-Fi", IPAddress.Loopback, 0, 12)));
+    }
+
+    [Fact]
     public void WindowsAdapterGuidIsStablePerNameAndWellFormed()
     {
         Guid a = WindowsHostPlatform.AdapterGuid("home");
