@@ -59,7 +59,8 @@ public sealed partial class WireGuardDevice
     /// whitepaper §5.3: mac1 first (cheap, proves the sender knows our public key), then under load the
     /// cookie (mac2) or a cookie reply, then per-source rate limiting, and only then any DH work.
     /// </summary>
-    /// <returns>True when the message got as far as the DH work (so the caller can budget it).</returns>
+    /// <returns>True when the message passed mac1: an initiation or response that costs DH work unless
+    /// the device is under load. The caller budgets this demand (<c>HandshakeWorkBudget</c>).</returns>
     public bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk)
     {
         CookieChecker? checker = Volatile.Read(ref _cookieChecker);
@@ -91,12 +92,12 @@ public sealed partial class WireGuardDevice
                 checker.CreateReply(message, senderIndex, source[..n], now, _options.Random, reply);
                 _sender.Send(reply, from);
                 Interlocked.Increment(ref Counters.CookieRepliesSent);
-                return false;
+                return true;
             }
             if (!rateLimitOk)
             {
                 Interlocked.Increment(ref Counters.HandshakeRateLimited);
-                return false;
+                return true;
             }
         }
         if (type == MessageLayout.TypeInitiation)

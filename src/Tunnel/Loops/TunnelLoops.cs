@@ -330,7 +330,8 @@ public sealed class TunnelLoops : IDisposable
         while (_handshakes.TryTake(message, from, out int length, _stop.Token))
         {
             long now = NowTicks();
-            // Under load (cookies required) when the queue backs up, or when DH work went over budget.
+            // Under load (cookies required) when the queue backs up, or when the demand for DH work (messages
+            // with a valid mac1) went over budget.
             _device.UnderLoad = _handshakes.UnderLoad || _work.UnderLoad(now);
             int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
             bool allowed = _rateLimiter.Allow(source[..n], now);

@@ -1,10 +1,12 @@
 namespace JumpingVpn.Tunnel.RateLimiting;
 
 /// <summary>
-/// A global cap on the Diffie-Hellman work the handshake thread does per second. When a message that
-/// needed DH finds the budget empty, the device is "under load" for the next second
-/// (wireguard-go's UnderLoadAfterTime): initiations without a valid mac2 get a cookie reply (whitepaper
-/// §5.3) instead of DH, while proven sources (valid mac2) are still served, limited per source by
+/// A global cap on the Diffie-Hellman work the handshake thread does per second. Every message that
+/// passed mac1 is charged, whether it then cost DH or only a cookie reply: the budget measures demand,
+/// so a flood that keeps coming keeps the device under load instead of getting a burst of DH every
+/// time the bucket refills. When a message finds the budget empty, the device is "under load" for the
+/// next second (wireguard-go's UnderLoadAfterTime): initiations without a valid mac2 get a cookie
+/// reply (whitepaper §5.3) instead of DH, while proven sources (valid mac2) are still served, limited per source by
 /// <see cref="HandshakeRateLimiter"/>. So legitimate clients are asked for a cookie rather than dropped,
 /// and the handshake thread cannot take the data path's CPU with DH for a flood of valid-mac1
 /// initiations that arrives too slowly to fill the handshake queue.
@@ -39,7 +41,7 @@ public sealed class HandshakeWorkBudget
     /// <summary>True for one second after the budget last ran out.</summary>
     public bool UnderLoad(long nowTicks) => _tripped && nowTicks < _underLoadUntil;
 
-    /// <summary>Counts one message's DH work; an empty budget starts (or extends) a second under load.</summary>
+    /// <summary>Counts one message that needs DH unless under load; an empty budget starts (or extends) a second under load.</summary>
     public void Charge(long nowTicks)
     {
         if (_bucket.TryTake(nowTicks))
