@@ -91,11 +91,18 @@ internal sealed partial class ControlBench
         if (packets is not null && sockets is not null)
         {
             SocketAddress to = server.Endpoint.Serialize();
+            double pps = _o.FloodPps;
             flooder = new Thread(() =>
             {
                 long k = 0;
+                var clock = Stopwatch.StartNew();
                 while (!stop.IsSet)
                 {
+                    if (pps > 0 && k > pps * clock.Elapsed.TotalSeconds)
+                    {
+                        Thread.Sleep(1); // ahead of the offered rate
+                        continue;
+                    }
                     for (int burst = 0; burst < 256; burst++, k++)
                     {
                         try

@@ -12,6 +12,8 @@ internal sealed record ControlBenchOptions
     public int StormSize { get; init; } = 10_000;
     public int AbuseAt { get; init; } = 10_000;
     public double AbuseSeconds { get; init; } = 5;
+    /// <summary>Packets per second the abuse floods offer; 0 = as fast as one thread can send.</summary>
+    public double FloodPps { get; init; }
     public double SoakSeconds { get; init; } = 60;
     public int SoakAt { get; init; } = 10_000;
     public int Sockets { get; init; } = 64;
