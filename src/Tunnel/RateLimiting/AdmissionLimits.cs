@@ -18,7 +18,7 @@ namespace JumpingVpn.Tunnel.RateLimiting;
 /// is a quarter of the queue, so no single source can fill it, and lets a few hundred clients behind
 /// one NAT reconnect at once (e.g. after a node failover).</item>
 /// <item>16384 sources. The table is preallocated up to this size so it never grows on the receive
-/// thread past warm-up; at ~40 bytes an entry that is well under 1 MB.</item>
+/// thread past warm-up; at ~60 bytes an entry (key, bucket, hash links) that is about 1 MB.</item>
 /// </list>
 /// </remarks>
 public readonly record struct AdmissionLimits(double GlobalPerSecond, int GlobalBurst, double SourcePerSecond, int SourceBurst, int MaxSources)
