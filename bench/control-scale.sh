@@ -7,7 +7,7 @@
 # sources) while one session pings through the tunnel, and a churn soak. Prints the table and writes the
 # JSON (keys listed in docs/scaling.md).
 # Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S]
-# Env: SESSIONS (1000,10000,100000), STORM (10000), ABUSE_AT (10000), ABUSE_SECONDS (5),
+# Env: SESSIONS (1000,10000,100000), STORM (10000), ABUSE_AT (10000), ABUSE_SECONDS (5), FLOOD_PPS (0: as fast as possible),
 #      SOAK_AT (10000), SOAK_SECONDS (60: the suite takes ~4 min plus the build; the issue's 600 makes it ~14 min).
 set -euo pipefail
 
@@ -17,6 +17,7 @@ SESSIONS=${SESSIONS:-1000,10000,100000}
 STORM=${STORM:-10000}
 ABUSE_AT=${ABUSE_AT:-10000}
 ABUSE_SECONDS=${ABUSE_SECONDS:-5}
+FLOOD_PPS=${FLOOD_PPS:-0}
 SOAK_AT=${SOAK_AT:-10000}
 SOAK_SECONDS=${SOAK_SECONDS:-60}
 JSON_OUT=
@@ -69,7 +70,7 @@ ip netns add "$NS"
 ip -n "$NS" link set lo up
 echo "== jvpn bench control in namespace $NS (sessions $SESSIONS, storm $STORM, soak ${SOAK_SECONDS}s at $SOAK_AT)"
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo n/a)"
-args=(bench control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS"
+args=(bench control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
       --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run")
 [ -z "$JSON_OUT" ] || args+=(--json "$JSON_OUT")
 SECONDS=0

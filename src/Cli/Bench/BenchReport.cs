@@ -60,6 +60,10 @@ internal sealed class AbusePhase
     public double ReplayRejectedPps { get; init; }
     public double HandshakesInvalidPps { get; init; }
     public double CookieRepliesPps { get; init; }
+    /// <summary>Handshake messages the admission buckets refused (per source and global), per second.</summary>
+    public double AdmissionLimitedPps { get; init; }
+    /// <summary>Admitted handshake messages dropped because the handshake queue was full, per second.</summary>
+    public double HandshakeQueueFullPps { get; init; }
     public double ServerCpuPct { get; init; }
     public int Pings { get; init; }
     public double PingLossPct { get; init; }
@@ -150,7 +154,7 @@ internal sealed class BenchReport
             sb.AppendLine("|---|---|---|---|---|---|");
             foreach (AbusePhase p in a.Phases)
             {
-                double rejected = p.UnknownIndexRejectedPps + p.BadMacRejectedPps + p.ReplayRejectedPps + p.HandshakesInvalidPps + p.CookieRepliesPps;
+                double rejected = p.UnknownIndexRejectedPps + p.BadMacRejectedPps + p.ReplayRejectedPps + p.HandshakesInvalidPps + p.CookieRepliesPps + p.AdmissionLimitedPps + p.HandshakeQueueFullPps;
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {p.SentPps:F0} | {rejected:F0} | {p.ServerCpuPct:F0} | {p.PingLossPct:F2} | {p.PingP50Ms:F3} / {p.PingP99Ms:F3} |");
             }
         }

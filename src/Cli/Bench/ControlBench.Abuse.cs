@@ -91,11 +91,18 @@ internal sealed partial class ControlBench
         if (packets is not null && sockets is not null)
         {
             SocketAddress to = server.Endpoint.Serialize();
+            double pps = _o.FloodPps;
             flooder = new Thread(() =>
             {
                 long k = 0;
+                var clock = Stopwatch.StartNew();
                 while (!stop.IsSet)
                 {
+                    if (pps > 0 && k > pps * clock.Elapsed.TotalSeconds)
+                    {
+                        Thread.Sleep(1); // ahead of the offered rate
+                        continue;
+                    }
                     for (int burst = 0; burst < 256; burst++, k++)
                     {
                         try
@@ -141,6 +148,8 @@ internal sealed partial class ControlBench
             ReplayRejectedPps = Delta("drop_replay") / seconds,
             HandshakesInvalidPps = Delta("handshakes_invalid") / seconds,
             CookieRepliesPps = Delta("cookie_replies_sent") / seconds,
+            AdmissionLimitedPps = (Delta("handshakes_admission_source_limited") + Delta("handshakes_admission_global_limited")) / seconds,
+            HandshakeQueueFullPps = Delta("handshakes_queue_full") / seconds,
             ServerCpuPct = (server.CpuSeconds() - cpuBefore) / seconds * 100,
             Pings = pings,
             PingLossPct = loss,
@@ -149,7 +158,7 @@ internal sealed partial class ControlBench
             AllocatedBytesInPacketLoopsDelta = Delta("allocated_bytes_in_packet_loops"),
         };
         _log.WriteLine($"  abuse {name,-18} sent {phase.SentPps,10:F0} pps; server rejected: unknown {phase.UnknownIndexRejectedPps:F0}/s bad-mac {phase.BadMacRejectedPps:F0}/s " +
-            $"replay {phase.ReplayRejectedPps:F0}/s hs-invalid {phase.HandshakesInvalidPps:F0}/s cookies {phase.CookieRepliesPps:F0}/s; cpu {phase.ServerCpuPct:F0}%; " +
+            $"replay {phase.ReplayRejectedPps:F0}/s hs-invalid {phase.HandshakesInvalidPps:F0}/s cookies {phase.CookieRepliesPps:F0}/s admission {phase.AdmissionLimitedPps:F0}/s queue-full {phase.HandshakeQueueFullPps:F0}/s; cpu {phase.ServerCpuPct:F0}%; " +
             $"ping loss {loss:F2}% p50 {p50:F3} ms p99 {p99:F3} ms; loop alloc +{phase.AllocatedBytesInPacketLoopsDelta} B");
         return phase;
     }

@@ -12,6 +12,8 @@ internal sealed record ControlBenchOptions
     public int StormSize { get; init; } = 10_000;
     public int AbuseAt { get; init; } = 10_000;
     public double AbuseSeconds { get; init; } = 5;
+    /// <summary>Packets per second the abuse floods offer; 0 = as fast as one thread can send.</summary>
+    public double FloodPps { get; init; }
     public double SoakSeconds { get; init; } = 60;
     public int SoakAt { get; init; } = 10_000;
     public int Sockets { get; init; } = 64;
@@ -108,7 +110,10 @@ internal sealed partial class ControlBench
         r.Sessions = (int)gen.HelloAcks;
         r.HandshakesPerSecond = r.Sessions / Math.Max(r.EstablishSeconds, 1e-9);
         r.ServerCpuSecondsPerThousandHandshakes = (server.CpuSeconds() - cpu0) * 1000 / Math.Max(r.Sessions, 1);
-        _log.WriteLine($"  {r.Sessions}/{n} sessions acked in {r.EstablishSeconds:F1} s ({r.HandshakesPerSecond:F0} handshake+HELLO/s; refused {gen.Refused})");
+        Dictionary<string, long> hs = server.Stats();
+        _log.WriteLine($"  {r.Sessions}/{n} sessions acked in {r.EstablishSeconds:F1} s ({r.HandshakesPerSecond:F0} handshake+HELLO/s; refused {gen.Refused}); " +
+            $"server: cookies {hs.GetValueOrDefault("cookie_replies_sent")}, admission-limited {hs.GetValueOrDefault("handshakes_admission_source_limited")}/{hs.GetValueOrDefault("handshakes_admission_global_limited")} (source/global), " +
+            $"queue-full {hs.GetValueOrDefault("handshakes_queue_full")}, dh-budget trips {hs.GetValueOrDefault("handshake_work_budget_trips")}");
         Thread.Sleep(3000);
         r.RssSessionsBytes = server.RssBytes();
         r.RssBytesPerSessionAverage = r.Sessions == 0 ? 0 : (double)(r.RssSessionsBytes - r.RssReadyBytes) / r.Sessions;

@@ -18,6 +18,7 @@ internal static class BenchCommand
         var storm = new Option<int>("--storm") { Description = "Sessions that reattach at once in the storm", DefaultValueFactory = _ => 10_000 };
         var abuseAt = new Option<int>("--abuse-at") { Description = "Run the abuse phases on the run with this many sessions", DefaultValueFactory = _ => 10_000 };
         var abuseSeconds = new Option<double>("--abuse-seconds") { Description = "Length of each abuse phase", DefaultValueFactory = _ => 5 };
+        var floodPps = new Option<double>("--flood-pps") { Description = "Rate each abuse flood offers, packets/s (0: as fast as one thread can send). A fixed rate compares builds whose servers leave the generator different amounts of CPU", DefaultValueFactory = _ => 0 };
         var soakAt = new Option<int>("--soak-at") { Description = "Run the churn soak on the run with this many sessions", DefaultValueFactory = _ => 10_000 };
         var soakSeconds = new Option<double>("--soak-seconds") { Description = "Length of the churn soak (the issue's goal is 600)", DefaultValueFactory = _ => 60 };
         var samples = new Option<int>("--samples") { Description = "Keepalive and reattach round trips sampled per run", DefaultValueFactory = _ => 1000 };
@@ -27,7 +28,7 @@ internal static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
         var control = new Command("control", "Control-plane load generator: N clients with real handshakes + HELLO against real jvpn servers, storms, abuse, soak.")
         {
-            sizes, storm, abuseAt, abuseSeconds, soakAt, soakSeconds, samples, port, prefix, workDir, json,
+            sizes, storm, abuseAt, abuseSeconds, floodPps, soakAt, soakSeconds, samples, port, prefix, workDir, json,
         };
         control.SetAction(parse =>
         {
@@ -53,6 +54,7 @@ internal static class BenchCommand
                 StormSize = parse.GetValue(storm),
                 AbuseAt = parse.GetValue(abuseAt),
                 AbuseSeconds = parse.GetValue(abuseSeconds),
+                FloodPps = parse.GetValue(floodPps),
                 SoakAt = parse.GetValue(soakAt),
                 SoakSeconds = parse.GetValue(soakSeconds),
                 Samples = parse.GetValue(samples),

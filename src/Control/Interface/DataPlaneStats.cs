@@ -33,6 +33,10 @@ public static class DataPlaneStats
         Line("handshakes_invalid", c.InvalidHandshakes);
         Line("handshakes_rate_limited", c.RateLimitedHandshakes);
         Line("cookie_replies_sent", c.CookieReplies);
+        Line("handshakes_admission_source_limited", loops.HandshakesSourceLimited);
+        Line("handshakes_admission_global_limited", loops.HandshakesGlobalLimited);
+        Line("handshakes_queue_full", loops.HandshakesQueueFull);
+        Line("handshake_work_budget_trips", loops.HandshakeWorkBudgetTrips);
         return sb.ToString();
     }
 

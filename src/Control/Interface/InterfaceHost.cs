@@ -322,6 +322,10 @@ public sealed class InterfaceHost : IDisposable
         metrics.BindDrop("malformed", () => c.Malformed);
         metrics.BindDrop("no_route", () => c.NoRoute);
         metrics.BindDrop("no_endpoint", () => c.NoEndpoint);
+        metrics.BindDrop("handshake_rate_limited", () => c.RateLimitedHandshakes);
+        metrics.BindDrop("handshake_source_limited", () => loops.HandshakesSourceLimited);
+        metrics.BindDrop("handshake_global_limited", () => loops.HandshakesGlobalLimited);
+        metrics.BindDrop("handshake_queue_full", () => loops.HandshakesQueueFull);
         metrics.BindAudit(pipeline);
         node.Metrics = metrics;
         JumpingVpn.Control.Metrics.MetricsEndpoint endpoint;

@@ -59,25 +59,27 @@ public sealed partial class WireGuardDevice
     /// whitepaper §5.3: mac1 first (cheap, proves the sender knows our public key), then under load the
     /// cookie (mac2) or a cookie reply, then per-source rate limiting, and only then any DH work.
     /// </summary>
-    public void ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk)
+    /// <returns>True when the message passed mac1: an initiation or response that costs DH work unless
+    /// the device is under load. The caller budgets this demand (<c>HandshakeWorkBudget</c>).</returns>
+    public bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk)
     {
         CookieChecker? checker = Volatile.Read(ref _cookieChecker);
         StaticIdentity? identity = Identity;
         if (checker is null || identity is null)
         {
-            return;
+            return false;
         }
         long now = NowNs();
         byte type = message[0];
         if (type == MessageLayout.TypeCookieReply)
         {
             ConsumeCookieReply(message, now);
-            return;
+            return false;
         }
         if (!checker.CheckMac1(message))
         {
             Interlocked.Increment(ref Counters.HandshakeInvalid);
-            return;
+            return false;
         }
         if (UnderLoad)
         {
@@ -90,22 +92,25 @@ public sealed partial class WireGuardDevice
                 checker.CreateReply(message, senderIndex, source[..n], now, _options.Random, reply);
                 _sender.Send(reply, from);
                 Interlocked.Increment(ref Counters.CookieRepliesSent);
-                return;
+                return true;
             }
             if (!rateLimitOk)
             {
                 Interlocked.Increment(ref Counters.HandshakeRateLimited);
-                return;
+                return true;
             }
         }
         if (type == MessageLayout.TypeInitiation)
         {
             ConsumeInitiation(identity, message, from, now);
+            return true;
         }
-        else if (type == MessageLayout.TypeResponse)
+        if (type == MessageLayout.TypeResponse)
         {
             ConsumeResponse(identity, message, from, now);
+            return true;
         }
+        return false;
     }
 
     private void ConsumeInitiation(StaticIdentity identity, ReadOnlySpan<byte> message, SocketAddress from, long now)

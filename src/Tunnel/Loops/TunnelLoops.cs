@@ -14,8 +14,8 @@ namespace JumpingVpn.Tunnel.Loops;
 /// <list type="number">
 /// <item>RoutineReadFromTun: TUN read batch -> Encapsulate each in place -> UDP send in runs (GSO).</item>
 /// <item>RoutineReceiveIncoming: UDP receive batch (GRO) -> Decapsulate each in place -> TUN write batch
-/// (TCP GRO); handshake messages are copied to the bounded handshake queue.</item>
-/// <item>RoutineHandshake: per-source rate limit, cookies, Noise (cold path).</item>
+/// (TCP GRO); handshake messages pass the admission buckets and are copied to the bounded handshake queue.</item>
+/// <item>RoutineHandshake: DH budget, per-source rate limit, cookies, Noise (cold path).</item>
 /// <item>RoutineTimers: runs the peers' timers every 20 ms.</item>
 /// </list>
 /// Blocking syscalls on dedicated threads, no async state machine per packet, so the steady state
@@ -31,6 +31,8 @@ public sealed class TunnelLoops : IDisposable
     private readonly ILogger _logger;
     private readonly HandshakeQueue _handshakes = new();
     private readonly HandshakeRateLimiter _rateLimiter = new();
+    private readonly HandshakeAdmission _admission; // receive thread only
+    private readonly HandshakeWorkBudget _work;     // handshake thread only
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private long _tunAllocated;
@@ -47,6 +49,9 @@ public sealed class TunnelLoops : IDisposable
         _udp = udp;
         _logger = logger;
         _paths = paths;
+        long now = NowTicks();
+        _admission = new HandshakeAdmission(AdmissionLimits.Default, now);
+        _work = new HandshakeWorkBudget(now);
     }
 
     /// <summary>Bytes allocated by the two packet threads since their warm-up (should stay 0).</summary>
@@ -54,6 +59,18 @@ public sealed class TunnelLoops : IDisposable
 
     public long PacketsFromTun => Interlocked.Read(ref _tunPackets);
     public long PacketsFromUdp => Interlocked.Read(ref _udpPackets);
+
+    /// <summary>Handshake messages refused at admission because their source exceeded its bucket.</summary>
+    public long HandshakesSourceLimited => _admission.SourceLimited;
+
+    /// <summary>Handshake messages refused at admission because the interface-wide bucket was empty.</summary>
+    public long HandshakesGlobalLimited => _admission.GlobalLimited;
+
+    /// <summary>Handshake messages admitted but dropped because the handshake queue was full.</summary>
+    public long HandshakesQueueFull => _handshakes.Dropped;
+
+    /// <summary>Times the DH budget ran out and put the device under load (cookies required) for a second.</summary>
+    public long HandshakeWorkBudgetTrips => _work.Trips;
 
     public void Start()
     {
@@ -248,7 +265,7 @@ public sealed class TunnelLoops : IDisposable
                         _tun.Write(datagram.Slice(off, len));
                         break;
                     case ReceiveResult.Handshake:
-                        _handshakes.TryEnqueue(datagram, sources[i]);
+                        AdmitHandshake(datagram, sources[i]);
                         break;
                     case ReceiveResult.Keepalive:
                         authenticated = true;
@@ -277,6 +294,23 @@ public sealed class TunnelLoops : IDisposable
         Interlocked.Exchange(ref _udpAllocated, probe.Allocated);
     }
 
+    /// <summary>
+    /// In front of the handshake queue: a message its source or the interface has no tokens for is
+    /// dropped after one table lookup, before it costs a copy, a lock or any cryptography.
+    /// </summary>
+    private void AdmitHandshake(ReadOnlySpan<byte> message, SocketAddress from)
+    {
+        Span<byte> source = stackalloc byte[18];
+        int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
+        if (_admission.Admit(source[..n], NowTicks()) == AdmissionVerdict.Admitted)
+        {
+            _handshakes.TryEnqueue(message, from);
+        }
+    }
+
+    /// <summary>The device's monotonic clock in the rate limiters' unit (TimeSpan ticks).</summary>
+    private long NowTicks() => _device.NowNs() / 100;
+
     private void FlushToTun(PacketBatch toTun, ref int pending)
     {
         if (pending == 0)
@@ -295,10 +329,16 @@ public sealed class TunnelLoops : IDisposable
         var from = new SocketAddress(System.Net.Sockets.AddressFamily.InterNetworkV6);
         while (_handshakes.TryTake(message, from, out int length, _stop.Token))
         {
-            _device.UnderLoad = _handshakes.UnderLoad;
+            long now = NowTicks();
+            // Under load (cookies required) when the queue backs up, or when the demand for DH work (messages
+            // with a valid mac1) went over budget.
+            _device.UnderLoad = _handshakes.UnderLoad || _work.UnderLoad(now);
             int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
-            bool allowed = _rateLimiter.Allow(source[..n], _device.NowNs() / 100);
-            _device.ProcessHandshakeMessage(message.AsSpan(0, length), from, allowed);
+            bool allowed = _rateLimiter.Allow(source[..n], now);
+            if (_device.ProcessHandshakeMessage(message.AsSpan(0, length), from, allowed))
+            {
+                _work.Charge(now);
+            }
         }
     }
 
