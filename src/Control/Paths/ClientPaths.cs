@@ -76,7 +76,7 @@ public sealed class ClientPaths : IDisposable
         }
     }
 
-    /// <summary>True when a netlink event arrived or the periodic rescan is due.</summary>
+    /// <summary>True when a change notification arrived or the periodic rescan is due.</summary>
     public bool Due(long nowMs) => _dirty || nowMs - _lastScanMs >= RescanMs;
 
     /// <summary>Re-reads the usable interfaces, opens sockets for new ones, closes the vanished ones. Null
