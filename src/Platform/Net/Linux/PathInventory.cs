@@ -27,16 +27,7 @@ public static class PathInventory
             ? RoutesV4(SafeRead("/proc/net/route"), server)
             : RoutesV6(SafeRead("/proc/net/ipv6_route"), server);
         var usable = new List<UsableInterface>();
-        NetworkInterface[] all;
-        try
-        {
-            all = NetworkInterface.GetAllNetworkInterfaces();
-        }
-        catch (NetworkInformationException)
-        {
-            return usable;
-        }
-        foreach (NetworkInterface nic in all)
+        foreach (NetworkInterface nic in NetworkInterfaces.All())
         {
             if (nic.Name == tunnelName || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback
                 || nic.OperationalStatus is not (OperationalStatus.Up or OperationalStatus.Unknown)
@@ -44,15 +35,7 @@ public static class PathInventory
             {
                 continue;
             }
-            IPAddress? local = null;
-            foreach (UnicastIPAddressInformation a in nic.GetIPProperties().UnicastAddresses)
-            {
-                if (a.Address.AddressFamily == server.AddressFamily && !a.Address.IsIPv6LinkLocal)
-                {
-                    local = a.Address;
-                    break;
-                }
-            }
+            IPAddress? local = NetworkInterfaces.SourceAddress(nic.GetIPProperties(), server.AddressFamily);
             if (local is not null)
             {
                 usable.Add(new UsableInterface(nic.Name, local, metric));

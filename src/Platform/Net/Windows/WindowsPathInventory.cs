@@ -66,16 +66,7 @@ public static class WindowsPathInventory
     private static List<AdapterFacts> Adapters(AddressFamily family)
     {
         var adapters = new List<AdapterFacts>();
-        NetworkInterface[] all;
-        try
-        {
-            all = NetworkInterface.GetAllNetworkInterfaces();
-        }
-        catch (NetworkInformationException)
-        {
-            return adapters;
-        }
-        foreach (NetworkInterface nic in all)
+        foreach (NetworkInterface nic in NetworkInterfaces.All())
         {
             if (nic.NetworkInterfaceType == NetworkInterfaceType.Loopback || nic.OperationalStatus != OperationalStatus.Up)
             {
@@ -91,16 +82,7 @@ public static class WindowsPathInventory
             {
                 continue; // the family is not enabled on this adapter
             }
-            IPAddress? address = null;
-            foreach (UnicastIPAddressInformation a in properties.UnicastAddresses)
-            {
-                if (a.Address.AddressFamily == family && !a.Address.IsIPv6LinkLocal)
-                {
-                    address = a.Address;
-                    break;
-                }
-            }
-            adapters.Add(new AdapterFacts(nic.Name, index, address));
+            adapters.Add(new AdapterFacts(nic.Name, index, NetworkInterfaces.SourceAddress(properties, family)));
         }
         return adapters;
     }
