@@ -7,8 +7,9 @@
 # vanish, reattaches the session over cellular, and the session goes on with the same id. Wi-Fi comes
 # back and, once it has been stable for 2 s, the session moves back to it. The demo prints the measured
 # gap, the client's paths and switches, and the event trace, then a short throughput check.
-# Everything it creates is removed on exit. Needs root, dotnet, iproute2, nftables, wg
-# (wireguard-tools), ping, iperf3. JVPN_IMPL=wireguard-go runs the same demo with wireguard-go (its
+# Everything it creates is removed on exit. Needs root and the .NET SDK; it installs the Debian packages
+# it lacks (iproute2, nftables, wireguard-tools, iputils-ping, iperf3; scripts/lib/system-packages.txt).
+# JVPN_IMPL=wireguard-go runs the same demo with wireguard-go (its
 # socket follows the routing table and the server roams it; there is no session to show).
 set -euo pipefail
 source "$(dirname "$0")/lib/netns-tunnel.sh"

@@ -2,10 +2,21 @@
 # Full test suite: every test project in Release, then one summary line "N passed, N failed, N skipped"
 # computed from the TRX result files. Exits non-zero if anything failed or no results were written.
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~EndToEnd").
-# The end-to-end tests need root, network namespaces, wireguard-go, wg, iperf3 and ping; without
-# them they skip, except under CI=true, where they fail.
+# The end-to-end tests need root, network namespaces and the binaries of scripts/lib/system-packages.txt
+# (installed here when run as root); without them they skip, except under CI=true, where they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Install what the end-to-end tests need (root + apt-get); on a developer box without root, say what is
+# missing and go on: those tests skip with the reason, or fail under CI=true.
+source scripts/lib/system-packages.sh
+if ! ensure_system_packages test; then
+    if [ "${CI:-}" = true ]; then
+        echo "CI=true: cannot install the test prerequisites" >&2
+        exit 1
+    fi
+    echo "continuing: the tests that need them will be skipped with the reason" >&2
+fi
 
 results=artifacts/test-results
 rm -rf "$results"

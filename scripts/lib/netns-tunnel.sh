@@ -5,6 +5,7 @@
 # EXIT trap.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$REPO_ROOT/scripts/lib/system-packages.sh"
 JVPN_DLL="$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"
 SUBNET=$((RANDOM % 254 + 1))
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
@@ -32,10 +33,7 @@ require_root_and_tools() { # require_root_and_tools BIN...
         echo "this script needs root (network namespaces)" >&2
         exit 1
     fi
-    local bin
-    for bin in ip "$@"; do
-        command -v "$bin" >/dev/null 2>&1 || { echo "missing binary: $bin" >&2; exit 1; }
-    done
+    ensure_binaries ip "$@" || exit 1
 }
 
 build_jvpn() {

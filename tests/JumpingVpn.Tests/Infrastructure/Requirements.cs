@@ -10,7 +10,11 @@ internal static class Requirements
     /// <summary>For tests that need only some binaries on loopback (e.g. redis-server), not root or namespaces.</summary>
     public static void EnsureTools(params string[] binaries)
     {
-        string[] missing = [.. binaries.Where(b => Binaries.TryFind(b) is null)];
+        foreach (string binary in binaries)
+        {
+            SystemPackages.EnsureListed(binary);
+        }
+        string[] missing = [.. binaries.Where(b => Binaries.TryFind(b) is null).Select(SystemPackages.Describe)];
         if (missing.Length == 0)
         {
             return;
@@ -51,9 +55,13 @@ internal static class Requirements
                     missing.Add(Binaries.JvpnDll);
                 }
             }
-            else if (Binaries.TryFind(binary) is null)
+            else
             {
-                missing.Add(binary);
+                SystemPackages.EnsureListed(binary);
+                if (Binaries.TryFind(binary) is null)
+                {
+                    missing.Add(SystemPackages.Describe(binary));
+                }
             }
         }
         if (missing.Count == 0)
