@@ -147,4 +147,34 @@ public sealed class RedisAuthTests
             Directory.Delete(other, recursive: true);
         }
     }
+
+    [Fact]
+    public void Jvpn_up_against_a_password_redis_stops_with_the_stores_reason_and_refuses_an_open_password_file()
+    {
+        Requirements.Ensure("redis-server");
+        using NetNs ns = NetNs.Create("st");
+        using RedisServer redis = RedisServer.StartNew(ns, "127.0.0.1");
+        string dir = Directory.CreateTempSubdirectory("jvup").FullName;
+        try
+        {
+            string conf = Path.Combine(dir, "jvst1.conf");
+            string key = Convert.ToBase64String(Enumerable.Repeat((byte)5, 32).ToArray());
+            File.WriteAllText(conf, $"[Interface]\nPrivateKey = {key}\nListenPort = 51931\nAddress = 10.79.0.1/24\n\n[Jumping]\nNodeId = n1\nStore = {redis.Url("up")}\n");
+            File.SetUnixFileMode(conf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            CommandResult noPassword = ns.TryExec(Binaries.Dotnet(), [Binaries.JvpnDll, "up", conf], TimeSpan.FromSeconds(60));
+            Assert.True(noPassword.ExitCode == 1, $"exit {noPassword.ExitCode}: {noPassword.StandardError}");
+            Assert.Contains("refused authentication: Redis requires a password", noPassword.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", noPassword.StandardError, StringComparison.Ordinal);
+
+            File.SetUnixFileMode(redis.PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            File.AppendAllText(conf, $"StorePasswordFile = {redis.PasswordFile}\n");
+            CommandResult open = ns.TryExec(Binaries.Dotnet(), [Binaries.JvpnDll, "up", conf], TimeSpan.FromSeconds(60));
+            Assert.Equal(3, open.ExitCode);
+            Assert.Contains("chmod 600 " + redis.PasswordFile, open.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
