@@ -110,7 +110,7 @@ internal sealed class RedisServer : IDisposable
         else
         {
             args.AddRange(["--port", "0", "--tls-port", port, "--tls-cert-file", Tls.ServerCertFile, "--tls-key-file", Tls.ServerKeyFile,
-                "--tls-ca-cert-file", Tls.CaFile, "--tls-auth-clients", "no"]);
+                "--tls-ca-cert-file", Tls.CaFile, "--tls-auth-clients", _security.ClientCertificates ? "yes" : "no"]);
         }
         if (User is null)
         {
@@ -166,7 +166,7 @@ internal sealed class RedisServer : IDisposable
 }
 
 /// <summary>How a test Redis is secured: always a password; optionally an ACL user and TLS.</summary>
-internal sealed record RedisSecurity(string? User, bool Tls, IReadOnlyList<string> TlsNames)
+internal sealed record RedisSecurity(string? User, bool Tls, IReadOnlyList<string> TlsNames, bool ClientCertificates = false)
 {
     public static RedisSecurity Password { get; } = new(null, false, []);
 
@@ -174,4 +174,7 @@ internal sealed record RedisSecurity(string? User, bool Tls, IReadOnlyList<strin
 
     /// <summary>TLS with a server certificate for <paramref name="names"/> (IP addresses or DNS names; default: the bind address).</summary>
     public static RedisSecurity WithTls(params string[] names) => new(null, true, names);
+
+    /// <summary>TLS that also demands a client certificate signed by the test CA (tls-auth-clients yes).</summary>
+    public static RedisSecurity WithClientCertificates() => new(null, true, [], ClientCertificates: true);
 }

@@ -149,6 +149,20 @@ public sealed class RedisAuthTests
     }
 
     [Fact]
+    public void A_tls_store_that_demands_client_certificates_accepts_the_node_with_StoreCertFile_and_StoreKeyFile()
+    {
+        Requirements.EnsureTools("redis-server");
+        using RedisServer redis = RedisServer.StartNew(security: RedisSecurity.WithClientCertificates());
+        StoreUrl url = redis.StoreUrl("mtls", timeout: "5s");
+        using (ISessionStore without = url.Open())
+        {
+            Assert.False(without.Ping(out _));
+        }
+        using var with = (RedisSessionStore)(url with { Access = url.Access with { CertFile = redis.Tls!.ClientCertFile, KeyFile = redis.Tls.ClientKeyFile } }).Open();
+        Assert.True(with.Ping(out _), with.AuthenticationProblem ?? with.LastError);
+    }
+
+    [Fact]
     public void Jvpn_up_against_a_password_redis_stops_with_the_stores_reason_and_refuses_an_open_password_file()
     {
         Requirements.Ensure("redis-server");
