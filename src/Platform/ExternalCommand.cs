@@ -49,21 +49,89 @@ public static class ExternalCommand
         }
         using (p)
         {
-            // Read stderr concurrently: a child that fills one pipe while we wait on the other would hang.
-            Task<string> error = captureOutput ? p.StandardError.ReadToEndAsync() : Task.FromResult(string.Empty);
+            // The timeout covers the whole run, output included: both pipes are read concurrently (a child
+            // that fills one pipe while we wait on the other would hang), and neither read is awaited past
+            // the deadline, because a process the command started in the background can hold them open
+            // long after the command itself exited.
+            var deadline = Stopwatch.StartNew();
+            TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
+            Capture output = captureOutput ? Capture.Start(p.StandardOutput) : Capture.None();
+            Capture error = captureOutput ? Capture.Start(p.StandardError) : Capture.None();
             if (stdin is not null)
             {
                 p.StandardInput.Write(stdin);
                 p.StandardInput.Close();
             }
-            string output = captureOutput ? p.StandardOutput.ReadToEnd() : string.Empty;
-            TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
-            if (!p.WaitForExit(limit))
+            if (!p.WaitForExit(Remaining(limit, deadline)))
             {
                 p.Kill(entireProcessTree: true);
                 throw new PlatformException($"'{file} {string.Join(' ', psi.ArgumentList)}' did not finish within {limit.TotalSeconds:0} s");
             }
-            return new Result(p.ExitCode, output, error.GetAwaiter().GetResult().Trim());
+            // Everything the command itself wrote is in the pipes once it exited; only a leftover background
+            // process can keep them open, so its output is not waited for beyond a short grace.
+            TimeSpan grace = Remaining(limit, deadline) < OutputGrace ? Remaining(limit, deadline) : OutputGrace;
+            _ = WaitHandle.WaitAll([output.Closed, error.Closed], grace);
+            return new Result(p.ExitCode, output.Text(), error.Text().Trim());
+        }
+    }
+
+    /// <summary>How long output is still read after the command exited (a background child may hold the pipes).</summary>
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromMilliseconds(500);
+
+    private static TimeSpan Remaining(TimeSpan limit, Stopwatch elapsed) =>
+        limit > elapsed.Elapsed ? limit - elapsed.Elapsed : TimeSpan.Zero;
+
+    /// <summary>
+    /// One pipe read to its end on its own thread (not the thread pool, which a busy process may not
+    /// schedule in time), readable at any moment, also while a leftover child keeps the pipe open.
+    /// </summary>
+    private sealed class Capture
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public ManualResetEvent Closed { get; } = new(false);
+
+        public static Capture None()
+        {
+            var c = new Capture();
+            c.Closed.Set();
+            return c;
+        }
+
+        public static Capture Start(StreamReader reader)
+        {
+            var c = new Capture();
+            new Thread(() => c.Pump(reader)) { IsBackground = true, Name = "jvpn-command-output" }.Start();
+            return c;
+        }
+
+        private void Pump(StreamReader reader)
+        {
+            char[] buffer = new char[4096];
+            try
+            {
+                int n;
+                while ((n = reader.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    lock (_text)
+                    {
+                        _text.Append(buffer, 0, n);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The process object was disposed while a leftover child still held the pipe.
+            }
+            Closed.Set();
+        }
+
+        public string Text()
+        {
+            lock (_text)
+            {
+                return _text.ToString();
+            }
         }
     }
 

@@ -18,6 +18,8 @@ if (!StoreUrl.TryParse(args[1], out StoreUrl url, out string? problem) || !Sessi
     Console.Error.WriteLine(problem ?? "bad session id");
     return 2;
 }
+// The password comes from the environment, as for `jvpn cluster status` without a config.
+url = url with { Access = StoreAccess.Resolve(url, new Dictionary<string, string>(), null, Environment.GetEnvironmentVariable) };
 using ISessionStore store = url.Open();
 if (!store.Ping(out _))
 {

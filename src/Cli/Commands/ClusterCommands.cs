@@ -16,7 +16,7 @@ internal static class ClusterCommands
 {
     public static Command Create()
     {
-        var store = new Option<string?>("--store") { Description = "Store URL, e.g. redis://10.0.0.5:6379/0?prefix=jvpn (default: [Jumping] Store of --config)" };
+        var store = new Option<string?>("--store") { Description = "Store URL, e.g. redis://jvpn@10.0.0.5:6379/0?prefix=jvpn (default: [Jumping] Store of --config); the password comes from --config's StorePasswordFile or $JVPN_STORE_PASSWORD" };
         var config = new Option<string?>("--config") { Description = "A server config whose [Jumping] Store names the store" };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var status = new Command("status", "Nodes, store health, leases and sessions per node of a server cluster.") { store, config, json };
@@ -27,9 +27,9 @@ internal static class ClusterCommands
     private static int Status(string? storeArg, string? configArg, bool json)
     {
         string? text = storeArg;
-        if (text is null && configArg is not null)
+        TunnelConfig? cfg = configArg is null ? null : TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
+        if (text is null && cfg is not null)
         {
-            TunnelConfig cfg = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
             text = cfg.Jumping.TryGetValue("store", out string? s) ? s : throw new ConfigException(cfg.SourcePath, null, "Store", "this config has no [Jumping] Store (a single server has no cluster)");
         }
         if (text is null)
@@ -46,15 +46,31 @@ internal static class ClusterCommands
             Console.Error.WriteLine("jvpn cluster status: the in-memory store lives inside one jvpn process; use `jvpn status` there");
             return ExitCodes.Usage;
         }
+        // The same access settings as `jvpn up`: the config's Store* keys, else the environment.
+        url = url with { Access = StoreAccess.Resolve(url, cfg?.Jumping ?? new Dictionary<string, string>(), cfg?.SourcePath, Environment.GetEnvironmentVariable) };
         using ISessionStore store = url.Open();
+        if (store is RedisSessionStore { AuthenticationProblem: { } refused })
+        {
+            Console.Error.WriteLine($"jvpn cluster status: store {url} refused authentication: {refused}");
+            return ExitCodes.Failure;
+        }
         bool up = store.Ping(out double latency);
         if (!up)
         {
             Console.Error.WriteLine($"jvpn cluster status: store {url} is unreachable");
             return ExitCodes.Failure;
         }
-        IReadOnlyList<ClusterNodeInfo> nodes = store.ListNodes();
-        IReadOnlyList<OwnershipRecord> sessions = store.ListSessions();
+        // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
+        // carry terminal escapes), only counted.
+        IReadOnlyList<ClusterNodeInfo> allNodes = store.ListNodes();
+        IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();
+        List<ClusterNodeInfo> nodes = [.. allNodes.Where(n => StoreRecordCheck.NodeProblem(n) is null)];
+        List<OwnershipRecord> sessions = [.. allSessions.Where(s => StoreRecordCheck.Problem(s) is null)];
+        int malformed = allNodes.Count - nodes.Count + allSessions.Count - sessions.Count;
+        if (malformed > 0)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {malformed} malformed store entries"));
+        }
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (json)
         {

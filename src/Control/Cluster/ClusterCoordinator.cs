@@ -25,6 +25,9 @@ public sealed class ClusterCoordinator : IDisposable
     private long _casOk;
     private long _casLost;
     private long _unavailable;
+    private long _rejected;
+    private long _rejectLoggedAtMs = long.MinValue;
+    private long _rejectSuppressed;
 
     public ClusterCoordinator(ISessionStore store, string nodeId, long leaseMs, ILogger logger, TimeProvider? time = null)
     {
@@ -62,6 +65,12 @@ public sealed class ClusterCoordinator : IDisposable
 
     public long StoreUnavailableCount => Interlocked.Read(ref _unavailable);
 
+    /// <summary>Records, registry entries and replies from the store that failed validation and were dropped.</summary>
+    public long RejectedRecords => Interlocked.Read(ref _rejected);
+
+    /// <summary>Minimum time between two log lines about rejected store input (the rest are counted).</summary>
+    public const long RejectLogIntervalMs = 10_000;
+
     public int LeaseCount => _leases.Count;
 
     public long NowMs() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
@@ -75,7 +84,7 @@ public sealed class ClusterCoordinator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(record);
         long sent = NowMs();
-        StoreResult r = Store.Create(record with { OwnerNode = NodeId }, LeaseMs);
+        StoreResult r = Checked(Store.Create(record with { OwnerNode = NodeId }, LeaseMs), record.Id);
         CountStoreResult(r.Status);
         lease = null;
         if (r.IsOk)
@@ -90,7 +99,7 @@ public sealed class ClusterCoordinator : IDisposable
     public StoreResult Acquire(SessionId id, Func<SessionRecord, ClusterLease, OwnershipRecord> toStore, out ClusterLease? lease)
     {
         long sent = NowMs();
-        StoreResult r = Store.Acquire(id, NodeId, LeaseMs);
+        StoreResult r = Checked(Store.Acquire(id, NodeId, LeaseMs), id);
         CountStoreResult(r.Status);
         lease = null;
         if (r.IsOk)
@@ -103,7 +112,7 @@ public sealed class ClusterCoordinator : IDisposable
 
     public StoreResult Read(SessionId id)
     {
-        StoreResult r = Store.Read(id);
+        StoreResult r = Checked(Store.Read(id), id);
         CountStoreResult(r.Status);
         return r;
     }
@@ -127,7 +136,7 @@ public sealed class ClusterCoordinator : IDisposable
                 continue;
             }
             long sent = NowMs();
-            StoreResult r = Store.Renew(lease.Id, NodeId, lease.Epoch, LeaseMs);
+            StoreResult r = Checked(Store.Renew(lease.Id, NodeId, lease.Epoch, LeaseMs), lease.Id);
             CountStoreResult(r.Status);
             if (r.IsOk)
             {
@@ -154,6 +163,46 @@ public sealed class ClusterCoordinator : IDisposable
                 _logger.LogWarning("cluster: store {Store} is unreachable; reattaches are refused (STORE_UNAVAILABLE) and sessions self-fence when their lease ends", Store.Description);
             }
         }
+    }
+
+    /// <summary>
+    /// Every record the store hands back passes <see cref="StoreRecordCheck"/> before the session layer sees
+    /// it: a store writer can put anything into a record (docs/cluster.md "The store is untrusted input").
+    /// A malformed answer becomes <see cref="StoreStatus.Malformed"/> with no record: counted, logged, dropped.
+    /// </summary>
+    public StoreResult Checked(StoreResult r, SessionId id)
+    {
+        string? problem = r.Status == StoreStatus.Malformed ? r.Problem ?? "malformed reply"
+            : r.Current is { } rec ? (rec.Id != id ? "a record for another session id" : StoreRecordCheck.Problem(rec))
+            : null;
+        if (problem is null)
+        {
+            return r;
+        }
+        RejectRecord("session " + id.ToString() + ": " + problem);
+        return StoreResult.Malformed(problem, r.StoreNowUnixMs);
+    }
+
+    /// <summary>Counts a dropped piece of store input; logs it at most once per <see cref="RejectLogIntervalMs"/>.</summary>
+    public void RejectRecord(string problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        Interlocked.Increment(ref _rejected);
+        long now = NowMs();
+        long last = Interlocked.Read(ref _rejectLoggedAtMs);
+        if (last != long.MinValue && now - last < RejectLogIntervalMs)
+        {
+            Interlocked.Increment(ref _rejectSuppressed);
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _rejectLoggedAtMs, now, last) != last)
+        {
+            Interlocked.Increment(ref _rejectSuppressed);
+            return;
+        }
+        long suppressed = Interlocked.Exchange(ref _rejectSuppressed, 0);
+        _logger.LogWarning("cluster: dropped malformed store input ({Problem}); {Suppressed} more since the last such line, {Total} in all",
+            problem, suppressed, RejectedRecords);
     }
 
     internal void CountStoreResult(StoreStatus status)

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using JumpingVpn.Control.Sessions;
 using StackExchange.Redis;
 
@@ -34,10 +36,15 @@ public sealed class RedisSessionStore : ISessionStore
 
     public string Description { get; }
 
-    /// <summary>Connects lazily: a Redis that is down at start-up is retried in the background.</summary>
+    /// <summary>
+    /// Connects lazily: a Redis that is down at start-up is retried in the background. A Redis that answers
+    /// but refuses this node (wrong or missing password, an untrusted certificate) is reported in
+    /// <see cref="AuthenticationProblem"/>, so `jvpn up` can stop with that reason instead of retrying forever.
+    /// </summary>
     public static RedisSessionStore Connect(StoreUrl url)
     {
         ArgumentNullException.ThrowIfNull(url);
+        StoreAccess access = url.Access;
         var options = new ConfigurationOptions
         {
             AbortOnConnectFail = false,
@@ -49,11 +56,124 @@ public sealed class RedisSessionStore : ISessionStore
             ReconnectRetryPolicy = new LinearRetry(250),
             KeepAlive = 1,
             ClientName = "jvpn",
+            User = access.User ?? url.User,
+            Password = access.Password,
         };
         options.EndPoints.Add(url.Host, url.Port);
+        var tls = new TlsCheck(access.CaFile);
+        if (url.Tls)
+        {
+            options.Ssl = true;
+            options.SslHost = access.ServerName ?? url.Host;
+            options.CertificateValidation += tls.Validate;
+            if (access.CertFile is not null && access.KeyFile is not null)
+            {
+                string cert = access.CertFile;
+                string key = access.KeyFile;
+                options.CertificateSelection += (_, _, _, _, _) => X509Certificate2.CreateFromPemFile(cert, key);
+            }
+        }
         var writer = new StringWriter(CultureInfo.InvariantCulture);
         ConnectionMultiplexer redis = ConnectionMultiplexer.Connect(options, writer);
-        return new RedisSessionStore(redis, url.Prefix, url.Database, url.ToString());
+        var store = new RedisSessionStore(redis, url.Prefix, url.Database, url.ToString());
+        if (!redis.IsConnected)
+        {
+            store.AuthenticationProblem = tls.Problem ?? Explain(RefusalIn(store, writer.ToString()), access);
+        }
+        return store;
+    }
+
+    /// <summary>
+    /// Why the store refused this node at connect time ("WRONGPASS ...", "NOAUTH ...", "the server's
+    /// certificate ..."), or null when it accepted it or merely did not answer (that is retried).
+    /// </summary>
+    public string? AuthenticationProblem { get; private set; }
+
+    private static string? RefusalIn(RedisSessionStore store, string connectLog)
+    {
+        try
+        {
+            store.Db.Ping();
+            return null;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            return ex is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } || ServerRefusal(ex.ToString() + "\n" + connectLog) is not null
+                ? ServerRefusal(connectLog + "\n" + ex) ?? "authentication failed (check the user and password: StoreUser / StorePasswordFile)"
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// The refusal with what to change. The client library pipelines AUTH with its first commands, so a
+    /// wrong password usually surfaces as those commands' NOAUTH rather than as WRONGPASS.
+    /// </summary>
+    private static string? Explain(string? refusal, StoreAccess access) => refusal switch
+    {
+        null => null,
+        _ when refusal.StartsWith("WRONGPASS", StringComparison.Ordinal) || (refusal.StartsWith("NOAUTH", StringComparison.Ordinal) && access.Password is not null) =>
+            $"the user and password were not accepted (check StoreUser and the first line of StorePasswordFile or ${StoreAccess.PasswordVariable}); Redis said: {refusal}",
+        _ when refusal.StartsWith("NOAUTH", StringComparison.Ordinal) || refusal.StartsWith("DENIED", StringComparison.Ordinal) =>
+            $"Redis requires a password: set [Jumping] StorePasswordFile (chmod 600) or ${StoreAccess.PasswordVariable}; Redis said: {refusal}",
+        _ => refusal,
+    };
+
+    /// <summary>
+    /// The server's own refusal line ("WRONGPASS invalid username-password pair ...") out of the client
+    /// library's text, most specific first: a wrong password also makes later commands answer NOAUTH.
+    /// </summary>
+    private static string? ServerRefusal(string text)
+    {
+        foreach (string word in (ReadOnlySpan<string>)["WRONGPASS", "NOPERM", "DENIED", "NOAUTH"])
+        {
+            int at = text.IndexOf(word, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                string line = text[at..].Split('\n', 2)[0].Trim();
+                return line.Length > 200 ? line[..200] : line;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The TLS server check: the configured CA (or the system's), and the name in the certificate.</summary>
+    private sealed class TlsCheck(string? caFile)
+    {
+        public string? Problem { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                Problem = "the server's TLS certificate does not carry the expected name (the URL's host, or StoreServerName)";
+                return false;
+            }
+            if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+            {
+                Problem = "the server sent no TLS certificate";
+                return false;
+            }
+            if (caFile is null)
+            {
+                if (errors != SslPolicyErrors.None)
+                {
+                    Problem = "the server's TLS certificate is not trusted by the system CA store (name the CA with StoreCaFile)";
+                    return false;
+                }
+                return true;
+            }
+            using var custom = new X509Chain();
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            custom.ChainPolicy.CustomTrustStore.ImportFromPemFile(caFile);
+            using var leaf = new X509Certificate2(certificate);
+            if (!custom.Build(leaf))
+            {
+                Problem = $"the server's TLS certificate is not signed by the CA in {caFile}";
+                return false;
+            }
+            return true;
+        }
     }
 
     private IDatabase Db => _redis.GetDatabase(_db);
@@ -126,27 +246,34 @@ public sealed class RedisSessionStore : ISessionStore
 
     public IReadOnlyList<ClusterNodeInfo> ListNodes()
     {
+        RedisResult[] r;
         try
         {
-            var r = (RedisResult[])Db.ScriptEvaluate(RedisScripts.ListNodes, [_nodes], [])!;
-            long now = long.Parse(r[1].ToString(), CultureInfo.InvariantCulture);
-            var nodes = new List<ClusterNodeInfo>();
-            for (int i = 3; i + 1 < r.Length; i += 2)
-            {
-                string[] parts = r[i + 1].ToString().Split('|', 3);
-                long expires = long.Parse(parts[0], CultureInfo.InvariantCulture);
-                if (expires > now)
-                {
-                    nodes.Add(new ClusterNodeInfo(r[i].ToString(), parts.Length > 2 ? parts[2] : "", long.Parse(parts[1], CultureInfo.InvariantCulture), expires));
-                }
-            }
-            nodes.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
-            return nodes;
+            r = (RedisResult[])Db.ScriptEvaluate(RedisScripts.ListNodes, [_nodes], [])!;
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
             return [];
         }
+        var nodes = new List<ClusterNodeInfo>();
+        if (r.Length < 2 || !long.TryParse(r[1].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long now))
+        {
+            return nodes;
+        }
+        for (int i = 3; i + 1 < r.Length; i += 2)
+        {
+            // "expires|seen|detail"; an entry that does not parse is not a node (callers validate the rest).
+            string[] parts = r[i + 1].ToString().Split('|', 3);
+            if (parts.Length == 3
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long expires)
+                && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long seen)
+                && expires > now)
+            {
+                nodes.Add(new ClusterNodeInfo(r[i].ToString(), parts[2], seen, expires));
+            }
+        }
+        nodes.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
+        return nodes;
     }
 
     public bool PutPeer(RegisteredPeer peer)
@@ -195,39 +322,76 @@ public sealed class RedisSessionStore : ISessionStore
 
     private StoreResult Run(string script, RedisKey[] keys, RedisValue[] args)
     {
+        RedisResult[] r;
         try
         {
-            var r = (RedisResult[])Db.ScriptEvaluate(script, keys, args)!;
-            string status = r[0].ToString();
-            long now = long.Parse(r[1].ToString(), CultureInfo.InvariantCulture);
-            string previous = r[2].ToString();
-            OwnershipRecord? record = null;
-            if (r.Length > 3 && keys.Length > 0 && keys[0] != _nodes)
-            {
-                var map = new Dictionary<string, string>(StringComparer.Ordinal);
-                for (int i = 3; i + 1 < r.Length; i += 2)
-                {
-                    map[r[i].ToString()] = r[i + 1].ToString();
-                }
-                record = FromFields(IdOf(keys[0]), map);
-            }
-            StoreStatus s = status switch
-            {
-                "OK" => StoreStatus.Ok,
-                "NOT_FOUND" => StoreStatus.NotFound,
-                "ALREADY_EXISTS" => StoreStatus.AlreadyExists,
-                "STALE_STATE_VERSION" => StoreStatus.StaleStateVersion,
-                "OWNERSHIP_CONFLICT" => StoreStatus.OwnershipConflict,
-                "LEASE_HELD" => StoreStatus.LeaseHeld,
-                _ => throw new InvalidOperationException("unexpected store script status " + status),
-            };
-            return new StoreResult(s, record, now, previous);
+            r = (RedisResult[])Db.ScriptEvaluate(script, keys, args)!;
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
             LastError = ex.Message;
             return StoreResult.Unavailable;
         }
+        return Decode(r, keys.Length > 0 && keys[0] != _nodes ? IdOf(keys[0]) : null);
+    }
+
+    /// <summary>
+    /// A script's reply: status, store clock, previous owner, then the record's fields. Every part is
+    /// checked (the reply is only as trustworthy as whoever last wrote the hash); anything off is
+    /// <see cref="StoreStatus.Malformed"/>, never an exception.
+    /// </summary>
+    internal static StoreResult Decode(RedisResult[] r, SessionId? id)
+    {
+        if (r.Length < 3 || r[0].IsNull || r[1].IsNull)
+        {
+            return StoreResult.Malformed("a store reply with fewer than three parts");
+        }
+        string status = r[0].ToString();
+        if (!long.TryParse(r[1].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long now) || now >= StoreRecordCheck.MaxUnixMs)
+        {
+            return StoreResult.Malformed("store clock " + StoreRecordCheck.Excerpt(r[1].ToString()) + " is not Unix ms");
+        }
+        string previous = r[2].IsNull ? "" : r[2].ToString();
+        if (previous.Length > 0 && StoreRecordCheck.NodeIdProblem(previous) is { } badPrevious)
+        {
+            return StoreResult.Malformed("previous owner: " + badPrevious, now);
+        }
+        StoreStatus? s = status switch
+        {
+            "OK" => StoreStatus.Ok,
+            "NOT_FOUND" => StoreStatus.NotFound,
+            "ALREADY_EXISTS" => StoreStatus.AlreadyExists,
+            "STALE_STATE_VERSION" => StoreStatus.StaleStateVersion,
+            "OWNERSHIP_CONFLICT" => StoreStatus.OwnershipConflict,
+            "LEASE_HELD" => StoreStatus.LeaseHeld,
+            _ => null,
+        };
+        if (s is null)
+        {
+            return StoreResult.Malformed("unknown script status " + StoreRecordCheck.Excerpt(status), now);
+        }
+        OwnershipRecord? record = null;
+        if (r.Length > 3 && id is { } sessionId)
+        {
+            if ((r.Length - 3) % 2 != 0 || r.Length - 3 > 64)
+            {
+                return StoreResult.Malformed("a session hash with an odd or excessive field count", now);
+            }
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (int i = 3; i + 1 < r.Length; i += 2)
+            {
+                map[r[i].ToString()] = r[i + 1].ToString();
+            }
+            if (!TryFromFields(sessionId, map, out record, out string? problem))
+            {
+                return StoreResult.Malformed(problem, now);
+            }
+            if (StoreRecordCheck.Problem(record) is { } invalid)
+            {
+                return StoreResult.Malformed(invalid, now);
+            }
+        }
+        return new StoreResult(s.Value, record, now, previous);
     }
 
     /// <summary>Why the last operation counted as unavailable (for logs and `jvpn cluster status`).</summary>
@@ -259,29 +423,62 @@ public sealed class RedisSessionStore : ISessionStore
         ]);
     }
 
-    private static OwnershipRecord FromFields(SessionId id, Dictionary<string, string> f)
+    /// <summary>The record in a session hash; false with the first field that is missing or not a number in range.</summary>
+    internal static bool TryFromFields(SessionId id, Dictionary<string, string> f, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OwnershipRecord? record, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
     {
+        record = null;
         string Get(string k) => f.TryGetValue(k, out string? v) ? v : "";
-        long L(string k) => long.TryParse(Get(k), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : 0;
-        ulong U(string k) => ulong.TryParse(Get(k), NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v : 0;
-        return new OwnershipRecord
+        long[] signed = new long[7];
+        string[] signedKeys = ["lease", "state", "created", "unbound", "sw", "reason", "epoch"];
+        for (int i = 0; i < signedKeys.Length; i++)
+        {
+            string k = signedKeys[i];
+            if (k == "unbound" && !f.ContainsKey(k))
+            {
+                signed[i] = -1;
+                continue;
+            }
+            if (!long.TryParse(Get(k), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out signed[i]))
+            {
+                problem = "field " + k + " = " + StoreRecordCheck.Excerpt(Get(k)) + " is not an integer";
+                return false;
+            }
+        }
+        ulong[] unsigned = new ulong[3];
+        string[] unsignedKeys = ["ver", "bav", "hw"];
+        for (int i = 0; i < unsignedKeys.Length; i++)
+        {
+            if (!ulong.TryParse(Get(unsignedKeys[i]), NumberStyles.None, CultureInfo.InvariantCulture, out unsigned[i]))
+            {
+                problem = "field " + unsignedKeys[i] + " = " + StoreRecordCheck.Excerpt(Get(unsignedKeys[i])) + " is not an unsigned integer";
+                return false;
+            }
+        }
+        if (signed[1] is < 0 or > byte.MaxValue || signed[4] is < 0 or > int.MaxValue || signed[5] is < 0 or > ushort.MaxValue || signed[6] < 0)
+        {
+            problem = "state, switch count, reason or epoch out of range";
+            return false;
+        }
+        record = new OwnershipRecord
         {
             Id = id,
             PeerKey = Get("peer"),
             OwnerNode = Get("owner"),
-            OwnerEpoch = U("epoch"),
-            LeaseExpiryUnixMs = L("lease"),
-            State = (SessionState)L("state"),
-            StateVersion = U("ver"),
-            BoundAtVersion = U("bav"),
+            OwnerEpoch = (ulong)signed[6],
+            LeaseExpiryUnixMs = signed[0],
+            State = (SessionState)signed[1],
+            StateVersion = unsigned[0],
+            BoundAtVersion = unsigned[1],
             Binding = Get("bind"),
             InnerAddresses = Get("inner"),
             PolicyVersion = Get("pol"),
-            CreatedUnixMs = L("created"),
-            UnboundSinceUnixMs = f.ContainsKey("unbound") ? L("unbound") : -1,
-            TotalSwitches = (int)L("sw"),
-            CtrlSeqHighWater = U("hw"),
-            LastReason = (ReasonCode)L("reason"),
+            CreatedUnixMs = signed[2],
+            UnboundSinceUnixMs = signed[3],
+            TotalSwitches = (int)signed[4],
+            CtrlSeqHighWater = unsigned[2],
+            LastReason = (ReasonCode)signed[5],
         };
+        problem = null;
+        return true;
     }
 }

@@ -14,6 +14,8 @@ public enum StoreStatus : byte
     LeaseHeld,
     /// <summary>The store did not answer within its operation timeout; nothing was written (fail closed).</summary>
     Unavailable,
+    /// <summary>The store answered with a record or reply that fails validation (<see cref="StoreRecordCheck"/>): counted and dropped.</summary>
+    Malformed,
 }
 
 /// <summary>
@@ -26,6 +28,11 @@ public readonly record struct StoreResult(StoreStatus Status, OwnershipRecord? C
     public bool IsOk => Status == StoreStatus.Ok;
 
     public static StoreResult Unavailable => new(StoreStatus.Unavailable, null, 0);
+
+    /// <summary>What was wrong with a <see cref="StoreStatus.Malformed"/> answer (bounded, safe to log).</summary>
+    public string? Problem { get; init; }
+
+    public static StoreResult Malformed(string problem, long storeNowUnixMs = 0) => new(StoreStatus.Malformed, null, storeNowUnixMs) { Problem = problem };
 
     /// <summary>How long until the current owner's lease ends (0 when it has ended or was released).</summary>
     public long LeaseRemainingMs => Current is { } r ? Math.Max(0, r.LeaseExpiryUnixMs - StoreNowUnixMs) : 0;

@@ -4,12 +4,23 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// Where the session store lives (DESIGN §6, docs/cluster.md): `memory` (the embedded default) or
-/// `redis://HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`. The key prefix separates
+/// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`. The key prefix separates
 /// clusters sharing one Redis; the timeout is the per-operation bound after which the store counts as
 /// unavailable (session-spec §3: 200 ms); lease is the ownership lease (10 s, renewed every third of it).
+/// `rediss://` connects over TLS. A password never comes from the URL (it would show in process lists and
+/// logs): it is in <see cref="Access"/>, read from `StorePasswordFile` or the environment (docs/cluster.md).
 /// </summary>
 public sealed record StoreUrl(string Scheme, string Host, int Port, int Database, string Prefix, int TimeoutMs, long LeaseMs)
 {
+    /// <summary>True for `rediss://`: TLS, with the server's certificate checked (<see cref="StoreAccess"/>).</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>The ACL user named in the URL (`redis://USER@host`), or null.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Credentials and TLS trust for the connection; never printed.</summary>
+    public StoreAccess Access { get; init; } = StoreAccess.None;
+
     public const long DefaultLeaseMs = 10_000;
 
     public static StoreUrl Memory { get; } = new("memory", "", 0, 0, "jvpn", 200, DefaultLeaseMs);
@@ -27,16 +38,18 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             problem = null;
             return true;
         }
-        if (!s.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) || !Uri.TryCreate(s, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
+        bool tls = s.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase);
+        if ((!tls && !s.StartsWith("redis://", StringComparison.OrdinalIgnoreCase)) || !Uri.TryCreate(s, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
         {
-            problem = $"'{text}' is not a store: use memory or redis://HOST:PORT[/DB][?prefix=NAME&timeout=200ms&lease=10s]";
+            problem = $"'{Redacted(text)}' is not a store: use memory, redis://[USER@]HOST:PORT[/DB][?prefix=NAME&timeout=200ms&lease=10s] or rediss://... for TLS";
             return false;
         }
-        if (uri.UserInfo.Length > 0)
+        if (uri.UserInfo.Contains(':', StringComparison.Ordinal))
         {
-            problem = $"'{text}': credentials in the store URL are not supported (they would show in process lists); bind Redis to a private address";
+            problem = $"'{Redacted(text)}': a password in the store URL is not supported (it would show in process lists and logs); put it in a file named by [Jumping] StorePasswordFile (chmod 600), or in the environment variable {StoreAccess.PasswordVariable}";
             return false;
         }
+        string? user = uri.UserInfo.Length > 0 ? Uri.UnescapeDataString(uri.UserInfo) : null;
         int db = 0;
         string path = uri.AbsolutePath.Trim('/');
         if (path.Length > 0 && !int.TryParse(path, NumberStyles.None, CultureInfo.InvariantCulture, out db))
@@ -60,7 +73,7 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             {
                 if (!Policy.SessionPolicyParser.TryParseDuration(value, out long ms, out string? p) || ms <= 0)
                 {
-                    problem = $"'{text}': {key}: {p ?? "must be positive"}";
+                    problem = $"'{Redacted(text)}': {key}: {p ?? "must be positive"}";
                     return false;
                 }
                 if (key == "timeout")
@@ -74,11 +87,15 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             }
             else
             {
-                problem = $"'{text}': unknown parameter '{kv[0]}' (known: prefix, timeout, lease)";
+                problem = $"'{Redacted(text)}': unknown parameter '{kv[0]}' (known: prefix, timeout, lease)";
                 return false;
             }
         }
-        url = new StoreUrl("redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), lease);
+        url = new StoreUrl(tls ? "rediss" : "redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
+        {
+            Tls = tls,
+            User = user,
+        };
         problem = null;
         return true;
     }
@@ -86,5 +103,19 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
     /// <summary>Opens the store this URL names.</summary>
     public ISessionStore Open(TimeProvider? time = null) => IsMemory ? new InMemorySessionStore(time) : RedisSessionStore.Connect(this);
 
-    public override string ToString() => IsMemory ? "memory" : string.Create(CultureInfo.InvariantCulture, $"redis://{Host}:{Port}/{Database}?prefix={Prefix}");
+    public override string ToString() => IsMemory ? "memory" : string.Create(CultureInfo.InvariantCulture,
+        $"{Scheme}://{(User is null ? "" : Uri.EscapeDataString(User) + "@")}{Host}:{Port}/{Database}?prefix={Prefix}");
+
+    /// <summary>The URL as typed, with anything between `://` and `@` that holds a colon (a password) masked.</summary>
+    private static string Redacted(string text)
+    {
+        int scheme = text.IndexOf("://", StringComparison.Ordinal);
+        int at = text.IndexOf('@', StringComparison.Ordinal);
+        if (scheme < 0 || at < scheme)
+        {
+            return text;
+        }
+        int colon = text.IndexOf(':', scheme + 3);
+        return colon > 0 && colon < at ? string.Concat(text.AsSpan(0, colon + 1), "***", text.AsSpan(at)) : text;
+    }
 }

@@ -168,7 +168,9 @@ public sealed partial class JumpingNode
         }
         rec = acq.Current!;
         long offset = WallOffsetMs();
-        TransportAddress? binding = rec.Binding.Length > 0 ? TransportAddress.Parse(rec.Binding) : null;
+        // The record passed StoreRecordCheck (ClusterCoordinator.Checked); TryParse keeps the receive thread
+        // free of exceptions whatever the store holds.
+        TransportAddress? binding = rec.Binding.Length > 0 && TransportAddress.TryParse(rec.Binding, out TransportAddress b) ? b : null;
         SessionRecord restored = SessionRecord.Restore(id, _policy, rec.CreatedUnixMs - offset, rec.State, rec.StateVersion, rec.BoundAtVersion,
             binding, rec.UnboundSinceUnixMs >= 0 ? rec.UnboundSinceUnixMs - offset : now, rec.TotalSwitches, rec.CtrlSeqHighWater, rec.LastReason, now);
         var session = new ServerSession(peer, new SessionSlot(restored));
@@ -207,6 +209,7 @@ public sealed partial class JumpingNode
         StoreStatus.Unavailable => ReasonCode.StoreUnavailable,
         StoreStatus.NotFound => ReasonCode.SessionNotFound,
         StoreStatus.LeaseHeld => ReasonCode.NotAuthoritativeOwner,
+        StoreStatus.Malformed => ReasonCode.SessionNotFound,
         _ => ReasonCode.OwnershipConflict,
     };
 

@@ -20,6 +20,7 @@ public static class SessionPolicyParser
         "endpoint", "endpoints", "nodeid", "auditfile", "auditlog", "auditmaxbytes", "auditfiles",
         "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "interfaces", "paths", "peers",
         "lease", "ownerup", "ownerdown",
+        "storeuser", "storepasswordfile", "storecafile", "storeservername", "storecertfile", "storekeyfile",
     };
 
     private static readonly string[] s_knownKeys =

@@ -46,6 +46,20 @@ public readonly record struct TransportAddress(UInt128 Address, ushort Port)
 
     public static TransportAddress Parse(string endPoint) => From(IPEndPoint.Parse(endPoint));
 
+    /// <summary>Parses `ip:port` / `[ip6]:port` with a non-zero port and no scope; false for anything else (store input).</summary>
+    public static bool TryParse(string? endPoint, out TransportAddress address)
+    {
+        address = default;
+        if (endPoint is null || endPoint.Length > 64 || endPoint.Contains('%', StringComparison.Ordinal)
+            || !IPEndPoint.TryParse(endPoint, out IPEndPoint? ep) || ep.Port == 0
+            || ep.AddressFamily is not (System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6))
+        {
+            return false;
+        }
+        address = From(ep);
+        return true;
+    }
+
     public IPEndPoint ToIPEndPoint()
     {
         Span<byte> bytes = stackalloc byte[16];

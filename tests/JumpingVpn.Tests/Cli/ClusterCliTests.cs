@@ -1,3 +1,4 @@
+using JumpingVpn.Control.Cluster;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Cli;
@@ -9,6 +10,10 @@ public sealed class ClusterCliTests
     private static CommandResult Jvpn(params string[] args) =>
         Command.TryRun("dotnet", [Path.Combine(AppContext.BaseDirectory, "jvpn.dll"), .. args]);
 
+    /// <summary>jvpn with the store password in its environment (as `jvpn cluster` finds it without a config).</summary>
+    private static CommandResult JvpnWithPassword(string password, params string[] args) =>
+        Command.TryRun(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + password, "dotnet", Path.Combine(AppContext.BaseDirectory, "jvpn.dll"), .. args]);
+
     [Fact]
     public void Cluster_status_needs_a_store_and_refuses_bad_urls()
     {
@@ -18,7 +23,8 @@ public sealed class ClusterCliTests
 
         CommandResult creds = Jvpn("cluster", "status", "--store", "redis://user:secret@10.0.0.5");
         Assert.Equal(3, creds.ExitCode);
-        Assert.Contains("credentials", creds.StandardError, StringComparison.Ordinal);
+        Assert.Contains("StorePasswordFile", creds.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", creds.StandardError, StringComparison.Ordinal);
         Assert.Single(creds.StandardError.Trim().Split('\n'));
 
         CommandResult down = Jvpn("cluster", "status", "--store", "redis://127.0.0.1:1/0?timeout=200ms");
@@ -43,11 +49,11 @@ public sealed class ClusterCliTests
     {
         Requirements.EnsureTools("redis-server");
         using RedisServer redis = RedisServer.StartNew();
-        CommandResult text = Jvpn("cluster", "status", "--store", redis.Url("cli"));
+        CommandResult text = JvpnWithPassword(redis.Password, "cluster", "status", "--store", redis.Url("cli"));
         Assert.True(text.ExitCode == 0, text.StandardError);
         Assert.Contains("(up,", text.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("nodes: 0", text.StandardOutput, StringComparison.Ordinal);
-        CommandResult json = Jvpn("cluster", "status", "--store", redis.Url("cli"), "--json");
+        CommandResult json = JvpnWithPassword(redis.Password, "cluster", "status", "--store", redis.Url("cli"), "--json");
         Assert.Contains("\"store_up\": true", json.StandardOutput, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using JumpingVpn.Control.Cluster;
 
 namespace JumpingVpn.Tests.Infrastructure;
 
@@ -106,6 +107,7 @@ internal sealed class ClusterTopology : IDisposable
             {
                 ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
                 ["Store"] = StoreUrl,
+                ["StorePasswordFile"] = Redis!.PasswordFile,
                 ["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}",
                 ["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}",
             });
@@ -139,7 +141,7 @@ internal sealed class ClusterTopology : IDisposable
     /// <summary>`jvpn cluster status --json` against the topology's store, from the router namespace.</summary>
     public string ClusterStatusJson()
     {
-        CommandResult r = Router.TryExec(Binaries.Dotnet(), [Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
+        CommandResult r = Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + Redis!.Password, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
         Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
         return r.StandardOutput;
     }

@@ -22,7 +22,7 @@ public sealed class ClusterConfigTests
     }
 
     [Theory]
-    [InlineData("redis://user:secret@10.0.0.5", "credentials")]
+    [InlineData("redis://user:secret@10.0.0.5", "StorePasswordFile")]
     [InlineData("http://10.0.0.5", "not a store")]
     [InlineData("redis://10.0.0.5/x", "database number")]
     [InlineData("redis://10.0.0.5?lease=10", "needs a unit")]

@@ -149,8 +149,7 @@ public sealed class ClusterNodeTests
             ISessionStore? store = null;
             if (redis is not null)
             {
-                Assert.True(StoreUrl.TryParse(redis.Url("race" + round.ToString(System.Globalization.CultureInfo.InvariantCulture), timeout: "5s"), out StoreUrl url, out _));
-                store = url.Open();
+                store = redis.StoreUrl("race" + round.ToString(System.Globalization.CultureInfo.InvariantCulture), timeout: "5s").Open();
             }
             var h = new ClusterHarness(3, store);
             h.Connect();

@@ -18,9 +18,9 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IDisposable
     {
         Requirements.EnsureTools("redis-server");
         _redis = RedisServer.StartNew();
-        _url = _redis.Url("c" + NetNsHex(), timeout: "5s");
-        Assert.True(StoreUrl.TryParse(_url, out StoreUrl url, out string? problem), problem);
-        _store = RedisSessionStore.Connect(url);
+        string prefix = "c" + NetNsHex();
+        _url = _redis.Url(prefix, timeout: "5s");
+        _store = RedisSessionStore.Connect(_redis.StoreUrl(prefix, timeout: "5s"));
     }
 
     private static string NetNsHex() => NetNs.RandomHex(4);
@@ -142,7 +142,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IDisposable
         File.WriteAllText(startFile, "go");
     }
 
-    private static Process StartWorker(params string[] args)
+    private Process StartWorker(params string[] args)
     {
         var psi = new ProcessStartInfo(Binaries.Dotnet())
         {
@@ -150,6 +150,7 @@ public sealed class RedisSessionStoreTests : SessionStoreContract, IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        psi.Environment[StoreAccess.PasswordVariable] = _redis.Password;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "JumpingVpn.StoreWorker.dll"));
         foreach (string a in args)
         {

@@ -35,10 +35,13 @@ public abstract class SessionStoreContract
         return SessionId.Read(b);
     }
 
+    /// <summary>A well-formed WireGuard public key (the Redis decoder refuses anything else).</summary>
+    protected static readonly string PeerKey = Convert.ToBase64String(new byte[32] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 });
+
     protected static OwnershipRecord NewRecord(SessionId id, string owner = "node-a") => new()
     {
         Id = id,
-        PeerKey = "cGVlcg==",
+        PeerKey = PeerKey,
         OwnerNode = owner,
         State = SessionState.Attached,
         StateVersion = 1,
