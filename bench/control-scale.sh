@@ -10,7 +10,8 @@
 # Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S] [--flood-only]
 # Env: SESSIONS (1000,10000,100000), STORM (10000), ABUSE_AT (10000), ABUSE_SECONDS (5), FLOOD_PPS (0: as fast as possible),
 #      SOAK_AT (10000), SOAK_SECONDS (60: the suite takes ~4 min plus the build; the issue's 600 makes it ~14 min),
-#      FLOOD_CLIENTS (100: new clients timed during the keyless flood; 0 skips it),
+#      FLOOD_CLIENTS (100: new clients timed during the keyless flood; 0 skips it), KEYLESS_FLOOD_PPS (that flood's
+#      rate; default FLOOD_PPS: a fixed rate gives every server the same flood),
 #      WG_ANCHOR (another wireguard-go binary to compare besides /usr/bin/wireguard-go, e.g. current upstream).
 # --flood-only runs just the keyless-flood handshake phase (about 1.5 min with both wireguard-go builds).
 set -euo pipefail
@@ -25,6 +26,7 @@ FLOOD_PPS=${FLOOD_PPS:-0}
 SOAK_AT=${SOAK_AT:-10000}
 SOAK_SECONDS=${SOAK_SECONDS:-60}
 FLOOD_CLIENTS=${FLOOD_CLIENTS:-100}
+KEYLESS_FLOOD_PPS=${KEYLESS_FLOOD_PPS:-}
 FLOOD_ONLY=
 JSON_OUT=
 
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
         --sessions) SESSIONS=${2:?--sessions needs a list}; shift 2 ;;
         --soak-seconds) SOAK_SECONDS=${2:?--soak-seconds needs a number}; shift 2 ;;
         --flood-only) FLOOD_ONLY=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -80,6 +82,7 @@ echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg),
 args=(bench control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
       --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run" --flood-clients "$FLOOD_CLIENTS")
 [ -z "$FLOOD_ONLY" ] || args+=(--flood-only)
+[ -z "$KEYLESS_FLOOD_PPS" ] || args+=(--keyless-flood-pps "$KEYLESS_FLOOD_PPS")
 [ -z "$JSON_OUT" ] || args+=(--json "$JSON_OUT")
 SECONDS=0
 ip netns exec "$NS" dotnet "$JVPN_DLL" "${args[@]}"

@@ -213,33 +213,11 @@ internal sealed class BenchReport
         w.WriteEndArray();
         if (Abuse is { } a)
         {
-            w.WriteStartArray("abuse_phases");
-            foreach (AbusePhase p in a.Phases)
-            {
-                w.WriteStartObject();
-                w.WriteString("name", p.Name);
-                foreach (System.Reflection.PropertyInfo prop in typeof(AbusePhase).GetProperties().Where(x => x.Name != nameof(AbusePhase.Name)))
-                {
-                    Number(w, Snake(prop.Name), Convert.ToDouble(prop.GetValue(p), CultureInfo.InvariantCulture));
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            Objects(w, "abuse_phases", a.Phases, "name", p => p.Name);
         }
         if (FloodHandshakes.Count > 0)
         {
-            w.WriteStartArray("flood_handshakes");
-            foreach (FloodHandshakeResult f in FloodHandshakes)
-            {
-                w.WriteStartObject();
-                w.WriteString("server", f.Server);
-                foreach (System.Reflection.PropertyInfo prop in typeof(FloodHandshakeResult).GetProperties().Where(x => x.Name != nameof(FloodHandshakeResult.Server)))
-                {
-                    Number(w, Snake(prop.Name), Convert.ToDouble(prop.GetValue(f), CultureInfo.InvariantCulture));
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            Objects(w, "flood_handshakes", FloodHandshakes, "server", f => f.Server);
         }
         if (Soak is { } soak)
         {
@@ -259,6 +237,24 @@ internal sealed class BenchReport
             w.WriteEndObject();
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>An array of objects: the label as a string, every other property as a snake_case number.</summary>
+    private static void Objects<T>(Utf8JsonWriter w, string arrayName, IEnumerable<T> items, string labelKey, Func<T, string> label)
+    {
+        System.Reflection.PropertyInfo[] numbers = typeof(T).GetProperties().Where(x => x.PropertyType != typeof(string)).ToArray();
+        w.WriteStartArray(arrayName);
+        foreach (T item in items)
+        {
+            w.WriteStartObject();
+            w.WriteString(labelKey, label(item));
+            foreach (System.Reflection.PropertyInfo prop in numbers)
+            {
+                Number(w, Snake(prop.Name), Convert.ToDouble(prop.GetValue(item), CultureInfo.InvariantCulture));
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void Number(Utf8JsonWriter w, string key, double value)

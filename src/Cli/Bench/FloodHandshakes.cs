@@ -57,7 +57,7 @@ internal sealed class FloodHandshakes
             var policy = new Dictionary<string, string> { ["max_sessions"] = (clients + 100).ToString(CultureInfo.InvariantCulture) };
             using BenchServer server = BenchServer.Start(name, port, serverPrivate, sim, Path.Combine(_o.WorkDirectory, "flood"), policy, _log);
             Dictionary<string, long> before = server.Stats();
-            FloodHandshakeResult r = Measure("jvpn", sim, server.Endpoint);
+            FloodHandshakeResult r = Measure("jvpn", sim, server.Endpoint, server.Pid);
             Dictionary<string, long> after = server.Stats();
             r.ServerCookieReplies = after.GetValueOrDefault("cookie_replies_sent") - before.GetValueOrDefault("cookie_replies_sent");
             r.ServerMac1Invalid = after.GetValueOrDefault("handshakes_mac1_invalid") - before.GetValueOrDefault("handshakes_mac1_invalid");
@@ -76,7 +76,7 @@ internal sealed class FloodHandshakes
             {
                 continue;
             }
-            results.Add(Report(Measure(label, sim, new IPEndPoint(IPAddress.Loopback, port))));
+            results.Add(Report(Measure(label, sim, new IPEndPoint(IPAddress.Loopback, port), server.Pid)));
         }
         return results;
     }
@@ -84,7 +84,7 @@ internal sealed class FloodHandshakes
     private FloodHandshakeResult Report(FloodHandshakeResult r)
     {
         _log.WriteLine($"  {r.Server,-24} flood {r.FloodPps / 1000:F0}k pkt/s: {r.Completed}/{r.Clients} completed, {r.Retried} needed a retry, " +
-            $"{r.CookieRepliesReceived} cookie replies, {r.KernelReceiveBufferDrops} datagrams dropped by the kernel (receive queue full); handshake p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms" +
+            $"{r.CookieRepliesReceived} cookie replies, {r.KernelReceiveBufferDrops} datagrams dropped by the kernel (receive queue full), server CPU {r.ServerCpuPct:F0}%; handshake p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms" +
             (r.Server == "jvpn" ? $"; server: mac1-invalid {r.ServerMac1Invalid}, refused at admission {r.ServerRefusedAtAdmission}, cookie replies {r.ServerCookieReplies}" : ""));
         return r;
     }
@@ -107,13 +107,14 @@ internal sealed class FloodHandshakes
         }
     }
 
-    private FloodHandshakeResult Measure(string label, SimClient[] clients, IPEndPoint server)
+    private FloodHandshakeResult Measure(string label, SimClient[] clients, IPEndPoint server, int serverPid)
     {
         using var flood = new Flood(server, _o.KeylessFloodPps ?? _o.FloodPps);
         flood.Start();
         Thread.Sleep(1000); // the flood is at full rate before the first new client
         long sent0 = flood.Sent;
         long rcvbufErrors0 = UdpReceiveBufferErrors();
+        double cpu0 = BenchServer.ProcessCpuSeconds(serverPid);
         var sw = Stopwatch.StartNew();
         var tasks = new Task<ClientOutcome>[clients.Length];
         for (int i = 0; i < clients.Length; i++)
@@ -125,6 +126,7 @@ internal sealed class FloodHandshakes
         double seconds = sw.Elapsed.TotalSeconds;
         long sent = flood.Sent - sent0;
         long rcvbufErrors = UdpReceiveBufferErrors() - rcvbufErrors0;
+        double cpu = BenchServer.ProcessCpuSeconds(serverPid) - cpu0;
         flood.Stop();
         var latencies = tasks.Where(t => t.Result.LatencyMs >= 0).Select(t => t.Result.LatencyMs).ToList();
         return new FloodHandshakeResult
@@ -139,6 +141,7 @@ internal sealed class FloodHandshakes
             MaxMs = latencies.Count == 0 ? double.NaN : latencies.Max(),
             FloodPps = sent / Math.Max(seconds, 1e-9),
             KernelReceiveBufferDrops = rcvbufErrors,
+            ServerCpuPct = cpu * 100 / Math.Max(seconds, 1e-9),
         };
     }
 
@@ -295,6 +298,8 @@ internal sealed class FloodHandshakes
         private readonly Process _process;
         private readonly string _name;
 
+        public int Pid => _process.Id;
+
         private WireGuardGoServer(Process process, string name)
         {
             _process = process;
@@ -386,6 +391,7 @@ internal sealed class FloodHandshakeResult
     public double MaxMs { get; init; }
     public double FloodPps { get; init; }
     public long KernelReceiveBufferDrops { get; init; }
+    public double ServerCpuPct { get; init; }
     public long ServerCookieReplies { get; set; }
     public long ServerMac1Invalid { get; set; }
     public long ServerRefusedAtAdmission { get; set; }
