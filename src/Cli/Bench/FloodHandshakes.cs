@@ -397,6 +397,7 @@ internal sealed class FloodHandshakes
             }
             _process.Dispose();
             Run("ip", "link", "del", _name); // normally gone with the process; harmless otherwise
+            File.Delete($"/var/run/wireguard/{_name}.sock"); // a killed wireguard-go leaves its UAPI socket
         }
     }
 }
