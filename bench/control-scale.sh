@@ -4,11 +4,16 @@
 # simulated clients with their own static keys: real WireGuard handshakes + HELLO, keepalive and reattach
 # round trips (lookup latency vs N), a reattach storm of STORM sessions with racing duplicates, abuse
 # floods (unknown receiver indices, forged frames, replayed REATTACH, handshake initiations from 64
-# sources) while one session pings through the tunnel, and a churn soak. Prints the table and writes the
-# JSON (keys listed in docs/scaling.md).
-# Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S]
+# sources) while one session pings through the tunnel, a churn soak, and new clients' first handshake
+# during a keyless flood from 250 sources, against jvpn and wireguard-go servers in the same run. Prints
+# the table and writes the JSON (keys listed in docs/scaling.md).
+# Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S] [--flood-only]
 # Env: SESSIONS (1000,10000,100000), STORM (10000), ABUSE_AT (10000), ABUSE_SECONDS (5), FLOOD_PPS (0: as fast as possible),
-#      SOAK_AT (10000), SOAK_SECONDS (60: the suite takes ~4 min plus the build; the issue's 600 makes it ~14 min).
+#      SOAK_AT (10000), SOAK_SECONDS (60: the suite takes ~4 min plus the build; the issue's 600 makes it ~14 min),
+#      FLOOD_CLIENTS (100: new clients timed during the keyless flood; 0 skips it), KEYLESS_FLOOD_PPS (that flood's
+#      rate; default FLOOD_PPS: a fixed rate gives every server the same flood),
+#      WG_ANCHOR (another wireguard-go binary to compare besides /usr/bin/wireguard-go, e.g. current upstream).
+# --flood-only runs just the keyless-flood handshake phase (about 1.5 min with both wireguard-go builds).
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +25,9 @@ ABUSE_SECONDS=${ABUSE_SECONDS:-5}
 FLOOD_PPS=${FLOOD_PPS:-0}
 SOAK_AT=${SOAK_AT:-10000}
 SOAK_SECONDS=${SOAK_SECONDS:-60}
+FLOOD_CLIENTS=${FLOOD_CLIENTS:-100}
+KEYLESS_FLOOD_PPS=${KEYLESS_FLOOD_PPS:-}
+FLOOD_ONLY=
 JSON_OUT=
 
 while [ $# -gt 0 ]; do
@@ -28,7 +36,8 @@ while [ $# -gt 0 ]; do
         --json=*) JSON_OUT=${1#--json=}; shift ;;
         --sessions) SESSIONS=${2:?--sessions needs a list}; shift 2 ;;
         --soak-seconds) SOAK_SECONDS=${2:?--soak-seconds needs a number}; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --flood-only) FLOOD_ONLY=1; shift ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,7 +80,9 @@ ip -n "$NS" link set lo up
 echo "== jvpn bench control in namespace $NS (sessions $SESSIONS, storm $STORM, soak ${SOAK_SECONDS}s at $SOAK_AT)"
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo n/a)"
 args=(bench control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
-      --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run")
+      --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run" --flood-clients "$FLOOD_CLIENTS")
+[ -z "$FLOOD_ONLY" ] || args+=(--flood-only)
+[ -z "$KEYLESS_FLOOD_PPS" ] || args+=(--keyless-flood-pps "$KEYLESS_FLOOD_PPS")
 [ -z "$JSON_OUT" ] || args+=(--json "$JSON_OUT")
 SECONDS=0
 ip netns exec "$NS" dotnet "$JVPN_DLL" "${args[@]}"

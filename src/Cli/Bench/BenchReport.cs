@@ -100,6 +100,9 @@ internal sealed class BenchReport
     public AbuseResult? Abuse { get; set; }
     public SoakResult? Soak { get; set; }
     public InProcessReject.Result? InProcessReject { get; set; }
+    public List<FloodHandshakeResult> FloodHandshakes { get; } = [];
+
+    private FloodHandshakeResult? FloodJvpn => FloodHandshakes.FirstOrDefault(f => f.Server == "jvpn");
 
     private SizeResult? Largest => Sizes.Count == 0 ? null : Sizes.MaxBy(s => s.Sessions);
     private SizeResult? Smallest => Sizes.Count == 0 ? null : Sizes.MinBy(s => s.Sessions);
@@ -136,6 +139,11 @@ internal sealed class BenchReport
         yield return ("replay_state_changes", Abuse?.ReplayStateChanges ?? double.NaN);
         yield return ("soak_seconds", Soak?.Seconds ?? 0);
         yield return ("soak_rss_growth_bytes_per_session", Soak?.RssGrowthBytesPerSession ?? double.NaN);
+        yield return ("flood_new_clients", FloodJvpn?.Clients ?? 0);
+        yield return ("flood_new_clients_completed", FloodJvpn?.Completed ?? double.NaN);
+        yield return ("flood_new_clients_retried", FloodJvpn?.Retried ?? double.NaN);
+        yield return ("flood_handshake_p50_ms", FloodJvpn?.P50Ms ?? double.NaN);
+        yield return ("flood_handshake_p99_ms", FloodJvpn?.P99Ms ?? double.NaN);
     }
 
     public string Table()
@@ -156,6 +164,16 @@ internal sealed class BenchReport
             {
                 double rejected = p.UnknownIndexRejectedPps + p.BadMacRejectedPps + p.ReplayRejectedPps + p.HandshakesInvalidPps + p.CookieRepliesPps + p.AdmissionLimitedPps + p.HandshakeQueueFullPps;
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {p.SentPps:F0} | {rejected:F0} | {p.ServerCpuPct:F0} | {p.PingLossPct:F2} | {p.PingP50Ms:F3} / {p.PingP99Ms:F3} |");
+            }
+        }
+        if (FloodHandshakes.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| server, keyless flood from {Bench.FloodHandshakes.FloodSources} sources | flood pkt/s | new clients completed | needed a 5 s retry | cookie replies | first handshake p50 / p99 / max ms |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            foreach (FloodHandshakeResult f in FloodHandshakes)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {f.Server} | {f.FloodPps:F0} | {f.Completed}/{f.Clients} | {f.Retried} | {f.CookieRepliesReceived} | {f.P50Ms:F1} / {f.P99Ms:F1} / {f.MaxMs:F1} |");
             }
         }
         sb.AppendLine();
@@ -195,18 +213,11 @@ internal sealed class BenchReport
         w.WriteEndArray();
         if (Abuse is { } a)
         {
-            w.WriteStartArray("abuse_phases");
-            foreach (AbusePhase p in a.Phases)
-            {
-                w.WriteStartObject();
-                w.WriteString("name", p.Name);
-                foreach (System.Reflection.PropertyInfo prop in typeof(AbusePhase).GetProperties().Where(x => x.Name != nameof(AbusePhase.Name)))
-                {
-                    Number(w, Snake(prop.Name), Convert.ToDouble(prop.GetValue(p), CultureInfo.InvariantCulture));
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            Objects(w, "abuse_phases", a.Phases, "name", p => p.Name);
+        }
+        if (FloodHandshakes.Count > 0)
+        {
+            Objects(w, "flood_handshakes", FloodHandshakes, "server", f => f.Server);
         }
         if (Soak is { } soak)
         {
@@ -226,6 +237,24 @@ internal sealed class BenchReport
             w.WriteEndObject();
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>An array of objects: the label as a string, every other property as a snake_case number.</summary>
+    private static void Objects<T>(Utf8JsonWriter w, string arrayName, IEnumerable<T> items, string labelKey, Func<T, string> label)
+    {
+        System.Reflection.PropertyInfo[] numbers = typeof(T).GetProperties().Where(x => x.PropertyType != typeof(string)).ToArray();
+        w.WriteStartArray(arrayName);
+        foreach (T item in items)
+        {
+            w.WriteStartObject();
+            w.WriteString(labelKey, label(item));
+            foreach (System.Reflection.PropertyInfo prop in numbers)
+            {
+                Number(w, Snake(prop.Name), Convert.ToDouble(prop.GetValue(item), CultureInfo.InvariantCulture));
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void Number(Utf8JsonWriter w, string key, double value)

@@ -129,9 +129,12 @@ internal sealed class BenchServer : IDisposable
     }
 
     /// <summary>CPU seconds (user + system) the server process has used so far.</summary>
-    public double CpuSeconds()
+    public double CpuSeconds() => ProcessCpuSeconds(_process.Id);
+
+    /// <summary>CPU seconds (user + system) process <paramref name="pid"/> has used so far.</summary>
+    public static double ProcessCpuSeconds(int pid)
     {
-        string[] f = File.ReadAllText($"/proc/{_process.Id}/stat").Split(')')[1].Trim().Split(' ');
+        string[] f = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Trim().Split(' ');
         // fields after "(comm)": state is [0]; utime is field 14 overall -> [11], stime [12]
         long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
         return ticks / 100.0;

@@ -22,6 +22,14 @@ internal sealed record ControlBenchOptions
     public int Port { get; init; } = 51900;
     public required string WorkDirectory { get; init; }
     public string InterfacePrefix { get; init; } = "jvb";
+    /// <summary>New clients measured during the keyless flood (<see cref="FloodHandshakes"/>); 0 skips the phase.</summary>
+    public int FloodClients { get; init; } = 100;
+    public int FloodClientSpacingMs { get; init; } = 20;
+    public bool FloodCompareWireGuardGo { get; init; } = true;
+    /// <summary>Rate of the keyless flood of <see cref="FloodHandshakes"/>, packets/s; null = <see cref="FloodPps"/>.</summary>
+    public double? KeylessFloodPps { get; init; }
+    /// <summary>Run only the keyless-flood handshake phase (no sizes, storm, abuse or soak).</summary>
+    public bool FloodOnly { get; init; }
 }
 
 /// <summary>
@@ -45,13 +53,20 @@ internal sealed partial class ControlBench
     public BenchReport Run()
     {
         var report = new BenchReport();
-        int run = 0;
-        foreach (int n in _o.Sizes)
+        if (!_o.FloodOnly)
         {
-            report.Sizes.Add(RunSize(n, run++, report));
+            int run = 0;
+            foreach (int n in _o.Sizes)
+            {
+                report.Sizes.Add(RunSize(n, run++, report));
+            }
+            report.InProcessReject = InProcessReject.Measure(TimeSpan.FromSeconds(1), Math.Min(20_000, _o.Sizes.Max()));
+            _log.WriteLine($"== in process: unknown-index rejection {report.InProcessReject.PacketsPerSecondPerCore:F0} packets/s on one core against {report.InProcessReject.TableSize} indices, {report.InProcessReject.AllocatedBytes} B allocated");
         }
-        report.InProcessReject = InProcessReject.Measure(TimeSpan.FromSeconds(1), Math.Min(20_000, _o.Sizes.Max()));
-        _log.WriteLine($"== in process: unknown-index rejection {report.InProcessReject.PacketsPerSecondPerCore:F0} packets/s on one core against {report.InProcessReject.TableSize} indices, {report.InProcessReject.AllocatedBytes} B allocated");
+        if (_o.FloodClients > 0)
+        {
+            report.FloodHandshakes.AddRange(new FloodHandshakes(_o, _log).Run());
+        }
         return report;
     }
 

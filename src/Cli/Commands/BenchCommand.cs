@@ -26,9 +26,15 @@ internal static class BenchCommand
         var prefix = new Option<string>("--name") { Description = "Server interface name prefix (the run index is appended)", DefaultValueFactory = _ => "jvb" };
         var workDir = new Option<string?>("--work-dir") { Description = "Where configs, peers files, audit logs and server logs go (default: a new temp directory)" };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file" };
+        var floodClients = new Option<int>("--flood-clients") { Description = "New clients whose first handshake is timed during a keyless flood from 250 sources (0: skip that phase)", DefaultValueFactory = _ => 100 };
+        var floodSpacing = new Option<int>("--flood-client-spacing-ms") { Description = "Milliseconds between two new clients of the flood phase", DefaultValueFactory = _ => 20 };
+        var floodWireGuardGo = new Option<bool>("--flood-compare-wireguard-go") { Description = "Also run the flood phase against wireguard-go servers (/usr/bin/wireguard-go and the WG_ANCHOR build)", DefaultValueFactory = _ => true };
+        var floodOnly = new Option<bool>("--flood-only") { Description = "Run only the keyless-flood handshake phase" };
+        var keylessPps = new Option<double?>("--keyless-flood-pps") { Description = "Rate of the keyless flood in that phase, packets/s (default: --flood-pps). A rate the server's receive thread sustains keeps kernel queue drops out of the figure" };
         var control = new Command("control", "Control-plane load generator: N clients with real handshakes + HELLO against real jvpn servers, storms, abuse, soak.")
         {
             sizes, storm, abuseAt, abuseSeconds, floodPps, soakAt, soakSeconds, samples, port, prefix, workDir, json,
+            floodClients, floodSpacing, floodWireGuardGo, floodOnly, keylessPps,
         };
         control.SetAction(parse =>
         {
@@ -61,6 +67,11 @@ internal static class BenchCommand
                 Port = parse.GetValue(port),
                 InterfacePrefix = parse.GetValue(prefix)!,
                 WorkDirectory = dir,
+                FloodClients = parse.GetValue(floodClients),
+                FloodClientSpacingMs = parse.GetValue(floodSpacing),
+                FloodCompareWireGuardGo = parse.GetValue(floodWireGuardGo),
+                FloodOnly = parse.GetValue(floodOnly),
+                KeylessFloodPps = parse.GetValue(keylessPps),
             };
             Console.Out.WriteLine($"jvpn bench control: work directory {dir}");
             BenchReport report = new ControlBench(options, Console.Out).Run();

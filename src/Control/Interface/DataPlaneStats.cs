@@ -37,6 +37,9 @@ public static class DataPlaneStats
         Line("handshakes_admission_global_limited", loops.HandshakesGlobalLimited);
         Line("handshakes_queue_full", loops.HandshakesQueueFull);
         Line("handshake_work_budget_trips", loops.HandshakeWorkBudgetTrips);
+        Line("handshakes_mac1_invalid", loops.HandshakesMac1Invalid);
+        Line("drop_tun_oversized", loops.TunOversized);
+        Line("loop_faults", loops.Faults.Total);
         return sb.ToString();
     }
 

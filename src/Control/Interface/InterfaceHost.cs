@@ -326,6 +326,12 @@ public sealed class InterfaceHost : IDisposable
         metrics.BindDrop("handshake_source_limited", () => loops.HandshakesSourceLimited);
         metrics.BindDrop("handshake_global_limited", () => loops.HandshakesGlobalLimited);
         metrics.BindDrop("handshake_queue_full", () => loops.HandshakesQueueFull);
+        metrics.BindDrop("handshake_mac1_invalid", () => loops.HandshakesMac1Invalid);
+        metrics.BindDrop("tun_oversized", () => loops.TunOversized);
+        metrics.BindLoopFaults("tun_read", () => loops.Faults.Count(PacketLoop.TunRead));
+        metrics.BindLoopFaults("udp_receive", () => loops.Faults.Count(PacketLoop.UdpReceive));
+        metrics.BindLoopFaults("handshake", () => loops.Faults.Count(PacketLoop.Handshake));
+        metrics.BindLoopFaults("timers", () => loops.Faults.Count(PacketLoop.Timers));
         metrics.BindAudit(pipeline);
         node.Metrics = metrics;
         JumpingVpn.Control.Metrics.MetricsEndpoint endpoint;

@@ -20,6 +20,7 @@ public sealed class JvpnMetrics
     private readonly CounterFamily _drops;
     private readonly CounterFamily _auditDropped;
     private readonly CounterFamily _auditSinkErrors;
+    private readonly CounterFamily _loopFaults;
 
     private readonly CounterFamily _handshakeFamily;
 
@@ -36,6 +37,7 @@ public sealed class JvpnMetrics
         _drops = Registry.AddCounter("jvpn_drops_total", "Packets dropped, by reason.", "reason");
         _auditDropped = Registry.AddCounter("jvpn_audit_dropped_total", "Audit events dropped because the audit buffer was full (each loss is reported by AUDIT_GAP).");
         _auditSinkErrors = Registry.AddCounter("jvpn_audit_sink_errors_total", "Audit sink write failures.");
+        _loopFaults = Registry.AddCounter("jvpn_loop_faults_total", "Packet-thread batches lost to an exception, by loop (tun_read, udp_receive, handshake, timers).", "loop");
         foreach (string state in States)
         {
             _sessions.WithLabels(state);
@@ -89,6 +91,9 @@ public sealed class JvpnMetrics
         _bytes.AddCallback(rxBytes, "rx");
         _bytes.AddCallback(txBytes, "tx");
     }
+
+    /// <summary>Faults of one packet thread (docs/scaling.md, "Loop faults"), read at scrape time.</summary>
+    public void BindLoopFaults(string loop, Func<long> count) => _loopFaults.AddCallback(count, loop);
 
     /// <summary>Reads the audit pipeline's loss and sink-error counters at scrape time.</summary>
     public void BindAudit(Func<long> dropped, Func<long> sinkErrors)

@@ -3,6 +3,7 @@ using System.Net;
 using JumpingVpn.Tunnel.Cookies;
 using JumpingVpn.Tunnel.Keys;
 using JumpingVpn.Tunnel.Noise;
+using JumpingVpn.Tunnel.RateLimiting;
 using JumpingVpn.Tunnel.Time;
 using JumpingVpn.Tunnel.Timers;
 
@@ -61,7 +62,19 @@ public sealed partial class WireGuardDevice
     /// </summary>
     /// <returns>True when the message passed mac1: an initiation or response that costs DH work unless
     /// the device is under load. The caller budgets this demand (<c>HandshakeWorkBudget</c>).</returns>
-    public bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk)
+    public bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk) =>
+        ProcessHandshakeMessage(message, from, rateLimitOk, null);
+
+    /// <summary>
+    /// As above, with <paramref name="rateLimiter"/> charged only for messages that reach the per-source
+    /// check: under load and with a valid mac2 (a proven source address), as wireguard-go's RoutineHandshake.
+    /// Charging it for anything earlier would let unproven or keyless traffic drain the buckets of genuine
+    /// clients behind the same address (docs/scaling.md, "Handshake admission").
+    /// </summary>
+    public bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, HandshakeRateLimiter rateLimiter) =>
+        ProcessHandshakeMessage(message, from, true, rateLimiter);
+
+    private bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk, HandshakeRateLimiter? rateLimiter)
     {
         CookieChecker? checker = Volatile.Read(ref _cookieChecker);
         StaticIdentity? identity = Identity;
@@ -93,6 +106,11 @@ public sealed partial class WireGuardDevice
                 _sender.Send(reply, from);
                 Interlocked.Increment(ref Counters.CookieRepliesSent);
                 return true;
+            }
+            if (rateLimiter is not null)
+            {
+                int a = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
+                rateLimitOk = rateLimiter.Allow(source[..a], now / 100); // the limiter counts TimeSpan ticks
             }
             if (!rateLimitOk)
             {

@@ -2,7 +2,10 @@ using System.Net;
 using JumpingVpn.Platform.Buffers;
 using JumpingVpn.Platform.Tun;
 using JumpingVpn.Platform.Udp;
+using JumpingVpn.Tunnel.Cookies;
+using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Device;
+using JumpingVpn.Tunnel.Keys;
 using JumpingVpn.Tunnel.Noise;
 using JumpingVpn.Tunnel.RateLimiting;
 using Microsoft.Extensions.Logging;
@@ -14,12 +17,14 @@ namespace JumpingVpn.Tunnel.Loops;
 /// <list type="number">
 /// <item>RoutineReadFromTun: TUN read batch -> Encapsulate each in place -> UDP send in runs (GSO).</item>
 /// <item>RoutineReceiveIncoming: UDP receive batch (GRO) -> Decapsulate each in place -> TUN write batch
-/// (TCP GRO); handshake messages pass the admission buckets and are copied to the bounded handshake queue.</item>
-/// <item>RoutineHandshake: DH budget, per-source rate limit, cookies, Noise (cold path).</item>
+/// (TCP GRO); handshake messages pass mac1, then the admission buckets, and are copied to the bounded
+/// handshake queue.</item>
+/// <item>RoutineHandshake: DH budget, cookies, per-source rate limit of proven sources, Noise (cold path).</item>
 /// <item>RoutineTimers: runs the peers' timers every 20 ms.</item>
 /// </list>
 /// Blocking syscalls on dedicated threads, no async state machine per packet, so the steady state
-/// allocates nothing (measured by <see cref="AllocatedBytesInLoops"/>).
+/// allocates nothing (measured by <see cref="AllocatedBytesInLoops"/>). An exception in one batch is
+/// caught, counted and survived; a loop that cannot continue ends the process (<see cref="LoopFaults"/>).
 /// </summary>
 public sealed class TunnelLoops : IDisposable
 {
@@ -35,6 +40,10 @@ public sealed class TunnelLoops : IDisposable
     private readonly HandshakeWorkBudget _work;     // handshake thread only
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
+    private readonly LoopFaults _faults;
+    private StaticIdentity? _mac1Identity; // receive thread only: the identity _mac1 was built for
+    private Mac1Verifier? _mac1;
+    private long _tunOversized;
     private long _tunAllocated;
     private long _udpAllocated;
     private long _tunPackets;
@@ -42,13 +51,16 @@ public sealed class TunnelLoops : IDisposable
 
     /// <param name="paths">A client's per-interface path sockets (DESIGN §4), received on the same
     /// thread as the primary socket; null for a server or a client without path management.</param>
-    public TunnelLoops(WireGuardDevice device, ITunDevice tun, UdpTransport udp, ILogger logger, PathSocketSet? paths = null)
+    /// <param name="exitProcess">How a loop that cannot continue ends the process (default
+    /// <see cref="Environment.Exit"/>); tests pass their own.</param>
+    public TunnelLoops(WireGuardDevice device, ITunDevice tun, UdpTransport udp, ILogger logger, PathSocketSet? paths = null, Action<int>? exitProcess = null)
     {
         _device = device;
         _tun = tun;
         _udp = udp;
         _logger = logger;
         _paths = paths;
+        _faults = new LoopFaults(logger, exitProcess ?? Environment.Exit);
         long now = NowTicks();
         _admission = new HandshakeAdmission(AdmissionLimits.Default, now);
         _work = new HandshakeWorkBudget(now);
@@ -66,6 +78,15 @@ public sealed class TunnelLoops : IDisposable
     /// <summary>Handshake messages refused at admission because the interface-wide bucket was empty.</summary>
     public long HandshakesGlobalLimited => _admission.GlobalLimited;
 
+    /// <summary>Initiations and responses dropped on the receive thread because their mac1 was invalid.</summary>
+    public long HandshakesMac1Invalid => _admission.Mac1Invalid;
+
+    /// <summary>Packets from the TUN too large to be sealed in their slot (dropped, counted).</summary>
+    public long TunOversized => Interlocked.Read(ref _tunOversized);
+
+    /// <summary>Batches lost to an exception, per loop (<c>jvpn_loop_faults_total</c>).</summary>
+    public LoopFaults Faults => _faults;
+
     /// <summary>Handshake messages admitted but dropped because the handshake queue was full.</summary>
     public long HandshakesQueueFull => _handshakes.Dropped;
 
@@ -74,13 +95,15 @@ public sealed class TunnelLoops : IDisposable
 
     public void Start()
     {
-        StartThread("jvpn-tun-read", RoutineReadFromTun);
-        StartThread("jvpn-udp-recv", RoutineReceiveIncoming);
-        StartThread("jvpn-handshake", RoutineHandshake);
-        StartThread("jvpn-timers", RoutineTimers);
+        // Warm the admission path's verifier now, so the receive thread's first handshake allocates nothing.
+        CurrentMac1();
+        StartThread("jvpn-tun-read", PacketLoop.TunRead, RoutineReadFromTun);
+        StartThread("jvpn-udp-recv", PacketLoop.UdpReceive, RoutineReceiveIncoming);
+        StartThread("jvpn-handshake", PacketLoop.Handshake, RoutineHandshake);
+        StartThread("jvpn-timers", PacketLoop.Timers, RoutineTimers);
     }
 
-    private void StartThread(string name, Action body)
+    private void StartThread(string name, PacketLoop loop, Action body)
     {
         var t = new Thread(() =>
         {
@@ -90,7 +113,8 @@ public sealed class TunnelLoops : IDisposable
             }
             catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
-                _logger.LogError(ex, "{Routine} stopped unexpectedly", name);
+                // Outside any batch (the loop's set-up): there is nothing to retry.
+                _faults.Fatal(loop, ex, "its set-up failed");
             }
         })
         { IsBackground = true, Name = name };
@@ -110,33 +134,88 @@ public sealed class TunnelLoops : IDisposable
         var destinations = new SocketAddress?[batch.Slots];
         var vias = new IDatagramSender?[batch.Slots];
         var probe = new AllocationProbe(WarmupPackets);
+        // The largest packet whose datagram (header + packet + tag, no padding past the MTU) fits the slot.
+        int maxPacket = batch.Headroom + batch.SlotCapacity - MessageLayout.TransportHeaderSize - ChaChaPoly.TagSize;
+        int consecutive = 0;
         while (!_stop.IsCancellationRequested)
         {
-            int n = _tun.ReadBatch(batch);
-            if (n <= 0)
+            int n;
+            try
             {
-                break; // closed
+                n = _tun.ReadBatch(batch);
+                if (n <= 0)
+                {
+                    EndedUnexpectedly(PacketLoop.TunRead, "the TUN device closed (deleted?)");
+                    break;
+                }
+                SealAndSend(batch, n, maxPacket, destinations, vias);
             }
-            for (int i = 0; i < n; i++)
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
-                SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), out int length, out SocketAddress? to, out Peer? peer);
-                if (r == SendResult.Send)
+                if (!Survive(PacketLoop.TunRead, ex, ref consecutive))
                 {
-                    batch.SetPacket(i, -MessageLayout.TransportHeaderSize, length);
-                    destinations[i] = to;
-                    vias[i] = peer?.Via;
+                    return;
                 }
-                else
-                {
-                    destinations[i] = null;
-                }
+                continue;
             }
-            SendRuns(batch, destinations, vias, n);
+            consecutive = 0;
             probe.Count(n);
             Interlocked.Exchange(ref _tunPackets, probe.Packets);
             Interlocked.Exchange(ref _tunAllocated, probe.Allocated);
         }
     }
+
+    private void SealAndSend(PacketBatch batch, int n, int maxPacket, SocketAddress?[] destinations, IDatagramSender?[] vias)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            if (batch.Length(i) > maxPacket)
+            {
+                // Larger than the interface MTU allows by more than WireGuard's overhead: the TUN
+                // misbehaved or its MTU was raised under us. A drop, as for any unroutable packet.
+                Interlocked.Increment(ref _tunOversized);
+                destinations[i] = null;
+                continue;
+            }
+            SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), out int length, out SocketAddress? to, out Peer? peer);
+            if (r == SendResult.Send)
+            {
+                batch.SetPacket(i, -MessageLayout.TransportHeaderSize, length);
+                destinations[i] = to;
+                vias[i] = peer?.Via;
+            }
+            else
+            {
+                destinations[i] = null;
+            }
+        }
+        SendRuns(batch, destinations, vias, n);
+    }
+
+    /// <summary>
+    /// After a batch threw: counts it (<see cref="LoopFaults"/>) and pauses; false when the loop cannot
+    /// continue (the process exit has been requested), so the routine returns.
+    /// </summary>
+    /// <summary>A device or socket closed: expected during <see cref="Stop"/>, fatal otherwise (the data path is gone).</summary>
+    private void EndedUnexpectedly(PacketLoop loop, string what)
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            _faults.Fatal(loop, null, what);
+        }
+    }
+
+    private bool Survive(PacketLoop loop, Exception fault, ref int consecutive)
+    {
+        TimeSpan? pause = _faults.Record(loop, fault, ++consecutive, _device.NowNs());
+        if (pause is null)
+        {
+            return false;
+        }
+        _stop.Token.WaitHandle.WaitOne(pause.Value);
+        return true;
+    }
+
 
     /// <summary>Sends consecutive datagrams with the same destination as one batch, through the peer's path socket if it has one.</summary>
     private void SendRuns(PacketBatch batch, SocketAddress?[] destinations, IDatagramSender?[] vias, int count)
@@ -177,16 +256,30 @@ public sealed class TunnelLoops : IDisposable
         int[] segmentSizes = new int[rx.Slots];
         var toTun = new PacketBatch(slots: 128, slotCapacity: _device.Mtu + 64, headroom: 0);
         var probe = new AllocationProbe(WarmupPackets);
+        int consecutive = 0;
         if (_paths is null)
         {
             while (!_stop.IsCancellationRequested)
             {
-                int m = _udp.ReceiveBatch(rx, sources, segmentSizes);
-                if (m < 0)
+                try
                 {
-                    break; // closed
+                    int m = _udp.ReceiveBatch(rx, sources, segmentSizes);
+                    if (m < 0)
+                    {
+                        EndedUnexpectedly(PacketLoop.UdpReceive, "the UDP socket closed");
+                        break;
+                    }
+                    ProcessReceived(rx, m, sources, segmentSizes, toTun, null, ref probe);
                 }
-                ProcessReceived(rx, m, sources, segmentSizes, toTun, null, ref probe);
+                catch (Exception ex) when (!_stop.IsCancellationRequested)
+                {
+                    if (!Survive(PacketLoop.UdpReceive, ex, ref consecutive))
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                consecutive = 0;
             }
             return;
         }
@@ -197,38 +290,62 @@ public sealed class TunnelLoops : IDisposable
         var readable = new bool[UdpPoller.MaxSockets];
         while (!_stop.IsCancellationRequested)
         {
-            PathSocket[] paths = _paths.Snapshot;
-            int count = 1;
-            sockets[0] = _udp;
-            owners[0] = null;
-            for (int i = 0; i < paths.Length && count < sockets.Length; i++)
+            try
             {
-                sockets[count] = paths[i].Transport;
-                owners[count++] = paths[i];
+                if (!ReceiveFromPaths(sockets, owners, readable, rx, sources, segmentSizes, toTun, ref probe))
+                {
+                    EndedUnexpectedly(PacketLoop.UdpReceive, "the UDP socket closed");
+                    return;
+                }
             }
-            // A bounded wait, so a path added meanwhile is polled within 50 ms and Stop is noticed.
-            if (UdpPoller.WaitReadable(sockets.AsSpan(0, count), readable, 50) == 0)
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                if (!Survive(PacketLoop.UdpReceive, ex, ref consecutive))
+                {
+                    return;
+                }
+                continue;
+            }
+            consecutive = 0;
+        }
+    }
+
+    /// <summary>One poll of the primary and path sockets and what they had; false when the primary socket closed.</summary>
+    private bool ReceiveFromPaths(UdpTransport[] sockets, PathSocket?[] owners, bool[] readable, PacketBatch rx,
+        SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, ref AllocationProbe probe)
+    {
+        PathSocket[] paths = _paths!.Snapshot;
+        int count = 1;
+        sockets[0] = _udp;
+        owners[0] = null;
+        for (int i = 0; i < paths.Length && count < sockets.Length; i++)
+        {
+            sockets[count] = paths[i].Transport;
+            owners[count++] = paths[i];
+        }
+        // A bounded wait, so a path added meanwhile is polled within 50 ms and Stop is noticed.
+        if (UdpPoller.WaitReadable(sockets.AsSpan(0, count), readable, 50) == 0)
+        {
+            return true;
+        }
+        for (int k = 0; k < count; k++)
+        {
+            if (!readable[k])
             {
                 continue;
             }
-            for (int k = 0; k < count; k++)
+            int m = sockets[k].ReceiveBatch(rx, sources, segmentSizes);
+            if (m < 0)
             {
-                if (!readable[k])
+                if (k == 0)
                 {
-                    continue;
+                    return false;
                 }
-                int m = sockets[k].ReceiveBatch(rx, sources, segmentSizes);
-                if (m < 0)
-                {
-                    if (k == 0)
-                    {
-                        return; // the primary socket closed: the interface is going down
-                    }
-                    continue; // a path socket closed under us (interface gone)
-                }
-                ProcessReceived(rx, m, sources, segmentSizes, toTun, owners[k], ref probe);
+                continue; // a path socket closed under us (interface gone)
             }
+            ProcessReceived(rx, m, sources, segmentSizes, toTun, owners[k], ref probe);
         }
+        return true;
     }
 
     /// <summary>
@@ -295,17 +412,30 @@ public sealed class TunnelLoops : IDisposable
     }
 
     /// <summary>
-    /// In front of the handshake queue: a message its source or the interface has no tokens for is
-    /// dropped after one table lookup, before it costs a copy, a lock or any cryptography.
+    /// In front of the handshake queue: an initiation or response without a valid mac1 is counted and
+    /// dropped before it touches any shared budget; a message its source or the interface has no tokens
+    /// for is dropped after one table lookup, before it costs a copy, a lock or any DH.
     /// </summary>
     private void AdmitHandshake(ReadOnlySpan<byte> message, SocketAddress from)
     {
         Span<byte> source = stackalloc byte[18];
         int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
-        if (_admission.Admit(source[..n], NowTicks()) == AdmissionVerdict.Admitted)
+        if (_admission.Admit(message, source[..n], NowTicks(), CurrentMac1()) == AdmissionVerdict.Admitted)
         {
             _handshakes.TryEnqueue(message, from);
         }
+    }
+
+    /// <summary>The mac1 verifier for the interface's current key (rebuilt only when the key changes).</summary>
+    private Mac1Verifier? CurrentMac1()
+    {
+        StaticIdentity? identity = _device.Identity;
+        if (!ReferenceEquals(identity, _mac1Identity))
+        {
+            _mac1 = identity is null ? null : new Mac1Verifier(identity.PublicKey);
+            _mac1Identity = identity;
+        }
+        return _mac1;
     }
 
     /// <summary>The device's monotonic clock in the rate limiters' unit (TimeSpan ticks).</summary>
@@ -324,29 +454,53 @@ public sealed class TunnelLoops : IDisposable
 
     private void RoutineHandshake()
     {
-        Span<byte> source = stackalloc byte[18];
         byte[] message = new byte[MessageLayout.InitiationSize];
         var from = new SocketAddress(System.Net.Sockets.AddressFamily.InterNetworkV6);
+        int consecutive = 0;
         while (_handshakes.TryTake(message, from, out int length, _stop.Token))
         {
-            long now = NowTicks();
-            // Under load (cookies required) when the queue backs up, or when the demand for DH work (messages
-            // with a valid mac1) went over budget.
-            _device.UnderLoad = _handshakes.UnderLoad || _work.UnderLoad(now);
-            int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
-            bool allowed = _rateLimiter.Allow(source[..n], now);
-            if (_device.ProcessHandshakeMessage(message.AsSpan(0, length), from, allowed))
+            try
             {
-                _work.Charge(now);
+                long now = NowTicks();
+                // Under load (cookies required) when the queue backs up, or when the demand for DH work (messages
+                // with a valid mac1) went over budget.
+                _device.UnderLoad = _handshakes.UnderLoad || _work.UnderLoad(now);
+                // The per-source limiter is charged inside, only for proven (mac2-valid) messages under load.
+                if (_device.ProcessHandshakeMessage(message.AsSpan(0, length), from, _rateLimiter))
+                {
+                    _work.Charge(now);
+                }
             }
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                if (!Survive(PacketLoop.Handshake, ex, ref consecutive))
+                {
+                    return;
+                }
+                continue;
+            }
+            consecutive = 0;
         }
     }
 
     private void RoutineTimers()
     {
+        int consecutive = 0;
         while (!_stop.Token.WaitHandle.WaitOne(_device.TickPeriodMs))
         {
-            _device.Tick();
+            try
+            {
+                _device.Tick();
+            }
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                if (!Survive(PacketLoop.Timers, ex, ref consecutive))
+                {
+                    return;
+                }
+                continue;
+            }
+            consecutive = 0;
         }
     }
 
@@ -362,6 +516,10 @@ public sealed class TunnelLoops : IDisposable
         _udp.Close();
         foreach (Thread t in _threads)
         {
+            if (t == Thread.CurrentThread)
+            {
+                continue; // a loop's fatal exit runs the process's shutdown on that loop's own thread
+            }
             if (!t.Join(TimeSpan.FromSeconds(3)))
             {
                 _logger.LogWarning("{Thread} did not stop within 3 s", t.Name);

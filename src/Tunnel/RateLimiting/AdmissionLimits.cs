@@ -17,6 +17,8 @@ namespace JumpingVpn.Tunnel.RateLimiting;
 /// initiations/s each while the sessions are set up (rekeys: ~13/s), so 128/s is 3.6x that. The burst
 /// is a quarter of the queue, so no single source can fill it, and lets a few hundred clients behind
 /// one NAT reconnect at once (e.g. after a node failover).</item>
+/// <item>Cookie replies, which carry no mac1, get a global bucket of their own with the same rate and
+/// burst, so a flood of them cannot spend the initiations' budget.</item>
 /// <item>16384 sources. The table is preallocated up to this size so it never grows on the receive
 /// thread past warm-up; at ~60 bytes an entry (key, bucket, hash links) that is about 1 MB.</item>
 /// </list>

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using JumpingVpn.Tunnel.Cookies;
+using JumpingVpn.Tunnel.Noise;
 
 namespace JumpingVpn.Tunnel.RateLimiting;
 
@@ -12,16 +14,22 @@ public enum AdmissionVerdict
     SourceLimited,
     /// <summary>The interface-wide bucket is empty: more handshake traffic than the node should spend on.</summary>
     GlobalLimited,
+    /// <summary>An initiation or response without a valid mac1: the sender does not know our public key.</summary>
+    Mac1Invalid,
 }
 
 /// <summary>
-/// Admission of unauthenticated handshake messages into the handshake queue (issue 8, item 3: "per-source
-/// and global admission buckets in front of everything"). It runs on the receive thread before the
+/// Admission of unauthenticated handshake messages into the handshake queue. It runs on the receive thread before the
 /// message is copied into the queue, so a flood costs one table lookup per datagram and no cryptography.
 /// The cookie mechanism (whitepaper §5.3) decides what the handshake thread does with what is admitted;
 /// this stage decides how much reaches it and that no single source can crowd the others out.
 /// </summary>
 /// <remarks>
+/// mac1 before anything else (<see cref="Admit(ReadOnlySpan{byte}, ReadOnlySpan{byte}, long, Mac1Verifier?)"/>):
+/// an initiation or response that does not prove knowledge of our public key is counted and dropped
+/// without touching any bucket, so a keyless flood, however many sources it spoofs, cannot spend the
+/// budget genuine initiations need. Cookie replies carry no mac1; they meet the per-source bucket and a
+/// global bucket of their own, so a flood of them cannot starve initiations either.
 /// Per source first, then global: a source over its own limit is refused without touching the global
 /// bucket, so one flooding source cannot spend the others' share. A source is an IPv4 address or an
 /// IPv6 /64 (as <see cref="HandshakeRateLimiter"/>), keyed through <see cref="HashCode"/>, which is seeded
@@ -45,16 +53,19 @@ public sealed class HandshakeAdmission
     private readonly Dictionary<SourceKey, TokenBucket> _sources;
     private readonly long _idleTicks;
     private TokenBucket _global;
+    private TokenBucket _cookieReplies;
     private long _lastSweepTicks;
     private long _sourceLimited;
     private long _globalLimited;
     private long _untracked;
+    private long _mac1Invalid;
 
     public HandshakeAdmission(AdmissionLimits limits, long nowTicks)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.MaxSources, 1);
         _limits = limits;
         _global = new TokenBucket(limits.GlobalPerSecond, limits.GlobalBurst, nowTicks);
+        _cookieReplies = new TokenBucket(limits.GlobalPerSecond, limits.GlobalBurst, nowTicks);
         _ = new TokenBucket(limits.SourcePerSecond, limits.SourceBurst, nowTicks); // validates the per-source limits now
         // Preallocated: Add after Remove reuses freed entries, so the receive thread never resizes it.
         _sources = new Dictionary<SourceKey, TokenBucket>(limits.MaxSources);
@@ -77,12 +88,39 @@ public sealed class HandshakeAdmission
     /// <summary>Messages from sources that found the table full (checked against the global bucket only).</summary>
     public long Untracked => Volatile.Read(ref _untracked);
 
+    /// <summary>Initiations and responses dropped because their mac1 was invalid (no bucket charged).</summary>
+    public long Mac1Invalid => Volatile.Read(ref _mac1Invalid);
+
     /// <summary>
-    /// Decides whether one handshake message from <paramref name="sourceAddress"/> (4 or 16 raw bytes, as
-    /// <c>EndpointCodec.WriteAddressBytes</c> without the port) may enter the handshake queue at
-    /// <paramref name="nowTicks"/>. Any other length is treated as an untracked source.
+    /// Decides whether one handshake message (<paramref name="message"/>, already size-checked for its
+    /// type) from <paramref name="sourceAddress"/> may enter the handshake queue: initiations and
+    /// responses need a valid mac1 (<paramref name="mac1"/>; null when the interface has no key yet, so
+    /// nothing passes) before the source and global buckets are charged; cookie replies go to the
+    /// source bucket and the cookie-reply bucket.
     /// </summary>
-    public AdmissionVerdict Admit(ReadOnlySpan<byte> sourceAddress, long nowTicks)
+    public AdmissionVerdict Admit(ReadOnlySpan<byte> message, ReadOnlySpan<byte> sourceAddress, long nowTicks, Mac1Verifier? mac1)
+    {
+        if (message.Length > 0 && message[0] == MessageLayout.TypeCookieReply)
+        {
+            return Admit(sourceAddress, nowTicks, ref _cookieReplies);
+        }
+        if (mac1 is null || !mac1.Check(message))
+        {
+            Volatile.Write(ref _mac1Invalid, _mac1Invalid + 1);
+            return AdmissionVerdict.Mac1Invalid;
+        }
+        return Admit(sourceAddress, nowTicks, ref _global);
+    }
+
+    /// <summary>
+    /// The bucket stage alone, for a message that already passed mac1: may one handshake message from
+    /// <paramref name="sourceAddress"/> (4 or 16 raw bytes, as <c>EndpointCodec.WriteAddressBytes</c>
+    /// without the port) enter the handshake queue at <paramref name="nowTicks"/>? Any other length is
+    /// treated as an untracked source.
+    /// </summary>
+    public AdmissionVerdict Admit(ReadOnlySpan<byte> sourceAddress, long nowTicks) => Admit(sourceAddress, nowTicks, ref _global);
+
+    private AdmissionVerdict Admit(ReadOnlySpan<byte> sourceAddress, long nowTicks, ref TokenBucket global)
     {
         if (nowTicks - _lastSweepTicks >= SweepIntervalTicks)
         {
@@ -114,7 +152,7 @@ public sealed class HandshakeAdmission
                 Volatile.Write(ref _untracked, _untracked + 1);
             }
         }
-        if (!_global.TryTake(nowTicks))
+        if (!global.TryTake(nowTicks))
         {
             Volatile.Write(ref _globalLimited, _globalLimited + 1);
             return AdmissionVerdict.GlobalLimited;
