@@ -47,9 +47,8 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "this script needs root (a network namespace and TUN devices)" >&2
     exit 1
 fi
-for bin in ip dotnet; do
-    command -v "$bin" >/dev/null 2>&1 || { echo "missing binary: $bin" >&2; exit 1; }
-done
+source "$(dirname "$0")/../scripts/lib/system-packages.sh"
+ensure_binaries ip dotnet wireguard-go wg || exit 1
 
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
 NS="jvcs$SUFFIX"
