@@ -48,7 +48,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 source "$(dirname "$0")/../scripts/lib/system-packages.sh"
-ensure_binaries ip dotnet wireguard-go wg || exit 1
+ensure_binaries ip dotnet wireguard-go || exit 1
 
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
 NS="jvcs$SUFFIX"
