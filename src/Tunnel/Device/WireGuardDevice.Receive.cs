@@ -68,7 +68,15 @@ public sealed partial class WireGuardDevice
         }
         Span<byte> sealedPayload = datagram[MessageLayout.TransportPayload..];
         Span<byte> plaintext = sealedPayload[..^16];
-        if (!keypair.Receive.Open(counter, sealedPayload, plaintext))
+        if (!keypair.TryEnter())
+        {
+            // Retired after the index lookup: its key is (about to be) zero.
+            Interlocked.Increment(ref Counters.RxUnknownIndex);
+            return ReceiveResult.Drop;
+        }
+        bool opened = keypair.Receive.Open(counter, sealedPayload, plaintext);
+        keypair.Exit();
+        if (!opened)
         {
             Interlocked.Increment(ref Counters.RxBadMac);
             return ReceiveResult.Drop;
@@ -121,10 +129,7 @@ public sealed partial class WireGuardDevice
             {
                 confirmed = peer.Keypairs.ConfirmNext(keypair, retired);
             }
-            foreach (Keypair k in retired)
-            {
-                _indices.Remove(k.LocalIndex);
-            }
+            RemoveRetired(retired);
             retired.Clear();
             if (confirmed)
             {
