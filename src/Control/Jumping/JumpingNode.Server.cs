@@ -21,6 +21,10 @@ public sealed partial class JumpingNode
         int n = 0;
         TransportAddress source = TransportAddress.From(from);
         _server.TryGetValue(peer, out ServerSession? s);
+        if (s is not null && type is ControlFrameType.Hello or ControlFrameType.ReattachRequest && !AdmitAudited(s, now))
+        {
+            return; // over the session's tier-0 budget: counted, not processed, not logged
+        }
         if (_cluster is not null && !ClusterAdmit(peer, ref s, type, frame, from, now, audit))
         {
             return; // refused from the store's answer, or a session this node may not serve (JumpingNode.Cluster.cs)
@@ -61,7 +65,7 @@ public sealed partial class JumpingNode
                             n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.StoreUnavailable).Write(reply);
                             break;
                         }
-                        s = new ServerSession(peer, slot);
+                        s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
                         _server[peer] = s;
                         _byId[slot.Id] = s;
                         peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
@@ -144,6 +148,48 @@ public sealed partial class JumpingNode
 
     [ThreadStatic]
     private static List<AuditEvent>? t_serverAudit;
+
+    private long _controlFloodSuppressed;
+
+    /// <summary>HELLO/REATTACH_REQUEST frames dropped over their session's tier-0 budget (all sessions).</summary>
+    public long ControlFloodSuppressed => Interlocked.Read(ref _controlFloodSuppressed);
+
+    /// <summary>
+    /// Tier 0 for the frames that write audit lines (docs/protocol.md): within the session's budget they
+    /// go on; beyond it they are counted, and only the first of an episode writes a line.
+    /// </summary>
+    private bool AdmitAudited(ServerSession s, long now)
+    {
+        FloodVerdict verdict = s.Flood.Admit(now);
+        if (verdict == FloodVerdict.Admitted)
+        {
+            return true;
+        }
+        Interlocked.Increment(ref _controlFloodSuppressed);
+        if (verdict == FloodVerdict.EpisodeStarted)
+        {
+            PublishFloodLine(s, "start", 1);
+        }
+        return false;
+    }
+
+    /// <summary>The sweep's half: an episode quiet for <see cref="ControlFloodGuard.QuietMs"/> gets its end line.</summary>
+    private void EndQuietFloodEpisode(ServerSession s, long now)
+    {
+        if (s.Flood.TryEndEpisode(now, out long suppressed))
+        {
+            PublishFloodLine(s, "end", suppressed);
+        }
+    }
+
+    private void PublishFloodLine(ServerSession s, string phase, long suppressed) =>
+        PublishLine("CONTROL_FLOOD_SUPPRESSED", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+        {
+            w.WriteString("phase", phase);
+            w.WriteNumber("suppressed", suppressed);
+            w.WriteNumber("rate_per_s", ControlFloodGuard.RatePerSecond);
+            w.WriteNumber("burst", ControlFloodGuard.Burst);
+        });
 
     private long LiveServerSessions() => Interlocked.Read(ref _liveServerSessions);
 
