@@ -30,6 +30,13 @@ public sealed partial class WireGuardDevice
             Interlocked.Increment(ref Counters.RxMalformed);
             return ReceiveResult.Drop;
         }
+        // The type is one byte followed by three reserved zero bytes (whitepaper §5.4); like wireguard-go,
+        // which reads the four as one little-endian type, a non-zero reserved byte makes it no known type.
+        if ((BinaryPrimitives.ReadUInt32LittleEndian(datagram) & 0xFFFFFF00u) != 0)
+        {
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
         byte type = datagram[0];
         if (type != MessageLayout.TypeTransport)
         {
