@@ -41,7 +41,7 @@ public sealed partial class JumpingNode
                         // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
                         // created; the client hears why and stays a plain WireGuard peer until it retries.
                         n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
-                        _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
+                        ReportSessionLimit(now);
                         break;
                     }
                     if (!resume)
@@ -180,6 +180,24 @@ public sealed partial class JumpingNode
         {
             PublishFloodLine(s, "end", suppressed);
         }
+    }
+
+    private long _sessionLimitRefusals;
+    private long _sessionLimitLoggedMs = -1;
+
+    /// <summary>
+    /// HELLOs refused at the session limit are counted and logged at most once a second with the total:
+    /// a client retrying (or flooding) HELLO must not write a log line per frame.
+    /// </summary>
+    private void ReportSessionLimit(long now)
+    {
+        long refused = Interlocked.Increment(ref _sessionLimitRefusals);
+        long last = Volatile.Read(ref _sessionLimitLoggedMs);
+        if ((last >= 0 && now - last < 1000) || Interlocked.CompareExchange(ref _sessionLimitLoggedMs, now, last) != last)
+        {
+            return;
+        }
+        _logger.LogWarning("session limit {Limit} reached: refused a new session ({Refused} refused since start)", _policy.MaxSessionsPerNode, refused);
     }
 
     private void PublishFloodLine(ServerSession s, string phase, long suppressed) =>

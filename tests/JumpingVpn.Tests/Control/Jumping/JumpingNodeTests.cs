@@ -302,4 +302,31 @@ public sealed class JumpingNodeTests
         var other = new ControlFloodGuard();
         Assert.Equal(FloodVerdict.Admitted, other.Admit(0));
     }
+
+    [Fact]
+    public void Hellos_refused_at_the_session_limit_are_logged_at_most_once_a_second()
+    {
+        var p = new Pair();
+        p.Server.Dispose();
+        var logger = new JumpingVpn.Tests.Control.Uapi.ListLogger();
+        var limited = new JumpingNode(p.T.B, SessionPolicy.Default with { MaxSessionsPerNode = 1 }, [], new AuditTail("server"), logger, p.T.Clock);
+        limited.Attach();
+        p.Connect(); // A holds the only session
+        Peer other = p.T.B.AddPeer(Enumerable.Repeat((byte)9, 32).ToArray(), new byte[32]);
+        var from = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("192.0.2.3"), 1003), false);
+        Span<byte> frame = stackalloc byte[HelloFrame.Size];
+        int n = new HelloFrame(1, ControlCapabilities.None, 1, SessionId.None, 0, 0).Write(frame);
+
+        for (int i = 0; i < 1000; i++)
+        {
+            limited.OnControlFrame(other, frame[..n], from, null);
+        }
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(1001));
+        limited.OnControlFrame(other, frame[..n], from, null);
+
+        string[] warnings = [.. logger.Messages.Where(m => m.StartsWith("session limit", StringComparison.Ordinal))];
+        Assert.Equal(2, warnings.Length);
+        Assert.Contains("(1001 refused since start)", warnings[1], StringComparison.Ordinal);
+        Assert.Contains("state=ATTACHED", limited.FormatSessions(), StringComparison.Ordinal);
+    }
 }
