@@ -29,25 +29,81 @@ $installDir = Join-Path $env:ProgramFiles 'jvpn'
 $configDir = Join-Path $env:ProgramData 'jvpn'
 $serviceName = "jvpn-$TunnelName"
 
-# wintun.dll must be the unmodified, WireGuard-signed DLL from wintun.net; refuse anything else.
+# wintun.dll must be the unmodified, WireGuard-signed DLL from wintun.net; refuse anything else. The
+# signer's common name must be exactly WireGuard's (a substring or pattern match would accept any valid
+# certificate whose subject merely mentions it, e.g. "CN=Not WireGuard").
+$wintunSigner = 'WireGuard LLC'
 $sig = Get-AuthenticodeSignature -FilePath (Join-Path $source 'wintun.dll')
 if ($sig.Status -ne 'Valid') {
     throw "wintun.dll Authenticode signature is '$($sig.Status)', expected Valid. Use the DLL from wintun.net unmodified."
 }
-if ($null -eq $sig.SignerCertificate -or $sig.SignerCertificate.Subject -notmatch 'WireGuard') {
-    throw "wintun.dll is not signed by WireGuard (signer: '$($sig.SignerCertificate.Subject)')."
+$signerName = if ($null -eq $sig.SignerCertificate) { '' } else {
+    $sig.SignerCertificate.GetNameInfo([Security.Cryptography.X509Certificates.X509NameType]::SimpleName, $false)
+}
+if ($signerName -cne $wintunSigner) {
+    throw "wintun.dll is not signed by $wintunSigner (signer: '$signerName'). Use the DLL from wintun.net unmodified."
 }
 
+# Exactly the files of the release zip, by name: a wildcard would also copy any other DLL lying in the
+# folder the zip was extracted to (Downloads...) next to a service that runs as SYSTEM.
+$packageFiles = @('jvpn.exe', 'libsodium.dll', 'wintun.dll', 'wintun-LICENSE.txt', 'README.md', 'LICENSE.txt',
+    'install.ps1', 'uninstall.ps1')
+$requiredFiles = @('jvpn.exe', 'libsodium.dll', 'wintun.dll')
 New-Item -ItemType Directory -Force -Path $installDir | Out-Null
-foreach ($file in Get-ChildItem -Path $source -File) {
-    if ($file.Extension -in '.exe', '.dll', '.txt', '.md', '.ps1') {
-        Copy-Item -Force -Path $file.FullName -Destination $installDir
+foreach ($name in $packageFiles) {
+    $file = Join-Path $source $name
+    if (Test-Path -LiteralPath $file -PathType Leaf) {
+        Copy-Item -Force -LiteralPath $file -Destination $installDir
+    } elseif ($requiredFiles -contains $name) {
+        throw "$name is missing from $source; extract the whole release zip and run install.ps1 from there."
     }
 }
 
-# Config directory readable only by SYSTEM and Administrators: it holds the private key.
-New-Item -ItemType Directory -Force -Path $configDir | Out-Null
-icacls.exe $configDir /inheritance:r /grant:r 'SYSTEM:(OI)(CI)F' 'Administrators:(OI)(CI)F' | Out-Null
+# Config directory: it holds private keys, so only SYSTEM and Administrators may use it. A directory that
+# already exists (an earlier install, or one someone else created in advance) is taken over: owner
+# Administrators and a protected ACL with exactly these two entries, for it and everything in it, so no
+# owner or extra entry from before keeps access. Well-known SIDs, not names (names are localized).
+if (Test-Path -LiteralPath $configDir) {
+    $existing = Get-Item -LiteralPath $configDir -Force
+    if (-not $existing.PSIsContainer -or ($existing.Attributes -band [IO.FileAttributes]::ReparsePoint)) {
+        throw "$configDir exists but is not a plain directory (a file, link or junction). Remove it, then run install.ps1 again."
+    }
+} else {
+    New-Item -ItemType Directory -Path $configDir | Out-Null
+}
+# takeown enables the take-ownership privilege, which works even when the current ACL grants nothing.
+takeown.exe /F $configDir /A | Out-Null
+if ($LASTEXITCODE -ne 0) {
+    throw "Could not take ownership of $configDir (takeown exit $LASTEXITCODE)."
+}
+# A fresh security descriptor: protected (nothing inherited) and exactly two entries; Set-Acl writes the
+# whole DACL, so every entry from before is gone.
+$acl = New-Object Security.AccessControl.DirectorySecurity
+$acl.SetAccessRuleProtection($true, $false)
+$systemSid = New-Object Security.Principal.SecurityIdentifier 'S-1-5-18'
+$adminsSid = New-Object Security.Principal.SecurityIdentifier 'S-1-5-32-544'
+foreach ($sid in $systemSid, $adminsSid) {
+    $acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule($sid, 'FullControl',
+        'ContainerInherit, ObjectInherit', 'None', 'Allow')))
+}
+Set-Acl -LiteralPath $configDir -AclObject $acl
+$children = @(Get-ChildItem -LiteralPath $configDir -Recurse -Force)
+foreach ($child in $children) {
+    if ($child.Attributes -band [IO.FileAttributes]::ReparsePoint) {
+        throw "$($child.FullName) is a link or junction inside $configDir. Remove it, then run install.ps1 again."
+    }
+    takeown.exe /F $child.FullName /A | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        throw "Could not take ownership of $($child.FullName) (takeown exit $LASTEXITCODE)."
+    }
+}
+if ($children.Count -gt 0) {
+    # Children: drop their own entries and inherit only the directory's two.
+    icacls.exe "$configDir\*" /reset /T /C /Q | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        throw "Could not reset the permissions inside $configDir (icacls exit $LASTEXITCODE)."
+    }
+}
 $configPath = Join-Path $configDir "$TunnelName.conf"
 if ($ConfigFile) {
     Copy-Item -Force -Path $ConfigFile -Destination $configPath

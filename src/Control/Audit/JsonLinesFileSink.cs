@@ -13,10 +13,18 @@ namespace JumpingVpn.Control.Audit;
 /// <see cref="ErrorCount"/> with <see cref="LastError"/>, the file is closed, and lines are dropped (counted
 /// in <see cref="DroppedLines"/>) until a reopen attempt, at most once per <c>retryInterval</c>, succeeds.
 /// Used from the pipeline's consumer thread only; not thread-safe.
+/// On Unix the file is created 0640 and an existing one narrowed to at most 0640 on open
+/// (docs/sessions.md "Operating it").
 /// </remarks>
 public sealed class JsonLinesFileSink : IAuditSink
 {
     private const int StreamBufferSize = 64 * 1024;
+
+    /// <summary>Audit lines name peers and addresses: owner read/write, group read, nothing for others.</summary>
+    internal const UnixFileMode FileMode0640 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+
+    private const UnixFileMode DirectoryMode0750 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
 
     private readonly long _maxBytes;
     private readonly int _maxFiles;
@@ -109,11 +117,36 @@ public sealed class JsonLinesFileSink : IAuditSink
         try
         {
             string? directory = System.IO.Path.GetDirectoryName(Path);
-            if (!string.IsNullOrEmpty(directory))
+            if (OperatingSystem.IsWindows())
             {
-                Directory.CreateDirectory(directory);
+                if (!string.IsNullOrEmpty(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                _stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, StreamBufferSize);
             }
-            _stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, StreamBufferSize);
+            else
+            {
+                if (!string.IsNullOrEmpty(directory))
+                {
+                    Directory.CreateDirectory(directory, DirectoryMode0750);
+                }
+                _stream = new FileStream(Path, new FileStreamOptions
+                {
+                    Mode = FileMode.Append,
+                    Access = FileAccess.Write,
+                    Share = FileShare.ReadWrite | FileShare.Delete,
+                    BufferSize = StreamBufferSize,
+                    UnixCreateMode = FileMode0640,
+                });
+                // UnixCreateMode applies to a new file only (and the umask may narrow it further); a file
+                // that already existed keeps its mode, so narrow that one here. Bits are only removed.
+                UnixFileMode mode = File.GetUnixFileMode(_stream.SafeFileHandle);
+                if ((mode & ~FileMode0640) != 0)
+                {
+                    File.SetUnixFileMode(_stream.SafeFileHandle, mode & FileMode0640);
+                }
+            }
             _size = _stream.Length;
             return true;
         }

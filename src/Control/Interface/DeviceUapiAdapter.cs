@@ -36,7 +36,7 @@ internal sealed class DeviceUapiAdapter(WireGuardDevice device, Func<int> listen
                 peer.Timers.PersistentKeepaliveSeconds,
                 prefixes.TryGetValue(peer, out List<IpPrefix>? mine) ? mine : []));
         }
-        return new UapiDeviceSnapshot(device.Identity?.PrivateKey, listenPort(), _fwMark, peers);
+        return new UapiDeviceSnapshot(device.CopyPrivateKey(), listenPort(), _fwMark, peers);
     }
 
     public UapiResult Apply(UapiSetRequest request)

@@ -320,6 +320,7 @@ public sealed class InterfaceHost : IDisposable
         metrics.BindDrop("expired_keypair", () => c.ExpiredKeypair);
         metrics.BindDrop("source_not_allowed", () => c.SourceNotAllowed);
         metrics.BindDrop("malformed", () => c.Malformed);
+        metrics.BindDrop("control_flood", () => node.ControlFloodSuppressed);
         metrics.BindDrop("no_route", () => c.NoRoute);
         metrics.BindDrop("no_endpoint", () => c.NoEndpoint);
         metrics.BindDrop("handshake_rate_limited", () => c.RateLimitedHandshakes);

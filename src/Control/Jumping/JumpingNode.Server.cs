@@ -21,6 +21,10 @@ public sealed partial class JumpingNode
         int n = 0;
         TransportAddress source = TransportAddress.From(from);
         _server.TryGetValue(peer, out ServerSession? s);
+        if (s is not null && type is ControlFrameType.Hello or ControlFrameType.ReattachRequest && !AdmitAudited(s, now))
+        {
+            return; // over the session's tier-0 budget: counted, not processed, not logged
+        }
         if (_cluster is not null && !ClusterAdmit(peer, ref s, type, frame, from, now, audit))
         {
             return; // refused from the store's answer, or a session this node may not serve (JumpingNode.Cluster.cs)
@@ -37,7 +41,7 @@ public sealed partial class JumpingNode
                         // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
                         // created; the client hears why and stays a plain WireGuard peer until it retries.
                         n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
-                        _logger.LogWarning("session limit {Limit} reached: refused a new session", _policy.MaxSessionsPerNode);
+                        ReportSessionLimit(now);
                         break;
                     }
                     if (!resume)
@@ -61,7 +65,7 @@ public sealed partial class JumpingNode
                             n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.StoreUnavailable).Write(reply);
                             break;
                         }
-                        s = new ServerSession(peer, slot);
+                        s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
                         _server[peer] = s;
                         _byId[slot.Id] = s;
                         peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
@@ -144,6 +148,66 @@ public sealed partial class JumpingNode
 
     [ThreadStatic]
     private static List<AuditEvent>? t_serverAudit;
+
+    private long _controlFloodSuppressed;
+
+    /// <summary>HELLO/REATTACH_REQUEST frames dropped over their session's tier-0 budget (all sessions).</summary>
+    public long ControlFloodSuppressed => Interlocked.Read(ref _controlFloodSuppressed);
+
+    /// <summary>
+    /// Tier 0 for the frames that write audit lines (docs/protocol.md): within the session's budget they
+    /// go on; beyond it they are counted, and only the first of an episode writes a line.
+    /// </summary>
+    private bool AdmitAudited(ServerSession s, long now)
+    {
+        FloodVerdict verdict = s.Flood.Admit(now);
+        if (verdict == FloodVerdict.Admitted)
+        {
+            return true;
+        }
+        Interlocked.Increment(ref _controlFloodSuppressed);
+        if (verdict == FloodVerdict.EpisodeStarted)
+        {
+            PublishFloodLine(s, "start", 1);
+        }
+        return false;
+    }
+
+    /// <summary>The sweep's half: an episode quiet for <see cref="ControlFloodGuard.QuietMs"/> gets its end line.</summary>
+    private void EndQuietFloodEpisode(ServerSession s, long now)
+    {
+        if (s.Flood.TryEndEpisode(now, out long suppressed))
+        {
+            PublishFloodLine(s, "end", suppressed);
+        }
+    }
+
+    private long _sessionLimitRefusals;
+    private long _sessionLimitLoggedMs = -1;
+
+    /// <summary>
+    /// HELLOs refused at the session limit are counted and logged at most once a second with the total:
+    /// a client retrying (or flooding) HELLO must not write a log line per frame.
+    /// </summary>
+    private void ReportSessionLimit(long now)
+    {
+        long refused = Interlocked.Increment(ref _sessionLimitRefusals);
+        long last = Volatile.Read(ref _sessionLimitLoggedMs);
+        if ((last >= 0 && now - last < 1000) || Interlocked.CompareExchange(ref _sessionLimitLoggedMs, now, last) != last)
+        {
+            return;
+        }
+        _logger.LogWarning("session limit {Limit} reached: refused a new session ({Refused} refused since start)", _policy.MaxSessionsPerNode, refused);
+    }
+
+    private void PublishFloodLine(ServerSession s, string phase, long suppressed) =>
+        PublishLine("CONTROL_FLOOD_SUPPRESSED", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+        {
+            w.WriteString("phase", phase);
+            w.WriteNumber("suppressed", suppressed);
+            w.WriteNumber("rate_per_s", ControlFloodGuard.RatePerSecond);
+            w.WriteNumber("burst", ControlFloodGuard.Burst);
+        });
 
     private long LiveServerSessions() => Interlocked.Read(ref _liveServerSessions);
 

@@ -249,6 +249,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 {
                     continue;
                 }
+                EndQuietFloodEpisode(s, now);
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
                 bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
                 bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;

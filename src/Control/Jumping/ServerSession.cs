@@ -24,6 +24,9 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
     public long NextCheckMs { get; set; }
 
     public long NextTransportCheckNs { get; set; }
+
+    /// <summary>Tier-0 budget for HELLO/REATTACH_REQUEST; kept when a HELLO replaces the session.</summary>
+    public ControlFloodGuard Flood { get; init; } = new();
 }
 
 /// <summary>The client's mirror of its session with one server (session-spec §1.8; the server's version wins).</summary>

@@ -80,15 +80,17 @@ public static partial class UapiProtocol
         PeerBuilder? peer = null;
         int? remoteErrno = null;
 
+        int lineNumber = 0;
         foreach (string line in lines)
         {
+            lineNumber++;
             if (line.Length == 0)
             {
                 break;
             }
             if (!TrySplit(line, out string key, out string value))
             {
-                return Fail(UapiErrno.Protocol, $"malformed line '{line}' in get response", out errno, out error);
+                return Fail(UapiErrno.Protocol, NoEqualsSign(lineNumber, line) + " in get response", out errno, out error);
             }
             bool ok = true;
             switch (key)
@@ -121,7 +123,8 @@ public static partial class UapiProtocol
             }
             if (!ok)
             {
-                return Fail(UapiErrno.Protocol, $"invalid value in get response line '{line}'", out errno, out error);
+                // The key name only: the value may be a private or preshared key.
+                return Fail(UapiErrno.Protocol, $"invalid {key} value on line {lineNumber} of the get response", out errno, out error);
             }
         }
         if (peer is not null)

@@ -23,9 +23,11 @@ public static partial class UapiProtocol
         request = new UapiSetRequest();
         UapiPeerChange? peer = null;
         bool first = true;
+        int lineNumber = 0;
 
         foreach (string line in lines)
         {
+            lineNumber++;
             if (first && line == SetOperation)
             {
                 first = false;
@@ -38,7 +40,8 @@ public static partial class UapiProtocol
             }
             if (!TrySplit(line, out string key, out string value))
             {
-                return Fail(UapiErrno.Protocol, $"failed to parse line '{line}'", out errno, out error);
+                // Never echo the line: a key pasted without its "private_key=" would end up in the log.
+                return Fail(UapiErrno.Protocol, NoEqualsSign(lineNumber, line), out errno, out error);
             }
 
             string? problem;

@@ -53,6 +53,16 @@ public static partial class UapiProtocol
     }
 
     /// <summary>Splits "key=value" at the first '='; false when there is no '='.</summary>
+    /// <summary>Describes a line without '=' by position and length only: its text may be a key.</summary>
+    private static string NoEqualsSign(int lineNumber, string line) => $"line {lineNumber} is {ForLog(line)}";
+
+    /// <summary>A request line for a log message: its key only, since a value may be a key.</summary>
+    internal static string ForLog(string line)
+    {
+        int eq = line.IndexOf('=', StringComparison.Ordinal);
+        return eq < 0 ? $"a line without '=' ({line.Length} characters; not shown, it may hold a key)" : $"'{line[..eq]}=...'";
+    }
+
     private static bool TrySplit(string line, out string key, out string value)
     {
         int eq = line.IndexOf('=', StringComparison.Ordinal);

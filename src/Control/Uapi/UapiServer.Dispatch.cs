@@ -13,7 +13,7 @@ public sealed partial class UapiServer
             case UapiProtocol.GetOperation:
                 if (body.Count != 0)
                 {
-                    return Failed(UapiErrno.Invalid, $"trailing line '{body[0]}' after get=1");
+                    return Failed(UapiErrno.Invalid, $"{body.Count} unexpected line(s) after get=1 (not shown, they may hold a key)");
                 }
                 try
                 {
@@ -59,13 +59,13 @@ public sealed partial class UapiServer
                 try
                 {
                     string? answer = extension?.Invoke(operation, body);
-                    return answer ?? Failed(UapiErrno.Invalid, $"invalid UAPI operation '{operation}'");
+                    return answer ?? Failed(UapiErrno.Invalid, $"invalid UAPI operation {UapiProtocol.ForLog(operation)}");
                 }
 #pragma warning disable CA1031 // Extensions are pluggable code; their failure is reported on the wire.
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    return Failed(UapiErrno.Unknown, $"'{operation}' failed: {ex.Message}");
+                    return Failed(UapiErrno.Unknown, $"{UapiProtocol.ForLog(operation)} failed: {ex.Message}");
                 }
         }
     }

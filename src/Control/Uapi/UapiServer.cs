@@ -141,12 +141,17 @@ public sealed partial class UapiServer : IDisposable
                     return;
                 }
 
-                string response = Dispatch(operation, body);
-                await WriteAsync(stream, response, stopping).ConfigureAwait(false);
                 if (endOfStream)
                 {
+                    // A request ends with a blank line; without it the client may have been cut off
+                    // mid-request (a set would apply half a change). Apply nothing, answer, hang up.
+                    UapiLog.RequestFailed(_logger, InterfaceName, UapiErrno.Protocol,
+                        $"request {UapiProtocol.ForLog(operation)} ended before its blank line ({body.Count} line(s)); nothing applied");
+                    await WriteAsync(stream, UapiProtocol.FormatResponse(string.Empty, UapiErrno.Protocol), stopping).ConfigureAwait(false);
                     return;
                 }
+                string response = Dispatch(operation, body);
+                await WriteAsync(stream, response, stopping).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)

@@ -59,7 +59,8 @@ public static class ChaChaPoly
 /// Not an NSec <see cref="Key"/>: each of those is a sodium_malloc region (two resident pages plus guard
 /// pages, about 4 memory mappings), i.e. ~8 KiB RSS per key and a hard stop near 8k sessions at Linux's
 /// default vm.max_map_count of 65530 (docs/scaling.md). wireguard-go keeps its keys on the Go heap too;
-/// the key is zeroed on <see cref="Dispose"/>.
+/// the key is zeroed on <see cref="Dispose"/>, which its keypair calls once retired and unused
+/// (<see cref="KeyUseGate"/>).
 /// </summary>
 public sealed class TransportKey : IDisposable
 {
@@ -92,4 +93,7 @@ public sealed class TransportKey : IDisposable
     }
 
     public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(_key);
+
+    /// <summary>Test hook: true once the key bytes are zero.</summary>
+    internal bool IsZeroed => _key.AsSpan().IndexOfAnyExcept((byte)0) < 0;
 }

@@ -19,10 +19,22 @@ public sealed partial class WireGuardDevice
     {
         StaticIdentity? identity = Identity;
         SocketAddress? to = peer.Endpoint;
-        if (identity is null || to is null)
+        if (identity is null || to is null || !identity.TryEnter())
         {
             return;
         }
+        try
+        {
+            SendHandshakeInitiation(peer, isRetry, identity, to);
+        }
+        finally
+        {
+            identity.Exit();
+        }
+    }
+
+    private void SendHandshakeInitiation(Peer peer, bool isRetry, StaticIdentity identity, SocketAddress to)
+    {
         Span<byte> message = stackalloc byte[MessageLayout.InitiationSize];
         lock (peer.HandshakeLock)
         {
@@ -78,10 +90,23 @@ public sealed partial class WireGuardDevice
     {
         CookieChecker? checker = Volatile.Read(ref _cookieChecker);
         StaticIdentity? identity = Identity;
-        if (checker is null || identity is null)
+        if (checker is null || identity is null || !identity.TryEnter())
         {
             return false;
         }
+        try
+        {
+            return ProcessHandshakeMessage(message, from, rateLimitOk, checker, identity);
+        }
+        finally
+        {
+            identity.Exit();
+        }
+    }
+
+    private bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk,
+        CookieChecker checker, StaticIdentity identity)
+    {
         long now = NowNs();
         byte type = message[0];
         if (type == MessageLayout.TypeCookieReply)
@@ -134,8 +159,31 @@ public sealed partial class WireGuardDevice
     private void ConsumeInitiation(StaticIdentity identity, ReadOnlySpan<byte> message, SocketAddress from, long now)
     {
         ConsumedInitiation? init = Handshake.ReadInitiation(identity, message);
-        Peer? peer = init is null ? null : FindPeer(init.InitiatorStatic);
-        if (init is null || peer is null)
+        if (init is null)
+        {
+            Interlocked.Increment(ref Counters.HandshakeInvalid);
+            return;
+        }
+        try
+        {
+            ConsumeInitiation(init, from, now);
+        }
+        finally
+        {
+            // Unknown peer, replay or accepted: the decrypted chaining state and ephemeral are not
+            // needed any more either way (Handshake.AcceptInitiation copied what it keeps).
+            init.Clear();
+            InitiationDiscarded?.Invoke(init);
+        }
+    }
+
+    /// <summary>Test hook: sees every consumed initiation after its secrets were cleared.</summary>
+    internal Action<ConsumedInitiation>? InitiationDiscarded { get; set; }
+
+    private void ConsumeInitiation(ConsumedInitiation init, SocketAddress from, long now)
+    {
+        Peer? peer = FindPeer(init.InitiatorStatic);
+        if (peer is null)
         {
             Interlocked.Increment(ref Counters.HandshakeInvalid);
             return;
@@ -144,10 +192,18 @@ public sealed partial class WireGuardDevice
         var retired = new List<Keypair>(3);
         lock (peer.HandshakeLock)
         {
+            // Our own initiation in flight (both sides initiated at once) is superseded by answering
+            // theirs: its index must go, or it stays in the table for good.
+            uint superseded = peer.Handshake.State != HandshakeState.Zeroed ? peer.Handshake.LocalIndex : 0;
+            bool hadHandshake = peer.Handshake.State != HandshakeState.Zeroed;
             if (!peer.Handshake.AcceptInitiation(init, now, ProtocolTimes.HandshakeInitiationRate))
             {
                 Interlocked.Increment(ref Counters.HandshakeInvalid);
                 return;
+            }
+            if (hadHandshake)
+            {
+                _indices.Remove(superseded);
             }
             uint index = _indices.Allocate(peer, _options.Random);
             SessionKeys? keys = peer.Handshake.CreateResponse(index, _options.Random, response);
@@ -218,11 +274,16 @@ public sealed partial class WireGuardDevice
         Interlocked.Increment(ref Counters.HandshakesCompleted);
     }
 
+    /// <summary>
+    /// Unbinds retired keypairs from the index table, then retires them: their keys are zeroed as soon
+    /// as no packet thread is sealing or opening with them (<see cref="Keypair.TryEnter"/>).
+    /// </summary>
     private void RemoveRetired(List<Keypair> retired)
     {
         foreach (Keypair k in retired)
         {
             _indices.Remove(k.LocalIndex);
+            k.Retire();
         }
     }
 

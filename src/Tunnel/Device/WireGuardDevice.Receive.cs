@@ -30,6 +30,13 @@ public sealed partial class WireGuardDevice
             Interlocked.Increment(ref Counters.RxMalformed);
             return ReceiveResult.Drop;
         }
+        // The type is one byte followed by three reserved zero bytes (whitepaper §5.4); like wireguard-go,
+        // which reads the four as one little-endian type, a non-zero reserved byte makes it no known type.
+        if ((BinaryPrimitives.ReadUInt32LittleEndian(datagram) & 0xFFFFFF00u) != 0)
+        {
+            Interlocked.Increment(ref Counters.RxMalformed);
+            return ReceiveResult.Drop;
+        }
         byte type = datagram[0];
         if (type != MessageLayout.TypeTransport)
         {
@@ -68,7 +75,15 @@ public sealed partial class WireGuardDevice
         }
         Span<byte> sealedPayload = datagram[MessageLayout.TransportPayload..];
         Span<byte> plaintext = sealedPayload[..^16];
-        if (!keypair.Receive.Open(counter, sealedPayload, plaintext))
+        if (!keypair.TryEnter())
+        {
+            // Retired after the index lookup: its key is (about to be) zero.
+            Interlocked.Increment(ref Counters.RxUnknownIndex);
+            return ReceiveResult.Drop;
+        }
+        bool opened = keypair.Receive.Open(counter, sealedPayload, plaintext);
+        keypair.Exit();
+        if (!opened)
         {
             Interlocked.Increment(ref Counters.RxBadMac);
             return ReceiveResult.Drop;
@@ -121,10 +136,7 @@ public sealed partial class WireGuardDevice
             {
                 confirmed = peer.Keypairs.ConfirmNext(keypair, retired);
             }
-            foreach (Keypair k in retired)
-            {
-                _indices.Remove(k.LocalIndex);
-            }
+            RemoveRetired(retired);
             retired.Clear();
             if (confirmed)
             {

@@ -47,6 +47,12 @@ public sealed partial class WireGuardDevice
             return SendResult.Staged;
         }
         datagramLength = Seal(peer, keypair, buffer, packetLength, now);
+        if (datagramLength == 0 && keypair.IsRetired && peer.Keypairs.Current is Keypair replacement
+            && !ReferenceEquals(replacement, keypair))
+        {
+            // A handshake replaced the keypair between the read and the seal: use the new one.
+            datagramLength = Seal(peer, replacement, buffer, packetLength, now);
+        }
         if (datagramLength == 0)
         {
             StageAndHandshake(peer, buffer[..(MessageLayout.TransportHeaderSize + packetLength)], now);
@@ -57,13 +63,19 @@ public sealed partial class WireGuardDevice
 
     /// <summary>
     /// Pads to a multiple of 16 without exceeding the MTU (whitepaper §5.4.6), writes the header, seals
-    /// in place and runs the send-side timer hooks. Returns 0 if the keypair's counter is exhausted.
+    /// in place and runs the send-side timer hooks. Returns 0 if the keypair's counter is exhausted or
+    /// the keypair was retired meanwhile (its key may be zero: never seal with it).
     /// </summary>
     private int Seal(Peer peer, Keypair keypair, Span<byte> buffer, int packetLength, long now)
     {
+        if (!keypair.TryEnter())
+        {
+            return 0;
+        }
         ulong nonce = keypair.NextSendNonce();
         if (nonce >= ProtocolTimes.RejectAfterMessages)
         {
+            keypair.Exit();
             return 0;
         }
         int padded = PaddedLength(packetLength, _options.Mtu);
@@ -76,6 +88,7 @@ public sealed partial class WireGuardDevice
         BinaryPrimitives.WriteUInt32LittleEndian(buffer[MessageLayout.TransportReceiver..], keypair.RemoteIndex);
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[MessageLayout.TransportCounter..], nonce);
         keypair.Send.Seal(nonce, payload, buffer.Slice(MessageLayout.TransportHeaderSize, padded + 16));
+        keypair.Exit();
         int length = MessageLayout.TransportHeaderSize + padded + 16;
 
         peer.AddTx(length);

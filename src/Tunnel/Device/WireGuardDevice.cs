@@ -47,6 +47,9 @@ public sealed partial class WireGuardDevice
 
     public StaticIdentity? Identity => Volatile.Read(ref _identity);
 
+    /// <summary>Entries in the receiver index table (handshakes in flight plus live keypairs).</summary>
+    internal int IndexCount => _indices.Count;
+
     public int Mtu => _options.Mtu;
 
     /// <summary>Set by the handshake loop: the handshake queue is long, demand cookies (whitepaper §5.3).</summary>
@@ -62,19 +65,36 @@ public sealed partial class WireGuardDevice
 
     private long UnixNowNs() => (_options.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
-    /// <summary>Sets (or replaces) the interface private key; existing sessions are dropped as the identity changed.</summary>
+    /// <summary>
+    /// Sets (or replaces) the interface private key; existing sessions are dropped as the identity
+    /// changed, and the replaced private key is zeroed once no handshake is using it.
+    /// </summary>
     public void SetPrivateKey(ReadOnlySpan<byte> privateKey)
     {
         lock (_configLock)
         {
             var identity = new StaticIdentity(privateKey);
-            Volatile.Write(ref _identity, identity);
+            StaticIdentity? replaced = Interlocked.Exchange(ref _identity, identity);
             _cookieChecker = new CookieChecker(identity.PublicKey);
             foreach (Peer peer in _peers.Values)
             {
                 ExpireSessions(peer);
             }
+            replaced?.Retire();
         }
+    }
+
+    /// <summary>A copy of the private key (for UAPI get), or null; never a key being zeroed.</summary>
+    public byte[]? CopyPrivateKey()
+    {
+        StaticIdentity? identity = Identity;
+        if (identity is null || !identity.TryEnter())
+        {
+            return null;
+        }
+        byte[] copy = (byte[])identity.PrivateKey.Clone();
+        identity.Exit();
+        return copy;
     }
 
     public IReadOnlyCollection<Peer> Peers => (IReadOnlyCollection<Peer>)_peers.Values;
@@ -173,10 +193,7 @@ public sealed partial class WireGuardDevice
             }
             peer.Handshake.Clear();
         }
-        foreach (Keypair k in retired)
-        {
-            _indices.Remove(k.LocalIndex);
-        }
+        RemoveRetired(retired);
         peer.DropStaged();
     }
 

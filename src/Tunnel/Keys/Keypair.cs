@@ -8,10 +8,13 @@ namespace JumpingVpn.Tunnel.Keys;
 /// One session's transport keys (whitepaper §5.4.6): a sending key with its nonce counter and a
 /// receiving key with its replay window. Immutable apart from the counter and the window, so the
 /// packet threads use it without locks. The replay window belongs to the single receive thread.
+/// Sealing and opening happen between <see cref="TryEnter"/> and <see cref="Exit"/>; once the keypair
+/// is retired (replaced, expired, peer removed) both keys are zeroed as soon as no use is in flight.
 /// </summary>
 public sealed class Keypair
 {
     private long _sendNonce = -1;
+    private readonly KeyUseGate _gate;
 
     public Keypair(ReadOnlySpan<byte> sendKey, ReadOnlySpan<byte> receiveKey, bool isInitiator,
         uint localIndex, uint remoteIndex, long createdNs)
@@ -22,6 +25,7 @@ public sealed class Keypair
         LocalIndex = localIndex;
         RemoteIndex = remoteIndex;
         CreatedNs = createdNs;
+        _gate = new KeyUseGate(ZeroKeys);
     }
 
     public TransportKey Send { get; }
@@ -36,6 +40,22 @@ public sealed class Keypair
     public ulong NextSendNonce() => (ulong)Interlocked.Increment(ref _sendNonce);
 
     public ulong SendNonceUsed => (ulong)(Volatile.Read(ref _sendNonce) + 1);
+
+    /// <summary>Starts a seal/open; false when the keypair was retired (its keys are or will be zero).</summary>
+    public bool TryEnter() => _gate.TryEnter();
+
+    public void Exit() => _gate.Exit();
+
+    /// <summary>No longer reachable from the peer or the index table: zero the keys once unused.</summary>
+    public void Retire() => _gate.Retire();
+
+    internal bool IsRetired => _gate.IsRetired;
+
+    private void ZeroKeys()
+    {
+        Send.Dispose();
+        Receive.Dispose();
+    }
 
     /// <summary>A keypair older than RejectAfterTime must not send or receive (whitepaper §6.1).</summary>
     public bool Expired(long now) => now - CreatedNs >= ProtocolTimes.RejectAfterTime;

@@ -201,4 +201,12 @@ public sealed class ConsumedInitiation
     public byte[] RemoteEphemeral { get; } = new byte[X25519.KeySize];
     public byte[] Timestamp { get; } = new byte[12];
     public uint SenderIndex { get; internal set; }
+
+    /// <summary>Zeroes the decrypted handshake state (chaining key, hash, remote ephemeral).</summary>
+    public void Clear()
+    {
+        State.Clear();
+        Array.Clear(RemoteEphemeral);
+        Array.Clear(Timestamp);
+    }
 }

@@ -53,6 +53,60 @@ public sealed class JsonLinesFileSinkTests : IDisposable
         Assert.Equal("{\"n\":002}\n", File.ReadAllText(path));
     }
 
+    private const UnixFileMode Mode0640 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+
+    [Fact]
+    public void New_and_rotated_files_are_created_without_access_for_others()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix file modes; on Windows the file inherits the directory's ACL");
+            return;
+        }
+        string path = Path.Combine(_dir, "logs", "audit.jsonl");
+        using (var sink = new JsonLinesFileSink(path, maxBytes: 30, maxFiles: 2))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                sink.Write(Line(i));
+                sink.Flush();
+            }
+            Assert.Equal(0, sink.ErrorCount);
+        }
+        foreach (string file in new[] { path, path + ".1" })
+        {
+            UnixFileMode mode = File.GetUnixFileMode(file);
+            Assert.True((mode & ~Mode0640) == 0, $"{file} is {mode}, wider than 0640");
+            Assert.True(mode.HasFlag(UnixFileMode.UserWrite), $"{file} is {mode}");
+        }
+        Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(Path.GetDirectoryName(path)!) & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute | UnixFileMode.GroupWrite));
+    }
+
+    [Fact]
+    public void An_existing_file_wider_than_0640_is_narrowed_and_a_narrower_one_is_kept()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix file modes; on Windows the file inherits the directory's ACL");
+            return;
+        }
+        Directory.CreateDirectory(_dir);
+        string wide = Path.Combine(_dir, "wide.jsonl");
+        string narrow = Path.Combine(_dir, "narrow.jsonl");
+        File.WriteAllText(wide, "");
+        File.WriteAllText(narrow, "");
+        File.SetUnixFileMode(wide, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        File.SetUnixFileMode(narrow, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        foreach (string file in new[] { wide, narrow })
+        {
+            using var sink = new JsonLinesFileSink(file);
+            sink.Write(Line(1));
+            Assert.Equal(0, sink.ErrorCount);
+        }
+        Assert.Equal(Mode0640, File.GetUnixFileMode(wide));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(narrow));
+    }
+
     [Fact]
     public void An_unwritable_path_is_reported_not_thrown()
     {

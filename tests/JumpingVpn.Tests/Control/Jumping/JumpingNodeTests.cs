@@ -1,8 +1,10 @@
 using System.Net;
+using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tests.Fakes;
+using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tests.Tunnel.Device;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -235,5 +237,96 @@ public sealed class JumpingNodeTests
         Assert.Contains("session_layer=off", cView, StringComparison.Ordinal);
         Assert.Contains("SESSION_LIMIT_REACHED", cView, StringComparison.Ordinal);
         Assert.True(cOnB.AllowRoaming); // plain WireGuard for the refused client
+    }
+
+    [Fact]
+    public void A_burst_of_hello_and_reattach_frames_is_bounded_by_the_session_tier0_budget()
+    {
+        var p = new Pair();
+        p.Connect();
+        Assert.True(SessionId.TryParse(Field(p.ServerSessions(), "session_id"), out SessionId id));
+        int linesBefore = p.ServerEvents().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        Span<byte> frame = stackalloc byte[128];
+        const int Frames = 10_000;
+
+        for (int i = 0; i < Frames; i++)
+        {
+            // Fresh-session HELLOs and REATTACHs from ever new addresses: each admitted one writes lines.
+            var from = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("203.0.113.5"), 20000 + i), false);
+            int n = i % 2 == 0
+                ? new HelloFrame(1, ControlCapabilities.None, (ulong)(1000 + i), SessionId.None, 0, 0).Write(frame)
+                : new ReattachRequestFrame(id, (ulong)(1000 + i), 1, ReasonCode.NatRebind, 0, 0).Write(frame);
+            p.Server.OnControlFrame(p.T.PeerAOnB, frame[..n], from, null);
+        }
+        p.T.WireB.Drain();
+
+        string[] lines = p.ServerEvents().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        int added = lines.Length - linesBefore;
+        // At most Burst frames got through (a few lines each), plus the one episode-start line.
+        Assert.InRange(added, 1, (ControlFloodGuard.Burst * 8) + 1);
+        Assert.Single(lines, l => l.Contains("\"event_type\":\"CONTROL_FLOOD_SUPPRESSED\"", StringComparison.Ordinal));
+        Assert.Equal(Frames - ControlFloodGuard.Burst, p.Server.ControlFloodSuppressed);
+
+        // Quiet for the episode's quiet time: the sweep writes the end line with the count, once.
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(ControlFloodGuard.QuietMs + 1100));
+        p.Server.SweepOnce([]);
+        p.Server.SweepOnce([]);
+        string[] after = p.ServerEvents().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string end = Assert.Single(after, l => l.Contains("\"phase\":\"end\"", StringComparison.Ordinal));
+        Assert.Contains($"\"suppressed\":{Frames - ControlFloodGuard.Burst}", end, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Frames_over_the_tier0_budget_allocate_nothing_and_other_sessions_are_unaffected()
+    {
+        var p = new Pair();
+        p.Connect();
+        Assert.True(SessionId.TryParse(Field(p.ServerSessions(), "session_id"), out SessionId id));
+        byte[] frame = new byte[ReattachRequestFrame.Size];
+        var from = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("203.0.113.5"), 40001), false);
+        ulong seq = 5000;
+        void Flood()
+        {
+            int n = new ReattachRequestFrame(id, seq++, 1, ReasonCode.NatRebind, 0, 0).Write(frame);
+            p.Server.OnControlFrame(p.T.PeerAOnB, frame.AsSpan(0, n), from, null);
+        }
+        for (int i = 0; i < ControlFloodGuard.Burst + 1; i++)
+        {
+            Flood(); // spend the budget and open the episode
+        }
+        p.T.WireB.Drain();
+        SteadyState.AllocatesNothing(Flood, rounds: 5000, warmup: 100);
+        Assert.True(p.Server.ControlFloodSuppressed >= 5000);
+
+        // The guard is per session: a fresh guard admits at once.
+        var other = new ControlFloodGuard();
+        Assert.Equal(FloodVerdict.Admitted, other.Admit(0));
+    }
+
+    [Fact]
+    public void Hellos_refused_at_the_session_limit_are_logged_at_most_once_a_second()
+    {
+        var p = new Pair();
+        p.Server.Dispose();
+        var logger = new JumpingVpn.Tests.Control.Uapi.ListLogger();
+        var limited = new JumpingNode(p.T.B, SessionPolicy.Default with { MaxSessionsPerNode = 1 }, [], new AuditTail("server"), logger, p.T.Clock);
+        limited.Attach();
+        p.Connect(); // A holds the only session
+        Peer other = p.T.B.AddPeer(Enumerable.Repeat((byte)9, 32).ToArray(), new byte[32]);
+        var from = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("192.0.2.3"), 1003), false);
+        Span<byte> frame = stackalloc byte[HelloFrame.Size];
+        int n = new HelloFrame(1, ControlCapabilities.None, 1, SessionId.None, 0, 0).Write(frame);
+
+        for (int i = 0; i < 1000; i++)
+        {
+            limited.OnControlFrame(other, frame[..n], from, null);
+        }
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(1001));
+        limited.OnControlFrame(other, frame[..n], from, null);
+
+        string[] warnings = [.. logger.Messages.Where(m => m.StartsWith("session limit", StringComparison.Ordinal))];
+        Assert.Equal(2, warnings.Length);
+        Assert.Contains("(1001 refused since start)", warnings[1], StringComparison.Ordinal);
+        Assert.Contains("state=ATTACHED", limited.FormatSessions(), StringComparison.Ordinal);
     }
 }

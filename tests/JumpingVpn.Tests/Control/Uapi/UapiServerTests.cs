@@ -131,6 +131,37 @@ public sealed class UapiServerTests : IDisposable
     }
 
     [Fact]
+    public async Task ASetCutOffBeforeItsBlankLineAppliesNothing()
+    {
+        var logger = new ListLogger();
+        using UapiServer server = UapiServer.Start(_name, _device, logger, _directory);
+
+        // Cut off mid-request: the peer's allowed IPs never arrive, so applying the rest would be wrong.
+        string answer = await SendAndCloseAsync(server, $"set=1\nreplace_peers=true\npublic_key={Hex(Key(7))}\n");
+
+        Assert.Equal("errno=-71\n\n", answer);
+        Assert.Empty(_device.Requests);
+        Assert.Equal(UapiProtocol.FormatGet(Device), UapiClient.Get(_name, _directory));
+        Assert.Contains(logger.Messages, m => m.Contains("nothing applied", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ALineWithoutEqualsSignIsRefusedWithoutLoggingItsText()
+    {
+        var logger = new ListLogger();
+        using UapiServer server = UapiServer.Start(_name, _device, logger, _directory);
+        string pastedKey = Hex(Key(0x33));
+
+        string answer = await SendAndCloseAsync(server, $"set=1\n{pastedKey}\n\nget=1\n{pastedKey}\n\n{pastedKey}\n\n");
+
+        Assert.Equal("errno=-71\n\nerrno=-22\n\nerrno=-22\n\n", answer);
+        Assert.Empty(_device.Requests);
+        Assert.Equal(3, logger.Messages.Count(m => m.Contains("failed with errno", StringComparison.Ordinal)));
+        Assert.All(logger.Messages, m => Assert.DoesNotContain(pastedKey[..16], m, StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(logger.Messages, m => m.Contains("line 1 is a line without '='", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AnOverlongLineGetsEprotoAndTheConnectionIsClosed()
     {
         using UapiServer server = StartServer();
@@ -206,6 +237,16 @@ public sealed class UapiServerTests : IDisposable
     [InlineData("sixteen-chars-xx")]
     public void InvalidInterfaceNamesAreRejected(string name) =>
         Assert.ThrowsAny<ArgumentException>(() => UapiPaths.SocketPath(name));
+
+    /// <summary>Sends <paramref name="requests"/> raw, closes the sending side and returns every answer.</summary>
+    private static async Task<string> SendAndCloseAsync(UapiServer server, string requests)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(server.SocketPath), TestContext.Current.CancellationToken);
+        await socket.SendAsync(Encoding.UTF8.GetBytes(requests), TestContext.Current.CancellationToken);
+        socket.Shutdown(SocketShutdown.Send);
+        return await ReadToEndAsync(socket);
+    }
 
     private static async Task<string> ReadToEndAsync(Socket socket)
     {
