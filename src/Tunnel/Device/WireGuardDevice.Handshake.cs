@@ -96,7 +96,7 @@ public sealed partial class WireGuardDevice
         }
         try
         {
-            return ProcessHandshakeMessage(message, from, rateLimitOk, checker, identity);
+            return ProcessHandshakeMessage(message, from, rateLimitOk, rateLimiter, checker, identity);
         }
         finally
         {
@@ -105,7 +105,7 @@ public sealed partial class WireGuardDevice
     }
 
     private bool ProcessHandshakeMessage(ReadOnlySpan<byte> message, SocketAddress from, bool rateLimitOk,
-        CookieChecker checker, StaticIdentity identity)
+        HandshakeRateLimiter? rateLimiter, CookieChecker checker, StaticIdentity identity)
     {
         long now = NowNs();
         byte type = message[0];
