@@ -79,7 +79,7 @@ internal static class ServerCommands
         }
 
         TextWriter o = Console.Out;
-        o.Write($"Wrote {path} (interface {name}, mode 0600).\n");
+        o.Write($"Wrote {path} (interface {name}, {Access(path)}).\n");
         o.Write($"Server public key: {WireGuardKey.ToBase64(result.PublicKey)}\n");
         o.Write(endpoint is null
             ? "No --endpoint given: add-peer will need --endpoint HOST[:PORT] (the address clients reach this server at).\n"
@@ -146,7 +146,7 @@ internal static class ServerCommands
         }
         catch (UnauthorizedAccessException e)
         {
-            return Fail("server add-peer", $"cannot write {path}: {e.Message} (run as root)", ExitCodes.NoPrivilege);
+            return Fail("server add-peer", $"cannot write {path}: {e.Message} (run as root: the file keeps its owner, group and mode)", ExitCodes.NoPrivilege);
         }
 
         string where = PeerProvisioning.Describe(result.ClientAddresses);
@@ -226,6 +226,20 @@ internal static class ServerCommands
                 : throw new ConfigException(null, null, "--allowed-ips", $"`{entry}` is not an IP prefix (e.g. 0.0.0.0/0, 10.77.0.0/24, ::/0)"));
         }
         return list.Count > 0 ? list : throw new ConfigException(null, null, "--allowed-ips", "is empty");
+    }
+
+    /// <summary>"mode 0640, group jvpn: readable by the jvpn@ service" or "mode 0600", as written.</summary>
+    private static string Access(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return "access inherited from its folder";
+        }
+        string mode = "mode 0" + Convert.ToString((int)File.GetUnixFileMode(path) & 0x1FF, 8);
+        ServiceConfigAccess service = ServiceConfigAccess.Packaged;
+        return FileOwner.TryGetGroupId(service.Group, out uint gid) && FileOwner.Get(path).Gid == gid
+            ? $"{mode}, group {service.Group}: readable by the jvpn@ service"
+            : mode;
     }
 
     private static int Fail(string command, string message, int code)
