@@ -35,10 +35,11 @@ public static class ConfigFiles
             Replace(path, text, service);
             return;
         }
+        FileAccessPlan access = AccessFor(Path.GetFullPath(path), service ?? ServiceConfigAccess.Packaged);
         try
         {
             using FileStream stream = Open(path, FileMode.CreateNew);
-            Write(stream, text, AccessFor(Path.GetFullPath(path), service ?? ServiceConfigAccess.Packaged));
+            Write(stream, text, access);
         }
         catch (IOException) when (File.Exists(path))
         {
