@@ -65,7 +65,11 @@ public static partial class TunnelConfigParser
         }
         if (!File.Exists(path))
         {
-            throw new ConfigException(path, null, null, "does not exist");
+            // File.Exists is also false when a directory on the way may not be entered (the packaged
+            // /etc/jvpn is root:jvpn 0750): say which.
+            throw new ConfigException(path, null, null, Unreachable(path) is Exception e
+                ? "cannot be read: " + ConfigException.ReadFailure(e)
+                : "does not exist");
         }
         string name = InterfaceNameFromPath(path);
         string text;
@@ -105,6 +109,24 @@ public static partial class TunnelConfigParser
                 $"`{interfaceName}` is not a valid interface name (1 to 15 of a-z A-Z 0-9 _ = + . -)");
         }
         return ConfigTextParser.Parse(text, sourceName, interfaceName);
+    }
+
+    /// <summary>The access error that hides <paramref name="path"/>, or null when it really is missing.</summary>
+    private static UnauthorizedAccessException? Unreachable(string path)
+    {
+        try
+        {
+            _ = File.GetAttributes(path);
+            return null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return e;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -129,6 +129,23 @@ public sealed class TunnelConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void FileBehindADirectoryTheUserMayNotEnterIsUnreadableNotMissing()
+    {
+        // /etc/jvpn is root:jvpn 0750: for anyone outside the group its configs are hidden, not absent.
+        Requirements.Ensure("setpriv");
+        string path = Write("wg9.conf", Client, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        SetMode(_dir, (UnixFileMode)0b111_000_000);
+
+        CommandResult r = Command.TryRun("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", Binaries.Dotnet(), Binaries.JvpnDll, "up", path]);
+
+        Assert.True(r.ExitCode == 3, $"exit {r.ExitCode}: {r.StandardError}");
+        Assert.Contains(path + ": cannot be read: permission denied", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("chown root:jvpn FILE && chmod 640 FILE", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WorldReadableFileInWorldReadableDirectoryIsRefused()
     {
         if (OperatingSystem.IsWindows())
