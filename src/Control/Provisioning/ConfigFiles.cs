@@ -7,7 +7,7 @@ namespace JumpingVpn.Control.Provisioning;
 /// Writes configuration files that hold private keys: mode 0600 from the moment they exist (never a
 /// window where the key is world readable), directories 0700 when jvpn creates them. A file that is
 /// replaced keeps its owner, group and mode; a new file in the packaged config directory is root:jvpn
-/// 0640 so the packaged unit, which runs as user jvpn, can read it (packaging/README.md, "Files").
+/// 0640 so the packaged unit, which runs as user jvpn, can read it (packaging/README.md, "Files, owners and modes").
 /// </summary>
 public static class ConfigFiles
 {
