@@ -91,18 +91,20 @@ internal sealed class PackagedServerFlow
         {
             // The operator, as root: init, then the first client.
             CommandResult init = Operator("jvpn", "server", "init", "--endpoint", topology.ServerUnderlayV4);
-            Assert.Contains($"Wrote /etc/jvpn/{Instance}.conf", init.StandardOutput, StringComparison.Ordinal);
-            Assert.Contains("group jvpn", init.StandardOutput, StringComparison.Ordinal);
-            Assert.Equal($"0:{gid}:640", Stat(conf));
+            string afterInit = Stat(conf);
             CommandResult added = Operator("jvpn", "server", "add-peer", "phone");
             Assert.Contains("[Peer]", added.StandardOutput, StringComparison.Ordinal);
-            Assert.Equal($"0:{gid}:640", Stat(conf));
             File.WriteAllText(clientConf, added.StandardOutput);
             File.SetUnixFileMode(clientConf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
+            // The service first: if it cannot read the config, its own error is the failure message.
             ManagedProcess server = StartService(topology.Server, unit, uid, gid);
             string socket = Path.Combine(_work, "run", unit.RuntimeDirectory, Instance + ".sock");
             WaitFor(() => File.Exists(socket), server, $"{socket} (the UAPI socket)");
+            Assert.Contains($"Wrote /etc/jvpn/{Instance}.conf", init.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("group jvpn", init.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal($"0:{gid}:640", afterInit);
+            Assert.Equal($"0:{gid}:640", Stat(conf));
             Assert.Equal($"{uid}:{gid}:600", Stat(socket));
             AssertRunsAs(server, uid, gid, unit);
 
