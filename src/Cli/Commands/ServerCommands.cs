@@ -75,20 +75,26 @@ internal static class ServerCommands
         }
         catch (UnauthorizedAccessException e)
         {
-            return Fail("server init", $"cannot write {path}: {e.Message} (run as root for /etc/jvpn)", ExitCodes.NoPrivilege);
+            return Fail("server init", $"cannot write {path}: {WriteRefusal(e)} (run as root for /etc/jvpn)", ExitCodes.NoPrivilege);
         }
 
         TextWriter o = Console.Out;
-        o.Write($"Wrote {path} (interface {name}, mode 0600).\n");
+        o.Write($"Wrote {path} (interface {name}, {Access(path)}).\n");
         o.Write($"Server public key: {WireGuardKey.ToBase64(result.PublicKey)}\n");
         o.Write(endpoint is null
             ? "No --endpoint given: add-peer will need --endpoint HOST[:PORT] (the address clients reach this server at).\n"
             : $"Clients will connect to {endpoint}.\n");
+        // The packaged unit only runs /etc/jvpn/NAME.conf; elsewhere the foreground command is the way.
+        bool packaged = IsInPackagedDirectory(path);
+        string configOption = path == ServerInit.DefaultConfigPath ? "" : $" --config {path}";
         o.Write("Next steps:\n");
         o.Write($"  1. Allow UDP port {port} in the firewall.\n");
-        o.Write($"  2. Start the server:      jvpn up {path}   (or systemctl enable --now jvpn@{name})\n");
-        o.Write($"  3. Add a client:          jvpn server add-peer NAME --config {path} > NAME.conf\n");
-        o.Write("  4. For full-tunnel clients, enable IP forwarding and NAT for the pool on this host.\n");
+        o.Write(packaged
+            ? $"  2. Start the server:      systemctl enable --now jvpn@{name}   (or in the foreground: jvpn up {path})\n"
+            : $"  2. Start the server:      jvpn up {path}\n");
+        o.Write($"  3. Add a client:          jvpn server add-peer NAME{configOption}   (config and QR code; > NAME.conf for a file)\n");
+        o.Write("  4. For full-tunnel clients, enable IP forwarding and NAT for the pool on this host\n");
+        o.Write("     (with the package: /usr/share/doc/jvpn/README.md, \"Forwarding and NAT\").\n");
         return ExitCodes.Ok;
     }
 
@@ -146,7 +152,7 @@ internal static class ServerCommands
         }
         catch (UnauthorizedAccessException e)
         {
-            return Fail("server add-peer", $"cannot write {path}: {e.Message} (run as root)", ExitCodes.NoPrivilege);
+            return Fail("server add-peer", $"cannot write {path}: {WriteRefusal(e)} (run as root: the file keeps its owner, group and mode)", ExitCodes.NoPrivilege);
         }
 
         string where = PeerProvisioning.Describe(result.ClientAddresses);
@@ -227,6 +233,27 @@ internal static class ServerCommands
         }
         return list.Count > 0 ? list : throw new ConfigException(null, null, "--allowed-ips", "is empty");
     }
+
+    private static bool IsInPackagedDirectory(string path) =>
+        string.Equals(Path.GetDirectoryName(Path.GetFullPath(path)), ServiceConfigAccess.Packaged.Directory, StringComparison.Ordinal);
+
+    /// <summary>"mode 0640, group jvpn: readable by the jvpn@ service" or "mode 0600", as written.</summary>
+    private static string Access(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return "access inherited from its folder";
+        }
+        string mode = "mode 0" + Convert.ToString((int)File.GetUnixFileMode(path) & 0x1FF, 8);
+        ServiceConfigAccess service = ServiceConfigAccess.Packaged;
+        return FileOwner.TryGetGroupId(service.Group, out uint gid) && FileOwner.Get(path).Gid == gid
+            ? $"{mode}, group {service.Group}: readable by the jvpn@ service"
+            : mode;
+    }
+
+    /// <summary>The BCL's message names the temp file written beside the config; the user needs only why.</summary>
+    private static string WriteRefusal(UnauthorizedAccessException e) =>
+        e.Message.StartsWith("Access to the path", StringComparison.Ordinal) ? "permission denied" : e.Message;
 
     private static int Fail(string command, string message, int code)
     {

@@ -49,7 +49,7 @@ public sealed class ConfigException : Exception
     /// <summary>Why a file could not be read, in words that point at the fix (the BCL's access message
     /// repeats the path the caller already printed).</summary>
     internal static string ReadFailure(Exception e) => e is UnauthorizedAccessException
-        ? "permission denied (run jvpn as root, or give the file to the user running it: chmod 600 and chown)"
+        ? "permission denied (run jvpn as root, or let the user running it read the file: for the packaged jvpn@ service `chown root:jvpn FILE && chmod 640 FILE`, otherwise chown it to that user and chmod 600)"
         : e.Message;
 
     internal static string Format(string? file, int? line, string? key, string problem)

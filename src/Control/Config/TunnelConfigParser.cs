@@ -65,7 +65,11 @@ public static partial class TunnelConfigParser
         }
         if (!File.Exists(path))
         {
-            throw new ConfigException(path, null, null, "does not exist");
+            // File.Exists is also false when a directory on the way may not be entered (the packaged
+            // /etc/jvpn is root:jvpn 0750): say which.
+            throw new ConfigException(path, null, null, Unreachable(path) is Exception e
+                ? "cannot be read: " + ConfigException.ReadFailure(e)
+                : "does not exist");
         }
         string name = InterfaceNameFromPath(path);
         string text;
@@ -78,9 +82,15 @@ public static partial class TunnelConfigParser
             throw new ConfigException(path, null, null, "cannot be read: " + ConfigException.ReadFailure(e), e);
         }
         List<string> warnings = [];
-        if (WorldAccessible(path) is string mode)
+        switch (OthersAccess(path))
         {
-            warnings.Add($"{path}: the file is world accessible (mode {mode}) and holds a private key; run `chmod 600 {path}`");
+            case (true, string mode):
+                throw new ConfigException(path, null, null,
+                    $"every user on this host can read or write it (mode {mode}) and it holds a private key; refusing to use it. "
+                    + $"Run `chmod 600 {path}` (for the packaged jvpn@ service: `chown root:jvpn {path} && chmod 640 {path}`)");
+            case (false, string mode):
+                warnings.Add($"{path}: the file is world accessible (mode {mode}) and holds a private key; run `chmod 600 {path}`");
+                break;
         }
         // A server's large client list may live in a peers file named by [Jumping] Peers (docs/scaling.md).
         return PeersFile.Merge(ConfigTextParser.Parse(text, path, name, warnings));
@@ -101,12 +111,32 @@ public static partial class TunnelConfigParser
         return ConfigTextParser.Parse(text, sourceName, interfaceName);
     }
 
+    /// <summary>The access error that hides <paramref name="path"/>, or null when it really is missing.</summary>
+    private static UnauthorizedAccessException? Unreachable(string path)
+    {
+        try
+        {
+            _ = File.GetAttributes(path);
+            return null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return e;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// wg-quick warns when `file mode &amp; directory mode &amp; 0007` is non-zero: others can reach the
     /// file through its directory. Symlinks are followed first, as wg-quick does with readlink -f.
-    /// Returns the file's octal mode when it warns.
+    /// Returns null when others have no access, else whether they can read or write the file through
+    /// its directory (refused: the private key is exposed, or anyone can add a PostUp command) and the
+    /// file's octal mode. Group access is allowed: the packaged service reads root:jvpn 0640 files.
     /// </summary>
-    private static string? WorldAccessible(string path)
+    private static (bool Refuse, string Mode)? OthersAccess(string path)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -119,11 +149,14 @@ public static partial class TunnelConfigParser
             UnixFileMode fileMode = File.GetUnixFileMode(file.FullName);
             UnixFileMode dirMode = dir is null ? (UnixFileMode)0b111_111_111 : File.GetUnixFileMode(dir);
             const UnixFileMode Others = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-            if ((fileMode & dirMode & Others) == 0)
+            // Entering the directory (o+x) is enough to open a file whose name is known.
+            bool refuse = (dirMode & UnixFileMode.OtherExecute) != 0
+                && (fileMode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0;
+            if (!refuse && (fileMode & dirMode & Others) == 0)
             {
                 return null;
             }
-            return "0" + Convert.ToString((int)fileMode & 0xFFF, 8);
+            return (refuse, "0" + Convert.ToString((int)fileMode & 0xFFF, 8));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

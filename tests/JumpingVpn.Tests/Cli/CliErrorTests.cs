@@ -89,8 +89,10 @@ public sealed class CliErrorTests
     {
         Requirements.Ensure("setpriv");
         string path = WriteConfig("jvnopriv0.conf", "[Interface]\nPrivateKey = " + Command.TryRun("wg", ["genkey"]).StandardOutput.Trim() + "\n");
-        File.SetUnixFileMode(Path.GetDirectoryName(path)!, (UnixFileMode)0x1ED); // 0755 so nobody can read it
-        File.SetUnixFileMode(path, (UnixFileMode)0x1A4); // 0644
+        // Readable by nobody through its group, as the packaged unit reads root:jvpn 0640 (jvpn refuses world-readable configs).
+        Command.Run("chown", ["0:65534", Path.GetDirectoryName(path)!, path]);
+        File.SetUnixFileMode(Path.GetDirectoryName(path)!, (UnixFileMode)0x1E8); // 0750
+        File.SetUnixFileMode(path, (UnixFileMode)0x1A0); // 0640
         string dotnet = Command.TryRun("sh", ["-c", "command -v dotnet"]).StandardOutput.Trim();
         CommandResult r = Command.TryRun("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
             "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", dotnet, Path.Combine(AppContext.BaseDirectory, "jvpn.dll"), "up", path]);

@@ -3,17 +3,19 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.Packaging;
 
 /// <summary>
-/// Issue 7: the .deb installs into a throwaway root, systemd accepts its units, and the installed
-/// jvpn runs. One test on purpose: building the self-contained package takes most of a minute.
-/// The install uses `dpkg --root` with --force-script-chrootless, so the maintainer scripts run on
-/// this host with DPKG_ROOT set (they are written to honour it) and nothing outside the root changes.
+/// The .deb installs into a throwaway root, systemd accepts its units, the installed jvpn runs, and the
+/// operator's server flow works as the unit's user (<see cref="PackagedServerFlow"/>). One test on
+/// purpose: building the self-contained package takes most of a minute. The install uses `dpkg --root`
+/// with --force-script-chrootless, so the maintainer scripts run on this host with DPKG_ROOT set (they
+/// are written to honour it) and nothing outside the root changes.
 /// </summary>
 public sealed class DebPackageTests
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(8);
 
     [Fact]
-    public void Deb_InstallsIntoThrowawayRoot_UnitsVerify_JvpnRuns()
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")] // EnsurePrerequisites skips elsewhere
+    public void Deb_InstallsIntoThrowawayRoot_UnitsVerify_ServerFlowRunsAsTheUnitsUser()
     {
         EnsurePrerequisites();
         string repo = FindRepoRoot();
@@ -68,6 +70,8 @@ public sealed class DebPackageTests
             string key = Command.Run(Path.Combine(root, "usr/bin/jvpn"), ["genkey"]).StandardOutput;
             string pub = Command.Run(Path.Combine(root, "usr/bin/jvpn"), ["pubkey"], standardInput: key).StandardOutput.Trim();
             Assert.Equal(44, pub.Length);
+
+            PackagedServerFlow.Run(root, work);
         }
         finally
         {
@@ -91,8 +95,10 @@ public sealed class DebPackageTests
                 File.Copy(hostUnit, target);
             }
         }
-        File.WriteAllText(Path.Combine(root, "etc/jvpn/jvpn0.conf"), "");
+        string placeholder = Path.Combine(root, "etc/jvpn/jvpn0.conf"); // ConditionPathExists=; `server init` writes the real one
+        File.WriteAllText(placeholder, "");
         CommandResult tunnel = Command.TryRun("systemd-analyze", ["verify", "--man=no", "--root=" + root, "jvpn@jvpn0.service"], TimeSpan.FromMinutes(1));
+        File.Delete(placeholder);
         Assert.True(tunnel.ExitCode == 0 && tunnel.StandardError.Trim().Length == 0,
             $"systemd-analyze verify jvpn@jvpn0.service: exit {tunnel.ExitCode}\n{tunnel.StandardError}");
         // nft lives on the host, not in the throwaway root: verify the NAT unit by file against the host.
@@ -101,17 +107,21 @@ public sealed class DebPackageTests
             $"systemd-analyze verify jvpn-nat.service: exit {natUnit.ExitCode}\n{natUnit.StandardError}");
     }
 
-    /// <summary>An empty dpkg database plus the minimal passwd/group/shadow files useradd --prefix edits.</summary>
+    /// <summary>An empty dpkg database plus the passwd/group/shadow files useradd --prefix edits: the host's
+    /// accounts (so the jvpn user postinst adds gets ids free on this host, and the server flow can run as
+    /// it), with locked shadow entries (no host password hash is copied).</summary>
     private static string PrepareRoot(string root)
     {
         Directory.CreateDirectory(Path.Combine(root, "var/lib/dpkg/updates"));
         Directory.CreateDirectory(Path.Combine(root, "var/lib/dpkg/info"));
         File.WriteAllText(Path.Combine(root, "var/lib/dpkg/status"), "");
         Directory.CreateDirectory(Path.Combine(root, "etc/jvpn"));
-        File.WriteAllText(Path.Combine(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-        File.WriteAllText(Path.Combine(root, "etc/group"), "root:x:0:\n");
-        File.WriteAllText(Path.Combine(root, "etc/shadow"), "root:*::0:99999:7:::\n");
-        File.WriteAllText(Path.Combine(root, "etc/gshadow"), "root:*::\n");
+        string[] users = File.ReadAllLines("/etc/passwd");
+        string[] groups = File.ReadAllLines("/etc/group");
+        File.WriteAllLines(Path.Combine(root, "etc/passwd"), users);
+        File.WriteAllLines(Path.Combine(root, "etc/group"), groups);
+        File.WriteAllLines(Path.Combine(root, "etc/shadow"), users.Where(l => l.Contains(':', StringComparison.Ordinal)).Select(l => l.Split(':')[0] + ":*::0:99999:7:::"));
+        File.WriteAllLines(Path.Combine(root, "etc/gshadow"), groups.Where(l => l.Contains(':', StringComparison.Ordinal)).Select(l => l.Split(':')[0] + ":*::"));
         return root;
     }
 
@@ -126,7 +136,17 @@ public sealed class DebPackageTests
         {
             missing.Add("root");
         }
-        foreach (string binary in new[] { "dpkg", "dpkg-deb", "dpkg-query", "systemd-analyze", "useradd", "dotnet" })
+        if (!File.Exists("/dev/net/tun"))
+        {
+            missing.Add("/dev/net/tun");
+        }
+        if (!File.Exists(Binaries.JvpnDll))
+        {
+            missing.Add(Binaries.JvpnDll + " (the client)");
+        }
+        // The server flow (PackagedServerFlow) needs unshare, setpriv, mount, mknod, ip, ping and stat.
+        string[] binaries = ["dpkg", "dpkg-deb", "dpkg-query", "systemd-analyze", "useradd", "dotnet", "unshare", "setpriv", "mount", "mknod", "ip", "ping", "stat"];
+        foreach (string binary in binaries)
         {
             if (Binaries.TryFind(binary) is null)
             {
@@ -141,7 +161,7 @@ public sealed class DebPackageTests
         {
             return;
         }
-        string message = $"the .deb test needs root, dpkg, systemd-analyze (package systemd), useradd and dotnet: missing {string.Join(", ", missing)}";
+        string message = $"the .deb test needs root, dpkg, systemd-analyze (package systemd), useradd, dotnet, /dev/net/tun, setpriv/unshare/mount (util-linux, mount) and ping: missing {string.Join(", ", missing)}";
         if (Requirements.IsCi)
         {
             throw new InvalidOperationException(message + " (CI=true: failing instead of skipping)");

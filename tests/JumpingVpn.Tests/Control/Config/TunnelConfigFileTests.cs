@@ -129,7 +129,24 @@ public sealed class TunnelConfigFileTests : IDisposable
     }
 
     [Fact]
-    public void WorldReadableFileInWorldReadableDirectoryWarnsLikeWgQuick()
+    public void FileBehindADirectoryTheUserMayNotEnterIsUnreadableNotMissing()
+    {
+        // /etc/jvpn is root:jvpn 0750: for anyone outside the group its configs are hidden, not absent.
+        Requirements.Ensure("setpriv");
+        string path = Write("wg9.conf", Client, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        SetMode(_dir, (UnixFileMode)0b111_000_000);
+
+        CommandResult r = Command.TryRun("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", Binaries.Dotnet(), Binaries.JvpnDll, "up", path]);
+
+        Assert.True(r.ExitCode == 3, $"exit {r.ExitCode}: {r.StandardError}");
+        Assert.Contains(path + ": cannot be read: permission denied", r.StandardError, StringComparison.Ordinal);
+        Assert.Contains("chown root:jvpn FILE && chmod 640 FILE", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", r.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorldReadableFileInWorldReadableDirectoryIsRefused()
     {
         if (OperatingSystem.IsWindows())
         {
@@ -138,11 +155,67 @@ public sealed class TunnelConfigFileTests : IDisposable
         SetMode(_dir, (UnixFileMode)0b111_101_101);
         string path = Write("wg4.conf", Client, (UnixFileMode)0b110_100_100);
 
-        TunnelConfig c = TunnelConfigParser.ParseFile(path);
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
 
-        string w = Assert.Single(c.Warnings);
-        Assert.Contains("world accessible (mode 0644)", w, StringComparison.Ordinal);
-        Assert.Contains("chmod 600", w, StringComparison.Ordinal);
+        Assert.StartsWith(path + ": every user on this host can read or write it (mode 0644)", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"chmod 600 {path}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"chown root:jvpn {path} && chmod 640 {path}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorldWritableFileBehindAnEnterOnlyDirectoryIsRefused()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+        }
+        // o+x on the directory is enough to open a file by name, though wg-quick's mask (file & dir & 7) is 0 here.
+        SetMode(_dir, (UnixFileMode)0b111_001_001);
+        string path = Write("wg6.conf", Client, (UnixFileMode)0b110_000_010);
+
+        ConfigException e = Assert.Throws<ConfigException>(() => TunnelConfigParser.ParseFile(path));
+
+        Assert.Contains("(mode 0602)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OthersExecuteBitOnlyStillWarnsLikeWgQuick()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+        }
+        SetMode(_dir, (UnixFileMode)0b111_101_101);
+        string path = Write("wg7.conf", Client, (UnixFileMode)0b110_000_001);
+
+        string w = Assert.Single(TunnelConfigParser.ParseFile(path).Warnings);
+
+        Assert.Contains("world accessible (mode 0601)", w, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GroupReadableConfigAsPackagedIsReadByTheServiceGroup()
+    {
+        // The packaged layout: /etc/jvpn root:jvpn 0750, NAME.conf root:jvpn 0640, the unit runs as a member
+        // of that group. Here group nogroup stands in for jvpn and `jvpn up` runs as nobody:nogroup, so it
+        // must read the file and stop only at the missing CAP_NET_ADMIN.
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix permissions only");
+        }
+        Requirements.Ensure("setpriv", "chown");
+        string path = Write("wg8.conf", Client, (UnixFileMode)0b110_100_000);
+        Command.Run("chown", ["0:65534", _dir, path]);
+        SetMode(_dir, (UnixFileMode)0b111_101_000);
+
+        Assert.Empty(TunnelConfigParser.ParseFile(path).Warnings);
+        CommandResult r = Command.TryRun("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", Binaries.Dotnet(), Binaries.JvpnDll, "up", path]);
+
+        Assert.True(r.ExitCode == 4, $"exit {r.ExitCode}: {r.StandardError}");
+        Assert.Contains("CAP_NET_ADMIN", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("cannot be read", r.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("world accessible", r.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
