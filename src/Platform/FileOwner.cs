@@ -24,6 +24,22 @@ public static class FileOwner
         return (*(uint*)(buffer + LibC.StatxUidOffset), *(uint*)(buffer + LibC.StatxGidOffset));
     }
 
+    /// <summary>The owning user id, or null when the file cannot be examined (missing, no permission).</summary>
+    public static uint? TryGetOwner(string path)
+    {
+        try
+        {
+            return Get(path).Uid;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The effective uid of this process (0 for root).</summary>
+    public static uint CurrentUser => LibC.GetEuid();
+
     /// <summary>chown(2) on an open file; <see cref="Unchanged"/> keeps that id.</summary>
     /// <exception cref="UnauthorizedAccessException">Only root (CAP_CHOWN) may give the file away.</exception>
     public static void Set(SafeFileHandle file, uint uid, uint gid)
