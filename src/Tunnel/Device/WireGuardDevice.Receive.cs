@@ -107,6 +107,7 @@ public sealed partial class WireGuardDevice
             return ReceiveResult.Drop;
         }
         peer.Timers.DataReceived(now);
+        peer.MarkDataRx(now);
         packetLength = innerLength;
         return ReceiveResult.Deliver;
     }
