@@ -87,6 +87,10 @@ public sealed partial class JumpingNode
                     _logger.LogWarning("new session {Session} opened (the previous one, {Previous}, expired while no path was available)", ack.SessionId, c.Id);
                 }
                 c.ExpiredLocally = false;
+                if (ack.SessionId != c.Id)
+                {
+                    c.WakeMs = now; // a new session: fast heartbeat for idle_after (a resume after a rekey is not news)
+                }
                 c.Id = ack.SessionId;
                 c.LastAckedVersion = ack.StateVersion;
                 c.BoundAtVersion = ack.BoundAtVersion;
@@ -116,6 +120,7 @@ public sealed partial class JumpingNode
                 c.Switches++;
                 c.LastReason = "REATTACH_SUCCESS";
                 c.LastTransitionMs = now;
+                c.WakeMs = now; // the NAT just changed: watch the new mapping closely for idle_after
                 PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
                 {
                     w.WriteString("status", "SUCCESS");
@@ -256,7 +261,7 @@ public sealed partial class JumpingNode
     private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs)
     {
         long lastDataTx = ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
-        long lastData = Math.Max(Math.Max(lastDataTx, ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.LastTransitionMs);
+        long lastData = Math.Max(Math.Max(lastDataTx, ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
         long due = unansweredMs >= _policy.HeartbeatIntervalMs
             ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
             : IdleSchedule.NextDueMs(_policy, c.LastKeepaliveMs, lastData);

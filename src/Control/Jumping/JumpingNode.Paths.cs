@@ -185,6 +185,7 @@ public sealed partial class JumpingNode
                     c.BoundAtVersion = rack.BoundAtVersion;
                     c.State = SessionState.Attached;
                     c.LastTransitionMs = now;
+                    c.WakeMs = now;
                     c.ReattachDeadlineMs = -1;
                     c.ReattachStartedMs = -1;
                     if (record is { } r)

@@ -50,6 +50,9 @@ internal sealed class ClientSession(Peer peer)
     public long ReattachStartedMs { get; set; } = -1;
     public long LastKeepaliveMs { get; set; }
 
+    /// <summary>Last event that calls for the fast heartbeat as if data had just flowed: a new session, a reattach.</summary>
+    public long WakeMs { get; set; } = -1;
+
     /// <summary>Device time of the last KEEPALIVE sent (long.MinValue = none).</summary>
     public long LastKeepaliveSentNs { get; set; } = long.MinValue;
 

@@ -203,7 +203,7 @@ public sealed class PathManager
         ActiveId = pathId;
         PendingId = -1;
         _activeSinceMs = nowMs;
-        _suspect = false;
+        EndSuspicion(to, nowMs, log);
         _lostActiveName = null;
         to.LastReplyMs = Math.Max(to.LastReplyMs, nowMs);
         if (to.State == PathState.Dead)
@@ -399,7 +399,7 @@ public sealed class PathManager
     {
         if (active is null)
         {
-            _suspect = false;
+            EndSuspicion(null, nowMs, log);
             return;
         }
         long lastRx = Math.Max(active.LastReplyMs, _activeSinceMs);
@@ -420,11 +420,9 @@ public sealed class PathManager
             log.Add(Decision(nowMs, "active_suspect", active, null, ReasonCode.HeartbeatTimeout,
                 string.Create(CultureInfo.InvariantCulture, $"no reply for {dataWait} ms with traffic outstanding")));
         }
-        else if (!suspect && _suspect)
+        else if (!suspect)
         {
-            // One line at the end of the episode, not one per sweep (the count is in status).
-            log.Add(Decision(nowMs, "active_suspect_end", active, null, active.State == PathState.Dead ? ReasonCode.TransportDead : ReasonCode.HealthRecovered,
-                string.Create(CultureInfo.InvariantCulture, $"after {nowMs - _suspectSinceMs} ms")));
+            EndSuspicion(active, nowMs, log);
         }
         _suspect = suspect;
         bool dead = dataWait > _policy.PathDeadMs || anyWait > _policy.TransportDeadMs;
@@ -435,6 +433,18 @@ public sealed class PathManager
             log.Add(Decision(nowMs, "path_dead", active, null, ReasonCode.TransportDead,
                 string.Create(CultureInfo.InvariantCulture, $"no authenticated reply for {silence} ms{(dataWait > _policy.PathDeadMs ? " with traffic outstanding" : "")}")));
         }
+    }
+
+    /// <summary>One line at the end of a suspicion episode, not one per sweep (the count is in status).</summary>
+    private void EndSuspicion(PathEntry? active, long nowMs, List<PathDecision> log)
+    {
+        if (!_suspect)
+        {
+            return;
+        }
+        _suspect = false;
+        log.Add(Decision(nowMs, "active_suspect_end", active, null, active?.State == PathState.Dead ? ReasonCode.TransportDead : ReasonCode.HealthRecovered,
+            string.Create(CultureInfo.InvariantCulture, $"after {nowMs - _suspectSinceMs} ms")));
     }
 
     /// <summary>
@@ -516,7 +526,7 @@ public sealed class PathManager
         string? from = Active?.Info.Interface;
         ActiveId = target.Id;
         _activeSinceMs = nowMs;
-        _suspect = false;
+        EndSuspicion(target, nowMs, log);
         log.Add(Decision(nowMs, "use", target, from, reason, detail));
         actions.Add(new PathAction(PathActionKind.Use, target.Id, reason));
     }

@@ -179,7 +179,12 @@ public sealed class JumpingNodeTests
     {
         var p = new Pair();
         p.Connect();
+        // The client announced its idle keepalive interval in HELLO: an idle binding may stay silent
+        // that long plus transport_dead (docs/paths.md "Idle").
         p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.TransportDeadMs + 100));
+        p.Server.SweepOnce([]);
+        Assert.Equal("ATTACHED", Field(p.ServerSessions(), "state"));
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.IdleKeepaliveIntervalMs));
         p.Server.SweepOnce([]);
         string server = p.ServerSessions();
         Assert.Equal("RECOVERING", Field(server, "state"));
