@@ -271,9 +271,10 @@ public sealed partial class JumpingNode
         }
         Span<byte> frame = stackalloc byte[64];
         int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);
+        long sentNs = _device.NowNs(); // before sending: on a short path the ACK is back before SendControl returns
         if (_device.SendControl(c.Peer, frame[..n]))
         {
-            c.LastKeepaliveSentNs = _device.NowNs();
+            c.LastKeepaliveSentNs = sentNs;
             if (c.Paths is { } m)
             {
                 lock (c.PathLock)

@@ -30,6 +30,7 @@ namespace JumpingVpn.Control.Paths;
 public sealed class PathManager
 {
     private const int SwitchHistory = 8;
+    private const long ClockSlackMs = 2;
     private readonly SessionPolicy _policy;
     private readonly List<PathEntry> _paths = [];
     private readonly Queue<long> _switchTimes = new();
@@ -402,7 +403,9 @@ public sealed class PathManager
             EndSuspicion(null, nowMs, log);
             return;
         }
-        long lastRx = Math.Max(active.LastReplyMs, _activeSinceMs);
+        // Replies are stamped by the data plane's clock and converted to ms once per sweep, requests by the
+        // sweep's clock: a reply up to ClockSlackMs "before" a request still answers it.
+        long lastRx = Math.Max(active.LastReplyMs, _activeSinceMs) + ClockSlackMs;
         // Silence counts from the first request not answered yet, not from the last reply: an idle path's
         // last reply may be a whole idle interval old, and that is not a fault (docs/paths.md "Idle").
         long dataWait = WaitSince(ref _dataWaitSinceMs, _lastTxMs, lastRx, nowMs);
@@ -467,13 +470,19 @@ public sealed class PathManager
 
     private void Probe(long nowMs, bool fast, bool idle, List<PathAction> actions)
     {
-        long interval = fast ? _policy.PathFastProbeIntervalMs : idle ? _policy.IdleKeepaliveIntervalMs : _policy.PathProbeIntervalMs;
         foreach (PathEntry p in _paths)
         {
             if (idle && p.Id == ActiveId)
             {
                 continue; // the heartbeat speaks for the active path while idle
             }
+            // Idle candidates back off like the heartbeat, counted from the later of the last data and the
+            // path's arrival: a new path is measured at the normal rate first (its first probe may even
+            // precede the handshake and be lost), then probed once per idle interval.
+            long interval = fast ? _policy.PathFastProbeIntervalMs
+                : !idle ? _policy.PathProbeIntervalMs
+                : Math.Min(_policy.IdleKeepaliveIntervalMs, Math.Max(_policy.PathProbeIntervalMs,
+                    IdleSchedule.GapAfter(_policy, nowMs, Math.Max(_lastDataMs, p.AddedMs))));
             if (nowMs >= p.NextProbeMs)
             {
                 p.NextProbeMs = nowMs + interval;

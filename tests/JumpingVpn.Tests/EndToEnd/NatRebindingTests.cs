@@ -120,6 +120,7 @@ public sealed class NatRebindingTests
         Assert.True(after is not null && range.Contains(after.Port), $"the server's view of the client stayed {after} (expected a port in {range}){context}");
         Assert.True(recovery.TotalMilliseconds <= recoveryBudgetMs,
             $"server->client traffic recovered {recovery.TotalMilliseconds:0} ms after an idle rebinding (budget {recoveryBudgetMs} ms){context}");
+        TunnelScenarios.Log("client events:\n" + ((JvpnPeer)tunnel.Client).Run("events", tunnel.Client.InterfaceName).StandardOutput);
         AssertSessionSurvived(server, before, after!, context);
         CommandResult events = server.Run("events", server.InterfaceName);
         int switches = events.StandardOutput.Split('\n').Count(l => l.Contains("\"TRANSPORT_SWITCH\"", StringComparison.Ordinal));

@@ -72,6 +72,25 @@ public sealed class IdlePathTests
     }
 
     [Fact]
+    public void A_path_that_appears_while_idle_is_measured_at_once_then_backs_off()
+    {
+        var sim = PathNetworkSimulation.WifiAndCell();
+        sim.Keepalives = true;
+        sim.Run(60_000, traffic: false);
+        long addedAt = sim.NowMs;
+        sim.AddLink("usb", 2, rttMs: 20);
+        sim.Run(60_000, traffic: false);
+        List<long> probes = sim.Sent.Where(s => s.Interface == "usb" && s.Kind == "probe").Select(s => s.AtMs - addedAt).ToList();
+        Assert.True(probes.Count(t => t < 2_500) >= 4, $"usb probes at {string.Join(", ", probes)} ms");
+        Assert.Equal(PathState.Alive, sim.Manager.Paths.Single(p => p.Info.Interface == "usb").State);
+        List<long> late = probes.Where(t => t >= 30_000).ToList();
+        for (int i = 1; i < late.Count; i++)
+        {
+            Assert.Equal(SessionPolicy.DefaultIdleKeepaliveMs, late[i] - late[i - 1]);
+        }
+    }
+
+    [Fact]
     public void Traffic_after_a_long_idle_on_a_healthy_path_is_not_mistaken_for_silence()
     {
         var sim = PathNetworkSimulation.WifiAndCell();
