@@ -214,20 +214,24 @@ public sealed partial class JumpingNode
         // (KeepaliveTimeout + RekeyTimeout) before rehandshaking. Start the handshake now; the HELLO after
         // it resumes the session, or tells us the server lost it (SESSION_REPLACED).
         long nowNs = _device.NowNs();
-        long silentMs = UnansweredMs(c, now, nowNs);
-        if (silentMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
+        long unansweredMs = UnansweredMs(c, nowNs);
+        long lastRx = c.Peer.LastAuthenticatedRxNs;
+        long silentMs = lastRx == long.MinValue ? 0 : (nowNs - lastRx) / 1_000_000;
+        if (unansweredMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
         {
             c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout: at most one initiation per 5 s
             c.State = SessionState.Recovering;
             c.LastReason = "TRANSPORT_DEAD";
             c.LastTransitionMs = now;
-            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
+            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", unansweredMs));
             FailoverToNextServer(c, now); // next cluster node, if any (JumpingNode.Failover.cs)
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
         }
         // The client's copy of transport_lost_ttl (session-spec §1.8: TTL minus a margin): the server has
-        // ended the session by now, so say so, and open a new one as soon as any path answers again.
-        if (c.State != SessionState.Terminated && !c.Id.IsNone && silentMs > Math.Max(_policy.TransportDeadMs, _policy.TransportLostTtlMs - 1_000))
+        // ended the session by now, so say so, and open a new one as soon as any path answers again. The
+        // server only starts counting after our announced idle interval (docs/paths.md "Idle"), so do we.
+        if (c.State != SessionState.Terminated && !c.Id.IsNone
+            && silentMs > Math.Max(_policy.TransportDeadMs, _policy.TransportLostTtlMs - 1_000) + _policy.IdleKeepaliveIntervalMs)
         {
             c.State = SessionState.Terminated;
             c.ExpiredLocally = true;
@@ -248,7 +252,7 @@ public sealed partial class JumpingNode
             SendHello(c, now); // resume=false: the old session is gone (SESSION_REPLACED follows)
             c.HelloDeadlineMs = now + 1_000;
         }
-        SendKeepaliveIfDue(c, now, nowNs, silentMs);
+        SendKeepaliveIfDue(c, now, nowNs, unansweredMs);
     }
 
     /// <summary>
@@ -291,7 +295,7 @@ public sealed partial class JumpingNode
     /// server has gone unanswered; 0 when nothing waits. The client's liveness verdicts count this, not the
     /// age of the last packet: an idle session is quiet for a whole idle interval by design.
     /// </summary>
-    private static long UnansweredMs(ClientSession c, long nowMs, long nowNs)
+    private static long UnansweredMs(ClientSession c, long nowNs)
     {
         long lastRx = c.Peer.LastAuthenticatedRxNs;
         long lastRequest = Math.Max(c.Peer.LastDataTxNs, c.LastKeepaliveSentNs);
@@ -304,7 +308,6 @@ public sealed partial class JumpingNode
         {
             c.WaitingSinceNs = lastRequest;
         }
-        _ = nowMs;
         return Math.Max(0, (nowNs - c.WaitingSinceNs) / 1_000_000);
     }
 

@@ -175,7 +175,9 @@ public sealed class PathSwitchTests
     {
         Requirements.Ensure(Tools);
         using TwoLinkTopology topology = TwoLinkTopology.Create();
-        var ttl = new Dictionary<string, string> { ["TransportLostTtl"] = "6s", ["RecoveryWindow"] = "3s" };
+        // An idle binding is only declared dead transport_dead plus the client's announced idle interval
+        // after its last packet (docs/paths.md "Idle"): a 2 s interval keeps this scenario's clock short.
+        var ttl = new Dictionary<string, string> { ["TransportLostTtl"] = "6s", ["RecoveryWindow"] = "3s", ["IdleKeepaliveInterval"] = "2s" };
         using TwoLinkTunnel tunnel = Start(topology, ttl);
         SessionView before = SessionStatus.WaitForAttached(tunnel.Server, TimeSpan.FromSeconds(5));
 
