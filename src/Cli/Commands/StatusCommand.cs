@@ -252,6 +252,10 @@ internal static class StatusCommand
         }
         w.WriteEndArray();
         w.WriteNumber("switches_last_minute", int.Parse(perMinute, inv));
+        if (s.TryGetValue("path_suspect_episodes", out string? episodes))
+        {
+            w.WriteNumber("suspect_episodes", long.Parse(episodes, inv)); // docs/paths.md "Idle": logged once each
+        }
     }
 
     private static IEnumerable<string[]> Rows(string? lines, int fields)

@@ -15,6 +15,10 @@ public readonly struct HelloFrame
     public const int BodySize = 48;
     public const int Size = HeaderSize + BodySize;
 
+    /// <summary>Body with the idle_keepalive_ms extension (docs/protocol.md §3.1).</summary>
+    public const int ExtendedBodySize = 52;
+    public const int ExtendedSize = HeaderSize + ExtendedBodySize;
+
     public HelloFrame(ushort protocolVersion, ControlCapabilities capabilities, ulong ctrlSeq, SessionId resumeSessionId, ulong lastAckedVersion, ulong timestampMs)
     {
         ProtocolVersion = protocolVersion;
@@ -40,6 +44,13 @@ public readonly struct HelloFrame
 
     public bool IsResume => !ResumeSessionId.IsNone;
 
+    /// <summary>
+    /// Extension at body offset 48 (u32): the client's idle keepalive interval in ms, so the server waits
+    /// that long plus transport_dead before an idle binding counts as dead. 0 = not announced (the
+    /// client keeps a heartbeat_interval heartbeat); written only when non-zero.
+    /// </summary>
+    public uint IdleKeepaliveMs { get; init; }
+
     public static bool TryParse(ReadOnlySpan<byte> plaintext, out HelloFrame frame)
     {
         frame = default;
@@ -55,13 +66,17 @@ public readonly struct HelloFrame
         {
             return false;
         }
-        frame = new HelloFrame(version, (ControlCapabilities)U32(b, 4), U64(b, 8), id, lastAcked, U64(b, 40));
+        frame = new HelloFrame(version, (ControlCapabilities)U32(b, 4), U64(b, 8), id, lastAcked, U64(b, 40))
+        {
+            IdleKeepaliveMs = b.Length >= ExtendedBodySize ? U32(b, BodySize) : 0,
+        };
         return true;
     }
 
     public int Write(Span<byte> destination)
     {
-        Span<byte> b = WriteHeader(destination, ControlFrameType.Hello, BodySize);
+        int bodySize = IdleKeepaliveMs == 0 ? BodySize : ExtendedBodySize;
+        Span<byte> b = WriteHeader(destination, ControlFrameType.Hello, bodySize);
         U16(b, 0, ProtocolVersion);
         // b[2..4] flags: reserved, zero.
         U32(b, 4, (uint)Capabilities);
@@ -69,7 +84,11 @@ public readonly struct HelloFrame
         ResumeSessionId.Write(b.Slice(16, SessionId.Size));
         U64(b, 32, LastAckedVersion);
         U64(b, 40, TimestampMs);
-        return Size;
+        if (IdleKeepaliveMs != 0)
+        {
+            U32(b, BodySize, IdleKeepaliveMs);
+        }
+        return HeaderSize + bodySize;
     }
 }
 

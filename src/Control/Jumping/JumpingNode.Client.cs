@@ -15,8 +15,10 @@ public sealed partial class JumpingNode
     {
         Span<byte> frame = stackalloc byte[128];
         bool resume = !c.Id.IsNone && c.State != SessionState.Terminated;
+        // The idle interval rides along so the server knows how long an idle binding may stay silent.
         int n = new HelloFrame(ControlFrame.ProtocolVersion, ControlCapabilities.None, c.TakeCtrlSeq(),
-            resume ? c.Id : SessionId.None, resume ? c.LastAckedVersion : 0, WallMs()).Write(frame);
+            resume ? c.Id : SessionId.None, resume ? c.LastAckedVersion : 0, WallMs())
+        { IdleKeepaliveMs = (uint)_policy.IdleKeepaliveIntervalMs }.Write(frame);
         if (_device.SendControl(c.Peer, frame[..n]))
         {
             c.HelloDeadlineMs = now + 1000;
@@ -85,6 +87,10 @@ public sealed partial class JumpingNode
                     _logger.LogWarning("new session {Session} opened (the previous one, {Previous}, expired while no path was available)", ack.SessionId, c.Id);
                 }
                 c.ExpiredLocally = false;
+                if (ack.SessionId != c.Id)
+                {
+                    c.WakeMs = now; // a new session: fast heartbeat for idle_after (a resume after a rekey is not news)
+                }
                 c.Id = ack.SessionId;
                 c.LastAckedVersion = ack.StateVersion;
                 c.BoundAtVersion = ack.BoundAtVersion;
@@ -114,6 +120,7 @@ public sealed partial class JumpingNode
                 c.Switches++;
                 c.LastReason = "REATTACH_SUCCESS";
                 c.LastTransitionMs = now;
+                c.WakeMs = now; // the NAT just changed: watch the new mapping closely for idle_after
                 PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
                 {
                     w.WriteString("status", "SUCCESS");
@@ -206,21 +213,25 @@ public sealed partial class JumpingNode
         // keys and drops everything as an unknown index; WireGuard alone would wait 15 s
         // (KeepaliveTimeout + RekeyTimeout) before rehandshaking. Start the handshake now; the HELLO after
         // it resumes the session, or tells us the server lost it (SESSION_REPLACED).
+        long nowNs = _device.NowNs();
+        long unansweredMs = UnansweredMs(c, nowNs);
         long lastRx = c.Peer.LastAuthenticatedRxNs;
-        long silentMs = lastRx == long.MinValue ? 0 : (_device.NowNs() - lastRx) / 1_000_000;
-        if (silentMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
+        long silentMs = lastRx == long.MinValue ? 0 : (nowNs - lastRx) / 1_000_000;
+        if (unansweredMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
         {
             c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout: at most one initiation per 5 s
             c.State = SessionState.Recovering;
             c.LastReason = "TRANSPORT_DEAD";
             c.LastTransitionMs = now;
-            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", silentMs));
+            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", unansweredMs));
             FailoverToNextServer(c, now); // next cluster node, if any (JumpingNode.Failover.cs)
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
         }
         // The client's copy of transport_lost_ttl (session-spec §1.8: TTL minus a margin): the server has
-        // ended the session by now, so say so, and open a new one as soon as any path answers again.
-        if (c.State != SessionState.Terminated && !c.Id.IsNone && silentMs > Math.Max(_policy.TransportDeadMs, _policy.TransportLostTtlMs - 1_000))
+        // ended the session by now, so say so, and open a new one as soon as any path answers again. The
+        // server only starts counting after our announced idle interval (docs/paths.md "Idle"), so do we.
+        if (c.State != SessionState.Terminated && !c.Id.IsNone
+            && silentMs > Math.Max(_policy.TransportDeadMs, _policy.TransportLostTtlMs - 1_000) + _policy.IdleKeepaliveIntervalMs)
         {
             c.State = SessionState.Terminated;
             c.ExpiredLocally = true;
@@ -241,20 +252,63 @@ public sealed partial class JumpingNode
             SendHello(c, now); // resume=false: the old session is gone (SESSION_REPLACED follows)
             c.HelloDeadlineMs = now + 1_000;
         }
-        // KEEPALIVE when idle (DESIGN §2.2), and also while traffic flows but replies stopped, so the
-        // server's answer proves the path (the client may probe faster then, DESIGN §3).
-        long tx = c.Peer.TxBytes;
-        if (now - c.LastKeepaliveMs >= _policy.HeartbeatIntervalMs)
+        SendKeepaliveIfDue(c, now, nowNs, unansweredMs);
+    }
+
+    /// <summary>
+    /// KEEPALIVE on the active path (DESIGN §2.2), on the schedule of docs/paths.md "Idle": every
+    /// heartbeat_interval while data flowed within idle_after or a request is unanswered, then with gaps
+    /// doubling up to idle_keepalive_interval. It goes out even when probes went out on other paths: it is
+    /// the packet that refreshes the active path's NAT mapping and, from a remapped address, earns the
+    /// REBIND_HINT that moves the binding. While the user's own data leaves, it is not needed.
+    /// </summary>
+    private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs)
+    {
+        long lastDataTx = ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
+        long lastData = Math.Max(Math.Max(lastDataTx, ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
+        long due = unansweredMs >= _policy.HeartbeatIntervalMs
+            ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
+            : IdleSchedule.NextDueMs(_policy, c.LastKeepaliveMs, lastData);
+        if (now < due || now - lastDataTx < _policy.HeartbeatIntervalMs && unansweredMs < _policy.HeartbeatIntervalMs)
         {
-            if (tx == c.LastTxBytes || silentMs >= _policy.HeartbeatIntervalMs)
-            {
-                Span<byte> frame = stackalloc byte[64];
-                int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);
-                _device.SendControl(c.Peer, frame[..n]);
-            }
-            c.LastKeepaliveMs = now;
-            c.LastTxBytes = c.Peer.TxBytes;
+            return;
         }
+        Span<byte> frame = stackalloc byte[64];
+        int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);
+        long sentNs = _device.NowNs(); // before sending: on a short path the ACK is back before SendControl returns
+        if (_device.SendControl(c.Peer, frame[..n]))
+        {
+            c.LastKeepaliveSentNs = sentNs;
+            if (c.Paths is { } m)
+            {
+                lock (c.PathLock)
+                {
+                    m.OnKeepaliveSent(now);
+                }
+            }
+        }
+        c.LastKeepaliveMs = now;
+    }
+
+    /// <summary>
+    /// How long the oldest request (data or KEEPALIVE) sent after the last authenticated packet from the
+    /// server has gone unanswered; 0 when nothing waits. The client's liveness verdicts count this, not the
+    /// age of the last packet: an idle session is quiet for a whole idle interval by design.
+    /// </summary>
+    private static long UnansweredMs(ClientSession c, long nowNs)
+    {
+        long lastRx = c.Peer.LastAuthenticatedRxNs;
+        long lastRequest = Math.Max(c.Peer.LastDataTxNs, c.LastKeepaliveSentNs);
+        if (lastRequest == long.MinValue || lastRequest <= lastRx)
+        {
+            c.WaitingSinceNs = long.MinValue;
+            return 0;
+        }
+        if (c.WaitingSinceNs == long.MinValue || c.WaitingSinceNs <= lastRx)
+        {
+            c.WaitingSinceNs = lastRequest;
+        }
+        return Math.Max(0, (nowNs - c.WaitingSinceNs) / 1_000_000);
     }
 
     /// <summary>

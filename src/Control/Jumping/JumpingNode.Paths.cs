@@ -69,14 +69,15 @@ public sealed partial class JumpingNode
                     m.OnAuthenticatedRx(p.Id, now - Math.Max(0, (nowNs - ps.LastAuthenticatedRxNs) / 1_000_000));
                 }
             }
-            long tx = c.Peer.TxBytes;
-            if (tx != c.LastPathTxBytes)
+            // Data only, at the time it left: control frames (probes, keepalives) are not traffic a user
+            // waits for, and stamping them at sweep time made an idle path look silent after every probe.
+            if (ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) is long dataTx)
             {
-                if (c.LastPathTxBytes >= 0)
-                {
-                    m.OnTransmit(now);
-                }
-                c.LastPathTxBytes = tx;
+                m.OnTransmit(dataTx);
+            }
+            if (ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) is long dataRx)
+            {
+                m.OnDataReceived(dataRx);
             }
             m.SessionBound = c.SessionLayerOn && !c.Id.IsNone && c.State != SessionState.Terminated;
             if (!c.Peer.HasCurrentKeypair && c.Peer.Via is not null && c.HandshakeStalledSinceMs >= 0
@@ -101,6 +102,10 @@ public sealed partial class JumpingNode
         }
         PublishDecisions(c, log);
     }
+
+    /// <summary>A device timestamp (ns, long.MinValue = never) on the node's millisecond clock.</summary>
+    private static long? ToNodeMs(long stampNs, long nowMs, long nowNs) =>
+        stampNs == long.MinValue ? null : nowMs - Math.Max(0, (nowNs - stampNs) / 1_000_000);
 
     private void Execute(ClientSession c, PathAction a, long now)
     {
@@ -180,6 +185,7 @@ public sealed partial class JumpingNode
                     c.BoundAtVersion = rack.BoundAtVersion;
                     c.State = SessionState.Attached;
                     c.LastTransitionMs = now;
+                    c.WakeMs = now;
                     c.ReattachDeadlineMs = -1;
                     c.ReattachStartedMs = -1;
                     if (record is { } r)
@@ -304,6 +310,7 @@ public sealed partial class JumpingNode
                 sb.Append(inv, $"path_switch={now - r.AtMs},{r.From},{r.To},{WireNames.Of(r.Reason)},{r.GapMs}\n");
             }
             sb.Append(inv, $"path_switches_last_minute={m.SwitchesLastMinute(now)}\n");
+            sb.Append(inv, $"path_suspect_episodes={m.SuspectEpisodes}\n");
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
@@ -81,7 +82,8 @@ public sealed partial class JumpingNode
                             peer.Endpoint = EndpointCodec.Copy(from);
                         }
                     }
-                    SessionSnapshot snap = s!.Slot.Snapshot();
+                    s!.IdleAllowanceMs = Math.Min(hello.IdleKeepaliveMs, SessionPolicy.IdleKeepaliveHardCapMs); // docs/paths.md "Idle"
+                    SessionSnapshot snap = s.Slot.Snapshot();
                     n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
                         snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
                     break;

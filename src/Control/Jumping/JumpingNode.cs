@@ -251,7 +251,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
                 }
                 EndQuietFloodEpisode(s, now);
                 long lastRx = s.Peer.LastAuthenticatedRxNs;
-                bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > _policy.TransportDeadMs;
+                bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > SilenceLimitMs(s);
                 bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
                 if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
                 {
@@ -299,9 +299,16 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     {
         s.NextCheckMs = Math.Min(s.Slot.NextDueMs, nowMs + 1000);
         s.NextTransportCheckNs = s.Slot.WatchesTransport && lastRxNs != long.MinValue
-            ? lastRxNs + ((_policy.TransportDeadMs + 1) * 1_000_000)
+            ? lastRxNs + ((SilenceLimitMs(s) + 1) * 1_000_000)
             : long.MaxValue;
     }
+
+    /// <summary>
+    /// How long a bound client may be silent before its transport counts as dead: transport_dead after
+    /// the keepalive its idle schedule promised (docs/paths.md "Idle"). An idle client that announced
+    /// a 25 s interval is not dead at 4 s; one that announced nothing keeps the plain transport_dead.
+    /// </summary>
+    private long SilenceLimitMs(ServerSession s) => _policy.TransportDeadMs + s.IdleAllowanceMs;
 
     // ---------------------------------------------------------------- status and audit
 

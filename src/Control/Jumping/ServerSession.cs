@@ -10,6 +10,13 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
     public Peer Peer { get; } = peer;
     public SessionSlot Slot { get; } = slot;
 
+    /// <summary>
+    /// How long past transport_dead an idle binding may stay silent: the idle keepalive interval the
+    /// client announced in HELLO, capped by <see cref="JumpingVpn.Control.Policy.SessionPolicy.IdleKeepaliveHardCapMs"/>;
+    /// 0 for a client that announces none (it keeps the heartbeat_interval heartbeat).
+    /// </summary>
+    public long IdleAllowanceMs { get; set; }
+
     /// <summary>Cheap pre-check for REBIND_HINT work on the receive thread (monotonic ms).</summary>
     public long NextHintCheckMs { get; set; }
 
@@ -45,7 +52,15 @@ internal sealed class ClientSession(Peer peer)
     public int ReattachAttempts { get; set; }
     public long ReattachStartedMs { get; set; } = -1;
     public long LastKeepaliveMs { get; set; }
-    public long LastTxBytes { get; set; }
+
+    /// <summary>Last event that calls for the fast heartbeat as if data had just flowed: a new session, a reattach.</summary>
+    public long WakeMs { get; set; } = -1;
+
+    /// <summary>Device time of the last KEEPALIVE sent (long.MinValue = none).</summary>
+    public long LastKeepaliveSentNs { get; set; } = long.MinValue;
+
+    /// <summary>Device time of the oldest request still waiting for any answer (long.MinValue = none).</summary>
+    public long WaitingSinceNs { get; set; } = long.MinValue;
     public long RttMs { get; set; } = -1;
     public long NextRehandshakeMs { get; set; }
     public int Switches { get; set; }
@@ -61,8 +76,6 @@ internal sealed class ClientSession(Peer peer)
     public JumpingVpn.Control.Paths.PathManager? Paths { get; set; }
 
     public Lock PathLock { get; } = new();
-
-    public long LastPathTxBytes { get; set; } = -1;
 
     public long ReattachViaPathStartedMs { get; set; } = -1;
 

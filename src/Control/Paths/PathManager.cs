@@ -15,6 +15,10 @@ namespace JumpingVpn.Control.Paths;
 /// fast interval); no reply for path_dead while traffic is outstanding, or for transport_dead in any
 /// case, declares it dead.</item>
 /// <item>Candidates: probed at a low rate; ranked by (priority, loss, RTT, id) as session-spec §2.8 says.</item>
+/// <item>Idle (no data for idle_after): the active path is not probed (the heartbeat keeps it and its NAT
+/// mapping alive, and only the heartbeat from an unbound address earns a REBIND_HINT), candidates are
+/// probed at idle_keepalive_interval, and silence is only suspicious when a request of ours goes
+/// unanswered (docs/paths.md "Idle").</item>
 /// <item>Fail over (TRANSPORT_DEAD_RECOVERY) when the active path is gone or dead and a candidate answers;
 /// leave a lossy path (LOSS_RECOVERY) only for a candidate whose score beats it by the improvement
 /// factor; return to a preferred path (PREFERRED_PATH_CHANGED) only after it has answered every probe for
@@ -26,6 +30,7 @@ namespace JumpingVpn.Control.Paths;
 public sealed class PathManager
 {
     private const int SwitchHistory = 8;
+    private const long ClockSlackMs = 2;
     private readonly SessionPolicy _policy;
     private readonly List<PathEntry> _paths = [];
     private readonly Queue<long> _switchTimes = new();
@@ -33,6 +38,11 @@ public sealed class PathManager
     private int _historyCount;
     private int _nextId = 1;
     private long _lastTxMs = -1;
+    private long _lastDataMs = -1;
+    private long _lastKeepaliveMs = -1;
+    private long _dataWaitSinceMs = -1;
+    private long _anyWaitSinceMs = -1;
+    private long _suspectSinceMs = -1;
     private long _activeSinceMs;
     private long _lastSwitchMs = long.MinValue / 2;
     private long _pendingSinceMs;
@@ -61,6 +71,12 @@ public sealed class PathManager
 
     /// <summary>The active path is silent while traffic is outstanding (probing fast).</summary>
     public bool Suspect => _suspect;
+
+    /// <summary>Suspicion episodes so far (each logged once at its start and once at its end).</summary>
+    public long SuspectEpisodes { get; private set; }
+
+    /// <summary>No data for idle_after: probing slows to the idle interval (docs/paths.md "Idle").</summary>
+    public bool IsIdle(long nowMs) => IdleSchedule.IsIdle(_policy, _lastDataMs, nowMs);
 
     public PathEntry? Active => Find(ActiveId);
 
@@ -137,8 +153,21 @@ public sealed class PathManager
         }
     }
 
-    /// <summary>The caller sent traffic (data or a keepalive) on the active path at <paramref name="txMs"/>.</summary>
-    public void OnTransmit(long txMs) => _lastTxMs = Math.Max(_lastTxMs, txMs);
+    /// <summary>
+    /// The caller sent data (IP packets, not control frames) on the active path, the last one at
+    /// <paramref name="txMs"/>: it expects an answer, so silence after it is suspicious.
+    /// </summary>
+    public void OnTransmit(long txMs)
+    {
+        _lastTxMs = Math.Max(_lastTxMs, txMs);
+        _lastDataMs = Math.Max(_lastDataMs, txMs);
+    }
+
+    /// <summary>The data plane delivered data from the server at <paramref name="rxMs"/> (the session is not idle).</summary>
+    public void OnDataReceived(long rxMs) => _lastDataMs = Math.Max(_lastDataMs, rxMs);
+
+    /// <summary>The caller sent a KEEPALIVE on the active path at <paramref name="txMs"/> (the server answers every one).</summary>
+    public void OnKeepaliveSent(long txMs) => _lastKeepaliveMs = Math.Max(_lastKeepaliveMs, txMs);
 
     /// <summary>The data plane received an authenticated packet on the path at <paramref name="rxMs"/>.</summary>
     public void OnAuthenticatedRx(int pathId, long rxMs)
@@ -175,7 +204,7 @@ public sealed class PathManager
         ActiveId = pathId;
         PendingId = -1;
         _activeSinceMs = nowMs;
-        _suspect = false;
+        EndSuspicion(to, nowMs, log);
         _lostActiveName = null;
         to.LastReplyMs = Math.Max(to.LastReplyMs, nowMs);
         if (to.State == PathState.Dead)
@@ -247,7 +276,8 @@ public sealed class PathManager
         PathEntry? active = Active;
         bool activeBad = active is null || active.State == PathState.Dead;
         UpdateSuspicion(active, nowMs, log);
-        Probe(nowMs, fast: activeBad || _suspect, actions);
+        bool fast = activeBad || _suspect || active is null || active.State == PathState.Dead;
+        Probe(nowMs, fast, idle: !fast && IsIdle(nowMs), actions);
 
         if (PendingId >= 0)
         {
@@ -370,38 +400,89 @@ public sealed class PathManager
     {
         if (active is null)
         {
-            _suspect = false;
+            EndSuspicion(null, nowMs, log);
             return;
         }
-        long lastRx = Math.Max(active.LastReplyMs, _activeSinceMs);
-        long silence = nowMs - lastRx;
-        bool outstanding = _lastTxMs > lastRx;
+        // Replies are stamped by the data plane's clock and converted to ms once per sweep, requests by the
+        // sweep's clock: a reply up to ClockSlackMs "before" a request still answers it.
+        long lastRx = Math.Max(active.LastReplyMs, _activeSinceMs) + ClockSlackMs;
+        // Silence counts from the first request not answered yet, not from the last reply: an idle path's
+        // last reply may be a whole idle interval old, and that is not a fault (docs/paths.md "Idle").
+        long dataWait = WaitSince(ref _dataWaitSinceMs, _lastTxMs, lastRx, nowMs);
+        long anyWait = WaitSince(ref _anyWaitSinceMs, Math.Max(_lastTxMs, _lastKeepaliveMs), lastRx, nowMs);
         long suspectAfter = active.SrttMs < 0 ? 300 : Math.Clamp((long)(4 * active.SrttMs), 100, 600);
-        bool suspect = outstanding && silence > suspectAfter;
+        bool suspect = dataWait > suspectAfter;
         if (suspect && !_suspect)
         {
             foreach (PathEntry p in _paths)
             {
                 p.NextProbeMs = nowMs; // probe immediately (DESIGN §4: fast liveness)
             }
+            SuspectEpisodes++;
+            _suspectSinceMs = nowMs;
             log.Add(Decision(nowMs, "active_suspect", active, null, ReasonCode.HeartbeatTimeout,
-                string.Create(CultureInfo.InvariantCulture, $"no reply for {silence} ms with traffic outstanding")));
+                string.Create(CultureInfo.InvariantCulture, $"no reply for {dataWait} ms with traffic outstanding")));
+        }
+        else if (!suspect)
+        {
+            EndSuspicion(active, nowMs, log);
         }
         _suspect = suspect;
-        bool dead = (outstanding && silence > _policy.PathDeadMs) || silence > _policy.TransportDeadMs;
+        bool dead = dataWait > _policy.PathDeadMs || anyWait > _policy.TransportDeadMs;
         if (dead && active.State != PathState.Dead)
         {
             active.State = PathState.Dead;
+            long silence = Math.Max(dataWait, anyWait);
             log.Add(Decision(nowMs, "path_dead", active, null, ReasonCode.TransportDead,
-                string.Create(CultureInfo.InvariantCulture, $"no authenticated reply for {silence} ms{(outstanding ? " with traffic outstanding" : "")}")));
+                string.Create(CultureInfo.InvariantCulture, $"no authenticated reply for {silence} ms{(dataWait > _policy.PathDeadMs ? " with traffic outstanding" : "")}")));
         }
     }
 
-    private void Probe(long nowMs, bool fast, List<PathAction> actions)
+    /// <summary>One line at the end of a suspicion episode, not one per sweep (the count is in status).</summary>
+    private void EndSuspicion(PathEntry? active, long nowMs, List<PathDecision> log)
     {
-        long interval = fast ? _policy.PathFastProbeIntervalMs : _policy.PathProbeIntervalMs;
+        if (!_suspect)
+        {
+            return;
+        }
+        _suspect = false;
+        log.Add(Decision(nowMs, "active_suspect_end", active, null, active?.State == PathState.Dead ? ReasonCode.TransportDead : ReasonCode.HealthRecovered,
+            string.Create(CultureInfo.InvariantCulture, $"after {nowMs - _suspectSinceMs} ms")));
+    }
+
+    /// <summary>
+    /// How long the oldest request sent after the last reply has waited (0 when none is waiting);
+    /// <paramref name="since"/> remembers when the wait began (the first request seen after the reply).
+    /// </summary>
+    private static long WaitSince(ref long since, long lastRequestMs, long lastReplyMs, long nowMs)
+    {
+        if (lastRequestMs <= lastReplyMs)
+        {
+            since = -1;
+            return 0;
+        }
+        if (since <= lastReplyMs)
+        {
+            since = lastRequestMs;
+        }
+        return Math.Max(0, nowMs - since);
+    }
+
+    private void Probe(long nowMs, bool fast, bool idle, List<PathAction> actions)
+    {
         foreach (PathEntry p in _paths)
         {
+            if (idle && p.Id == ActiveId)
+            {
+                continue; // the heartbeat speaks for the active path while idle
+            }
+            // Idle candidates back off like the heartbeat, counted from the later of the last data and the
+            // path's arrival: a new path is measured at the normal rate first (its first probe may even
+            // precede the handshake and be lost), then probed once per idle interval.
+            long interval = fast ? _policy.PathFastProbeIntervalMs
+                : !idle ? _policy.PathProbeIntervalMs
+                : Math.Min(_policy.IdleKeepaliveIntervalMs, Math.Max(_policy.PathProbeIntervalMs,
+                    IdleSchedule.GapAfter(_policy, nowMs, Math.Max(_lastDataMs, p.AddedMs))));
             if (nowMs >= p.NextProbeMs)
             {
                 p.NextProbeMs = nowMs + interval;
@@ -454,7 +535,7 @@ public sealed class PathManager
         string? from = Active?.Info.Interface;
         ActiveId = target.Id;
         _activeSinceMs = nowMs;
-        _suspect = false;
+        EndSuspicion(target, nowMs, log);
         log.Add(Decision(nowMs, "use", target, from, reason, detail));
         actions.Add(new PathAction(PathActionKind.Use, target.Id, reason));
     }

@@ -96,6 +96,32 @@ public sealed record SessionPolicy
     /// </summary>
     public long PathDeadMs { get; init; } = 1_000;
 
+    /// <summary>
+    /// Client: how long after the last data packet (either direction) the session still counts as busy:
+    /// the active path keeps the fast heartbeat (<see cref="HeartbeatIntervalMs"/>) this long, because a
+    /// NAT often drops or remaps a mapping right after traffic stops (docs/paths.md "Idle").
+    /// </summary>
+    public long IdleAfterMs { get; init; } = 2_000;
+
+    /// <summary>
+    /// Client: the slowest heartbeat of an idle session. After <see cref="IdleAfterMs"/> the gap between
+    /// keepalives doubles from <see cref="HeartbeatIntervalMs"/> up to this; candidate paths are probed at
+    /// this interval too. The client announces it in HELLO so the server waits this long plus
+    /// transport_dead before it calls an idle binding dead (docs/paths.md "Idle", docs/protocol.md §3.1).
+    /// </summary>
+    public long IdleKeepaliveIntervalMs { get; init; } = DefaultIdleKeepaliveMs;
+
+    /// <summary>Idle keepalive of the default profile: at most one packet per 10 s each way, and two in a
+    /// row may be lost before a 30 s NAT mapping expires (docs/paths.md "Idle").</summary>
+    public const long DefaultIdleKeepaliveMs = 12_000;
+
+    /// <summary>Idle keepalive of `Profile = battery`: WireGuard's customary PersistentKeepalive, the
+    /// longest gap that still refreshes a 30 s NAT mapping.</summary>
+    public const long BatteryIdleKeepaliveMs = 25_000;
+
+    /// <summary>Upper bound of an idle interval a server accepts from a client's HELLO (and of the policy key).</summary>
+    public const long IdleKeepaliveHardCapMs = 120_000;
+
     /// <summary>Per-session control token bucket (session-spec §2.7: 2/s, burst 5).</summary>
     public int ControlRatePerSecond { get; init; } = 2;
 
@@ -147,6 +173,9 @@ public sealed record SessionPolicy
             ?? Range("path_fast_probe_interval", PathFastProbeIntervalMs, 20, 60_000, true)
             ?? Range("path_dead", PathDeadMs, 100, 600_000, true)
             ?? Check(PathDeadMs > TransportDeadMs, "path_dead", "must not exceed transport_dead (the fast path verdict is a shortcut of transport_dead)")
+            ?? Range("idle_after", IdleAfterMs, 0, 600_000, true)
+            ?? Range("idle_keepalive_interval", IdleKeepaliveIntervalMs, 1_000, IdleKeepaliveHardCapMs, true)
+            ?? Check(IdleKeepaliveIntervalMs < HeartbeatIntervalMs, "idle_keepalive_interval", "must not be shorter than heartbeat_interval (the idle heartbeat only ever slows down)")
             ?? Range("control_rate", ControlRatePerSecond, 1, 1_000, false)
             ?? Range("control_burst", ControlBurst, 1, 1_000, false)
             ?? Check(string.IsNullOrWhiteSpace(Version), "policy_version", "must not be empty");

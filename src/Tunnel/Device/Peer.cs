@@ -72,6 +72,22 @@ public sealed class Peer
     /// <summary>Monotonic time of the last authenticated packet from this peer (long.MinValue = never).</summary>
     public long LastAuthenticatedRxNs => Interlocked.Read(ref _lastAuthenticatedRxNs);
 
+    /// <summary>
+    /// Monotonic time of the last IP packet (not a keepalive or Jumping control frame) sealed for or
+    /// delivered from this peer (long.MinValue = never): what tells the session layer a session is idle.
+    /// </summary>
+    public long LastDataTxNs => Interlocked.Read(ref _lastDataTxNs);
+
+    /// <inheritdoc cref="LastDataTxNs"/>
+    public long LastDataRxNs => Interlocked.Read(ref _lastDataRxNs);
+
+    private long _lastDataTxNs = long.MinValue;
+    private long _lastDataRxNs = long.MinValue;
+
+    internal void MarkDataTx(long now) => Volatile.Write(ref _lastDataTxNs, now);
+
+    internal void MarkDataRx(long now) => Volatile.Write(ref _lastDataRxNs, now);
+
     /// <summary>Authenticated packets dropped as replays (duplicate or too old a counter).</summary>
     public long ReplayDrops => Interlocked.Read(ref _replayDrops);
 

@@ -122,6 +122,7 @@ public sealed partial class WireGuardDevice
             return ReceiveResult.Drop;
         }
         peer.Timers.DataReceived(now);
+        peer.MarkDataRx(now);
         packetLength = innerLength;
         return ReceiveResult.Deliver;
     }

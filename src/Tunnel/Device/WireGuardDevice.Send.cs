@@ -87,6 +87,10 @@ public sealed partial class WireGuardDevice
         buffer[3] = 0;
         BinaryPrimitives.WriteUInt32LittleEndian(buffer[MessageLayout.TransportReceiver..], keypair.RemoteIndex);
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[MessageLayout.TransportCounter..], nonce);
+        // A Jumping control frame (first byte 0x00, docs/protocol.md §1) is not data for WireGuard's
+        // timers: an answer such as KEEPALIVE_ACK expects no reply, and arming new-handshake for it would
+        // make an idle server initiate a handshake 15 s after answering a client's keepalive.
+        bool data = packetLength > 0 && payload[0] != 0;
         keypair.Send.Seal(nonce, payload, buffer.Slice(MessageLayout.TransportHeaderSize, padded + 16));
         keypair.Exit();
         int length = MessageLayout.TransportHeaderSize + padded + 16;
@@ -94,9 +98,10 @@ public sealed partial class WireGuardDevice
         peer.AddTx(length);
         peer.Timers.AnyAuthenticatedPacketTraversal(now);
         peer.Timers.AnyAuthenticatedPacketSent();
-        if (packetLength > 0)
+        if (data)
         {
             peer.Timers.DataSent(now);
+            peer.MarkDataTx(now);
         }
         // Rekey on send when our own session is old (whitepaper §6.2: the initiator of the current
         // session rekeys after RekeyAfterTime or RekeyAfterMessages).

@@ -52,7 +52,7 @@ public sealed class StatusFormatTests
             "path=cell0,10.202.1.2,candidate,lossy,41.2,0.25,300,1\n" +
             "path_switch=9000,wifi0,cell0,TRANSPORT_DEAD_RECOVERY,64\n" +
             "path_switch=2000,cell0,wifi0,PREFERRED_PATH_CHANGED,3\n" +
-            "path_switches_last_minute=2\nerrno=0\n\n";
+            "path_switches_last_minute=2\npath_suspect_episodes=3\nerrno=0\n\n";
         var sessions = new Dictionary<string, Dictionary<string, Dictionary<string, string>>> { ["jv0"] = StatusCommand.ParseSessions(reply) };
 
         string json = StatusCommand.FormatJson(Snapshot(0), new Dictionary<string, Dictionary<string, long>?>(), 1000, sessions);
@@ -68,6 +68,7 @@ public sealed class StatusFormatTests
         Assert.Equal(("wifi0", "cell0", "TRANSPORT_DEAD_RECOVERY", 64L), (switches[0].GetProperty("from").GetString(), switches[0].GetProperty("to").GetString(),
             switches[0].GetProperty("reason").GetString(), switches[0].GetProperty("gap_ms").GetInt64()));
         Assert.Equal(2, session.GetProperty("switches_last_minute").GetInt32());
+        Assert.Equal(3, session.GetProperty("suspect_episodes").GetInt64());
 
         string text = StatusCommand.FormatText(Snapshot(0), 1000, sessions);
         Assert.Contains("* wifi0", text, StringComparison.Ordinal);

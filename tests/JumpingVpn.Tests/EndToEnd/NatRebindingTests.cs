@@ -91,8 +91,95 @@ public sealed class NatRebindingTests
         }
     }
 
+    /// <summary>
+    /// The core promise while idle: the client stops sending, its NAT remaps it (conntrack flushed, new
+    /// port range), and then the SERVER speaks first (pings the client's tunnel address). The server's
+    /// packets go to the dead mapping until the client's next idle keepalive arrives from the new one;
+    /// that keepalive earns a REBIND_HINT, the client's REATTACH moves the binding (same session, one
+    /// versioned NAT_REBIND switch), and the server's pings get through. Recovery is bounded by the
+    /// keepalive gap at that moment (docs/paths.md "Idle") plus the round trips: ~1 s after the last
+    /// traffic the heartbeat still runs at 500 ms; after 25 s it has backed off to 12 s.
+    /// </summary>
+    [Theory]
+    [InlineData(1_000, 1_000)]
+    [InlineData(25_000, 13_000)]
+    public void Idle_rebinding_then_the_server_speaks_first(int idleMs, int recoveryBudgetMs)
+    {
+        Requirements.Ensure("jvpn", "wg", "ping", "nft", "conntrack");
+        using NatTopology nat = NatTopology.Create();
+        using NatTunnel tunnel = nat.StartTunnel(PeerKind.Jvpn, PeerKind.Jvpn);
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        var server = (JvpnPeer)tunnel.Server;
+        SessionView before = SessionStatus.WaitForAttached(server, TimeSpan.FromSeconds(5));
+        IPEndPointText bound = tunnel.ServerViewOfClient()!;
 
+        TimeSpan recovery = IdleRebindRecovery(nat, tunnel, idleMs, recoveryBudgetMs + 5_000, out IPEndPointText? after, out NatPortRange range);
+        string context = $"\n{tunnel.Describe()}";
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+            $"idle rebinding {idleMs} ms after the last traffic (jvpn client): server->client pings flow again {Describe(recovery)} after the rebinding; server saw {bound}, then {after}"));
+        Assert.True(after is not null && range.Contains(after.Port), $"the server's view of the client stayed {after} (expected a port in {range}){context}");
+        Assert.True(recovery.TotalMilliseconds <= recoveryBudgetMs,
+            $"server->client traffic recovered {Describe(recovery)} after an idle rebinding (budget {recoveryBudgetMs} ms){context}");
+        TunnelScenarios.Log("client events:\n" + ((JvpnPeer)tunnel.Client).Run("events", tunnel.Client.InterfaceName).StandardOutput);
+        AssertSessionSurvived(server, before, after!, context);
+        CommandResult events = server.Run("events", server.InterfaceName);
+        int switches = events.StandardOutput.Split('\n').Count(l => l.Contains("\"TRANSPORT_SWITCH\"", StringComparison.Ordinal));
+        Assert.True(switches == 1, $"{switches} TRANSPORT_SWITCH events for one rebinding\n{events.StandardOutput}");
+    }
 
+    /// <summary>
+    /// The same for a plain WireGuard client (wireguard-go with PersistentKeepalive = 3) of a jvpn server:
+    /// the server keeps WireGuard's implicit roaming for it, so its next persistent keepalive from the new
+    /// mapping moves the endpoint and the server's pings flow again within one keepalive interval.
+    /// </summary>
+    [Fact]
+    public void Idle_rebinding_of_a_wireguard_go_client_is_followed_on_its_next_keepalive()
+    {
+        const int keepaliveSeconds = 3;
+        Requirements.Ensure("jvpn", "wireguard-go", "wg", "ping", "nft", "conntrack");
+        using NatTopology nat = NatTopology.Create();
+        using NatTunnel tunnel = nat.StartTunnel(PeerKind.Jvpn, PeerKind.WireGuardGo, clientPersistentKeepalive: keepaliveSeconds);
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        IPEndPointText bound = tunnel.ServerViewOfClient()!;
+
+        TimeSpan recovery = IdleRebindRecovery(nat, tunnel, 1_000, (keepaliveSeconds * 1000) + 5_000, out IPEndPointText? after, out NatPortRange range);
+        string context = $"\n{tunnel.Describe()}";
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+            $"idle rebinding 1 s after the last traffic (wireguard-go client, PersistentKeepalive {keepaliveSeconds}): recovered after {Describe(recovery)}; server saw {bound}, then {after}"));
+        Assert.True(after is not null && range.Contains(after.Port), $"the server's view of the client stayed {after} (expected a port in {range}){context}");
+        Assert.True(recovery.TotalMilliseconds <= (keepaliveSeconds * 1000) + 500,
+            $"server->client traffic recovered {Describe(recovery)} after an idle rebinding (keepalive {keepaliveSeconds} s){context}");
+        Assert.Null(SessionStatus.Read((JvpnPeer)tunnel.Server));
+    }
+
+    private static string Describe(TimeSpan recovery) => recovery == TimeSpan.MaxValue
+        ? "never (no reply in the window)"
+        : string.Create(CultureInfo.InvariantCulture, $"{recovery.TotalMilliseconds:0} ms");
+
+    /// <summary>
+    /// Ten pings from the client (the last traffic), <paramref name="idleMs"/> of silence, the rebinding,
+    /// then 50 ms pings from the server to the client's tunnel address: the time from the rebinding to
+    /// the first reply. <see cref="TimeSpan.MaxValue"/> when no reply came within the window.
+    /// </summary>
+    private static TimeSpan IdleRebindRecovery(NatTopology nat, NatTunnel tunnel, int idleMs, int windowMs, out IPEndPointText? after, out NatPortRange range)
+    {
+        PingResult traffic = Ping.Measure(nat.Client, TwoHostTopology.ServerTunnelV4, count: 10, intervalMs: 50);
+        Assert.True(traffic.Received > 0, $"no traffic before the idle period: {traffic}\n{tunnel.Describe()}");
+        Thread.Sleep(idleMs);
+        DateTimeOffset rebindAt = DateTimeOffset.UtcNow;
+        range = nat.ForceNatRebinding();
+        GapReport pings = GapMeter.Start(nat.Server, TwoHostTopology.ClientTunnelV4, TimeSpan.FromMilliseconds(windowMs)).Wait();
+        after = tunnel.ServerViewOfClient();
+        double at = rebindAt.ToUnixTimeMilliseconds() / 1000.0;
+        foreach (double t in pings.ReplyTimes)
+        {
+            if (t >= at)
+            {
+                return TimeSpan.FromSeconds(t - at);
+            }
+        }
+        return TimeSpan.MaxValue;
+    }
 
     /// <summary>
     /// Same session id, binding moved to the new mapping through REBIND_HINT + REATTACH (NAT_REBIND),

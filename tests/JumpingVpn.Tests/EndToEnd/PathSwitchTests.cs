@@ -67,6 +67,42 @@ public sealed class PathSwitchTests
         Assert.True(run.EventGap is { TotalMilliseconds: <= 1500 }, $"gap across the blackhole: {run.EventGap}\n{tunnel.Describe()}");
     }
 
+    /// <summary>
+    /// Wi-Fi dies silently while the client is idle (its heartbeat backed off to the idle interval, the
+    /// candidate probed only every 12 s); then traffic starts. The switch must still come within the
+    /// path_dead budget counted from the first packet of the new traffic, as if traffic had flowed all along.
+    /// </summary>
+    [Fact]
+    public void Traffic_on_a_path_that_died_while_idle_fails_over_within_path_dead()
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        using TwoLinkTunnel tunnel = Start(topology);
+        SessionView before = SessionStatus.WaitForAttached(tunnel.Server, TimeSpan.FromSeconds(5));
+        Thread.Sleep(TimeSpan.FromSeconds(22)); // idle: the heartbeat is at its 12 s interval by now
+        topology.Blackhole(TwoLinkTopology.Wifi, true);
+        DateTimeOffset trafficAt = DateTimeOffset.UtcNow;
+        GapReport gap = GapMeter.Start(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(5)).Wait();
+        double start = trafficAt.ToUnixTimeMilliseconds() / 1000.0;
+        double? first = gap.ReplyTimes.Where(t => t >= start).Select(t => (double?)t).FirstOrDefault();
+        TimeSpan? outage = first is double f ? TimeSpan.FromSeconds(f - start) : null;
+        PingResult afterwards = Ping.Measure(topology.Client, TwoHostTopology.ServerTunnelV4, count: 20, intervalMs: 50);
+        SessionView after = SessionStatus.Read(tunnel.Server)!;
+        ServerAudit audit = ServerAudit.Read(tunnel.Server);
+        List<SwitchView> switches = tunnel.ClientPaths().Switches;
+        string context = $"\n{gap}\n{tunnel.Describe()}\n{string.Join("\n", audit.Lines)}";
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+            $"path dead while idle, then traffic: first reply {outage?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(none)"} ms after the traffic started; switches {string.Join("; ", switches)}; afterwards {afterwards}"));
+
+        Assert.True(outage is { TotalMilliseconds: <= 1500 }, $"first reply {outage} after traffic started on a path that died while idle (path_dead 1 s + 0.5 s){context}");
+        Assert.Equal(TwoLinkTopology.Cell, tunnel.ActivePath());
+        Assert.Contains(switches, s => s.To == TwoLinkTopology.Cell && s.Reason == "TRANSPORT_DEAD_RECOVERY");
+        Assert.True(afterwards.Received >= 19, $"after the switch: {afterwards}{context}");
+        Assert.Equal(before.Id, after.Id);
+        Assert.Equal("ATTACHED", after.State);
+        audit.AssertContiguous(before.Id!);
+    }
+
     [Fact]
     public void Loss_spike_moves_to_the_better_path_and_returns_within_the_cap()
     {
@@ -139,7 +175,9 @@ public sealed class PathSwitchTests
     {
         Requirements.Ensure(Tools);
         using TwoLinkTopology topology = TwoLinkTopology.Create();
-        var ttl = new Dictionary<string, string> { ["TransportLostTtl"] = "6s", ["RecoveryWindow"] = "3s" };
+        // An idle binding is only declared dead transport_dead plus the client's announced idle interval
+        // after its last packet (docs/paths.md "Idle"): a 2 s interval keeps this scenario's clock short.
+        var ttl = new Dictionary<string, string> { ["TransportLostTtl"] = "6s", ["RecoveryWindow"] = "3s", ["IdleKeepaliveInterval"] = "2s" };
         using TwoLinkTunnel tunnel = Start(topology, ttl);
         SessionView before = SessionStatus.WaitForAttached(tunnel.Server, TimeSpan.FromSeconds(5));
 

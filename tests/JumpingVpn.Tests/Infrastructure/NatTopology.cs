@@ -56,7 +56,10 @@ internal sealed partial class NatTopology : RouterTopology
 
     /// <summary>Starts the server peer (no endpoint for the client: it learns the NATed address from
     /// the handshake), then the client peer pointing at the server's public address.</summary>
-    public NatTunnel StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null)
+    /// <param name="clientJumping">[Jumping] keys for a jvpn client (e.g. Profile = battery).</param>
+    /// <param name="clientPersistentKeepalive">PersistentKeepalive (s) of the client's server peer.</param>
+    public NatTunnel StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null,
+        IReadOnlyDictionary<string, string>? clientJumping = null, int? clientPersistentKeepalive = null)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -72,8 +75,10 @@ internal sealed partial class NatTopology : RouterTopology
             [new TunnelPeerConfig(
                 serverKeys.PublicKey,
                 [TwoHostTopology.ServerTunnelV4 + "/32", TwoHostTopology.ServerTunnelV6 + "/128"],
-                Endpoint: string.Create(CultureInfo.InvariantCulture, $"{ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"))],
-            Mtu: TwoHostTopology.Mtu);
+                Endpoint: string.Create(CultureInfo.InvariantCulture, $"{ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"),
+                PersistentKeepalive: clientPersistentKeepalive)],
+            Mtu: TwoHostTopology.Mtu,
+            Jumping: clientJumping);
         TunnelPeer server = StartPeer(serverKind, Server, serverConfig, jvpnEnvironment);
         try
         {

@@ -92,6 +92,53 @@ public sealed class JumpingNodeTests
     private static string Field(string block, string key) =>
         block.Split('\n').First(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
 
+    /// <summary>
+    /// An idle client on a manual clock (docs/paths.md "Idle"): after the back-off it sends one KEEPALIVE
+    /// per idle_keepalive_interval, the server only answers, and neither side declares anything dead.
+    /// </summary>
+    [Fact]
+    public void Idle_client_backs_off_to_one_keepalive_per_idle_interval_and_the_server_only_answers()
+    {
+        var p = new Pair();
+        p.Connect();
+        var fromClient = new List<long>();
+        var fromServer = new List<long>();
+        for (long t = 0; t < 90_000; t += 50)
+        {
+            p.T.Clock.Advance(TimeSpan.FromMilliseconds(50));
+            p.Client.SweepOnce([]);
+            p.Server.SweepOnce([]);
+            for (int round = 0; round < 10; round++)
+            {
+                List<(byte[], SocketAddress)> a = p.T.WireA.Drain();
+                List<(byte[], SocketAddress)> b = p.T.WireB.Drain();
+                if (a.Count == 0 && b.Count == 0)
+                {
+                    break;
+                }
+                fromClient.AddRange(a.Select(_ => t));
+                fromServer.AddRange(b.Select(_ => t));
+                foreach ((byte[] d, _) in a)
+                {
+                    Pair.Deliver(p.T.B, d, p.T.AddrA, p.DeliveredAtB);
+                }
+                foreach ((byte[] d, _) in b)
+                {
+                    Pair.Deliver(p.T.A, d, p.T.AddrB, []);
+                }
+            }
+        }
+        // Steady state from ~18 s; 60 s at one per 12 s: 5, or 6 with one on the window's edge.
+        int clientInWindow = fromClient.Count(t => t >= 30_000);
+        int serverInWindow = fromServer.Count(t => t >= 30_000);
+        Assert.InRange(clientInWindow, 4, 6);
+        Assert.Equal(clientInWindow, serverInWindow);
+        Assert.Equal("ATTACHED", Field(p.ServerSessions(), "state"));
+        var clientEvents = new System.Text.StringBuilder();
+        p.Client.Audit.ReadSince(0, clientEvents);
+        Assert.DoesNotContain("TRANSPORT_DEAD", clientEvents.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Hello_after_the_handshake_creates_an_attached_session_and_pins_the_binding()
     {
@@ -181,7 +228,12 @@ public sealed class JumpingNodeTests
     {
         var p = new Pair();
         p.Connect();
+        // The client announced its idle keepalive interval in HELLO: an idle binding may stay silent
+        // that long plus transport_dead (docs/paths.md "Idle").
         p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.TransportDeadMs + 100));
+        p.Server.SweepOnce([]);
+        Assert.Equal("ATTACHED", Field(p.ServerSessions(), "state"));
+        p.T.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.IdleKeepaliveIntervalMs));
         p.Server.SweepOnce([]);
         string server = p.ServerSessions();
         Assert.Equal("RECOVERING", Field(server, "state"));

@@ -15,12 +15,22 @@ internal sealed class PathNetworkSimulation
     private readonly Random _rng = new(1234);
     private readonly List<(long At, Action Deliver)> _inFlight = [];
     private readonly Dictionary<string, (bool Alive, int LossPercent, int RttMs)> _links = new(StringComparer.Ordinal);
+    private readonly SessionPolicy _policy;
     private long _lastPingReplyMs;
+    private long _lastKeepaliveMs = -1;
+    private long _lastDataMs = -1;
 
     public PathNetworkSimulation(SessionPolicy? policy = null)
     {
-        Manager = new PathManager(policy ?? SessionPolicy.Default);
+        _policy = policy ?? SessionPolicy.Default;
+        Manager = new PathManager(_policy);
     }
+
+    /// <summary>Send KEEPALIVE on the active path on the client's idle schedule (as the node's sweep does).</summary>
+    public bool Keepalives { get; set; }
+
+    /// <summary>Every probe and keepalive put on the wire: time, interface, kind.</summary>
+    public List<(long AtMs, string Interface, string Kind)> Sent { get; } = [];
 
     /// <summary>Wi-Fi (preferred) and cellular, the session established over Wi-Fi and measured for 3 s.</summary>
     public static PathNetworkSimulation WifiAndCell(SessionPolicy? policy = null)
@@ -79,6 +89,10 @@ internal sealed class PathNetworkSimulation
             {
                 SendPing();
             }
+            if (Keepalives && NowMs % 50 == 0 && NowMs >= IdleSchedule.NextDueMs(_policy, _lastKeepaliveMs, _lastDataMs))
+            {
+                SendKeepalive();
+            }
             if (NowMs % 50 == 0)
             {
                 var actions = new List<PathAction>();
@@ -102,10 +116,29 @@ internal sealed class PathNetworkSimulation
 
     private int Rtt(string name) => _links[name].RttMs;
 
+    private void SendKeepalive()
+    {
+        _lastKeepaliveMs = NowMs;
+        PathEntry? active = Manager.Active;
+        if (active is null)
+        {
+            return;
+        }
+        Manager.OnKeepaliveSent(NowMs);
+        string name = active.Info.Interface;
+        int id = active.Id;
+        Sent.Add((NowMs, name, "keepalive"));
+        if (Passes(name) && Passes(name))
+        {
+            Later(Rtt(name), () => Manager.OnAuthenticatedRx(id, NowMs));
+        }
+    }
+
     private void SendPing()
     {
         PathEntry? active = Manager.Active;
         Manager.OnTransmit(NowMs);
+        _lastDataMs = NowMs;
         if (active is null)
         {
             return;
@@ -139,6 +172,7 @@ internal sealed class PathNetworkSimulation
             case PathActionKind.Probe:
                 ulong seq = (ulong)Actions.Count;
                 Manager.OnProbeSent(a.PathId, seq, NowMs);
+                Sent.Add((NowMs, name, "probe"));
                 if (Passes(name) && Passes(name))
                 {
                     Later(Rtt(name), () =>

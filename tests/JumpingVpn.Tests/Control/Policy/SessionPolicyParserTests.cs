@@ -29,6 +29,21 @@ public sealed class SessionPolicyParserTests
     }
 
     [Fact]
+    public void BatteryProfileSlowsTheIdleHeartbeatAndAnExplicitKeyStillWins()
+    {
+        Assert.Equal((2_000L, 12_000L), (SessionPolicy.Default.IdleAfterMs, SessionPolicy.Default.IdleKeepaliveIntervalMs));
+        Assert.Equal(25_000, Parse(("Profile", "battery")).IdleKeepaliveIntervalMs);
+        Assert.Equal(25_000, Parse(("profile", "Metered")).IdleKeepaliveIntervalMs);
+        Assert.Equal(SessionPolicy.Default, Parse(("profile", "default")));
+        // Keys are read in sorted order ("idle..." before "profile"): the preset must not undo the key.
+        Assert.Equal(40_000, Parse(("profile", "battery"), ("idle_keepalive_interval", "40s")).IdleKeepaliveIntervalMs);
+        Assert.Equal(5_000, Parse(("IdleAfter", "5s")).IdleAfterMs);
+        Assert.Contains("default or battery", Fails(("profile", "turbo")).Message, StringComparison.Ordinal);
+        Assert.Contains("idle_keepalive_interval", Fails(("idle_keepalive_interval", "10m")).Message, StringComparison.Ordinal);
+        Assert.Contains("heartbeat_interval", Fails(("heartbeat_interval", "30s"), ("heartbeat_volatile", "40s"), ("transport_dead", "50s"), ("idle_keepalive_interval", "20s")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OverridesAcceptSnakeDashAndPascalSpellings()
     {
         SessionPolicy p = Parse(
