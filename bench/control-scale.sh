@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Control-plane scale suite (issue 8, DESIGN.md §9, docs/scaling.md): `jvpn bench control` inside a
+# Control-plane scale suite (docs/design.md §9, docs/scaling.md): `jvpn bench control` inside a
 # network namespace of its own. For each size a fresh `jvpn up` server (peers file with N clients) and N
 # simulated clients with their own static keys: real WireGuard handshakes + HELLO, keepalive and reattach
 # round trips (lookup latency vs N), a reattach storm of STORM sessions with racing duplicates, abuse

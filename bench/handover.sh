@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Handover gaps of jvpn vs wireguard-go, measured in the same run on the same two-link topology
-# (DESIGN.md §8, §9): the client has Wi-Fi (preferred, default route metric 100) and cellular (metric 200)
+# (docs/design.md §8, §9): the client has Wi-Fi (preferred, default route metric 100) and cellular (metric 200)
 # into a masquerading router in front of the server. Per implementation and scenario, RUNS fresh runs of:
 #   ping every 20 ms through the tunnel for WINDOW s, and a paced TCP transfer (iperf3 -b 20M);
 #   after 3 s the scenario's event:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Data-plane speed of jvpn vs wireguard-go vs OpenVPN 2.6, measured in the same run on the same machine
-# (DESIGN.md §9): two namespaces joined by veth, one VPN at a time, iperf3 through the tunnel.
+# (docs/design.md §9): two namespaces joined by veth, one VPN at a time, iperf3 through the tunnel.
 # Per VPN:
 #   TCP single stream client->server and server->client: median of REPEATS runs of DURATION s
 #   TCP -P 4 client->server: one run

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # jvpn demo: a server and a client in their own network namespaces; the client has two links, Wi-Fi
-# and cellular, into a router in front of the server (DESIGN §8), like a phone or a laptop on the move.
+# and cellular, into a router in front of the server (docs/design.md §8), like a phone or a laptop on the move.
 # It builds jvpn, generates keys with `jvpn genkey`/`jvpn pubkey`, writes wg-quick configs, runs
 # `jvpn up` on both ends and shows the client's paths. Then, with a ping every 50 ms and a TCP transfer
 # running through the tunnel, the Wi-Fi link goes down: the client's path manager sees the interface

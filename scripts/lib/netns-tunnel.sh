@@ -125,7 +125,7 @@ nat_rebind() {
     echo "$lo-$((lo + 999))"
 }
 
-# --- two links (DESIGN §8): the client has Wi-Fi and cellular into one router ---------------------------
+# --- two links (docs/design.md §8): the client has Wi-Fi and cellular into one router ---------------------------
 #   client wifi0 192.168.S.2 -- wifi 192.168.S.1 \
 #          cell0 10.202.S.2  -- cell 10.202.S.1  -- router vpub 10.200.S.254 -- 10.200.S.1 server
 # Both links carry a default route (Wi-Fi metric 100, cellular 200); the router masquerades both, so the

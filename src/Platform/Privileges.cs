@@ -3,7 +3,7 @@ using JumpingVpn.Platform.Interop.Linux;
 namespace JumpingVpn.Platform;
 
 /// <summary>Checks up front whether this process may configure network interfaces (Linux: CAP_NET_ADMIN;
-/// Windows: an elevated Administrator or LocalSystem, which Wintun and IP Helper require, platform-notes §1.2).</summary>
+/// Windows: an elevated Administrator or LocalSystem, which Wintun and IP Helper require, docs/platform.md §1.2).</summary>
 public static class Privileges
 {
     private const int CapNetAdmin = 12;

@@ -3,7 +3,7 @@ using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Sessions;
 
 // A separate OS process writing to the shared session store, so the store contract tests can show that
-// the CAS holds between processes, not only between threads of one process (issue 6, session-spec I6).
+// the CAS holds between processes, not only between threads of one process (docs/session-spec.md I6).
 //   cas URL SESSION_ID ITERATIONS START_FILE   read + CAS(version -> version+1) in a loop; prints each version it wrote
 //   acquire URL SESSION_ID NODE START_FILE      one Acquire; prints the outcome
 // Both connect, print "ready" and wait for START_FILE to exist, so the test can start every process's work

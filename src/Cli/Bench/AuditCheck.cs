@@ -4,7 +4,7 @@ namespace JumpingVpn.Cli.Bench;
 
 /// <summary>
 /// Reads the server's audit stream (JSON Lines) after a run and checks the versioning invariant of
-/// DESIGN §3: per session, STATE_CHANGE versions are exactly 1, 2, 3, ... (no gap, no duplicate).
+/// docs/design.md §3: per session, STATE_CHANGE versions are exactly 1, 2, 3, ... (no gap, no duplicate).
 /// AUDIT_GAP lines (the bounded pipeline dropped events) are counted separately.
 /// </summary>
 internal static class AuditCheck

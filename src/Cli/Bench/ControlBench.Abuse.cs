@@ -12,7 +12,7 @@ internal sealed partial class ControlBench
     private readonly List<(SimClient Client, byte[] Datagram)> _captured = [];
 
     /// <summary>
-    /// Abuse phases (issue 8), each <see cref="ControlBenchOptions.AbuseSeconds"/> long while one
+    /// Abuse phases, each <see cref="ControlBenchOptions.AbuseSeconds"/> long while one
     /// established session pings the server's inner address through the tunnel every 10 ms: idle
     /// baseline, transport packets with unknown receiver indices, forged transport packets (valid index,
     /// garbage ciphertext), replayed REATTACH datagrams, and a handshake-initiation flood with valid mac1

@@ -9,7 +9,7 @@ namespace JumpingVpn.Cli.Bench;
 internal sealed partial class ControlBench
 {
     /// <summary>
-    /// Runtime peer changes through the control socket (issue 8 deliverable 2): one UAPI set=1 adds 1000
+    /// Runtime peer changes through the control socket: one UAPI set=1 adds 1000
     /// new peers, one removes them again, and one removes 100 peers that have live sessions (their
     /// sessions must end OPERATOR_TERMINATED). Meanwhile another thread measures keepalive round trips of
     /// other sessions: "without disturbing others" is their p99 and their losses.

@@ -7,7 +7,7 @@ namespace JumpingVpn.Cli.Bench;
 internal sealed partial class ControlBench
 {
     /// <summary>
-    /// Reattach storm (issue 8): <paramref name="count"/> sessions all move to a new NAT mapping at once;
+    /// Reattach storm: <paramref name="count"/> sessions all move to a new NAT mapping at once;
     /// every 10th sends a second, racing REATTACH from yet another mapping. Unanswered requests are retried
     /// after 1 s (fresh ctrl_seq, like the client). Afterwards the server's bindings (control socket) are
     /// compared with the winners the clients were told: any session with two ACKs for one version, or

@@ -33,7 +33,7 @@ internal sealed record ControlBenchOptions
 }
 
 /// <summary>
-/// The control-plane load generator (issue 8, DESIGN §9): for each size N a fresh `jvpn up` server with
+/// The control-plane load generator (docs/design.md §9): for each size N a fresh `jvpn up` server with
 /// N peers, N simulated clients doing real handshakes + HELLO, then lookup/reattach latency samples, a
 /// reattach storm with racing duplicates, abuse floods while a session pings through the tunnel, and a
 /// churn soak. Every figure is measured from the wire, the server's /proc entry, its control socket or

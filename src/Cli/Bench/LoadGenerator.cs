@@ -134,7 +134,7 @@ internal sealed partial class LoadGenerator : IDisposable
     /// <summary>
     /// REATTACH_REQUEST from socket <paramref name="toSocket"/> (a new NAT mapping). With
     /// <paramref name="racingSocket"/> &gt;= 0 a second request with the next ctrl_seq leaves at once from
-    /// another mapping: two racing reattaches that must resolve to exactly one winner (DESIGN §3).
+    /// another mapping: two racing reattaches that must resolve to exactly one winner (docs/design.md §3).
     /// Returns the datagram of the first request (the abuse phase replays captured ones).
     /// </summary>
     public byte[] SendReattach(SimClient c, int toSocket, int racingSocket, bool retry = false)

@@ -5,7 +5,7 @@ namespace JumpingVpn.Cli.Bench;
 /// <summary>
 /// An established session's ping through the tunnel: ICMP echo requests from the client's inner address
 /// to the server's, sealed with the session's keys; the server's kernel answers through its TUN and the
-/// reply comes back encrypted. Loss and RTT are what the abuse goals are judged on (issue 8).
+/// reply comes back encrypted. Loss and RTT are what the abuse goals are judged on.
 /// </summary>
 internal sealed class TunnelPinger
 {

@@ -6,7 +6,7 @@ using JumpingVpn.Platform;
 namespace JumpingVpn.Cli.Commands;
 
 /// <summary>
-/// `jvpn bench control`: the control-plane load generator (issue 8, docs/scaling.md). Needs root (it
+/// `jvpn bench control`: the control-plane load generator (docs/scaling.md). Needs root (it
 /// runs `jvpn up` servers with a TUN device); run it inside a network namespace of your own, as
 /// bench/control-scale.sh does, so the servers' TUN devices and the loopback traffic stay there.
 /// </summary>

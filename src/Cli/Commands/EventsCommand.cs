@@ -5,7 +5,7 @@ using JumpingVpn.Control.Uapi;
 namespace JumpingVpn.Cli.Commands;
 
 /// <summary>
-/// `jvpn events NAME [--follow]`: the session layer's audit events (JSON Lines, session-spec §6.2) from
+/// `jvpn events NAME [--follow]`: the session layer's audit events (JSON Lines, docs/session-spec.md §6.2) from
 /// the running interface's control socket. Without --follow: the recent events the daemon keeps; with
 /// --follow: then every new one, until Ctrl-C (polled every 200 ms with a cursor, so nothing is missed
 /// unless the daemon's buffer overflowed, which shows as an AUDIT_GAP line).

@@ -167,7 +167,7 @@ internal static class StatusCommand
     }
 
     /// <summary>
-    /// The peer's Jumping session (DESIGN §7, issue "session layer" item 8), or null for a plain
+    /// The peer's Jumping session (docs/design.md §7), or null for a plain
     /// WireGuard peer or another userspace WireGuard.
     /// </summary>
     private static void WriteSession(Utf8JsonWriter w, Dictionary<string, string>? s)
@@ -214,7 +214,7 @@ internal static class StatusCommand
     }
 
     /// <summary>
-    /// The client's paths (issue 4 §4): interface, local address, role (active, pending, candidate),
+    /// The client's paths: interface, local address, role (active, pending, candidate),
     /// state, smoothed RTT, loss, age of the last authenticated reply; and the recent switches.
     /// </summary>
     private static void WritePaths(Utf8JsonWriter w, Dictionary<string, string> s)

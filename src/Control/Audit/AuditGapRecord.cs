@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace JumpingVpn.Control.Audit;
 
 /// <summary>
-/// <c>AUDIT_GAP</c> (session-spec 6.1/6.2): how many events were lost at one point of the stream and, when
+/// <c>AUDIT_GAP</c> (docs/session-spec.md §6.1/6.2): how many events were lost at one point of the stream and, when
 /// they belonged to a session, which <c>state_version</c> range they covered, so a reader sees the loss
 /// through version contiguity instead of silently missing transitions.
 /// </summary>

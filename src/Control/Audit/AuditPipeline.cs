@@ -6,7 +6,7 @@ using System.Threading.Channels;
 namespace JumpingVpn.Control.Audit;
 
 /// <summary>
-/// The audit path of DESIGN 7 / session-spec 6.1: producers (session layer, packet loops) hand events to a
+/// The audit path of docs/design.md §7 / docs/session-spec.md §6.1: producers (session layer, packet loops) hand events to a
 /// bounded buffer that never blocks them; one dedicated background thread serializes the events as JSON
 /// Lines and writes them to the sinks, an in-memory tail and live subscribers.
 /// </summary>

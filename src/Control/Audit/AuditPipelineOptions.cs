@@ -1,6 +1,6 @@
 namespace JumpingVpn.Control.Audit;
 
-/// <summary>Bounds and identity of an <see cref="AuditPipeline"/>; every queue is fixed-size (DESIGN 7).</summary>
+/// <summary>Bounds and identity of an <see cref="AuditPipeline"/>; every queue is fixed-size (docs/design.md §7).</summary>
 public sealed class AuditPipelineOptions
 {
     /// <summary>Events buffered between producers and the consumer thread; beyond this, events are dropped.</summary>

@@ -4,7 +4,7 @@ namespace JumpingVpn.Control.Audit;
 
 /// <summary>
 /// One audit event as the pipeline needs to see it: the few base fields it uses to describe a loss
-/// (session-spec 6.2 <c>AUDIT_GAP{from_version,to_version,dropped_count}</c>) plus a serializer that writes
+/// (docs/session-spec.md §6.2 <c>AUDIT_GAP{from_version,to_version,dropped_count}</c>) plus a serializer that writes
 /// the whole event as one JSON object (<c>ts_ms</c>, <c>event_type</c>, <c>session_id</c>, ...).
 /// </summary>
 /// <remarks>

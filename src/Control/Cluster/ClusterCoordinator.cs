@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// This node's side of the cluster (DESIGN §6, session-spec §5.2.3): the leases it holds, their renewal
+/// This node's side of the cluster (docs/design.md §6, docs/session-spec.md §5.2.3): the leases it holds, their renewal
 /// (every third of the lease), the node's announcement in the store's node registry, and the store's
 /// health for metrics. It decides nothing about sessions itself: the session layer asks it to create,
 /// acquire and commit, and reads <see cref="ClusterLease.IsValid"/> to self-fence.

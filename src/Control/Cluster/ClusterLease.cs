@@ -7,7 +7,7 @@ namespace JumpingVpn.Control.Cluster;
 /// clock, until when its lease is known to hold. The lease is renewed by <see cref="ClusterCoordinator"/>;
 /// <see cref="ValidUntilMs"/> is taken from the moment the renewal was *sent* minus a drift margin, so the
 /// node stops serving before the store could hand the session to another node (self-fencing,
-/// session-spec §5.2.3).
+/// docs/session-spec.md §5.2.3).
 /// </summary>
 public sealed class ClusterLease : ISessionCommitter
 {

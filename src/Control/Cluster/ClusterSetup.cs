@@ -12,7 +12,7 @@ namespace JumpingVpn.Control.Cluster;
 /// `OwnerUp`, `OwnerDown` (or the `--store` override), opens the store, publishes this node's peers in the
 /// store's peer registry and adds the registry's peers it lacks, and returns what the session layer needs.
 /// Without a Store key nothing here runs: a single server keeps its sessions in its own in-memory session
-/// table (session-spec §5.2.1: single node, per-session lock, no ownership layer).
+/// table (docs/session-spec.md §5.2.1: single node, per-session lock, no ownership layer).
 /// </summary>
 public static class ClusterSetup
 {
@@ -57,7 +57,7 @@ public static class ClusterSetup
 
     /// <summary>
     /// Opens the store and the coordinator. The lease must be shorter than transport_lost_ttl
-    /// (session-spec §5.2.3): otherwise a session would end before another node could take it over.
+    /// (docs/session-spec.md §5.2.3): otherwise a session would end before another node could take it over.
     /// </summary>
     public static ClusterCoordinator Start(StoreUrl url, TunnelConfig config, SessionPolicy policy, string nodeId, WireGuardDevice device,
         IReadOnlySet<Peer> clientRole, Dictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, int listenPort, ILogger logger)

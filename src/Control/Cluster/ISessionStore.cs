@@ -3,13 +3,13 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The session store of DESIGN §6: one <see cref="OwnershipRecord"/> per session, every write a single
+/// The session store of docs/design.md §6: one <see cref="OwnershipRecord"/> per session, every write a single
 /// atomic compare-and-swap on (owner_epoch, state_version), ownership by lease with a fencing epoch. Two
 /// real implementations: <see cref="InMemorySessionStore"/> (one node, nothing to install) and
 /// <see cref="RedisSessionStore"/> (shared by the nodes of a cluster). Calls are synchronous with a bounded
 /// operation timeout: the session layer commits on its own thread and must get an answer (or
 /// <see cref="StoreStatus.Unavailable"/>) quickly; it never retries a write blindly and never falls back to
-/// a local commit (session-spec §5.2.3 "fail closed").
+/// a local commit (docs/session-spec.md §5.2.3 "fail closed").
 /// </summary>
 public interface ISessionStore : IDisposable
 {

@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The embedded default store (DESIGN §6): one process, one lock, the same CAS and lease rules as the
+/// The embedded default store (docs/design.md §6): one process, one lock, the same CAS and lease rules as the
 /// Redis store so the contract tests hold for both. Time comes from the injected <see cref="TimeProvider"/>
 /// (Unix ms), so lease expiry is testable with a manual clock.
 /// </summary>

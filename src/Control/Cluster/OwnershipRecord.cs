@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The shared, authoritative copy of one session in the cluster store (DESIGN §6, session-spec §5.2.3):
+/// The shared, authoritative copy of one session in the cluster store (docs/design.md §6, docs/session-spec.md §5.2.3):
 /// who owns it (node, fencing epoch, lease), the FSM state the owner last committed, the binding and the
 /// data needed for another node to continue it (peer key, inner addresses, policy version, the wall-clock
 /// times its TTLs run from). Monotonic node clocks never cross machines, so times here are Unix ms.

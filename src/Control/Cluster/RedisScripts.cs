@@ -2,7 +2,7 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// The Lua scripts of <see cref="RedisSessionStore"/>. Redis runs a script atomically (no other command
-/// interleaves), so each check-then-write below is one compare-and-swap (session-spec §5.2.3). Time is the
+/// interleaves), so each check-then-write below is one compare-and-swap (docs/session-spec.md §5.2.3). Time is the
 /// Redis server's own clock (TIME), the single clock every node's lease is measured on. Numbers are written
 /// with %d: Lua's tostring would print 1.7e+12 for a Unix-ms value.
 /// Every script answers {status, store_now_ms, previous_owner, field1, value1, ...} (the record after the

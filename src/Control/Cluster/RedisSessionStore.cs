@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The shared store of a cluster (DESIGN §6) on Redis: one hash per session, every mutation a Lua script
+/// The shared store of a cluster (docs/design.md §6) on Redis: one hash per session, every mutation a Lua script
 /// (<see cref="RedisScripts"/>) so check and write are one atomic step on the Redis server. The connection
 /// never queues commands while Redis is away (BacklogPolicy.FailFast) and every call has the operation
 /// timeout, so an unreachable or slow Redis answers <see cref="StoreStatus.Unavailable"/> at once instead of

@@ -6,7 +6,7 @@ public enum StoreStatus : byte
     Ok,
     NotFound,
     AlreadyExists,
-    /// <summary>The CAS lost on state_version: someone committed a newer version (session-spec §2.4 tier 5).</summary>
+    /// <summary>The CAS lost on state_version: someone committed a newer version (docs/session-spec.md §2.4 tier 5).</summary>
     StaleStateVersion,
     /// <summary>The CAS lost on owner/epoch: another node (or a newer incarnation) owns the session (fencing).</summary>
     OwnershipConflict,

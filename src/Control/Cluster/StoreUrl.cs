@@ -3,10 +3,10 @@ using System.Globalization;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// Where the session store lives (DESIGN §6, docs/cluster.md): `memory` (the embedded default) or
+/// Where the session store lives (docs/design.md §6, docs/cluster.md): `memory` (the embedded default) or
 /// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`. The key prefix separates
 /// clusters sharing one Redis; the timeout is the per-operation bound after which the store counts as
-/// unavailable (session-spec §3: 200 ms); lease is the ownership lease (10 s, renewed every third of it).
+/// unavailable (docs/session-spec.md §3: 200 ms); lease is the ownership lease (10 s, renewed every third of it).
 /// `rediss://` connects over TLS. A password never comes from the URL (it would show in process lists and
 /// logs): it is in <see cref="Access"/>, read from `StorePasswordFile` or the environment (docs/cluster.md).
 /// </summary>

@@ -17,7 +17,7 @@ public enum ControlFrameType : byte
     TerminateAck = 12,
 }
 
-/// <summary>What the first byte of a decrypted transport payload says it is (DESIGN §2.2).</summary>
+/// <summary>What the first byte of a decrypted transport payload says it is (docs/design.md §2.2).</summary>
 public enum PlaintextKind : byte
 {
     /// <summary>Empty plaintext: a WireGuard keepalive.</summary>

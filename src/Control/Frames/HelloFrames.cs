@@ -92,7 +92,7 @@ public readonly struct HelloFrame
     }
 }
 
-/// <summary>The policy numbers that bind the client (DESIGN §2.2 HELLO_ACK "policy snapshot"), 32 bytes.</summary>
+/// <summary>The policy numbers that bind the client (docs/design.md §2.2 HELLO_ACK "policy snapshot"), 32 bytes.</summary>
 public readonly record struct PolicySnapshot(
     uint HeartbeatIntervalMs,
     uint HeartbeatVolatileMs,

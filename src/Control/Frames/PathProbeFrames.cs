@@ -5,7 +5,7 @@ namespace JumpingVpn.Control.Frames;
 /// <summary>
 /// PATH_PROBE (C->S on a candidate path, docs/protocol.md §3.4): measures a candidate, never binds. The
 /// body may carry zero padding after its 24 fixed bytes (to probe a path MTU); the ACK is 24 bytes fixed,
-/// so a reply is never larger than its probe (anti-amplification, session-spec §2.3).
+/// so a reply is never larger than its probe (anti-amplification, docs/session-spec.md §2.3).
 /// </summary>
 public readonly record struct PathProbeFrame(ulong CtrlSeq, uint PathId, ulong SendTimestampMs, int PaddingLength = 0)
 {

@@ -5,7 +5,7 @@ namespace JumpingVpn.Control.Frames;
 
 /// <summary>
 /// REATTACH_REQUEST (C->S on the new path, docs/protocol.md §3.5): move the binding to the address this
-/// frame arrived from (the observed source, never a claimed one: session-spec §2.3).
+/// frame arrived from (the observed source, never a claimed one: docs/session-spec.md §2.3).
 /// </summary>
 public readonly record struct ReattachRequestFrame(SessionId SessionId, ulong CtrlSeq, ulong LastAckedVersion, ReasonCode SwitchReason, uint PathId, ulong TimestampMs)
 {
@@ -77,7 +77,7 @@ public readonly record struct ReattachAckFrame(SessionId SessionId, ulong Echoed
 
 /// <summary>
 /// REATTACH_REJECT (S->C): reason, when to retry, and the server's current state_version (so a client
-/// with a stale version learns the right one: session-spec §1.7).
+/// with a stale version learns the right one: docs/session-spec.md §1.7).
 /// </summary>
 public readonly record struct ReattachRejectFrame(SessionId SessionId, ulong EchoedCtrlSeq, ulong CurrentStateVersion, ReasonCode Reason, uint RetryAfterMs)
 {

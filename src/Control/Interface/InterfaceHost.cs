@@ -155,7 +155,7 @@ public sealed class InterfaceHost : IDisposable
     }
 
     /// <summary>
-    /// The Jumping session layer (DESIGN §2.2-§3), unless `[Jumping] SessionLayer = off`. Peers with a
+    /// The Jumping session layer (docs/design.md §2.2-§3), unless `[Jumping] SessionLayer = off`. Peers with a
     /// configured endpoint are servers we are a client of; the others are our clients. Policy comes
     /// from the `[Jumping]` section, validated at start (each session keeps the snapshot it began with).
     /// </summary>
@@ -256,7 +256,7 @@ public sealed class InterfaceHost : IDisposable
     }
 
     /// <summary>
-    /// Client path management (DESIGN §4): with a server endpoint and the session layer on, one socket per
+    /// Client path management (docs/design.md §4): with a server endpoint and the session layer on, one socket per
     /// usable interface toward the first server, `[Jumping] Interfaces = wlan0, wwan0` choosing and ordering
     /// them (default: every interface with a route to the server, by route metric); `Paths = off` keeps
     /// the single socket of plain WireGuard.

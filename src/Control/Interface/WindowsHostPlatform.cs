@@ -16,7 +16,7 @@ namespace JumpingVpn.Control.Interface;
 /// IP Helper for MTU/addresses/routes/DNS, and hooks through cmd.exe (as wireguard-windows runs them).
 /// A full tunnel puts 0.0.0.0/0 and ::/0 on the adapter with interface metric 0 and pins the UDP socket to
 /// the best other default-route interface with IP_UNICAST_IF, re-pinned whenever routes, addresses or
-/// interfaces change (wireguard-windows' pre-WireGuardNT recipe, platform-notes §0.3 and §3.2 A).
+/// interfaces change (wireguard-windows' pre-WireGuardNT recipe, docs/platform.md §0.3 and §3.2 A).
 /// The socket has IPv4 and IPv6 (dual mode); it is pinned to the IPv4 default interface, falling back to
 /// the IPv6 one on an IPv6-only host.
 /// </summary>
@@ -45,7 +45,7 @@ internal sealed class WindowsHostPlatform : HostPlatform
 
     /// <summary>
     /// The same adapter GUID every run for the same interface name, so Windows keeps one network profile
-    /// for it instead of creating "Network N" each time (platform-notes §1.3; wireguard-windows derives it
+    /// for it instead of creating "Network N" each time (docs/platform.md §1.3; wireguard-windows derives it
     /// deterministically too). Version-4/variant bits are set so it is a well-formed GUID.
     /// </summary>
     internal static Guid AdapterGuid(string interfaceName)

@@ -4,7 +4,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// The last N audit lines (JSON Lines, session-spec §6.2) with a running sequence number, so
+/// The last N audit lines (JSON Lines, docs/session-spec.md §6.2) with a running sequence number, so
 /// `jvpn events` can read the recent story and `jvpn events --follow` can poll for what is new since
 /// its cursor. Bounded: the oldest lines fall off; a reader whose cursor fell behind is told how many
 /// it missed (an AUDIT_GAP line).

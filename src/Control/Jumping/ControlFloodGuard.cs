@@ -23,7 +23,7 @@ internal enum FloodVerdict
 internal sealed class ControlFloodGuard
 {
     /// <summary>
-    /// Above the session control bucket (2/s, burst 5: session-spec §2.7), so that bucket still answers
+    /// Above the session control bucket (2/s, burst 5: docs/session-spec.md §2.7), so that bucket still answers
     /// and audits its own refusals; far below what a flood sends.
     /// </summary>
     public const int RatePerSecond = 5;

@@ -32,7 +32,7 @@ public sealed partial class JumpingNode
         int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, reason, 0, WallMs()).Write(frame);
         _device.SendControl(c.Peer, frame[..n]);
         c.ReattachAttempts++;
-        // Backoff 100, 200, 400 ... ms, capped at 2 s, inside the recovery window (session-spec §1.8).
+        // Backoff 100, 200, 400 ... ms, capped at 2 s, inside the recovery window (docs/session-spec.md §1.8).
         c.ReattachDeadlineMs = now + Math.Min(2000, 100L << Math.Min(c.ReattachAttempts, 5));
         PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
         {
@@ -137,7 +137,7 @@ public sealed partial class JumpingNode
                 });
                 if (rej.Reason is ReasonCode.SessionNotFound or ReasonCode.SessionTerminated)
                 {
-                    // The old session is gone: start a new one explicitly (session-spec §1.8).
+                    // The old session is gone: start a new one explicitly (docs/session-spec.md §1.8).
                     c.State = SessionState.Terminated;
                     c.ReattachDeadlineMs = -1;
                     c.HelloAttempts = 0;
@@ -185,7 +185,7 @@ public sealed partial class JumpingNode
         {
             if (c.HelloAttempts >= MaxHelloAttempts)
             {
-                // No HELLO_ACK: a plain WireGuard server. Keep going on WireGuard alone (DESIGN §2.2).
+                // No HELLO_ACK: a plain WireGuard server. Keep going on WireGuard alone (docs/design.md §2.2).
                 c.HelloDeadlineMs = -1;
                 c.SessionLayerOn = false;
                 _logger.LogInformation("peer {Peer} does not speak the Jumping session layer; continuing as plain WireGuard",
@@ -208,7 +208,7 @@ public sealed partial class JumpingNode
             }
             SendReattach(c, now, ReasonCode.NatRebind);
         }
-        // Liveness (DESIGN §3 heartbeat / transport_dead): the server answers every KEEPALIVE, so silence
+        // Liveness (docs/design.md §3 heartbeat / transport_dead): the server answers every KEEPALIVE, so silence
         // for transport_dead means the path or the server is gone. A restarted server no longer knows our
         // keys and drops everything as an unknown index; WireGuard alone would wait 15 s
         // (KeepaliveTimeout + RekeyTimeout) before rehandshaking. Start the handshake now; the HELLO after
@@ -227,7 +227,7 @@ public sealed partial class JumpingNode
             FailoverToNextServer(c, now); // next cluster node, if any (JumpingNode.Failover.cs)
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
         }
-        // The client's copy of transport_lost_ttl (session-spec §1.8: TTL minus a margin): the server has
+        // The client's copy of transport_lost_ttl (docs/session-spec.md §1.8: TTL minus a margin): the server has
         // ended the session by now, so say so, and open a new one as soon as any path answers again. The
         // server only starts counting after our announced idle interval (docs/paths.md "Idle"), so do we.
         if (c.State != SessionState.Terminated && !c.Id.IsNone
@@ -256,7 +256,7 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>
-    /// KEEPALIVE on the active path (DESIGN §2.2), on the schedule of docs/paths.md "Idle": every
+    /// KEEPALIVE on the active path (docs/design.md §2.2), on the schedule of docs/paths.md "Idle": every
     /// heartbeat_interval while data flowed within idle_after or a request is unanswered, then with gaps
     /// doubling up to idle_keepalive_interval. It goes out even when probes went out on other paths: it is
     /// the packet that refreshes the active path's NAT mapping and, from a remapped address, earns the

@@ -8,7 +8,7 @@ using JumpingVpn.Tunnel.Device;
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// The server role on a cluster node (DESIGN §6, session-spec §5.2.3). Every committed transition of a
+/// The server role on a cluster node (docs/design.md §6, docs/session-spec.md §5.2.3). Every committed transition of a
 /// server session is compare-and-swapped into the shared store under this node's lease before it counts
 /// (<see cref="SessionSlot.ApplyCommitted"/>); a node serves a session (answers its control frames and
 /// forwards its traffic) only while it holds a valid lease, and self-fences otherwise. A HELLO or
@@ -118,7 +118,7 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>
-    /// Continues a session from the store on this node (session-spec §5.2.3 node failure): read, check that
+    /// Continues a session from the store on this node (docs/session-spec.md §5.2.3 node failure): read, check that
     /// the asking peer is the session's peer, acquire (epoch + 1) once the old lease has ended, restore the
     /// record, and declare the old binding dead (T4, detail OWNER_FAILOVER) through the store.
     /// </summary>
@@ -270,7 +270,7 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>
-    /// Self-fence (session-spec §5.2.3): stop forwarding (the peer's inner addresses leave the allowed-IPs
+    /// Self-fence (docs/session-spec.md §5.2.3): stop forwarding (the peer's inner addresses leave the allowed-IPs
     /// table) and answering for the session; the local copy is dropped, the store's stays authoritative.
     /// </summary>
     private void FenceSession(ServerSession s, string why)
@@ -299,7 +299,7 @@ public sealed partial class JumpingNode
     private void Unfence(ServerSession? s, ClusterLease lease, Peer? peer = null)
     {
         Peer p = peer ?? s!.Peer;
-        p.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
+        p.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
         _device.AllowedIps.RemoveAll(p);
         if (_innerPrefixes.TryGetValue(p, out IReadOnlyList<IpPrefix>? prefixes))
         {

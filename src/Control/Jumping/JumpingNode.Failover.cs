@@ -6,7 +6,7 @@ using JumpingVpn.Tunnel.Device;
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// Client side of node failover (DESIGN §6, docs/cluster.md): a client may know several nodes of one
+/// Client side of node failover (docs/design.md §6, docs/cluster.md): a client may know several nodes of one
 /// server cluster (`[Jumping] Endpoints`, all sharing the server's identity key). When the node it talks to
 /// stops answering for transport_dead, the next handshake goes to the next node; the HELLO after it carries
 /// the session id and last acknowledged version, and that node continues the session once it owns it.

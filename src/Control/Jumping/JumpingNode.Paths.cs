@@ -8,7 +8,7 @@ using JumpingVpn.Tunnel.Loops;
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// The client's path manager wired to the data plane (DESIGN §4): the sweep feeds each session's
+/// The client's path manager wired to the data plane (docs/design.md §4): the sweep feeds each session's
 /// <see cref="PathManager"/> with the interfaces (<see cref="ClientPaths"/>), per-path receive times and
 /// our transmit times, and carries out what it decides: PATH_PROBE on a path's socket, REATTACH_REQUEST
 /// on the new path, and the switch of the peer's socket once the server's REATTACH_ACK arrives on it.
@@ -261,7 +261,7 @@ public sealed partial class JumpingNode
         return null;
     }
 
-    /// <summary>Every path decision is an audit line with its reason (issue 4 §3).</summary>
+    /// <summary>Every path decision is an audit line with its reason.</summary>
     private void PublishDecisions(ClientSession c, List<PathDecision> log)
     {
         foreach (PathDecision d in log)

@@ -15,7 +15,7 @@ public sealed partial class JumpingNode
     private void OnServerFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
     {
         // One reusable event list per receive thread and the source read straight from the socket
-        // address: a keepalive or rejected frame allocates nothing (issue 8).
+        // address: a keepalive or rejected frame allocates nothing.
         List<AuditEvent> audit = t_serverAudit ??= new List<AuditEvent>(8);
         audit.Clear();
         Span<byte> reply = stackalloc byte[256];
@@ -39,7 +39,7 @@ public sealed partial class JumpingNode
                         && current is { State: not SessionState.Terminated };
                     if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
                     {
-                        // The node states its limit and refuses cleanly beyond it (DESIGN §3): no session is
+                        // The node states its limit and refuses cleanly beyond it (docs/design.md §3): no session is
                         // created; the client hears why and stays a plain WireGuard peer until it retries.
                         n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
                         ReportSessionLimit(now);
@@ -69,7 +69,7 @@ public sealed partial class JumpingNode
                         s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
                         _server[peer] = s;
                         _byId[slot.Id] = s;
-                        peer.AllowRoaming = false; // jvpn peers never rebind implicitly (DESIGN §2.2)
+                        peer.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
                         peer.Endpoint = EndpointCodec.Copy(from);
                     }
                     else if (current!.Value.Binding != source)
@@ -228,7 +228,7 @@ public sealed partial class JumpingNode
 
     /// <summary>
     /// A TERMINATED session stays as a tombstone for tombstone_ttl so late frames get a precise answer
-    /// (SESSION_TERMINATED) and ids are never reused (session-spec §1.6); then it is evicted, so state per
+    /// (SESSION_TERMINATED) and ids are never reused (docs/session-spec.md §1.6); then it is evicted, so state per
     /// peer stays bounded. A HELLO from that peer afterwards opens a new session.
     /// </summary>
     private void EvictTombstone(ServerSession s, long now)
@@ -248,7 +248,7 @@ public sealed partial class JumpingNode
     /// <summary>
     /// Replayed authenticated packets (e.g. a captured REATTACH_REQUEST resent from elsewhere) die in the
     /// WireGuard replay window before the session layer sees them, so they can never change a session;
-    /// the sweep reports them as one rate-limited SECURITY_EVENT per sweep (session-spec §2.5, TS8).
+    /// the sweep reports them as one rate-limited SECURITY_EVENT per sweep (docs/session-spec.md §2.5, TS8).
     /// </summary>
     private void ReportReplays(ServerSession s)
     {

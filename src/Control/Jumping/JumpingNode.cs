@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// The Jumping session layer on one interface (DESIGN §2.2-§3), wired to the WireGuard core through
+/// The Jumping session layer on one interface (docs/design.md §2.2-§3), wired to the WireGuard core through
 /// <see cref="IDeviceObserver"/>. Each peer is served in one role:
 /// <list type="bullet">
 /// <item>server (peers without a configured endpoint): answers HELLO with a session (BIRTH -> ATTACHED),
@@ -103,7 +103,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     /// <summary>
     /// Server sessions that are not TERMINATED, kept as a counter from the events every server-side
     /// transition publishes (SESSION_CREATED +1, STATE_CHANGE to TERMINATED -1), so the session limit
-    /// check on HELLO is O(1) instead of a scan of all sessions (issue 8).
+    /// check on HELLO is O(1) instead of a scan of all sessions.
     /// </summary>
     private long _liveServerSessions;
 
@@ -157,7 +157,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     {
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
-            // DESIGN §2.2: HELLO after every completed handshake, new session or resume.
+            // docs/design.md §2.2: HELLO after every completed handshake, new session or resume.
             SendHello(c, NowMs());
         }
     }
@@ -186,7 +186,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     /// <summary>
     /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
-    /// path and never binds (DESIGN §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// path and never binds (docs/design.md §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
     /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
     /// </summary>
     private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
@@ -203,8 +203,8 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         if (_client.TryGetValue(peer, out ClientSession? c))
         {
             // The frequent answers (several per second while data flows) take a path without lambdas:
-            // a capturing lambda anywhere in a method allocates its closure on every call (issue 2's
-            // zero-allocation receive loop).
+            // a capturing lambda anywhere in a method allocates its closure on every call, and the
+            // receive loop must allocate nothing per packet.
             if (!TryClientLiveness(c, type, frame, now))
             {
                 OnClientFrame(c, type, frame, arrivedVia, now);
@@ -241,7 +241,7 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
             long nowNs = _device.NowNs();
             // Enumerating the dictionary itself (not .Values, which copies all N) and reading each slot's
             // lock-free summary keeps an idle pass at a few ns per session; only sessions with a due
-            // timer, a silent binding or fresh replay drops take their lock (issue 8, docs/scaling.md).
+            // timer, a silent binding or fresh replay drops take their lock (docs/scaling.md).
             foreach (KeyValuePair<Peer, ServerSession> entry in _server)
             {
                 ServerSession s = entry.Value;

@@ -36,7 +36,7 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
     public ControlFloodGuard Flood { get; init; } = new();
 }
 
-/// <summary>The client's mirror of its session with one server (session-spec §1.8; the server's version wins).</summary>
+/// <summary>The client's mirror of its session with one server (docs/session-spec.md §1.8; the server's version wins).</summary>
 internal sealed class ClientSession(Peer peer)
 {
     public Peer Peer { get; } = peer;

@@ -1,14 +1,14 @@
 namespace JumpingVpn.Control.Metrics;
 
 /// <summary>
-/// The metrics issue 3 item 7 and DESIGN 7 name, with typed methods for the session layer
+/// The metrics docs/design.md §7 names, with typed methods for the session layer
 /// (<c>metrics.Transition(from, to, reason)</c>). States and reasons are the UPPER_SNAKE codes of
-/// session-spec sections 1 and 6. Counts the data plane already keeps (packets, bytes) are bound as
+/// docs/session-spec.md §1 and §6. Counts the data plane already keeps (packets, bytes) are bound as
 /// callbacks read at scrape time instead of being counted twice.
 /// </summary>
 public sealed class JvpnMetrics
 {
-    /// <summary>The six session states (DESIGN 3); their gauges exist from the start so they read 0, not absent.</summary>
+    /// <summary>The six session states (docs/design.md §3); their gauges exist from the start so they read 0, not absent.</summary>
     public static readonly IReadOnlyList<string> States = ["BIRTH", "ATTACHED", "VOLATILE", "DEGRADED", "RECOVERING", "TERMINATED"];
 
     private readonly GaugeFamily _sessions;

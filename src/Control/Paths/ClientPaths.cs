@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace JumpingVpn.Control.Paths;
 
 /// <summary>
-/// The I/O half of the client's paths (DESIGN §4): one UDP socket per usable interface toward the server
+/// The I/O half of the client's paths (docs/design.md §4): one UDP socket per usable interface toward the server
 /// (bound to the interface: SO_BINDTODEVICE on Linux, where the tunnel's fwmark also keeps a full tunnel
 /// from looping; IP_UNICAST_IF on Windows), created and closed as interfaces and addresses come and go. The
 /// OS's change notifications (<see cref="IPathPlatform.Watch"/>) mark the view dirty on the first event of a

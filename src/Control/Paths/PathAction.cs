@@ -7,7 +7,7 @@ public enum PathActionKind
     /// <summary>Send PATH_PROBE on the path (never binds) and report its ctrl_seq with OnProbeSent.</summary>
     Probe,
 
-    /// <summary>Send REATTACH_REQUEST on the path; it becomes active only after the ACK (session-spec §1.8).</summary>
+    /// <summary>Send REATTACH_REQUEST on the path; it becomes active only after the ACK (docs/session-spec.md §1.8).</summary>
     Reattach,
 
     /// <summary>No session to move (before HELLO_ACK, or plain WireGuard): just send through the path.</summary>

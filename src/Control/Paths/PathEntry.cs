@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Paths;
 
 /// <summary>
-/// Measurements of one path: smoothed RTT (EWMA α = 0.25, session-spec §2.8), loss over the last
+/// Measurements of one path: smoothed RTT (EWMA α = 0.25, docs/session-spec.md §2.8), loss over the last
 /// <see cref="Window"/> resolved probes, and the age of the last authenticated reply. Fixed size, so a
 /// client's state stays bounded however long it runs.
 /// </summary>
@@ -147,6 +147,6 @@ public sealed class PathEntry
         return lost;
     }
 
-    /// <summary>session-spec §2.8: score = 100 − 200·loss − 0.1·rtt (jitter is not measured separately).</summary>
+    /// <summary>docs/session-spec.md §2.8: score = 100 − 200·loss − 0.1·rtt (jitter is not measured separately).</summary>
     internal double Score(double loss) => 100 - (200 * loss) - (0.1 * Math.Max(0, SrttMs));
 }

@@ -5,7 +5,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Paths;
 
 /// <summary>
-/// The client's path manager for one session (DESIGN §4, session-spec §1.8 and §2.8), sans-I/O: the
+/// The client's path manager for one session (docs/design.md §4, docs/session-spec.md §1.8 and §2.8), sans-I/O: the
 /// caller feeds it the usable paths, probe answers, per-path receive times and its own transmit times,
 /// and calls <see cref="Tick"/>; it answers with actions (probe a path, reattach on a path, use a path)
 /// and logs every decision with its reason. No sockets, clocks or randomness in here.
@@ -14,7 +14,7 @@ namespace JumpingVpn.Control.Paths;
 /// authenticated reply within a few smoothed RTTs puts it under suspicion (probe everything now, at the
 /// fast interval); no reply for path_dead while traffic is outstanding, or for transport_dead in any
 /// case, declares it dead.</item>
-/// <item>Candidates: probed at a low rate; ranked by (priority, loss, RTT, id) as session-spec §2.8 says.</item>
+/// <item>Candidates: probed at a low rate; ranked by (priority, loss, RTT, id) as docs/session-spec.md §2.8 says.</item>
 /// <item>Idle (no data for idle_after): the active path is not probed (the heartbeat keeps it and its NAT
 /// mapping alive, and only the heartbeat from an unbound address earns a REBIND_HINT), candidates are
 /// probed at idle_keepalive_interval, and silence is only suspicious when a request of ours goes
@@ -23,7 +23,7 @@ namespace JumpingVpn.Control.Paths;
 /// leave a lossy path (LOSS_RECOVERY) only for a candidate whose score beats it by the improvement
 /// factor; return to a preferred path (PREFERRED_PATH_CHANGED) only after it has answered every probe for
 /// the stability window. Voluntary switches respect the cooldown and the switch cap; forced ones are
-/// the server's to refuse (it enforces both, DESIGN §3).</item>
+/// the server's to refuse (it enforces both, docs/design.md §3).</item>
 /// </list>
 /// The client never treats a path as active before the server's REATTACH_ACK (<see cref="OnSwitchAcked"/>).
 /// </summary>
@@ -102,7 +102,7 @@ public sealed class PathManager
         }
     }
 
-    /// <summary>Successful switches in the sliding 60 s window (session-spec §2.7).</summary>
+    /// <summary>Successful switches in the sliding 60 s window (docs/session-spec.md §2.7).</summary>
     public int SwitchesLastMinute(long nowMs)
     {
         while (_switchTimes.Count > 0 && nowMs - _switchTimes.Peek() >= 60_000)
@@ -329,7 +329,7 @@ public sealed class PathManager
         bool cooldownOk = nowMs - _lastSwitchMs >= _policy.SwitchCooldownMs;
         bool capOk = SwitchesLastMinute(nowMs) < _policy.MaxSwitchesPerMinute;
 
-        // Quality (multi-sample, session-spec §2.8): only while replies still flow; a silent path is the
+        // Quality (multi-sample, docs/session-spec.md §2.8): only while replies still flow; a silent path is the
         // liveness rule's business, so a blackhole is reported as what it is (TRANSPORT_DEAD).
         if (!_suspect && best is not null && best.State == PathState.Alive && aSamples >= 8 && aLoss > _policy.LossThreshold)
         {
@@ -416,7 +416,7 @@ public sealed class PathManager
         {
             foreach (PathEntry p in _paths)
             {
-                p.NextProbeMs = nowMs; // probe immediately (DESIGN §4: fast liveness)
+                p.NextProbeMs = nowMs; // probe immediately (docs/design.md §4: fast liveness)
             }
             SuspectEpisodes++;
             _suspectSinceMs = nowMs;
@@ -540,7 +540,7 @@ public sealed class PathManager
         actions.Add(new PathAction(PathActionKind.Use, target.Id, reason));
     }
 
-    /// <summary>session-spec §2.8 filter and rank: answered recently, not penalised, priority then loss, RTT, id.</summary>
+    /// <summary>docs/session-spec.md §2.8 filter and rank: answered recently, not penalised, priority then loss, RTT, id.</summary>
     private PathEntry? BestCandidate(long nowMs, int exclude, bool requireAnswer)
     {
         PathEntry? best = null;

@@ -1,6 +1,6 @@
 namespace JumpingVpn.Control.Paths;
 
-/// <summary>What the client knows about one path (DESIGN §4, session-spec §2.8).</summary>
+/// <summary>What the client knows about one path (docs/design.md §4, docs/session-spec.md §2.8).</summary>
 public enum PathState
 {
     /// <summary>New: probes sent, none answered yet.</summary>
@@ -9,7 +9,7 @@ public enum PathState
     /// <summary>Answers probes; loss within the threshold.</summary>
     Alive,
 
-    /// <summary>Answers, but loss above the threshold (session-spec §2.8 filter).</summary>
+    /// <summary>Answers, but loss above the threshold (docs/session-spec.md §2.8 filter).</summary>
     Lossy,
 
     /// <summary>No authenticated reply for path_dead (or max_consecutive_drops probes in a row).</summary>

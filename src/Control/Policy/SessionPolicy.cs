@@ -1,26 +1,26 @@
 namespace JumpingVpn.Control.Policy;
 
 /// <summary>
-/// The numbers that bind one Jumping session (DESIGN §3 "Policy defaults", session-spec §3). Every session
+/// The numbers that bind one Jumping session (docs/design.md §3 "Policy defaults", docs/session-spec.md §3). Every session
 /// keeps the snapshot it was created with: a policy change applies to new sessions only, so an audit trail
 /// never has to say which policy a past transition ran under. All durations are milliseconds of a
 /// monotonic clock.
 /// </summary>
 public sealed record SessionPolicy
 {
-    /// <summary>Hard cap on candidate paths (DESIGN §3: default 3, hard cap 8).</summary>
+    /// <summary>Hard cap on candidate paths (docs/design.md §3: default 3, hard cap 8).</summary>
     public const int CandidatePathsHardCap = 8;
 
-    /// <summary>The control ctrl_seq bitmap is one 128-bit word (session-spec §2.6): the window cannot be wider.</summary>
+    /// <summary>The control ctrl_seq bitmap is one 128-bit word (docs/session-spec.md §2.6): the window cannot be wider.</summary>
     public const int CtrlReplayWindowHardCap = 128;
 
     /// <summary>Upper bound of the switch ring, so per-session memory stays bounded whatever the config says.</summary>
     public const int MaxSwitchesPerMinuteHardCap = 64;
 
-    /// <summary>The defaults of DESIGN §3.</summary>
+    /// <summary>The defaults of docs/design.md §3.</summary>
     public static SessionPolicy Default { get; } = new();
 
-    /// <summary>Opaque version label carried in audit events (session-spec §6.2 `policy_version`).</summary>
+    /// <summary>Opaque version label carried in audit events (docs/session-spec.md §6.2 `policy_version`).</summary>
     public string Version { get; init; } = "1";
 
     public long MaxLifetimeMs { get; init; } = 8 * 3_600_000L;
@@ -48,10 +48,10 @@ public sealed record SessionPolicy
 
     public long StabilityWindowMs { get; init; } = 2_000;
 
-    /// <summary>ATTACHED sub-flag after a switch (session-spec §1.2: post-switch stabilisation is not a state).</summary>
+    /// <summary>ATTACHED sub-flag after a switch (docs/session-spec.md §1.2: post-switch stabilisation is not a state).</summary>
     public long ProbationMs { get; init; } = 2_000;
 
-    /// <summary>Successful switches allowed in any sliding 60 s window (session-spec §2.7).</summary>
+    /// <summary>Successful switches allowed in any sliding 60 s window (docs/session-spec.md §2.7).</summary>
     public int MaxSwitchesPerMinute { get; init; } = 8;
 
     /// <summary>Minimum gap after a successful switch while bound; doubled in DEGRADED, skipped while unbound.</summary>
@@ -67,27 +67,27 @@ public sealed record SessionPolicy
 
     public int MaxSessionsPerNode { get; init; } = 10_000;
 
-    /// <summary>BIRTH without HELLO for this long -> TERMINATED (T2). session-spec §3 [P].</summary>
+    /// <summary>BIRTH without HELLO for this long -> TERMINATED (T2). docs/session-spec.md §3 [P].</summary>
     public long HandshakeTimeoutMs { get; init; } = 5_000;
 
     public long TombstoneTtlMs { get; init; } = 30_000;
 
-    /// <summary>T19 bound; 0 disables it (session-spec §3: default off, lifetime bounds it anyway).</summary>
+    /// <summary>T19 bound; 0 disables it (docs/session-spec.md §3: default off, lifetime bounds it anyway).</summary>
     public long DegradedMaxMs { get; init; }
 
-    /// <summary>T7 from ATTACHED (planned migration, e.g. back to Wi-Fi); session-spec §1.4 [P].</summary>
+    /// <summary>T7 from ATTACHED (planned migration, e.g. back to Wi-Fi); docs/session-spec.md §1.4 [P].</summary>
     public bool AllowPlannedMigration { get; init; } = true;
 
     /// <summary>
-    /// Minimum gap between two REBIND_HINTs of one session (DESIGN §2.2: rate-limited). Hints answer
+    /// Minimum gap between two REBIND_HINTs of one session (docs/design.md §2.2: rate-limited). Hints answer
     /// authenticated traffic, so this only bounds how much a NAT flapping under load makes the server send.
     /// </summary>
     public long RebindHintIntervalMs { get; init; } = 250;
 
-    /// <summary>PATH_PROBE interval on every path while the active one is healthy (DESIGN §4: low rate).</summary>
+    /// <summary>PATH_PROBE interval on every path while the active one is healthy (docs/design.md §4: low rate).</summary>
     public long PathProbeIntervalMs { get; init; } = 500;
 
-    /// <summary>PATH_PROBE interval while the active path is suspect or gone (probe immediately, DESIGN §4).</summary>
+    /// <summary>PATH_PROBE interval while the active path is suspect or gone (probe immediately, docs/design.md §4).</summary>
     public long PathFastProbeIntervalMs { get; init; } = 150;
 
     /// <summary>
@@ -122,13 +122,13 @@ public sealed record SessionPolicy
     /// <summary>Upper bound of an idle interval a server accepts from a client's HELLO (and of the policy key).</summary>
     public const long IdleKeepaliveHardCapMs = 120_000;
 
-    /// <summary>Per-session control token bucket (session-spec §2.7: 2/s, burst 5).</summary>
+    /// <summary>Per-session control token bucket (docs/session-spec.md §2.7: 2/s, burst 5).</summary>
     public int ControlRatePerSecond { get; init; } = 2;
 
     public int ControlBurst { get; init; } = 5;
 
     /// <summary>
-    /// Checks the ranges and the ordering rules of session-spec §3 ("policy cannot disable invariants", I23).
+    /// Checks the ranges and the ordering rules of docs/session-spec.md §3 ("policy cannot disable invariants", I23).
     /// Returns null when valid, else the config key at fault and what is wrong.
     /// </summary>
     public (string Key, string Problem)? Validate()

@@ -4,7 +4,7 @@ using JumpingVpn.Control.Config;
 namespace JumpingVpn.Control.Policy;
 
 /// <summary>
-/// Reads the `[Jumping]` section (DESIGN §7) into a <see cref="SessionPolicy"/>. Keys arrive lower-cased
+/// Reads the `[Jumping]` section (docs/design.md §7) into a <see cref="SessionPolicy"/>. Keys arrive lower-cased
 /// (TunnelConfig.Jumping); `max_lifetime`, `max-lifetime` and `MaxLifetime` all name the same key, so
 /// both snake_case and wg-quick's PascalCase style work. Durations need a unit (`500ms`, `15s`, `2m`,
 /// `8h`): a bare number is ambiguous between ms and s, and guessing wrong by 1000x is worse than an error.
@@ -35,7 +35,7 @@ public static class SessionPolicyParser
     ];
 
     /// <summary>
-    /// Builds the policy from DESIGN §3 defaults plus the section's overrides, then validates it
+    /// Builds the policy from docs/design.md §3 defaults plus the section's overrides, then validates it
     /// (<see cref="SessionPolicy.Validate"/>). Throws <see cref="ConfigException"/> naming the file and key.
     /// </summary>
     public static SessionPolicy Parse(IReadOnlyDictionary<string, string> jumpingSection, string? sourceFile)

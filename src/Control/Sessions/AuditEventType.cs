@@ -1,6 +1,6 @@
 namespace JumpingVpn.Control.Sessions;
 
-/// <summary>Audit event types of session-spec §6.2 (printed UPPER_SNAKE). Append, never renumber.</summary>
+/// <summary>Audit event types of docs/session-spec.md §6.2 (printed UPPER_SNAKE). Append, never renumber.</summary>
 public enum AuditEventType : byte
 {
     SessionCreated = 1,

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// JSON Lines form of <see cref="AuditEvent"/> (session-spec §6.2): one object per line, fields in a fixed
+/// JSON Lines form of <see cref="AuditEvent"/> (docs/session-spec.md §6.2): one object per line, fields in a fixed
 /// order, UPPER_SNAKE names, integers only (no floats, no culture), so the same events always give the
 /// same bytes (I7: determinism is checked by comparing these bytes). Payloads, keys and proofs are never
 /// part of an event (§6.2 last paragraph).

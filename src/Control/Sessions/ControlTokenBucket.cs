@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Per-session control token bucket (session-spec §2.7: 2/s, burst 5). Integer milli-tokens and an
+/// Per-session control token bucket (docs/session-spec.md §2.7: 2/s, burst 5). Integer milli-tokens and an
 /// injected clock keep it deterministic; retry_after_ms = ceil(missing / refill rate) as upstream's
 /// rate_limiter.py defines it. A clock that goes backwards refills nothing.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Freshness of the client's ctrl_seq (session-spec §2.6): one u64 sequence space per direction, starting
+/// Freshness of the client's ctrl_seq (docs/session-spec.md §2.6): one u64 sequence space per direction, starting
 /// at 1. State-mutating frames (REATTACH, TERMINATE) must be above the high-water mark and at most
 /// max_forward_gap ahead of it; non-mutating ones (KEEPALIVE, PATH_PROBE) may arrive reordered inside a
 /// fixed 128-bit bitmap window. Checks are read-only so they can run before authentication; only

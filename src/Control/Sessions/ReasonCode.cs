@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// The canonical UPPER_SNAKE reason codes (session-spec §1.4, §2.4, Appendix A). The numeric values are
+/// The canonical UPPER_SNAKE reason codes (docs/session-spec.md §1.4, §2.4, Appendix A). The numeric values are
 /// the u16 carried by control frames (docs/protocol.md), so they are fixed: append, never renumber.
 /// The text form (<see cref="WireNames.Of(ReasonCode)"/>) is the enum name in UPPER_SNAKE.
 /// </summary>
@@ -9,7 +9,7 @@ public enum ReasonCode : ushort
 {
     None = 0,
 
-    // Transition reasons (one per row of the table in session-spec §1.4).
+    // Transition reasons (one per row of the table in docs/session-spec.md §1.4).
     HandshakeOk = 1,
     HandshakeFail = 2,
     QualityThresholdExceeded = 3,
@@ -44,7 +44,7 @@ public enum ReasonCode : ushort
     NatRebind = 51,
     PolicyForced = 52,
 
-    // Rejections (session-spec §2.4, §2.5) and [P] additions.
+    // Rejections (docs/session-spec.md §2.4, §2.5) and [P] additions.
     MalformedMessage = 64,
     UnsupportedProtocolVersion = 65,
     RateLimited = 66,
@@ -66,6 +66,6 @@ public enum ReasonCode : ushort
     DualBindForbidden = 82,
     SessionLimitReached = 83,
 
-    // Detail of TRANSPORT_DEAD when a new node takes over a session whose owner died (session-spec §5.2.3).
+    // Detail of TRANSPORT_DEAD when a new node takes over a session whose owner died (docs/session-spec.md §5.2.3).
     OwnerFailover = 84,
 }

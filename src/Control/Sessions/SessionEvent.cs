@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Inputs to the state machine (session-spec §1.3). Clock-driven events (recovery window, transport-loss
+/// Inputs to the state machine (docs/session-spec.md §1.3). Clock-driven events (recovery window, transport-loss
 /// TTL, lifetime, volatile-persisted, handshake timeout, degraded max) are not inputs: they fire from the
 /// record's deadlines before any input is applied (§1.5), or on <see cref="Tick"/>. Measurement events
 /// (quality, stability, transport dead) come from the data plane's health monitor, which owns the guards
@@ -29,8 +29,8 @@ public enum SessionEventKind : byte
 
 /// <summary>
 /// One input. <see cref="Authenticated"/> says the frame came out of a valid AEAD open with this
-/// session's keypair (the data plane did that: DESIGN §2.2); unauthenticated input never changes a
-/// session (session-spec I15).
+/// session's keypair (the data plane did that: docs/design.md §2.2); unauthenticated input never changes a
+/// session (docs/session-spec.md I15).
 /// </summary>
 public readonly record struct SessionEvent(SessionEventKind Kind)
 {

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// 128-bit random session id (session-spec I1: never reused; the upstream PoC's 64-bit ids are too short
+/// 128-bit random session id (docs/session-spec.md I1: never reused; the upstream PoC's 64-bit ids are too short
 /// to be unguessable). On the wire it is 16 bytes copied as-is; <see cref="ToString"/> prints those bytes
 /// as 32 lowercase hex digits. All zero means "no session" (HELLO of a fresh client).
 /// </summary>

@@ -5,7 +5,7 @@ public static partial class SessionMachine
     /// <summary>
     /// The earliest monotonic ms at which <see cref="FireDueTimers"/> (or the tombstone eviction after
     /// TERMINATED) could act on <paramref name="r"/>; before it a Tick is a no-op, so the server's sweep
-    /// skips the session with one read instead of taking its lock (issue 8: the 50 ms sweep must not cost
+    /// skips the session with one read instead of taking its lock (the 50 ms sweep must not cost
     /// O(N) locked work at 100k sessions). Mirrors FireDueTimers' conditions, each of which fires strictly
     /// after its bound, hence the +1. Returning too early is harmless (one extra Tick); it never returns late.
     /// </summary>

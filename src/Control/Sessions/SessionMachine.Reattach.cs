@@ -5,7 +5,7 @@ namespace JumpingVpn.Control.Sessions;
 public static partial class SessionMachine
 {
     /// <summary>
-    /// REATTACH_REQUEST in the tier order of session-spec §2.4. Tier 0 (parse, global/per-source buckets)
+    /// REATTACH_REQUEST in the tier order of docs/session-spec.md §2.4. Tier 0 (parse, global/per-source buckets)
     /// and the session lookup belong to the caller. Tiers 1-2 only read; authentication (tier 3) is the
     /// AEAD result the data plane passes in; only from tier 4 on does anything change (the ctrl_seq is
     /// consumed by any authenticated request, so a denied request cannot be replayed later when policy
@@ -64,7 +64,7 @@ public static partial class SessionMachine
         ulong v = e.LastAckedVersion;
         if (v < r.BoundAtVersion || v > r.StateVersion)
         {
-            // session-spec §1.7: below bound_at someone rebound since; above state_version is from the future.
+            // docs/session-spec.md §1.7: below bound_at someone rebound since; above state_version is from the future.
             return Denied(r, e, ReasonCode.StaleStateVersion, 0, fired, nowMs, audit);
         }
         if (!IsSwitchReason(e.Reason))
@@ -83,7 +83,7 @@ public static partial class SessionMachine
         if (r.Binding.HasValue && r.LastSwitchMs >= 0)
         {
             // Cooldown only while bound (an unbound session must be able to recover at once), doubled in
-            // DEGRADED (session-spec §1.2).
+            // DEGRADED (docs/session-spec.md §1.2).
             long cooldown = r.State == SessionState.Degraded ? 2 * p.SwitchCooldownMs : p.SwitchCooldownMs;
             long since = nowMs - r.LastSwitchMs;
             if (since < cooldown)
@@ -143,7 +143,7 @@ public static partial class SessionMachine
 
     /// <summary>
     /// A refused request: only authenticated ones are counted and answered with REATTACH_RESULT(DENIED);
-    /// unauthenticated ones stay silent and change nothing at all (session-spec §2.5, I15).
+    /// unauthenticated ones stay silent and change nothing at all (docs/session-spec.md §2.5, I15).
     /// </summary>
     private static SessionOutcome Denied(SessionRecord r, in SessionEvent e, ReasonCode reason, uint retryAfterMs, int fired, long nowMs, List<AuditEvent>? audit)
     {

@@ -6,7 +6,7 @@ public static partial class SessionMachine
     public const long RebindHintNewAddressFloorMs = 20;
 
     /// <summary>
-    /// DESIGN §2.2 binding rule: authenticated traffic from an address that is not the binding is
+    /// docs/design.md §2.2 binding rule: authenticated traffic from an address that is not the binding is
     /// delivered inbound but never rebinds; the server answers it with a REBIND_HINT so the client sends a
     /// REATTACH_REQUEST (switch_reason NAT_REBIND) from there. Call this for authenticated packets only.
     /// Returns true when a hint should be sent now (rate-limited per session by

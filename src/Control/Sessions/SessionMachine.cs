@@ -3,14 +3,14 @@ using JumpingVpn.Control.Policy;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// The server-authoritative session FSM of DESIGN §3 / session-spec §1.4-1.7 as a pure function of
+/// The server-authoritative session FSM of docs/design.md §3 / docs/session-spec.md §1.4-1.7 as a pure function of
 /// (record, event, policy snapshot, now): no clock, no randomness, no I/O (I7). Every transition adds
 /// exactly 1 to state_version and appends exactly one STATE_CHANGE carrying one reason code; rejections
 /// never change the version. Audit events go to a caller-owned list (null: not recorded).
 /// </summary>
 public static partial class SessionMachine
 {
-    /// <summary>session-spec §1.7: wrap is forbidden; at 2^63 the session is ended with FATAL_PROTOCOL_ERROR (T18).</summary>
+    /// <summary>docs/session-spec.md §1.7: wrap is forbidden; at 2^63 the session is ended with FATAL_PROTOCOL_ERROR (T18).</summary>
     internal const ulong MaxStateVersion = 1UL << 63;
 
     /// <summary>A new record in BIRTH, version 0 (S15), with its SESSION_CREATED event.</summary>
@@ -27,7 +27,7 @@ public static partial class SessionMachine
     }
 
     /// <summary>
-    /// Applies one input at <paramref name="nowMs"/>. Order (session-spec §1.5): unauthenticated peer input
+    /// Applies one input at <paramref name="nowMs"/>. Order (docs/session-spec.md §1.5): unauthenticated peer input
     /// is refused before anything else runs (I15); then due timers fire, each as its own transition, in the
     /// priority order of §1.5; then the input itself.
     /// </summary>
@@ -79,7 +79,7 @@ public static partial class SessionMachine
 
             case SessionEventKind.QualityViolation when s is SessionState.Volatile or SessionState.Degraded:
             case SessionEventKind.StabilityRestored when s == SessionState.Attached:
-                // Telemetry-only no-ops (session-spec §1.4 "No-ops").
+                // Telemetry-only no-ops (docs/session-spec.md §1.4 "No-ops").
                 return Accepted(record, fired);
 
             case SessionEventKind.StabilityRestored when s == SessionState.Volatile:
@@ -133,7 +133,7 @@ public static partial class SessionMachine
                 return ApplyNonMutating(record, e, nowMs, audit, fired);
 
             default:
-                // session-spec I24: any pair not in the table is refused and changes nothing.
+                // docs/session-spec.md I24: any pair not in the table is refused and changes nothing.
                 return Reject(record, ReasonCode.InvalidStateTransition, 0, fired);
         }
     }
@@ -172,7 +172,7 @@ public static partial class SessionMachine
     }
 
     /// <summary>
-    /// Fires every due clock-driven transition, highest priority first (session-spec §1.5:
+    /// Fires every due clock-driven transition, highest priority first (docs/session-spec.md §1.5:
     /// SESSION_TTL > TRANSPORT_LOSS_TTL > terminate-class bounds > RECOVERY_WINDOW > VOLATILE_PERSISTED).
     /// Loops because one timer can make another due (VOLATILE -> DEGRADED, then nothing; RECOVERING ->
     /// DEGRADED keeps the TTL clock). At most a handful of iterations: every step moves toward TERMINATED.
@@ -254,7 +254,7 @@ public static partial class SessionMachine
         }
     }
 
-    /// <summary>session-spec I3: ATTACHED/VOLATILE bound; BIRTH/RECOVERING/TERMINATED unbound; DEGRADED either.</summary>
+    /// <summary>docs/session-spec.md I3: ATTACHED/VOLATILE bound; BIRTH/RECOVERING/TERMINATED unbound; DEGRADED either.</summary>
     internal static bool BindingMatchesState(SessionRecord r) => r.State switch
     {
         SessionState.Attached or SessionState.Volatile => r.Binding.HasValue,

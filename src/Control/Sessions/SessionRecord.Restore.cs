@@ -5,7 +5,7 @@ namespace JumpingVpn.Control.Sessions;
 public sealed partial class SessionRecord
 {
     /// <summary>
-    /// A session continued from the cluster store on a node that did not create it (session-spec §5.2.3
+    /// A session continued from the cluster store on a node that did not create it (docs/session-spec.md §5.2.3
     /// node failure): same id, state, versions and binding as the store holds them; times are this node's
     /// monotonic ms, converted by the caller from the store's Unix ms. Limiter state starts fresh (it is
     /// node-local soft state); the control-sequence high-water travels so an old request stays refused.

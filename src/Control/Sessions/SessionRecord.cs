@@ -3,7 +3,7 @@ using JumpingVpn.Control.Policy;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// The server-side state of one session. Fixed size once created (session-spec I17): a ctrl_seq window of
+/// The server-side state of one session. Fixed size once created (docs/session-spec.md I17): a ctrl_seq window of
 /// two words, a token bucket, a switch ring sized by the policy, no history. Only
 /// <see cref="SessionMachine"/> mutates it; callers that share it across threads go through
 /// <see cref="SessionSlot"/>. Times are ms of the caller's monotonic clock; -1 means "not running".
@@ -52,7 +52,7 @@ public sealed partial class SessionRecord
 
     public long LastSwitchMs { get; internal set; } = -1;
 
-    /// <summary>ATTACHED sub-flag after a switch (session-spec §1.2), informational for the path manager.</summary>
+    /// <summary>ATTACHED sub-flag after a switch (docs/session-spec.md §1.2), informational for the path manager.</summary>
     public long ProbationUntilMs { get; internal set; } = -1;
 
     public ReasonCode LastReason { get; internal set; }
@@ -85,7 +85,7 @@ public sealed partial class SessionRecord
 /// <summary>
 /// Every field of a <see cref="SessionRecord"/> as one comparable value: the tests compare snapshots to
 /// prove "no mutation". <see cref="FsmOnly"/> blanks what an authenticated rejection may legitimately
-/// change (ctrl_seq high-water, bucket, counters: session-spec I16) and the REBIND_HINT rate-limit clock.
+/// change (ctrl_seq high-water, bucket, counters: docs/session-spec.md I16) and the REBIND_HINT rate-limit clock.
 /// </summary>
 public readonly record struct SessionSnapshot(
     SessionId Id,

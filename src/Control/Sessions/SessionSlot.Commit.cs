@@ -3,7 +3,7 @@ using JumpingVpn.Control.Policy;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Where a transition is made durable before it counts (the cluster store, DESIGN §6). Called under the
+/// Where a transition is made durable before it counts (the cluster store, docs/design.md §6). Called under the
 /// slot's lock with the record after the transition and the version it was read at; answers
 /// <see cref="ReasonCode.None"/> when the compare-and-swap on (owner_epoch, state_version) won, else the
 /// reason to refuse (STALE_STATE_VERSION, OWNERSHIP_CONFLICT, STORE_UNAVAILABLE, NOT_AUTHORITATIVE_OWNER).
@@ -24,7 +24,7 @@ public sealed partial class SessionSlot
     }
 
     /// <summary>
-    /// <see cref="Apply"/>, then, if the state machine moved, the store commit (session-spec §2.4 tier 5).
+    /// <see cref="Apply"/>, then, if the state machine moved, the store commit (docs/session-spec.md §2.4 tier 5).
     /// A refused commit rolls the record back to exactly what it was and removes the events the attempt
     /// appended, so nothing is committed locally that the store did not accept (fail closed); the input is
     /// answered with the store's reason. The rollback copy is allocated once per slot.

@@ -4,7 +4,7 @@ namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
 /// One session's record behind its own lock: per-session mutation only, no global lock on the packet path
-/// (DESIGN §5). The lock makes each Apply the single atomic compare-and-commit of session-spec §2.4 tier 5
+/// (docs/design.md §5). The lock makes each Apply the single atomic compare-and-commit of docs/session-spec.md §2.4 tier 5
 /// for the in-memory store: two racing reattaches read and commit one after the other, so the second sees
 /// the first's bound_at_version and is refused as STALE_STATE_VERSION (I3, I6).
 /// </summary>
@@ -62,7 +62,7 @@ public sealed partial class SessionSlot
     }
 
     /// <summary>
-    /// Binding rule (DESIGN §2.2) under the slot's lock: whether authenticated traffic from
+    /// Binding rule (docs/design.md §2.2) under the slot's lock: whether authenticated traffic from
     /// <paramref name="observed"/> deserves a REBIND_HINT now (rate-limited per session), and what to put in it.
     /// </summary>
     public bool TryTakeRebindHint(TransportAddress observed, long nowMs, out ulong stateVersion)

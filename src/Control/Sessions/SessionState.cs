@@ -1,6 +1,6 @@
 namespace JumpingVpn.Control.Sessions;
 
-/// <summary>The six server-authoritative states of DESIGN §3 / session-spec §1.2 (no REATTACHING).</summary>
+/// <summary>The six server-authoritative states of docs/design.md §3 / docs/session-spec.md §1.2 (no REATTACHING).</summary>
 public enum SessionState : byte
 {
     Birth = 0,

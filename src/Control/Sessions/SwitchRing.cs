@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Times of the last N successful switches, N = max_switches_per_min (session-spec §2.7, M7: a sliding
+/// Times of the last N successful switches, N = max_switches_per_min (docs/session-spec.md §2.7, M7: a sliding
 /// 60 s window, not a per-minute counter that allows 2x at the minute edge). Fixed size, allocated once
 /// with the session, O(1) check: the cap is reached iff the ring is full and its oldest entry is still
 /// inside the window.

@@ -3,8 +3,8 @@ using System.Net;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// Where a binding points: the observed source address and port of an authenticated packet (session-spec
-/// §2.3: the binding address is the observed one, never a claimed one). IPv4 is stored IPv4-mapped so
+/// Where a binding points: the observed source address and port of an authenticated packet
+/// (docs/session-spec.md §2.3: the binding address is the observed one, never a claimed one). IPv4 is stored IPv4-mapped so
 /// one 128-bit value compares both families; a value type, so comparing bindings allocates nothing.
 /// </summary>
 public readonly record struct TransportAddress(UInt128 Address, ushort Port)
@@ -22,7 +22,7 @@ public readonly record struct TransportAddress(UInt128 Address, ushort Port)
 
     /// <summary>
     /// The same value straight from a receive buffer's socket address, without allocating (control
-    /// frames are parsed on the receive thread; issue 8: no per-frame garbage).
+    /// frames are parsed on the receive thread; no per-frame garbage).
     /// </summary>
     public static TransportAddress From(System.Net.SocketAddress address)
     {

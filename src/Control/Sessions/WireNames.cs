@@ -3,7 +3,7 @@ using System.Text;
 namespace JumpingVpn.Control.Sessions;
 
 /// <summary>
-/// UPPER_SNAKE spellings of the enums (session-spec §6.1 [R]: UPPER_SNAKE for event types, states and
+/// UPPER_SNAKE spellings of the enums (docs/session-spec.md §6.1 [R]: UPPER_SNAKE for event types, states and
 /// reason codes). Built once from the PascalCase member names so the two can never drift; lookups after
 /// that are array reads and allocate nothing.
 /// </summary>

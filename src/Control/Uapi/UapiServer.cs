@@ -21,7 +21,7 @@ namespace JumpingVpn.Control.Uapi;
 ///   4. write the answer ending in <c>errno=N</c> and a blank line, then go to 1 (several requests per
 ///      connection are allowed) until the client closes.
 /// Malformed input earns an errno answer, never an exception out of the server. The byte stream comes from
-/// an <see cref="IUapiTransport"/>: a Unix socket, or a named pipe on Windows (DESIGN §7). Omitted compared
+/// an <see cref="IUapiTransport"/>: a Unix socket, or a named pipe on Windows (docs/design.md §7). Omitted compared
 /// with wireguard-go: exiting when the socket file is deleted (the composition root can watch
 /// <see cref="SocketPath"/> if it wants that).
 /// </remarks>

@@ -4,7 +4,7 @@ using JumpingVpn.Platform.Udp;
 namespace JumpingVpn.Platform.Net;
 
 /// <summary>
-/// The OS side of the client's path manager (DESIGN §4): which interfaces can reach the server, a
+/// The OS side of the client's path manager (docs/design.md §4): which interfaces can reach the server, a
 /// notification when links, addresses or routes change, and a UDP socket that sends through exactly one
 /// interface. One implementation per OS (rtnetlink + /proc + SO_BINDTODEVICE on Linux; IP Helper
 /// notifications and tables + IP_UNICAST_IF on Windows); the path logic above it is the same everywhere.

@@ -7,7 +7,7 @@ namespace JumpingVpn.Platform.Udp;
 
 /// <summary>
 /// recvmmsg into a <see cref="PacketBatch"/>: one syscall for up to <see cref="MaxMessages"/> messages
-/// (perf-notes §0: 1 datagram per syscall caps this VM at ~1.1 Gbit/s). The mmsghdr/iovec/sockaddr/cmsg
+/// (docs/data-plane.md §0: 1 datagram per syscall caps this VM at ~1.1 Gbit/s). The mmsghdr/iovec/sockaddr/cmsg
 /// arrays live in one pinned scratch block owned by the receiving thread, so a call allocates nothing.
 /// </summary>
 internal sealed unsafe class BatchReceiver

@@ -10,7 +10,7 @@ namespace JumpingVpn.Platform.Udp;
 /// <summary>
 /// Sends a run of datagrams to one destination with as few syscalls as possible: consecutive datagrams
 /// of equal size (the last may be shorter) become one UDP GSO message (cmsg SOL_UDP/UDP_SEGMENT,
-/// perf-notes §1.4: ~6x the throughput of sendmmsg on this VM), and all messages of the run go out in
+/// docs/data-plane.md §1.4: ~6x the throughput of sendmmsg on this VM), and all messages of the run go out in
 /// one sendmmsg. Without GSO every datagram is its own mmsghdr. Scratch memory is pinned and owned by
 /// the sending thread, so a call allocates nothing.
 /// </summary>

@@ -3,7 +3,7 @@ using JumpingVpn.Platform.Interop.Linux;
 namespace JumpingVpn.Platform.Udp;
 
 /// <summary>
-/// Start-up probes for UDP segmentation offloads. wireguard-go does the same (perf-notes §1.4): GSO is
+/// Start-up probes for UDP segmentation offloads. wireguard-go does the same (docs/data-plane.md §1.4): GSO is
 /// usable when getsockopt(UDP_SEGMENT) is known to the kernel (≥ 4.18), GRO when setsockopt(UDP_GRO)
 /// is accepted (≥ 5.0). JVPN_DISABLE_GSO=1 / JVPN_DISABLE_GRO=1 force the fallbacks for tests and
 /// A/B measurements.

@@ -4,7 +4,7 @@ namespace JumpingVpn.Platform.Udp;
 
 /// <summary>
 /// One poll(2) over several UDP sockets, so a single receive thread serves the primary socket and
-/// every path socket of a client (DESIGN §4): the replay windows assume one writer, and one thread
+/// every path socket of a client (docs/design.md §4): the replay windows assume one writer, and one thread
 /// per socket would race them. Allocation-free; the caller owns the scratch arrays.
 /// </summary>
 public static class UdpPoller

@@ -9,12 +9,12 @@ namespace JumpingVpn.Platform.Udp;
 /// host has IPv6 disabled). Blocking calls on dedicated threads; the SocketAddress overloads of
 /// ReceiveFrom/SendTo (.NET 8+) allocate nothing per datagram.
 /// The data plane uses the batched calls instead (<see cref="ReceiveBatch"/>, <see cref="SendSegments"/>:
-/// recvmmsg/sendmmsg plus UDP GRO/GSO when the kernel has them, perf-notes §0 and §1.4). One thread
+/// recvmmsg/sendmmsg plus UDP GRO/GSO when the kernel has them, docs/data-plane.md §0 and §1.4). One thread
 /// receives and one sends; each batched direction has its own scratch memory.
 /// Elsewhere (Windows) the same two calls fall back to plain Socket calls, one datagram per receive and
 /// one SendTo per datagram (<see cref="Batched"/> is false); on Windows the socket also gets
 /// SIO_UDP_CONNRESET off and can be pinned to a physical interface (<see cref="BindToInterface"/>,
-/// platform-notes §3.2).
+/// docs/platform.md §3.2).
 /// </summary>
 public sealed class UdpTransport : IDisposable
 {
@@ -86,9 +86,9 @@ public sealed class UdpTransport : IDisposable
         allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable));
 
     /// <summary>
-    /// A path socket (DESIGN §4): an ephemeral port whose packets enter and leave only through
+    /// A path socket (docs/design.md §4): an ephemeral port whose packets enter and leave only through
     /// <paramref name="device"/> (SO_BINDTODEVICE, set before bind so CAP_NET_RAW is not needed on
-    /// Linux ≥ 5.7, platform-notes §4.4). Same family and offloads as <see cref="Bind(int)"/>, so an
+    /// Linux ≥ 5.7, docs/platform.md §4.4). Same family and offloads as <see cref="Bind(int)"/>, so an
     /// endpoint encoded for the primary socket works here too.
     /// </summary>
     public static UdpTransport BindToInterface(string device) => Bind(
@@ -153,7 +153,7 @@ public sealed class UdpTransport : IDisposable
         if (OperatingSystem.IsWindows())
         {
             // Otherwise an ICMP port-unreachable for an earlier send fails the next ReceiveFrom with
-            // WSAECONNRESET (platform-notes §3.2).
+            // WSAECONNRESET (docs/platform.md §3.2).
             Net.Windows.UdpSocketOptions.DisableConnectionReset(socket);
         }
         bool batch = batched ?? OperatingSystem.IsLinux();
@@ -187,7 +187,7 @@ public sealed class UdpTransport : IDisposable
     };
 
     /// <summary>
-    /// Large buffers absorb bursts between the two packet threads (perf-notes §1.2: wireguard-go's 7 MB
+    /// Large buffers absorb bursts between the two packet threads (docs/data-plane.md §1.2: wireguard-go's 7 MB
     /// buffers removed its retransmits). The *FORCE variants pass the sysctl cap with CAP_NET_ADMIN.
     /// </summary>
     private static void Tune(Socket socket)
@@ -229,7 +229,7 @@ public sealed class UdpTransport : IDisposable
 
     /// <summary>
     /// Pins outbound datagrams to the interface with <paramref name="interfaceIndex"/> (IP_UNICAST_IF /
-    /// IPV6_UNICAST_IF; 0 unpins), so a full tunnel's default route cannot swallow them (platform-notes §3.2).
+    /// IPV6_UNICAST_IF; 0 unpins), so a full tunnel's default route cannot swallow them (docs/platform.md §3.2).
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("windows")]
     public void PinToInterface(uint interfaceIndex)

@@ -55,7 +55,7 @@ public static class ChaChaPoly
 /// <summary>
 /// One direction's transport key (whitepaper §5.4.6). Per-packet sealing and opening allocate nothing.
 /// The 32 key bytes live in an ordinary managed array and go straight to libsodium's ChaCha20-Poly1305
-/// (the same function NSec calls, perf-notes §4 "libsodium via raw function pointer": same speed).
+/// (the same function NSec calls, docs/data-plane.md §4 "libsodium via raw function pointer": same speed).
 /// Not an NSec <see cref="Key"/>: each of those is a sodium_malloc region (two resident pages plus guard
 /// pages, about 4 memory mappings), i.e. ~8 KiB RSS per key and a hard stop near 8k sessions at Linux's
 /// default vm.max_map_count of 65530 (docs/scaling.md). wireguard-go keeps its keys on the Go heap too;

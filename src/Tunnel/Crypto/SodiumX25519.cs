@@ -6,7 +6,7 @@ namespace JumpingVpn.Tunnel.Crypto;
 /// libsodium's X25519 called directly on caller-owned spans. NSec's Key.Import for X25519 allocates
 /// guarded sodium_malloc memory (mmap + mprotect, then munmap: syscalls and TLB shootdowns) and derives
 /// the public key at import, so one DH through NSec cost two scalar multiplications and several
-/// syscalls; the handshake does four DH per side (issue 8: handshakes per second at 100k peers).
+/// syscalls; the handshake does four DH per side (handshakes per second at 100k peers).
 /// </summary>
 internal static unsafe partial class SodiumX25519
 {

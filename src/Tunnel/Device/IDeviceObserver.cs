@@ -11,13 +11,13 @@ public interface IDeviceObserver
 {
     /// <summary>
     /// A new session's keys were installed for <paramref name="peer"/> (after our initiation was answered,
-    /// or after we answered one). The client sends HELLO here (DESIGN §2.2: after every handshake).
+    /// or after we answered one). The client sends HELLO here (docs/design.md §2.2: after every handshake).
     /// </summary>
     void OnSessionKeysInstalled(Peer peer, bool weInitiated);
 
     /// <summary>
     /// Authenticated traffic from <paramref name="from"/>, which is not the peer's bound endpoint, while
-    /// roaming is off for the peer (DESIGN §2.2 binding rule: deliver, do not rebind, hint). The
+    /// roaming is off for the peer (docs/design.md §2.2 binding rule: deliver, do not rebind, hint). The
     /// address buffer is reused by the caller: copy it if it must be kept. <paramref name="plaintext"/> is
     /// the packet's decrypted content (empty for a keepalive), so the session layer can tell its own
     /// control traffic (a probe of a candidate path) from a NAT rebinding.

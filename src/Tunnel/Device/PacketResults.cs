@@ -25,7 +25,7 @@ public enum ReceiveResult
     /// <summary>A handshake message for the handshake thread.</summary>
     Handshake,
     /// <summary>
-    /// An authenticated Jumping control frame (plaintext starting with 0x00, DESIGN §2.2) at
+    /// An authenticated Jumping control frame (plaintext starting with 0x00, docs/design.md §2.2) at
     /// [packetOffset, packetOffset + packetLength); trailing zero padding included.
     /// </summary>
     Control,

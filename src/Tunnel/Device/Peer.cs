@@ -41,12 +41,12 @@ public sealed class Peer
 
     /// <summary>
     /// Plain WireGuard peers roam: the endpoint follows the source of the latest authenticated packet
-    /// (whitepaper §2.1). The Jumping session layer turns this off for its peers (DESIGN §2.2).
+    /// (whitepaper §2.1). The Jumping session layer turns this off for its peers (docs/design.md §2.2).
     /// </summary>
     public bool AllowRoaming { get; set; } = true;
 
     /// <summary>
-    /// Where this peer's datagrams leave: a path socket chosen by the client's path manager (DESIGN §4),
+    /// Where this peer's datagrams leave: a path socket chosen by the client's path manager (docs/design.md §4),
     /// or null for the interface's primary socket. Changes only after the server acknowledged the move.
     /// </summary>
     public IDatagramSender? Via

@@ -101,7 +101,7 @@ public sealed partial class WireGuardDevice
         {
             return ReceiveResult.Keepalive;
         }
-        // IPv4 starts 0x4_, IPv6 0x6_; 0x00 marks a Jumping control frame (DESIGN §2.2). It is already
+        // IPv4 starts 0x4_, IPv6 0x6_; 0x00 marks a Jumping control frame (docs/design.md §2.2). It is already
         // authenticated by the AEAD and protected by the replay window like any transport packet.
         if (plaintext[0] == 0x00)
         {

@@ -158,7 +158,7 @@ public sealed partial class WireGuardDevice
 
     /// <summary>
     /// Sends a Jumping control frame to <paramref name="peer"/> as the plaintext of a transport message,
-    /// so it is encrypted and authenticated by the current keypair (DESIGN §2.2). <paramref name="to"/>
+    /// so it is encrypted and authenticated by the current keypair (docs/design.md §2.2). <paramref name="to"/>
     /// overrides the destination (a REBIND_HINT goes to the unbound address it answers) and
     /// <paramref name="via"/> the socket (a PATH_PROBE or REATTACH on a candidate path). Returns false
     /// without a usable session. Cold path (control frames are a few per second at most).

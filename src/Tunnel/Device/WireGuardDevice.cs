@@ -107,7 +107,7 @@ public sealed partial class WireGuardDevice
     /// <summary>
     /// How often the timer loop should run <see cref="Tick"/>: every 20 ms (as before) up to 10k peers,
     /// then in proportion, at most 250 ms. One Tick visits every peer (about 50 ns each), so at 100k
-    /// peers a 20 ms period alone cost a quarter of a core (issue 8, measured); WireGuard's timers are
+    /// peers a 20 ms period alone cost a quarter of a core (measured); WireGuard's timers are
     /// seconds long (5 s rekey timeout, 10 s keepalive, 333 ms jitter), so firing up to 200 ms late
     /// at that size is harmless. A timing wheel would make it O(due timers); docs/scaling.md.
     /// </summary>

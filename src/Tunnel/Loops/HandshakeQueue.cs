@@ -9,7 +9,7 @@ namespace JumpingVpn.Tunnel.Loops;
 /// A flood cannot grow it without bound, and a long queue switches the device into "under load" so it
 /// demands cookies (whitepaper §5.3). It is a ring of preallocated slots: the receive loop copies a
 /// message and its source into a slot, or drops it when the ring is full, and never allocates, so a
-/// handshake flood costs the packet path no garbage (issue 8: no per-packet allocation under abuse).
+/// handshake flood costs the packet path no garbage (no per-packet allocation under abuse).
 /// </summary>
 internal sealed class HandshakeQueue : IDisposable
 {

@@ -5,7 +5,7 @@ using JumpingVpn.Tunnel.Device;
 namespace JumpingVpn.Tunnel.Loops;
 
 /// <summary>
-/// One client path (DESIGN §4): a UDP socket bound to one interface. The receive loop stamps the time
+/// One client path (docs/design.md §4): a UDP socket bound to one interface. The receive loop stamps the time
 /// of every authenticated packet that arrives on it, which is the path manager's per-path liveness
 /// signal (a reply on a candidate must not make a dead active path look alive).
 /// </summary>

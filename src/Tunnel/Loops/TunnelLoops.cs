@@ -49,7 +49,7 @@ public sealed class TunnelLoops : IDisposable
     private long _tunPackets;
     private long _udpPackets;
 
-    /// <param name="paths">A client's per-interface path sockets (DESIGN §4), received on the same
+    /// <param name="paths">A client's per-interface path sockets (docs/design.md §4), received on the same
     /// thread as the primary socket; null for a server or a client without path management.</param>
     /// <param name="exitProcess">How a loop that cannot continue ends the process (default
     /// <see cref="Environment.Exit"/>); tests pass their own.</param>
@@ -126,7 +126,7 @@ public sealed class TunnelLoops : IDisposable
     /// TUN -> peers. One ReadBatch is one read(): with TUN offloads a TCP super-packet of up to 64 KB
     /// already split into MTU-sized packets, each in its own slot with 16 bytes of headroom for the
     /// transport header. Each packet is sealed in place; runs going to the same endpoint leave in one
-    /// sendmmsg, as UDP GSO super-datagrams where the kernel supports it (perf-notes §1.4).
+    /// sendmmsg, as UDP GSO super-datagrams where the kernel supports it (docs/data-plane.md §1.4).
     /// </summary>
     private void RoutineReadFromTun()
     {

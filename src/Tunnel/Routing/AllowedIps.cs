@@ -34,7 +34,7 @@ public sealed class AllowedIps<T> where T : class
     private readonly Lock _writeLock = new();
 
     // Owner -> its prefixes, kept under _writeLock, so removing a peer touches only its own prefixes
-    // instead of walking the whole trie (O(peers) per removal; issue 8: runtime removal at 100k peers).
+    // instead of walking the whole trie (O(peers) per removal; runtime removal at 100k peers).
     private readonly Dictionary<T, List<IpPrefix>> _byOwner = new(ReferenceEqualityComparer.Instance);
     private Node? _v4; // published roots: read with Volatile.Read, replaced with Volatile.Write under _writeLock
     private Node? _v6;
@@ -163,7 +163,7 @@ public sealed class AllowedIps<T> where T : class
 
     /// <summary>
     /// Every owner's prefixes from one walk of the trie (same order as <see cref="PrefixesOf"/>), so a
-    /// UAPI get=1 over N peers costs O(N) instead of N walks, O(N^2) (issue 8: 100k peers).
+    /// UAPI get=1 over N peers costs O(N) instead of N walks, O(N^2) (100k peers).
     /// </summary>
     public Dictionary<T, List<IpPrefix>> PrefixesByOwner()
     {

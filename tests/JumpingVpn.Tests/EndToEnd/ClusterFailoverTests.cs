@@ -5,7 +5,7 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// A jvpn server cluster on a real Redis in namespaces (issue 6, <see cref="ClusterTopology"/>): the owner
+/// A jvpn server cluster on a real Redis in namespaces (<see cref="ClusterTopology"/>): the owner
 /// node is killed with SIGKILL while the client pings through the tunnel, and the session continues on
 /// another node with the same id and inner address, contiguous versions and a measured gap; the old node,
 /// restarted, cannot serve it. And Redis stopped: sessions forward until their lease ends, then fail

@@ -9,7 +9,7 @@ namespace JumpingVpn.Tests.EndToEnd;
 /// forgets the mapping and picks a new public source port, as home routers do after a UDP timeout or
 /// a reboot. The tunnel must carry on: the server must move its idea of the client's endpoint, and a
 /// TCP connection running inside the tunnel must not notice more than a short stall.
-/// With a jvpn server the Jumping session layer handles it (DESIGN §2.2): the binding never moves
+/// With a jvpn server the Jumping session layer handles it (docs/design.md §2.2): the binding never moves
 /// implicitly; the server answers authenticated traffic from the new address with REBIND_HINT, the
 /// client sends REATTACH_REQUEST (NAT_REBIND), and the session keeps its id with contiguous versions.
 /// With a wireguard-go server (no HELLO_ACK) the jvpn client runs with the session layer off and
@@ -80,7 +80,7 @@ public sealed class NatRebindingTests
         else if (server == PeerKind.Jvpn)
         {
             // A plain WireGuard client never sends HELLO: the jvpn server keeps WireGuard's implicit
-            // roaming for it (the endpoint moved above) and has no session for it (DESIGN §2.2).
+            // roaming for it (the endpoint moved above) and has no session for it (docs/design.md §2.2).
             Assert.Null(SessionStatus.Read((JvpnPeer)tunnel.Server));
         }
         else
@@ -183,7 +183,7 @@ public sealed class NatRebindingTests
 
     /// <summary>
     /// Same session id, binding moved to the new mapping through REBIND_HINT + REATTACH (NAT_REBIND),
-    /// and the audit stream's versions contiguous (one STATE_CHANGE per version, session-spec §1.7).
+    /// and the audit stream's versions contiguous (one STATE_CHANGE per version, docs/session-spec.md §1.7).
     /// </summary>
     private static void AssertSessionSurvived(JvpnPeer server, SessionView before, IPEndPointText after, string context)
     {

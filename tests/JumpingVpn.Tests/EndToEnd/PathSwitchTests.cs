@@ -5,7 +5,7 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// Issue 4 on the two-link topology of DESIGN §8 (<see cref="TwoLinkTopology"/>): a full-tunnel jvpn
+/// Issue 4 on the two-link topology of docs/design.md §8 (<see cref="TwoLinkTopology"/>): a full-tunnel jvpn
 /// client with Wi-Fi (preferred) and cellular, a jvpn server behind a router. Each scenario runs a 50 ms
 /// ping and a paced TCP transfer inside the tunnel while a link fails, prints the measured gap, and checks
 /// the session id stays the same with contiguous versions in the server's audit stream.
@@ -315,7 +315,7 @@ internal sealed class ServerAudit
         return new ServerAudit([.. events.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)]);
     }
 
-    /// <summary>One STATE_CHANGE per version, starting at SESSION_CREATED's 0 (session-spec §1.7).</summary>
+    /// <summary>One STATE_CHANGE per version, starting at SESSION_CREATED's 0 (docs/session-spec.md §1.7).</summary>
     public void AssertContiguous(string sessionId)
     {
         var versions = new List<ulong>();

@@ -12,7 +12,7 @@ namespace JumpingVpn.Tests.EndToEnd;
 /// frame is the encrypted plaintext of a WireGuard transport message, so the resent copy carries an
 /// already-used counter: WireGuard's replay window drops it after authentication and before the
 /// session layer (WireGuard paper §5.4.6, RFC 6479), the session stays where it is, and the server's
-/// sweep reports the drop as a SECURITY_EVENT REPLAY_DETECTED (session-spec §2.5).
+/// sweep reports the drop as a SECURITY_EVENT REPLAY_DETECTED (docs/session-spec.md §2.5).
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class ReattachReplayTests

@@ -5,7 +5,7 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// The Jumping session layer between two jvpn endpoints (DESIGN §2.2-§3, §7): the story a session tells
+/// The Jumping session layer between two jvpn endpoints (docs/design.md §2.2-§3, §7): the story a session tells
 /// in `jvpn events` from HELLO to TERMINATE, the same story in the audit file, and the Prometheus
 /// metrics that count it.
 /// </summary>

@@ -4,7 +4,7 @@ using JumpingVpn.Control.Cluster;
 namespace JumpingVpn.Tests.Infrastructure;
 
 /// <summary>
-/// A jvpn server cluster in namespaces (issue 6, docs/cluster.md):
+/// A jvpn server cluster in namespaces (docs/cluster.md):
 /// <code>
 ///   [client 10.61.0.2] --- [router 10.61.0.1 | 10.62.i.1 | redis 10.98.0.1 | service 10.99.0.1] --- [node i 10.62.i.2]  (i = 1..N)
 /// </code>

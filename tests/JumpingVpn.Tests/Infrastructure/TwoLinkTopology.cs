@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace JumpingVpn.Tests.Infrastructure;
 
 /// <summary>
-/// DESIGN §8: a client with two links (Wi-Fi and cellular) into one router, the router in front of the
+/// docs/design.md §8: a client with two links (Wi-Fi and cellular) into one router, the router in front of the
 /// server, masquerading both links (so the server only ever sees the router's public address, with one
 /// port per path).
 /// <code>

@@ -1,7 +1,7 @@
 namespace JumpingVpn.Control.Uapi.Transport;
 
 /// <summary>
-/// How UAPI requests travel between the jvpn commands (and wg(8)) and a running interface (DESIGN §7:
+/// How UAPI requests travel between the jvpn commands (and wg(8)) and a running interface (docs/design.md §7:
 /// "a local Unix socket (Windows: named pipe)"). The protocol on top (UapiServer / UapiClient) is the same
 /// byte stream on every transport; <see cref="UapiTransports"/> picks the one for the running OS.
 /// </summary>

@@ -6,7 +6,7 @@ using JumpingVpn.Platform.Ipc;
 namespace JumpingVpn.Control.Uapi.Transport;
 
 /// <summary>
-/// UAPI over a named pipe, the Windows transport (DESIGN §7). jvpn uses the pipe name wireguard-go uses on
+/// UAPI over a named pipe, the Windows transport (docs/design.md §7). jvpn uses the pipe name wireguard-go uses on
 /// Windows (ipc/uapi_windows.go), <c>\\.\pipe\ProtectedPrefix\Administrators\WireGuard\NAME</c>, so
 /// wg.exe finds jvpn the way it finds wireguard-go: only an elevated Administrator or SYSTEM can create a
 /// pipe under ProtectedPrefix\Administrators, so no unprivileged process can squat on the name, and the

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace JumpingVpn.Platform.Interop.Linux;
 
 /// <summary>
-/// rtnetlink for change notifications (platform-notes §4.5). Values from &lt;linux/netlink.h&gt; and
+/// rtnetlink for change notifications (docs/platform.md §4.5). Values from &lt;linux/netlink.h&gt; and
 /// &lt;linux/rtnetlink.h&gt;.
 /// </summary>
 internal static partial class LibC

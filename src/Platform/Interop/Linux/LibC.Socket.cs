@@ -4,9 +4,9 @@ namespace JumpingVpn.Platform.Interop.Linux;
 
 /// <summary>
 /// Socket calls for batched UDP I/O that Tmds.LibC 0.5.0 lacks (recvmmsg/sendmmsg arrived after that
-/// release; perf-notes §0). Struct layouts are the LP64 Linux ABI shared by x86-64 and arm64
+/// release; docs/data-plane.md §0). Struct layouts are the LP64 Linux ABI shared by x86-64 and arm64
 /// (&lt;bits/socket.h&gt;, &lt;bits/uio.h&gt;); constants are from &lt;linux/udp.h&gt; and &lt;bits/socket.h&gt;.
-/// fds are plain ints: a SafeHandle parameter would add an AddRef/Release per call (perf-notes §3.3).
+/// fds are plain ints: a SafeHandle parameter would add an AddRef/Release per call (docs/data-plane.md §3.3).
 /// </summary>
 internal static partial class LibC
 {

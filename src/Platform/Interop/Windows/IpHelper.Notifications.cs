@@ -3,7 +3,7 @@ using System.Runtime.Versioning;
 
 namespace JumpingVpn.Platform.Interop.Windows;
 
-// Change notifications and the route table (netioapi.h; platform-notes §3.3). Callbacks are WINAPI
+// Change notifications and the route table (netioapi.h; docs/platform.md §3.3). Callbacks are WINAPI
 // (stdcall on x86, the only convention on x64/arm64): VOID (PVOID CallerContext, ROW *Row, MIB_NOTIFICATION_TYPE).
 // The row may be NULL (e.g. for MibInitialNotification). ADDRESS_FAMILY is a USHORT, BOOLEAN one byte.
 internal static unsafe partial class IpHelper

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace JumpingVpn.Platform.Interop.Windows;
 
 // Blittable x64 layouts of the netioapi.h / ws2ipdef.h rows jvpn uses. Sizes and key offsets are from the
-// shared platform-notes §3.1 (checked there against wireguard-windows tunnel/winipcfg/types_test_64.go);
+// docs/platform.md §3.1 (checked there against wireguard-windows tunnel/winipcfg/types_test_64.go);
 // field order follows netioapi.h. BOOLEAN is 1 byte (byte here), NET_LUID is a ulong, enums are 4-byte ints.
 // IpHelperLayoutTests pins every size and key offset.
 

@@ -5,7 +5,7 @@ namespace JumpingVpn.Platform.Interop.Windows;
 
 /// <summary>
 /// iphlpapi.dll (netioapi.h) calls for configuring the tunnel adapter, the set wireguard-windows'
-/// tunnel/winipcfg uses (platform-notes §3.1). They return the error code (NETIO_STATUS) directly rather
+/// tunnel/winipcfg uses (docs/platform.md §3.1). They return the error code (NETIO_STATUS) directly rather
 /// than through GetLastError, so SetLastError is off.
 /// </summary>
 [SupportedOSPlatform("windows")]

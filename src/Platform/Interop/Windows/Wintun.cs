@@ -5,7 +5,7 @@ namespace JumpingVpn.Platform.Interop.Windows;
 
 /// <summary>
 /// The 14 exports of wintun.dll 0.14 (WireGuard/wintun api/wintun.h and api/exports.def; see
-/// shared platform-notes §1.1). Every function is WINAPI, which on x64/arm64 is the one platform calling
+/// docs/platform.md §1.1). Every function is WINAPI, which on x64/arm64 is the one platform calling
 /// convention, so no CallConvs are needed. Strings are LPCWSTR (UTF-16). Handles are opaque pointers kept
 /// as nint here; ownership lives in <see cref="WintunAdapterHandle"/> and <see cref="WintunSessionHandle"/>.
 /// SetLastError is set exactly where the header documents GetLastError on failure.
@@ -75,7 +75,7 @@ internal static unsafe partial class Wintun
     internal static partial void SendPacket(nint session, byte* packet);
 }
 
-/// <summary>Wintun's limits and the Win32 error codes its ring functions report (wintun.h; platform-notes §1.1).
+/// <summary>Wintun's limits and the Win32 error codes its ring functions report (wintun.h; docs/platform.md §1.1).
 /// Kept apart from <see cref="Wintun"/> so the OS-neutral device logic can use them.</summary>
 internal static class WintunConstants
 {
@@ -131,7 +131,7 @@ internal sealed class WintunAdapterHandle : SafeHandle
 }
 
 /// <summary>Owns a WINTUN_SESSION_HANDLE. End it only after every reader left ReceivePacket
-/// (platform-notes §1.5), which <see cref="Tun.Windows.WintunDevice"/> ensures.</summary>
+/// (docs/platform.md §1.5), which <see cref="Tun.Windows.WintunDevice"/> ensures.</summary>
 [SupportedOSPlatform("windows")]
 internal sealed class WintunSessionHandle : SafeHandle
 {

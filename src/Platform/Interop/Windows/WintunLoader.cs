@@ -6,7 +6,7 @@ namespace JumpingVpn.Platform.Interop.Windows;
 
 /// <summary>
 /// Loads wintun.dll only from the application directory, never from the current directory or PATH
-/// (platform-notes §1.4: the Wintun README recommends LoadLibraryExW with LOAD_LIBRARY_SEARCH_APPLICATION_DIR |
+/// (docs/platform.md §1.4: the Wintun README recommends LoadLibraryExW with LOAD_LIBRARY_SEARCH_APPLICATION_DIR |
 /// LOAD_LIBRARY_SEARCH_SYSTEM32; Tailscale loads its own copy by full path so a stale copy dropped into System32
 /// is not picked up). .NET 10 single-file apps no longer add the app directory to the native search path, so
 /// the full path under AppContext.BaseDirectory is tried first, then the same two search flags.

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace JumpingVpn.Platform.Net.Linux;
 
 /// <summary>
-/// Which interfaces can carry the tunnel toward a server (DESIGN §4 "one UDP socket per usable
+/// Which interfaces can carry the tunnel toward a server (docs/design.md §4 "one UDP socket per usable
 /// interface"): operationally up, not loopback and not the tunnel itself, with an address of the server's
 /// family and a route in the main table that covers the server (a default route or a more specific one).
 /// Reads /proc/net/route, /proc/net/ipv6_route and getifaddrs (through NetworkInterface): cheap enough to

@@ -4,7 +4,7 @@ using JumpingVpn.Platform.Interop.Linux;
 namespace JumpingVpn.Platform.Net.Linux;
 
 /// <summary>
-/// Watches rtnetlink for link, address and route changes (platform-notes §4.5: RTMGRP_LINK, IPv4/IPv6
+/// Watches rtnetlink for link, address and route changes (docs/platform.md §4.5: RTMGRP_LINK, IPv4/IPv6
 /// IFADDR and ROUTE) and raises <see cref="Changed"/> on the leading edge of a burst, so the path manager
 /// re-reads the interfaces at once instead of after a debounce (§7.3: act on the first event); further
 /// events of the same burst within <see cref="CoalesceMs"/> collapse into one trailing notification, so a

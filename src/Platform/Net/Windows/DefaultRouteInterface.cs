@@ -15,7 +15,7 @@ public readonly record struct DefaultRouteCandidate(ulong Luid, uint InterfaceIn
 /// <summary>
 /// Which physical interface the encrypted UDP socket is pinned to (IP_UNICAST_IF) so a full tunnel's
 /// 0.0.0.0/0 on the Wintun adapter cannot capture it: wireguard-windows' bindSocketRoute
-/// (tunnel/defaultroutemonitor.go, platform-notes §3.2 A) — among default routes (prefix length 0) not on
+/// (tunnel/defaultroutemonitor.go, docs/platform.md §3.2 A) — among default routes (prefix length 0) not on
 /// the tunnel's own LUID and on a connected interface, the lowest route metric + interface metric wins.
 /// 0 means "none": the socket is unpinned.
 /// </summary>

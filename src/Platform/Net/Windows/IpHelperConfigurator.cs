@@ -8,7 +8,7 @@ namespace JumpingVpn.Platform.Net.Windows;
 
 /// <summary>
 /// Addresses, routes, MTU and DNS of the Wintun adapter through IP Helper, the recipe of wireguard-windows
-/// tunnel/addressconfig.go (platform-notes §3.1) without shelling out to netsh. The device name is the
+/// tunnel/addressconfig.go (docs/platform.md §3.1) without shelling out to netsh. The device name is the
 /// adapter's alias (the Wintun adapter name). Creating an address or route that already exists
 /// (ERROR_OBJECT_ALREADY_EXISTS) counts as success, as Wintun's example.c treats it.
 /// The row-filling parts are pure (and unit-tested); only the calls need Windows.
@@ -61,7 +61,7 @@ public sealed unsafe class IpHelperConfigurator : INetworkConfigurator
     /// <summary>
     /// Waits until the adapter's IPv4 interface row exists: configuring a freshly created Wintun adapter
     /// before that fails intermittently (wireguard-windows waits for MibAddInstance in
-    /// tunnel/interfacewatcher.go; platform-notes §1.3). Polls every 50 ms up to <paramref name="timeout"/>.
+    /// tunnel/interfacewatcher.go; docs/platform.md §1.3). Polls every 50 ms up to <paramref name="timeout"/>.
     /// </summary>
     [SupportedOSPlatform("windows")]
     public static void WaitForInterface(string device, TimeSpan timeout)

@@ -5,7 +5,7 @@ using System.Runtime.Versioning;
 namespace JumpingVpn.Platform.Net.Windows;
 
 /// <summary>
-/// Windows-only options for the encrypted UDP sockets (platform-notes §3.2, after wireguard-go
+/// Windows-only options for the encrypted UDP sockets (docs/platform.md §3.2, after wireguard-go
 /// conn/bind_windows.go and Tailscale net/netns/netns_windows.go):
 /// IP_UNICAST_IF / IPV6_UNICAST_IF pin outbound packets to a physical interface so they never loop into the
 /// tunnel's default route, and SIO_UDP_CONNRESET off stops an ICMP port-unreachable from failing the next

@@ -11,7 +11,7 @@ namespace JumpingVpn.Platform.Net.Windows;
 public readonly record struct AdapterFacts(string Name, uint Index, IPAddress? Address);
 
 /// <summary>
-/// Which adapters can carry the tunnel toward a server on Windows (DESIGN §4, platform-notes §3.2): every
+/// Which adapters can carry the tunnel toward a server on Windows (docs/design.md §4, docs/platform.md §3.2): every
 /// connected adapter with a default route of the server's family, other than the tunnel's own adapter,
 /// ranked by route metric + interface metric as Windows itself ranks them. Only default routes count: the
 /// roaming case (Wi-Fi and cellular each with its own gateway) is what the path manager is for; a server

@@ -4,7 +4,7 @@ using JumpingVpn.Platform.Udp;
 namespace JumpingVpn.Platform.Net.Windows;
 
 /// <summary>
-/// Paths on Windows (platform-notes §3.2, §3.3): route, address and interface notifications from
+/// Paths on Windows (docs/platform.md §3.2, §3.3): route, address and interface notifications from
 /// <see cref="WindowsRouteChangeWatcher"/>, adapters with a default route from
 /// <see cref="WindowsPathInventory"/>, and sockets pinned with IP_UNICAST_IF to the adapter's index, so a
 /// path's packets leave through that adapter even when a full tunnel owns the default route.

@@ -11,7 +11,7 @@ namespace JumpingVpn.Platform.Net.Windows;
 /// <summary>
 /// Raises <see cref="Changed"/> when Windows reports a route, unicast address or IP interface change
 /// (NotifyRouteChange2, NotifyUnicastIpAddressChange, NotifyIpInterfaceChange for both families;
-/// platform-notes §3.3 and §7: the sources Tailscale's netmon_windows.go and wireguard-windows'
+/// docs/platform.md §3.3 and §7: the sources Tailscale's netmon_windows.go and wireguard-windows'
 /// default-route monitor use). The reason names the event, e.g. <c>route add 0.0.0.0/0 if 12</c>.
 /// </summary>
 /// <remarks>

@@ -5,7 +5,7 @@ namespace JumpingVpn.Platform.Tun.Windows;
 
 /// <summary>
 /// A Wintun adapter as an <see cref="ITunDevice"/>. Wintun hands over raw IP packets through two shared-memory
-/// rings (platform-notes §1.1, README "Using Wintun"): Read drains WintunReceivePacket until
+/// rings (docs/platform.md §1.1, README "Using Wintun"): Read drains WintunReceivePacket until
 /// ERROR_NO_MORE_ITEMS and then blocks on the read-wait event together with a quit event that
 /// <see cref="Close"/> sets (the wireguard-go tun_windows.go loop, without its throughput spin-wait);
 /// Write allocates a send slot, copies, and sends, dropping the packet when the ring is full
@@ -39,7 +39,7 @@ public sealed unsafe class WintunDevice : ITunDevice
     /// <summary>
     /// Opens the adapter called <paramref name="name"/> or creates it, then starts a session with an
     /// 8 MiB ring. <paramref name="requestedGuid"/> keeps the adapter GUID (and so the Windows network
-    /// profile) stable across runs (platform-notes §1.3); Guid.Empty lets Wintun pick one.
+    /// profile) stable across runs (docs/platform.md §1.3); Guid.Empty lets Wintun pick one.
     /// </summary>
     [SupportedOSPlatform("windows")]
     public static WintunDevice Create(string name, Guid requestedGuid = default)
@@ -149,7 +149,7 @@ public sealed unsafe class WintunDevice : ITunDevice
     }
 
     /// <summary>Closes, then ends the session and the adapter. Call only after readers returned
-    /// (platform-notes §1.5: never end a session while a thread is inside ReceivePacket).</summary>
+    /// (docs/platform.md §1.5: never end a session while a thread is inside ReceivePacket).</summary>
     public void Dispose()
     {
         Close();

@@ -9,7 +9,7 @@ namespace JumpingVpn.Platform.Tun.Windows;
 public static class WintunDriver
 {
     /// <summary>
-    /// WintunDeleteDriver: removes the driver when no Wintun adapter is in use (platform-notes §1.1, §6.3: the
+    /// WintunDeleteDriver: removes the driver when no Wintun adapter is in use (docs/platform.md §1.1, §6.3: the
     /// uninstall step). Fails while any adapter exists, so run it after every jvpn service has stopped.
     /// </summary>
     [SupportedOSPlatform("windows")]

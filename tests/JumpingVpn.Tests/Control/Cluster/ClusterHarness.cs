@@ -12,7 +12,7 @@ namespace JumpingVpn.Tests.Control.Cluster;
 
 /// <summary>
 /// A client and several cluster nodes on in-memory WireGuard cores with one manual clock and one shared
-/// store: every node has the same server identity key (DESIGN §6), the client knows all node endpoints.
+/// store: every node has the same server identity key (docs/design.md §6), the client knows all node endpoints.
 /// Datagrams are delivered by destination address; a node marked down neither receives nor sends.
 /// Lease renewal is driven by hand (<see cref="Renew"/>), so lease expiry is deterministic.
 /// </summary>

@@ -10,7 +10,7 @@ using static JumpingVpn.Tests.Control.Cluster.ClusterHarness;
 namespace JumpingVpn.Tests.Control.Cluster;
 
 /// <summary>
-/// Cluster nodes in one process (DESIGN §6, session-spec §5.2.3, TS10/TS20/TS21): ownership through the
+/// Cluster nodes in one process (docs/design.md §6, docs/session-spec.md §5.2.3, TS10/TS20/TS21): ownership through the
 /// shared store, self-fencing, failover of a session to another node with the same id and contiguous
 /// versions, a restarted old owner that cannot serve, exactly one ACK when two nodes race, store outage.
 /// </summary>

@@ -4,7 +4,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Tests.Control.Cluster;
 
 /// <summary>
-/// The store contract of DESIGN §6 / session-spec I6, I18, run unchanged against both implementations
+/// The store contract of docs/design.md §6 / docs/session-spec.md I6, I18, run unchanged against both implementations
 /// (<see cref="InMemorySessionStoreTests"/>, <see cref="RedisSessionStoreTests"/>): CAS winner and loser,
 /// lease expiry and acquisition, fencing of an old epoch, concurrent writers.
 /// </summary>

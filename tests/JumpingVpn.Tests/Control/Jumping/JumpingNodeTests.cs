@@ -14,7 +14,7 @@ namespace JumpingVpn.Tests.Control.Jumping;
 /// <summary>
 /// The session layer on two in-memory WireGuard cores with a manual clock (no sockets): A is the client
 /// (its peer B has an endpoint), B the server. Every datagram is delivered by hand, so each step of the
-/// binding rule (DESIGN §2.2) can be observed.
+/// binding rule (docs/design.md §2.2) can be observed.
 /// </summary>
 public sealed class JumpingNodeTests
 {

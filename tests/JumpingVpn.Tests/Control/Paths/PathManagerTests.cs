@@ -5,7 +5,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Tests.Control.Paths;
 
 /// <summary>
-/// The path manager's decisions (DESIGN §4, session-spec §2.8) against a simulated Wi-Fi + cellular
+/// The path manager's decisions (docs/design.md §4, docs/session-spec.md §2.8) against a simulated Wi-Fi + cellular
 /// network with a manual clock: the scenarios of the two-link e2e tests, deterministic and fast.
 /// </summary>
 public sealed class PathManagerTests

@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Sessions;
 
-/// <summary>REATTACH validation (session-spec §2.4), version window (§1.7) and the three limiters (§2.7).</summary>
+/// <summary>REATTACH validation (docs/session-spec.md §2.4), version window (§1.7) and the three limiters (§2.7).</summary>
 public sealed class ReattachTests
 {
     private static SessionHarness Recovering()

@@ -6,7 +6,7 @@ namespace JumpingVpn.Tests.Control.Sessions;
 /// <summary>
 /// <see cref="SessionSlot.ApplyCommitted"/>: a transition counts only when the store's compare-and-swap
 /// takes it; a refused commit leaves the record byte-for-byte as it was and removes the attempt's events
-/// (nothing committed locally, session-spec §5.2.3 "fail closed").
+/// (nothing committed locally, docs/session-spec.md §5.2.3 "fail closed").
 /// </summary>
 public sealed class SessionCommitTests
 {

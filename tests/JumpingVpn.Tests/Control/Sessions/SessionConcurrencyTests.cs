@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Sessions;
 
-/// <summary>session-spec I3/I6/TS10: racing valid reattaches for one session resolve to exactly one winner.</summary>
+/// <summary>docs/session-spec.md I3/I6/TS10: racing valid reattaches for one session resolve to exactly one winner.</summary>
 public sealed class SessionConcurrencyTests
 {
     [Fact]

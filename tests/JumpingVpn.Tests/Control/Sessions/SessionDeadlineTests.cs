@@ -4,7 +4,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Tests.Control.Sessions;
 
 /// <summary>
-/// <see cref="SessionMachine.NextDeadlineMs"/> lets the sweep skip sessions (issue 8). It must never be
+/// <see cref="SessionMachine.NextDeadlineMs"/> lets the sweep skip sessions. It must never be
 /// late: a Tick one ms before it changes nothing, in every state that has a timer.
 /// </summary>
 public sealed class SessionDeadlineTests

@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Tests.Control.Sessions;
 
 /// <summary>
-/// session-spec I24 / §1.4: every (state, event) pair. Legal pairs make exactly the table's transition
+/// docs/session-spec.md I24 / §1.4: every (state, event) pair. Legal pairs make exactly the table's transition
 /// (+1 version, one STATE_CHANGE with the row's reason); telemetry no-ops change nothing; every other pair
 /// is rejected without mutation.
 /// </summary>

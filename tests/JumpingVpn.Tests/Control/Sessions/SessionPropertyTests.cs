@@ -4,7 +4,7 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Tests.Control.Sessions;
 
 /// <summary>
-/// Random event sequences against the single-node invariants of session-spec §4: I3 (binding count),
+/// Random event sequences against the single-node invariants of docs/session-spec.md §4: I3 (binding count),
 /// I5/I20 (contiguous versions, one STATE_CHANGE per version), I7 (determinism: byte-identical audit),
 /// I8/I9 (absorbing TERMINATED, one SESSION_TERMINATED), I12 (switch cap), I15 (unauthenticated input
 /// changes nothing), I16 (rejections change nothing but freshness and counters).

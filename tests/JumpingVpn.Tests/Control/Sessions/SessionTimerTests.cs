@@ -3,7 +3,7 @@ using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Sessions;
 
-/// <summary>Clock-driven transitions (session-spec §1.4 T2/T6/T9/T11/T12/T19, priority §1.5, I10/I11).</summary>
+/// <summary>Clock-driven transitions (docs/session-spec.md §1.4 T2/T6/T9/T11/T12/T19, priority §1.5, I10/I11).</summary>
 public sealed class SessionTimerTests
 {
     [Fact]

@@ -5,7 +5,7 @@ using JumpingVpn.Platform.Tun.Windows;
 namespace JumpingVpn.Tests.Platform.Windows;
 
 /// <summary>
-/// An in-memory model of one Wintun session (api/session.c semantics from platform-notes §1.1): each packet
+/// An in-memory model of one Wintun session (api/session.c semantics from docs/platform.md §1.1): each packet
 /// takes 4 bytes of size header plus its data rounded up to 4; released receive space is reclaimed only
 /// contiguously from the oldest packet; send slots are delivered in allocation order once sent.
 /// Packet memory is native so the device sees real pointers, as with the DLL.

@@ -9,7 +9,7 @@ using JumpingVpn.Platform.Net.Windows;
 namespace JumpingVpn.Tests.Platform.Windows;
 
 /// <summary>
-/// x64 sizes and offsets of the IP Helper rows. Source: shared platform-notes §3.1 (sizes and key offsets,
+/// x64 sizes and offsets of the IP Helper rows. Source: docs/platform.md §3.1 (sizes and key offsets,
 /// checked there against wireguard-windows tunnel/winipcfg/types_test_64.go); the remaining offsets follow
 /// from netioapi.h's field order with natural alignment (BOOLEAN = 1 byte, enums/ULONG = 4, NET_LUID = 8).
 /// </summary>

@@ -8,7 +8,7 @@ using JumpingVpn.Platform.Net.Windows;
 namespace JumpingVpn.Tests.Platform.Windows;
 
 /// <summary>
-/// The change-notification bindings against netioapi.h (platform-notes §3.3), the callbacks' shape, the
+/// The change-notification bindings against netioapi.h (docs/platform.md §3.3), the callbacks' shape, the
 /// reasons they report, and the hand-off from callback to <see cref="WindowsRouteChangeWatcher.Changed"/>.
 /// </summary>
 public sealed class RouteChangeWatcherTests

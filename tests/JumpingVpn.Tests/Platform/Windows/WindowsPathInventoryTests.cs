@@ -5,7 +5,7 @@ using JumpingVpn.Platform.Net.Windows;
 namespace JumpingVpn.Tests.Platform.Windows;
 
 /// <summary>
-/// Which adapters the Windows path manager uses (platform-notes §3.2): connected adapters with a default
+/// Which adapters the Windows path manager uses (docs/platform.md §3.2): connected adapters with a default
 /// route of the server's family, not the tunnel's own, ranked by route + interface metric, each pinned
 /// by its interface index. The OS reads (GetIpForwardTable2, the adapter list) are covered on Windows only;
 /// the choice is pure and tested here.

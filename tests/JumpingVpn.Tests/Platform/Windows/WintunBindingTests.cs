@@ -4,7 +4,7 @@ using JumpingVpn.Platform.Interop.Windows;
 
 namespace JumpingVpn.Tests.Platform.Windows;
 
-/// <summary>The Wintun P/Invokes against wintun.h / exports.def 0.14 (platform-notes §1.1, §1.5).</summary>
+/// <summary>The Wintun P/Invokes against wintun.h / exports.def 0.14 (docs/platform.md §1.1, §1.5).</summary>
 public class WintunBindingTests
 {
     // export name, SetLastError (documented GetLastError on failure), takes strings

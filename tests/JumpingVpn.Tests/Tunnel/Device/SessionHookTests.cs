@@ -3,7 +3,7 @@ using JumpingVpn.Tunnel.Device;
 
 namespace JumpingVpn.Tests.Tunnel.Device;
 
-/// <summary>The core's hooks for the Jumping session layer (DESIGN §2.2).</summary>
+/// <summary>The core's hooks for the Jumping session layer (docs/design.md §2.2).</summary>
 public class SessionHookTests
 {
     private sealed class RecordingObserver : IDeviceObserver

@@ -4,7 +4,7 @@ using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Tunnel.Loops;
 
-/// <summary>The handshake ring: FIFO, bounded, copies in and out, allocation-free on the receive side (issue 8).</summary>
+/// <summary>The handshake ring: FIFO, bounded, copies in and out, allocation-free on the receive side.</summary>
 public sealed class HandshakeQueueTests
 {
     [Fact]
