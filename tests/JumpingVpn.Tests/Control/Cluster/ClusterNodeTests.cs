@@ -38,9 +38,15 @@ public sealed class ClusterNodeTests
         var h = new ClusterHarness(1);
         h.Connect();
         SessionId id = Sid(Field(h["n1"].Jumping.FormatSessions(), "session_id"));
-        // The client goes silent (no client sweep runs): transport dead on the server.
-        h.Clock.Advance(TimeSpan.FromMilliseconds(SessionPolicy.Default.TransportDeadMs + 100));
-        h["n1"].Cluster.RenewOnce();
+        // The client goes silent (no client sweep runs): transport dead on the server once transport_dead
+        // plus the idle keepalive interval the client announced in HELLO have passed (docs/paths.md
+        // "Idle"). The node renews its lease on the way, as its lease thread would.
+        long silenceMs = SessionPolicy.Default.TransportDeadMs + SessionPolicy.Default.IdleKeepaliveIntervalMs + 100;
+        for (long stepMs = 1_000; silenceMs > 0; silenceMs -= stepMs)
+        {
+            h.Clock.Advance(TimeSpan.FromMilliseconds(Math.Min(stepMs, silenceMs)));
+            h["n1"].Cluster.RenewOnce();
+        }
         h["n1"].Jumping.SweepOnce([]);
         Assert.Equal("RECOVERING", Field(h["n1"].Jumping.FormatSessions(), "state"));
         OwnershipRecord rec = h.Store.Read(id).Current!;
