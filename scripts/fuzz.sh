@@ -61,8 +61,16 @@ export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1
 export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000
 echo "fuzzing $target for ${seconds}s; afl output in $work/out"
 afl-fuzz -i "$work/in" -o "$work/out" -V "$seconds" -t 10000 -m none -- "${harness[@]}" >"$work/afl.log" 2>&1 || {
+    # In persistent mode a hang or a runtime abort takes the fork server down with it; the input being
+    # run is afl's .cur_input. Keep it as a finding.
     echo "scripts/fuzz.sh: afl-fuzz failed; the end of $work/afl.log:" >&2
     tail -n 30 "$work/afl.log" >&2
+    if [ -s "$work/out/default/.cur_input" ]; then
+        mkdir -p "$findings"
+        f=$findings/abort-$(sha1sum "$work/out/default/.cur_input" | cut -c1-16)
+        cp "$work/out/default/.cur_input" "$f"
+        echo "the input afl was running is saved as ${f#"$root"/}" >&2
+    fi
     exit 1
 }
 out=$work/out/default

@@ -6,7 +6,7 @@ namespace JumpingVpn.Fuzz.Targets;
 /// <summary>
 /// A wg-quick config file's text (UTF-8, as File.ReadAllText decodes it) into
 /// <see cref="TunnelConfigParser.Parse"/>. A bad config is a <see cref="ConfigException"/> naming the
-/// line and the fix (docs/configuration.md); any other exception is a finding. A config that parses
+/// line and the fix; any other exception is a finding. A config that parses
 /// must parse again from <see cref="TunnelConfigWriter.Write"/> (which `jvpn server add-peer` relies
 /// on) unless the writer refuses it with its documented <see cref="ArgumentException"/>.
 /// </summary>

@@ -39,11 +39,15 @@ internal static class DatagramTarget
     private static readonly SocketAddress PeerAddressV6 = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("2001:db8::2"), 51820), dualMode: false);
     private static readonly SocketAddress DeviceAddress = EndpointCodec.ToSocketAddress(new IPEndPoint(IPAddress.Parse("192.0.2.1"), 51820), dualMode: false);
 
-    public static void Run(ReadOnlySpan<byte> data)
+    public static void Run(ReadOnlySpan<byte> data) => Deliver(data);
+
+    /// <summary>Runs one input; returns the device's counters (null for an empty input), so tests can
+    /// check that the seeds reach the paths they are meant to.</summary>
+    internal static DeviceCounters? Deliver(ReadOnlySpan<byte> data)
     {
         if (data.IsEmpty)
         {
-            return;
+            return null;
         }
         byte mode = data[0];
         ReadOnlySpan<byte> body = data[1..];
@@ -56,6 +60,7 @@ internal static class DatagramTarget
         {
             rig.Device.ProcessHandshakeMessage(datagram, from, rateLimitOk: (mode & RateLimited) == 0);
         }
+        return rig.Device.Counters;
     }
 
     private static byte[] WithValidMac1(byte mode, ReadOnlySpan<byte> body, uint initiationIndex)
