@@ -41,7 +41,9 @@ cp -r "$built/." "$work/bin/"
 for assembly in JumpingVpn.Platform JumpingVpn.Tunnel JumpingVpn.Control; do
     dotnet tool run sharpfuzz "$work/bin/$assembly.dll"
 done
-harness=(dotnet "$work/bin/JumpingVpn.Fuzz.dll" "$target")
+# afl-cmin wants the program as a path, not a name looked up in PATH.
+dotnet=$(command -v dotnet)
+harness=("$dotnet" "$work/bin/JumpingVpn.Fuzz.dll" "$target")
 # Instrumented code writes afl's trace map, which exists only under afl-fuzz: seeds come from the
 # uninstrumented build.
 plain=(dotnet "$built/JumpingVpn.Fuzz.dll" "$target")
