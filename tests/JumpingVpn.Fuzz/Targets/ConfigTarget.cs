@@ -66,20 +66,22 @@ internal static class ConfigTarget
             Endpoints = 203.0.113.11:51820, [2001:db8::12]:51820
             """));
         yield return ("server", Encoding.UTF8.GetBytes("""
+            # a cluster node with two clients
             [Interface]
             PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
             ListenPort = 51820
             FwMark = 0x1234
+            SaveConfig = false
 
             [Peer]
             PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
-            Endpoint = 192.95.5.67:1234
-            AllowedIPs = 10.192.122.3/32, 10.192.124.1/24
+            AllowedIPs = 10.64.0.2/32, fd00:64::2/128
+            PersistentKeepalive = off
 
             [Peer]
             PublicKey = TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=
-            Endpoint = [2607:5300:60:6b0::c05f:543]:2468
-            AllowedIPs = 10.192.122.4/32, 192.168.0.0/16
+            Endpoint = [2001:db8:1::7]:2468
+            AllowedIPs = 10.64.0.3/32
 
             [Jumping]
             Store = redis://10.0.0.5:6379/0?prefix=jvpn&timeout=200ms

@@ -122,15 +122,20 @@ internal static class DatagramTarget
         yield return ("short", [0, 1, 0, 0]);
     }
 
-    private static (WireGuardDevice Device, CapturingSender Sent, Peer DeviceOnPeer) PeerDevice()
+    private static (WireGuardDevice Device, CapturingSender Sent, Peer DeviceOnPeer) PeerDevice() =>
+        NewDevice(2, PeerKey, DevicePublicKey, "10.0.0.1/32", DeviceAddress);
+
+    /// <summary>A device with fixed time, seeded randomness, <paramref name="privateKey"/> and one peer.</summary>
+    private static (WireGuardDevice Device, CapturingSender Sent, Peer Peer) NewDevice(ulong seed, byte[] privateKey,
+        byte[] peerPublicKey, string peerAllowedIp, SocketAddress peerAddress)
     {
         var sent = new CapturingSender();
-        var device = new WireGuardDevice(new DeviceOptions { Time = FixedClock.Instance, Random = new SeededRandom(2).Fill }, sent);
-        device.SetPrivateKey(PeerKey);
-        Peer deviceOnPeer = device.AddPeer(DevicePublicKey, new byte[32]);
-        device.AddAllowedIp(deviceOnPeer, IpPrefix.Parse("10.0.0.1/32"));
-        deviceOnPeer.Endpoint = DeviceAddress;
-        return (device, sent, deviceOnPeer);
+        var device = new WireGuardDevice(new DeviceOptions { Time = FixedClock.Instance, Random = new SeededRandom(seed).Fill }, sent);
+        device.SetPrivateKey(privateKey);
+        Peer peer = device.AddPeer(peerPublicKey, new byte[32]);
+        device.AddAllowedIp(peer, IpPrefix.Parse(peerAllowedIp));
+        peer.Endpoint = peerAddress;
+        return (device, sent, peer);
     }
 
     private static byte[] FixedKey(byte fill)
@@ -167,12 +172,7 @@ internal static class DatagramTarget
 
         public static Rig Build()
         {
-            var sent = new CapturingSender();
-            var device = new WireGuardDevice(new DeviceOptions { Time = FixedClock.Instance, Random = new SeededRandom(1).Fill }, sent);
-            device.SetPrivateKey(DeviceKey);
-            Peer peer = device.AddPeer(PeerPublicKey, new byte[32]);
-            device.AddAllowedIp(peer, IpPrefix.Parse("10.0.0.2/32"));
-            peer.Endpoint = PeerAddress;
+            (WireGuardDevice device, CapturingSender sent, Peer peer) = NewDevice(1, DeviceKey, PeerPublicKey, "10.0.0.2/32", PeerAddress);
             device.SendHandshakeInitiation(peer, isRetry: false);
             return new Rig(device, sent.Sent[^1]);
         }

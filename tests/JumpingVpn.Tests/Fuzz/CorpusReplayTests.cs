@@ -1,3 +1,5 @@
+using System.Text;
+using JumpingVpn.Control.Config;
 using JumpingVpn.Fuzz;
 using JumpingVpn.Fuzz.Targets;
 using JumpingVpn.Tunnel.Device;
@@ -86,6 +88,22 @@ public sealed class CorpusReplayTests
 
         DeviceCounters underLoad = DatagramTarget.Deliver(seeds["initiation-under-load"])!;
         Assert.Equal(1, underLoad.CookieReplies);
+    }
+
+    /// <summary>The file seeds must be valid files, so mutations start from the parsers' success paths.</summary>
+    [Fact]
+    public void The_config_and_peers_file_seeds_parse()
+    {
+        foreach ((string name, byte[] data) in ConfigTarget.Seeds())
+        {
+            TunnelConfig config = TunnelConfigParser.Parse(Encoding.UTF8.GetString(data), name, "wg0");
+            Assert.NotEmpty(config.Peers);
+        }
+        foreach ((string name, byte[] data) in PeersFileTarget.Seeds())
+        {
+            using var reader = new StringReader(Encoding.UTF8.GetString(data));
+            Assert.Equal(2, PeersFile.Parse(reader, name).Count);
+        }
     }
 
     private static string Directory() => Path.Combine(AppContext.BaseDirectory, "fuzz");
