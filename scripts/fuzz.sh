@@ -5,8 +5,9 @@
 # fuzz/corpus/TARGET (plus fuzz/findings/TARGET), then puts the minimized queue back into
 # fuzz/corpus/TARGET and copies crashes and hangs to fuzz/findings/TARGET. One afl-fuzz instance, no
 # parallel workers. Needs afl++ (Debian package afl++) and runs as any user.
-# Environment: JVPN_FUZZ_WORK (default artifacts/fuzz), JVPN_FUZZ_MAX_FILES (default 200) and
-# JVPN_FUZZ_MAX_BYTES (default 16384) cap what is committed.
+# Environment: JVPN_FUZZ_WORK (default artifacts/fuzz); JVPN_FUZZ_MAX_FILES (default 200),
+# JVPN_FUZZ_MAX_BYTES (one file, default 8192) and JVPN_FUZZ_MAX_TOTAL (all kept queue files, default
+# 131072) cap what is committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,7 +27,8 @@ done
 
 work=${JVPN_FUZZ_WORK:-$root/artifacts/fuzz}/$target
 max_files=${JVPN_FUZZ_MAX_FILES:-200}
-max_bytes=${JVPN_FUZZ_MAX_BYTES:-16384}
+max_bytes=${JVPN_FUZZ_MAX_BYTES:-8192}
+max_total=${JVPN_FUZZ_MAX_TOTAL:-131072}
 corpus=$root/fuzz/corpus/$target
 findings=$root/fuzz/findings/$target
 
@@ -90,7 +92,7 @@ if ! afl-cmin -i "$out/queue" -o "$work/min" -t 10000 -m none -- "${harness[@]}"
 fi
 
 # The committed corpus: the generated seeds plus the minimized queue, named by content hash (stable
-# across runs, no ':' for Windows checkouts), without files over the size cap, at most max_files.
+# across runs, no ':' for Windows checkouts), smallest first, within the file count and size caps.
 rm -rf "$corpus"
 mkdir -p "$corpus"
 "${plain[@]}" --seeds "$corpus" >/dev/null
@@ -99,15 +101,17 @@ for f in "$corpus"/seed-*; do
     have[$(sha1sum "$f" | cut -c1-16)]=1
 done
 kept=0
-while IFS= read -r f; do
-    [ "$kept" -lt "$max_files" ] || break
+total=0
+while read -r size f; do
+    [ "$kept" -lt "$max_files" ] && [ $((total + size)) -le "$max_total" ] || break
     hash=$(sha1sum "$f" | cut -c1-16)
     if [ -z "${have[$hash]:-}" ]; then
         have[$hash]=1
         cp "$f" "$corpus/q-$hash"
         kept=$((kept + 1))
+        total=$((total + size))
     fi
-done < <(find "$work/min" -maxdepth 1 -type f -size -"$((max_bytes + 1))"c -printf '%s %p\n' | sort -n | cut -d' ' -f2-)
+done < <(find "$work/min" -maxdepth 1 -type f -size -"$((max_bytes + 1))"c -printf '%s %p\n' | sort -n)
 corpus_files=$(find "$corpus" -maxdepth 1 -type f | wc -l)
 corpus_bytes=$(find "$corpus" -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 
