@@ -18,7 +18,7 @@ public sealed class DebPackageTests
     public void Deb_InstallsIntoThrowawayRoot_UnitsVerify_ServerFlowRunsAsTheUnitsUser()
     {
         EnsurePrerequisites();
-        string repo = FindRepoRoot();
+        string repo = RepositoryRoot.Find();
         string work = Directory.CreateTempSubdirectory("jvpn-debtest.").FullName;
         try
         {
@@ -167,18 +167,6 @@ public sealed class DebPackageTests
             throw new InvalidOperationException(message + " (CI=true: failing instead of skipping)");
         }
         Assert.Skip(message);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "JumpingVpn.sln")) && File.Exists(Path.Combine(dir.FullName, "packaging/linux/build-deb.sh")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("repository root (JumpingVpn.sln + packaging/linux/build-deb.sh) not found above " + AppContext.BaseDirectory);
     }
 
     private static string ReadVersion(string repo)

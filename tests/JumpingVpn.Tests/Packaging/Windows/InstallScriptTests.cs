@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Packaging.Windows;
 
@@ -8,7 +9,7 @@ namespace JumpingVpn.Tests.Packaging.Windows;
 /// </summary>
 public sealed partial class InstallScriptTests
 {
-    private static readonly string Script = File.ReadAllText(Path.Combine(RepoPaths.Root, "packaging", "windows", "install.ps1"));
+    private static readonly string Script = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "packaging", "windows", "install.ps1"));
 
     /// <summary>The script without comment lines, so a comment cannot satisfy a check.</summary>
     private static readonly string Code = string.Join('\n', Script.Split('\n').Where(l => !l.TrimStart().StartsWith('#')));
@@ -45,7 +46,7 @@ public sealed partial class InstallScriptTests
         Assert.True(list.Success, "install.ps1 has no $packageFiles = @(...) list");
         string[] named = [.. QuotedName().Matches(list.Groups[1].Value).Select(m => m.Groups[1].Value)];
         // Everything the MSI installs into Program Files is in the list, and nothing else that is a DLL.
-        string wxs = File.ReadAllText(Path.Combine(RepoPaths.Root, "packaging", "windows", "jvpn.wxs"));
+        string wxs = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "packaging", "windows", "jvpn.wxs"));
         string[] msiFiles = [.. WxsFileSource().Matches(wxs).Select(m => m.Groups[1].Value)];
         Assert.NotEmpty(msiFiles);
         Assert.All(msiFiles, f => Assert.Contains(f, named));

@@ -32,7 +32,7 @@ public sealed class WinX64PublishFixture : IDisposable
         var watch = Stopwatch.StartNew();
         ProcessResult result = PackagingProcess.Run(
             Binaries.Dotnet(),
-            ["publish", Path.Combine(RepoPaths.Root, "src", "Cli"), "-c", "Release", "-r", "win-x64", "--self-contained",
+            ["publish", Path.Combine(RepositoryRoot.Find(), "src", "Cli"), "-c", "Release", "-r", "win-x64", "--self-contained",
              "-p:PublishSingleFile=true", "-p:DebugType=none", "--nologo",
              "--artifacts-path", Path.Combine(Root, "artifacts"), "-o", output],
             environment: null,
@@ -224,7 +224,7 @@ public sealed class WindowsPackageTests(WinX64PublishFixture fixture, ITestOutpu
     {
         var args = new List<string>
         {
-            Path.Combine(RepoPaths.Root, "packaging", "windows", "build.sh"),
+            Path.Combine(RepositoryRoot.Find(), "packaging", "windows", "build.sh"),
             "--arch", arch, "--wintun-zip", wintunZip, "--out", outDir,
         };
         if (publishDir is not null)
@@ -344,23 +344,5 @@ internal static class PackagingProcess
         {
             return new ProcessResult(process.ExitCode, log.ToString());
         }
-    }
-}
-
-/// <summary>The repository root: the first ancestor of the test assembly's folder holding JumpingVpn.sln.</summary>
-internal static class RepoPaths
-{
-    public static string Root { get; } = Find();
-
-    private static string Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "JumpingVpn.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("JumpingVpn.sln not found above " + AppContext.BaseDirectory);
     }
 }
