@@ -144,6 +144,10 @@ public sealed class InterfaceHost : IDisposable
         {
             _uapi = UapiServer.Start(name, adapter, _logger);
         }
+        catch (UapiInterfaceRunningException ex)
+        {
+            throw new PlatformException(ex.Message + "; stop it first with 'jvpn down " + name + "'", PlatformErrorKind.AlreadyInUse, ex);
+        }
         catch (InvalidOperationException ex)
         {
             throw new PlatformException(ex.Message + "; stop it first with 'jvpn down " + name + "'");
