@@ -1,3 +1,5 @@
+using JumpingVpn.Platform;
+
 namespace JumpingVpn.Cli;
 
 /// <summary>jvpn's process exit codes (documented in README.md, "Exit codes"). Stable for scripts.</summary>
@@ -14,4 +16,11 @@ internal static class ExitCodes
     public const int NoPrivilege = 4;
     /// <summary>The named interface is not running (down/status), or is already running (up).</summary>
     public const int InterfaceState = 5;
+
+    /// <summary>The exit code for an OS-level failure of the given kind.</summary>
+    public static int Of(PlatformErrorKind kind) => kind switch
+    {
+        PlatformErrorKind.AlreadyInUse => InterfaceState,
+        _ => Failure,
+    };
 }

@@ -49,7 +49,7 @@ catch (UapiInterfaceNotRunningException ex)
 catch (PlatformException ex)
 {
     Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ex.Message.Contains("already", StringComparison.Ordinal) ? ExitCodes.InterfaceState : ExitCodes.Failure;
+    return ExitCodes.Of(ex.Kind);
 }
 catch (UapiException ex)
 {

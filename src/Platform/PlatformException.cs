@@ -20,5 +20,16 @@ public sealed class PlatformException : Exception
 
     public PlatformException(string message, int errno) : base(message) => Errno = errno;
 
+    public PlatformException(string message, PlatformErrorKind kind, int errno = 0) : base(message)
+    {
+        Kind = kind;
+        Errno = errno;
+    }
+
+    public PlatformException(string message, PlatformErrorKind kind, Exception innerException) : base(message, innerException) => Kind = kind;
+
     public int Errno { get; }
+
+    /// <summary>What the failure means for the caller (exit code, retry); <see cref="PlatformErrorKind.Failure"/> unless the throw site says otherwise.</summary>
+    public PlatformErrorKind Kind { get; }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using JumpingVpn.Control.Interface;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Tunnel.Crypto;
 
 namespace JumpingVpn.Cli.Commands;
@@ -68,7 +69,7 @@ internal static class StatusCommand
         IReadOnlyList<string> names = name is null ? UapiClient.ListInterfaces() : [name];
         var snapshots = new List<(string Name, UapiDeviceSnapshot Snapshot)>();
         var stats = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
-        var sessions = new Dictionary<string, Dictionary<string, Dictionary<string, string>>>(StringComparer.Ordinal);
+        var sessions = new Dictionary<string, Dictionary<string, SessionStatusRecord>>(StringComparer.Ordinal);
         foreach (string n in names)
         {
             snapshots.Add((n, UapiClient.GetSnapshot(n)));
@@ -82,7 +83,7 @@ internal static class StatusCommand
 
     internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots,
         Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix,
-        Dictionary<string, Dictionary<string, Dictionary<string, string>>>? sessions = null)
+        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
@@ -170,7 +171,7 @@ internal static class StatusCommand
     /// The peer's Jumping session (docs/design.md §7), or null for a plain
     /// WireGuard peer or another userspace WireGuard.
     /// </summary>
-    private static void WriteSession(Utf8JsonWriter w, Dictionary<string, string>? s)
+    private static void WriteSession(Utf8JsonWriter w, SessionStatusRecord? s)
     {
         if (s is null)
         {
@@ -178,37 +179,35 @@ internal static class StatusCommand
             return;
         }
         w.WriteStartObject("session");
-        w.WriteString("role", s.GetValueOrDefault("role"));
-        if (s.TryGetValue("session_layer", out string? layer))
+        w.WriteString("role", s.Role);
+        if (s.SessionLayer is { } layer)
         {
             w.WriteString("session_layer", layer);
         }
-        string? id = s.GetValueOrDefault("session_id");
-        if (string.IsNullOrEmpty(id))
+        if (s.SessionId.Length == 0)
         {
             w.WriteNull("session_id");
         }
         else
         {
-            w.WriteString("session_id", id);
+            w.WriteString("session_id", s.SessionId);
         }
-        w.WriteString("state", s.GetValueOrDefault("state"));
-        w.WriteNumber("state_version", ulong.Parse(s.GetValueOrDefault("state_version") ?? "0", CultureInfo.InvariantCulture));
-        w.WriteNumber("bound_at_version", ulong.Parse(s.GetValueOrDefault("bound_at_version") ?? "0", CultureInfo.InvariantCulture));
-        string? bound = s.GetValueOrDefault("bound_endpoint");
-        if (string.IsNullOrEmpty(bound))
+        w.WriteString("state", s.State);
+        w.WriteNumber("state_version", s.StateVersion);
+        w.WriteNumber("bound_at_version", s.BoundAtVersion);
+        if (s.BoundEndpoint.Length == 0)
         {
             w.WriteNull("bound_endpoint");
         }
         else
         {
-            w.WriteString("bound_endpoint", bound);
+            w.WriteString("bound_endpoint", s.BoundEndpoint);
         }
         w.WriteStartObject("last_transition");
-        w.WriteString("reason", s.GetValueOrDefault("last_reason"));
-        w.WriteNumber("age_ms", long.Parse(s.GetValueOrDefault("last_transition_age_ms") ?? "-1", CultureInfo.InvariantCulture));
+        w.WriteString("reason", s.LastReason);
+        w.WriteNumber("age_ms", s.LastTransitionAgeMs);
         w.WriteEndObject();
-        w.WriteNumber("switches", int.Parse(s.GetValueOrDefault("switches") ?? "0", CultureInfo.InvariantCulture));
+        w.WriteNumber("switches", s.Switches);
         WritePaths(w, s);
         w.WriteEndObject();
     }
@@ -217,140 +216,98 @@ internal static class StatusCommand
     /// The client's paths: interface, local address, role (active, pending, candidate),
     /// state, smoothed RTT, loss, age of the last authenticated reply; and the recent switches.
     /// </summary>
-    private static void WritePaths(Utf8JsonWriter w, Dictionary<string, string> s)
+    private static void WritePaths(Utf8JsonWriter w, SessionStatusRecord s)
     {
-        if (!s.TryGetValue("path_switches_last_minute", out string? perMinute))
+        if (s.SwitchesLastMinute is not int perMinute)
         {
             return;
         }
-        var inv = CultureInfo.InvariantCulture;
         w.WriteStartArray("paths");
-        foreach (string[] f in Rows(s.GetValueOrDefault("path"), 8))
+        foreach (PathStatus p in s.Paths)
         {
             w.WriteStartObject();
-            w.WriteString("interface", f[0]);
-            w.WriteString("local_address", f[1]);
-            w.WriteString("role", f[2]);
-            w.WriteString("state", f[3]);
-            w.WriteNumber("rtt_ms", double.Parse(f[4], inv));
-            w.WriteNumber("loss", double.Parse(f[5], inv));
-            w.WriteNumber("last_reply_age_ms", long.Parse(f[6], inv));
-            w.WriteNumber("priority", int.Parse(f[7], inv));
+            w.WriteString("interface", p.Interface);
+            w.WriteString("local_address", p.LocalAddress);
+            w.WriteString("role", p.Role);
+            w.WriteString("state", p.State);
+            w.WriteNumber("rtt_ms", p.RttMs);
+            w.WriteNumber("loss", p.Loss);
+            w.WriteNumber("last_reply_age_ms", p.LastReplyAgeMs);
+            w.WriteNumber("priority", p.Priority);
             w.WriteEndObject();
         }
         w.WriteEndArray();
         w.WriteStartArray("recent_switches");
-        foreach (string[] f in Rows(s.GetValueOrDefault("path_switch"), 5))
+        foreach (PathSwitchStatus r in s.RecentSwitches)
         {
             w.WriteStartObject();
-            w.WriteNumber("age_ms", long.Parse(f[0], inv));
-            w.WriteString("from", f[1]);
-            w.WriteString("to", f[2]);
-            w.WriteString("reason", f[3]);
-            w.WriteNumber("gap_ms", long.Parse(f[4], inv));
+            w.WriteNumber("age_ms", r.AgeMs);
+            w.WriteString("from", r.From);
+            w.WriteString("to", r.To);
+            w.WriteString("reason", r.Reason);
+            w.WriteNumber("gap_ms", r.GapMs);
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteNumber("switches_last_minute", int.Parse(perMinute, inv));
-        if (s.TryGetValue("path_suspect_episodes", out string? episodes))
+        w.WriteNumber("switches_last_minute", perMinute);
+        if (s.SuspectEpisodes is long episodes)
         {
-            w.WriteNumber("suspect_episodes", long.Parse(episodes, inv)); // docs/paths.md "Idle": logged once each
+            w.WriteNumber("suspect_episodes", episodes); // docs/paths.md "Idle": logged once each
         }
     }
 
-    private static IEnumerable<string[]> Rows(string? lines, int fields)
-    {
-        if (string.IsNullOrEmpty(lines))
-        {
-            yield break;
-        }
-        foreach (string line in lines.Split('\n'))
-        {
-            string[] f = line.Split(',');
-            if (f.Length == fields)
-            {
-                yield return f;
-            }
-        }
-    }
-
-    private static void AppendPaths(StringBuilder sb, Dictionary<string, string> ss)
+    private static void AppendPaths(StringBuilder sb, SessionStatusRecord ss)
     {
         var inv = CultureInfo.InvariantCulture;
         bool any = false;
-        foreach (string[] f in Rows(ss.GetValueOrDefault("path"), 8))
+        foreach (PathStatus p in ss.Paths)
         {
             if (!any)
             {
                 sb.Append("  paths:\n");
                 any = true;
             }
-            string rtt = f[4] == "-1" ? "-" : f[4] + " ms";
-            double loss = double.Parse(f[5], inv) * 100;
-            sb.Append(inv, $"    {(f[2] == "active" ? "*" : " ")} {f[0],-12} {f[1],-16} {f[2],-9} {f[3],-7} rtt {rtt,-9} loss {loss,3:0}%\n");
+            string rtt = p.RttMs < 0 ? "-" : p.RttMs.ToString(inv) + " ms";
+            double loss = p.Loss * 100;
+            sb.Append(inv, $"    {(p.Role == "active" ? "*" : " ")} {p.Interface,-12} {p.LocalAddress,-16} {p.Role,-9} {p.State,-7} rtt {rtt,-9} loss {loss,3:0}%\n");
         }
         bool header = false;
-        foreach (string[] f in Rows(ss.GetValueOrDefault("path_switch"), 5))
+        foreach (PathSwitchStatus r in ss.RecentSwitches)
         {
             if (!header)
             {
                 sb.Append("  recent switches:\n");
                 header = true;
             }
-            double ago = long.Parse(f[0], inv) / 1000.0;
-            sb.Append(inv, $"    {ago,7:0.0} s ago  {f[1]} -> {f[2]}  {f[3]}  gap {f[4]} ms\n");
+            double ago = r.AgeMs / 1000.0;
+            sb.Append(inv, $"    {ago,7:0.0} s ago  {r.From} -> {r.To}  {r.Reason}  gap {r.GapMs} ms\n");
         }
     }
 
-    /// <summary>jvpn_session=1: key=value blocks, each starting with public_key=HEX.</summary>
-    private static Dictionary<string, Dictionary<string, string>> TrySessions(string name)
+    /// <summary>The interface's Jumping sessions (jvpn_session=1); none for other userspace WireGuards.</summary>
+    private static Dictionary<string, SessionStatusRecord> TrySessions(string name)
     {
         string reply;
         try
         {
-            reply = UapiClient.Request(name, "jvpn_session=1\n\n");
+            reply = UapiClient.Request(name, SessionStatusReply.Operation + "\n\n");
         }
         catch (UapiException)
         {
-            return new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+            return new Dictionary<string, SessionStatusRecord>(StringComparer.Ordinal);
         }
         return ParseSessions(reply);
     }
 
-    /// <summary>Parses a jvpn_session=1 reply into per-peer key/value maps (repeated path lines joined by newlines).</summary>
-    internal static Dictionary<string, Dictionary<string, string>> ParseSessions(string reply)
+    /// <summary>Decodes a jvpn_session=1 reply by public key (hex); empty when the reply is refused or malformed.</summary>
+    internal static Dictionary<string, SessionStatusRecord> ParseSessions(string reply)
     {
-        var result = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
-        if (!reply.Contains("errno=0", StringComparison.Ordinal))
-        {
-            return result;
-        }
-        Dictionary<string, string>? current = null;
-        foreach (string line in reply.Split('\n'))
-        {
-            int eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0 || line.StartsWith("errno=", StringComparison.Ordinal))
-            {
-                continue;
-            }
-            string key = line[..eq];
-            string value = line[(eq + 1)..];
-            if (key == "public_key")
-            {
-                current = new Dictionary<string, string>(StringComparer.Ordinal);
-                result[value] = current;
-            }
-            else if (current is not null)
-            {
-                // Repeated keys (one path= line per path, one path_switch= per switch) keep every value.
-                current[key] = key is "path" or "path_switch" && current.TryGetValue(key, out string? earlier) ? earlier + "\n" + value : value;
-            }
-        }
-        return result;
+        _ = SessionStatusReply.TryParse(reply, out Dictionary<string, SessionStatusRecord> sessions);
+        return sessions;
     }
 
     internal static string FormatText(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix,
-        Dictionary<string, Dictionary<string, Dictionary<string, string>>>? sessions = null)
+        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null)
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -376,14 +333,13 @@ internal static class StatusCommand
                 }
                 if (sessions?.GetValueOrDefault(name)?.GetValueOrDefault(Convert.ToHexStringLower(p.PublicKey)) is { } ss)
                 {
-                    string layer = ss.GetValueOrDefault("session_layer") ?? "on";
-                    if (layer == "off")
+                    if (ss.SessionLayer == "off")
                     {
                         sb.Append("  session: off (the peer does not speak the Jumping session layer; plain WireGuard roaming)\n");
                     }
                     else
                     {
-                        sb.Append(inv, $"  session: {ss.GetValueOrDefault("session_id")} {ss.GetValueOrDefault("state")} v{ss.GetValueOrDefault("state_version")} ({ss.GetValueOrDefault("role")}), bound {ss.GetValueOrDefault("bound_endpoint")}, {ss.GetValueOrDefault("switches")} switch(es)\n");
+                        sb.Append(inv, $"  session: {ss.SessionId} {ss.State} v{ss.StateVersion} ({ss.Role}), bound {ss.BoundEndpoint}, {ss.Switches} switch(es)\n");
                     }
                     AppendPaths(sb, ss);
                 }

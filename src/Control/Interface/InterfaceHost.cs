@@ -4,6 +4,7 @@ using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Platform;
 using JumpingVpn.Platform.Net;
 using JumpingVpn.Platform.Tun;
@@ -143,6 +144,10 @@ public sealed class InterfaceHost : IDisposable
         try
         {
             _uapi = UapiServer.Start(name, adapter, _logger);
+        }
+        catch (UapiInterfaceRunningException ex)
+        {
+            throw new PlatformException(ex.Message + "; stop it first with 'jvpn down " + name + "'", PlatformErrorKind.AlreadyInUse, ex);
         }
         catch (InvalidOperationException ex)
         {
@@ -369,7 +374,7 @@ public sealed class InterfaceHost : IDisposable
         {
             return UapiProtocol.FormatResponse(DataPlaneStats.Format(device, loops), UapiErrno.None);
         }
-        if (firstLine == "jvpn_session=1")
+        if (firstLine == SessionStatusReply.Operation)
         {
             return UapiProtocol.FormatResponse(_jumping?.FormatSessions() ?? string.Empty, UapiErrno.None);
         }

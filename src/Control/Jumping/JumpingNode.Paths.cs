@@ -1,7 +1,7 @@
-using System.Globalization;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Sessions;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Loops;
 
@@ -288,29 +288,35 @@ public sealed partial class JumpingNode
         }
     }
 
-    /// <summary>Path lines for jvpn_session=1: one per path and one per recent switch.</summary>
-    private static void FormatPaths(System.Text.StringBuilder sb, ClientSession c, long now)
+    /// <summary>The client's paths and recent switches for jvpn_session=1, read under the path lock.</summary>
+    private static SessionStatusRecord WithPaths(SessionStatusRecord record, ClientSession c, long now)
     {
         if (c.Paths is not { } m)
         {
-            return;
+            return record;
         }
-        var inv = CultureInfo.InvariantCulture;
         lock (c.PathLock)
         {
+            var paths = new List<PathStatus>();
             foreach (PathEntry p in m.Paths)
             {
                 string role = p.Id == m.ActiveId ? "active" : p.Id == m.PendingId ? "pending" : "candidate";
                 (double loss, _) = p.LossForStatus(now);
                 long age = p.LastReplyMs < 0 ? -1 : now - p.LastReplyMs;
-                sb.Append(inv, $"path={p.Info.Interface},{p.Info.LocalAddress},{role},{PathManager.WireName(p.State)},{(p.SrttMs < 0 ? -1 : Math.Round(p.SrttMs, 1))},{loss:0.00},{age},{p.Info.Priority}\n");
+                paths.Add(new PathStatus(p.Info.Interface, p.Info.LocalAddress, role, PathManager.WireName(p.State), p.SrttMs, loss, age, p.Info.Priority));
             }
+            var switches = new List<PathSwitchStatus>();
             foreach (PathSwitchRecord r in m.RecentSwitches())
             {
-                sb.Append(inv, $"path_switch={now - r.AtMs},{r.From},{r.To},{WireNames.Of(r.Reason)},{r.GapMs}\n");
+                switches.Add(new PathSwitchStatus(now - r.AtMs, r.From, r.To, WireNames.Of(r.Reason), r.GapMs));
             }
-            sb.Append(inv, $"path_switches_last_minute={m.SwitchesLastMinute(now)}\n");
-            sb.Append(inv, $"path_suspect_episodes={m.SuspectEpisodes}\n");
+            return record with
+            {
+                Paths = paths,
+                RecentSwitches = switches,
+                SwitchesLastMinute = m.SwitchesLastMinute(now),
+                SuspectEpisodes = m.SuspectEpisodes,
+            };
         }
     }
 }

@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
 using JumpingVpn.Control.Sessions;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Tunnel.Device;
 
 namespace JumpingVpn.Control.Jumping;
@@ -8,43 +7,47 @@ namespace JumpingVpn.Control.Jumping;
 /// <summary>Session state for the control socket (jvpn_session=1).</summary>
 public sealed partial class JumpingNode
 {
-    /// <summary>Per-peer session state as key=value lines for the control socket (jvpn_session=1).</summary>
+    /// <summary>Per-peer session state for the control socket (jvpn_session=1), encoded by <see cref="SessionStatusReply"/>.</summary>
     public string FormatSessions()
     {
-        var sb = new StringBuilder();
-        var inv = CultureInfo.InvariantCulture;
+        var records = new List<SessionStatusRecord>(_server.Count + _client.Count);
         long now = NowMs();
         foreach (ServerSession s in _server.Values)
         {
             SessionSnapshot snap = s.Slot.Snapshot();
-            sb.Append(inv, $"public_key={Convert.ToHexStringLower(s.Peer.PublicKey)}\n");
-            sb.Append("role=server\n");
-            sb.Append(inv, $"session_id={s.Slot.Id}\n");
-            sb.Append(inv, $"state={WireNames.Of(snap.State)}\n");
-            sb.Append(inv, $"state_version={snap.StateVersion}\n");
-            sb.Append(inv, $"bound_at_version={snap.BoundAtVersion}\n");
-            sb.Append(inv, $"bound_endpoint={(snap.Binding is { } b ? b.ToString() : "")}\n");
-            sb.Append(inv, $"last_reason={WireNames.Of(snap.LastReason)}\n");
-            sb.Append(inv, $"last_transition_age_ms={Math.Max(0, now - snap.LastTransitionMs)}\n");
-            sb.Append(inv, $"switches={snap.TotalSwitches}\n");
+            records.Add(new SessionStatusRecord
+            {
+                PublicKeyHex = Convert.ToHexStringLower(s.Peer.PublicKey),
+                Role = "server",
+                SessionId = s.Slot.Id.ToString(),
+                State = WireNames.Of(snap.State),
+                StateVersion = snap.StateVersion,
+                BoundAtVersion = snap.BoundAtVersion,
+                BoundEndpoint = snap.Binding is { } b ? b.ToString() : "",
+                LastReason = WireNames.Of(snap.LastReason),
+                LastTransitionAgeMs = Math.Max(0, now - snap.LastTransitionMs),
+                Switches = snap.TotalSwitches,
+            });
         }
         foreach (ClientSession c in _client.Values)
         {
-            sb.Append(inv, $"public_key={Convert.ToHexStringLower(c.Peer.PublicKey)}\n");
-            sb.Append("role=client\n");
-            sb.Append(inv, $"session_layer={(c.SessionLayerOn ? "on" : "off")}\n");
-            sb.Append(inv, $"session_id={(c.Id.IsNone ? "" : c.Id.ToString())}\n");
-            sb.Append(inv, $"state={WireNames.Of(c.State)}\n");
-            sb.Append(inv, $"state_version={c.LastAckedVersion}\n");
-            sb.Append(inv, $"bound_at_version={c.BoundAtVersion}\n");
-            sb.Append(inv, $"bound_endpoint={(c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "")}\n");
-            sb.Append(inv, $"last_reason={c.LastReason ?? ""}\n");
-            sb.Append(inv, $"last_transition_age_ms={(c.LastTransitionMs > 0 ? now - c.LastTransitionMs : -1)}\n");
-            sb.Append(inv, $"switches={c.Switches}\n");
-            sb.Append(inv, $"rtt_ms={c.RttMs}\n");
-            FormatPaths(sb, c, now);
+            var record = new SessionStatusRecord
+            {
+                PublicKeyHex = Convert.ToHexStringLower(c.Peer.PublicKey),
+                Role = "client",
+                SessionLayer = c.SessionLayerOn ? "on" : "off",
+                SessionId = c.Id.IsNone ? "" : c.Id.ToString(),
+                State = WireNames.Of(c.State),
+                StateVersion = c.LastAckedVersion,
+                BoundAtVersion = c.BoundAtVersion,
+                BoundEndpoint = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "",
+                LastReason = c.LastReason ?? "",
+                LastTransitionAgeMs = c.LastTransitionMs > 0 ? now - c.LastTransitionMs : -1,
+                Switches = c.Switches,
+                RttMs = c.RttMs,
+            };
+            records.Add(WithPaths(record, c, now));
         }
-        return sb.ToString();
+        return SessionStatusReply.Format(records);
     }
-
 }

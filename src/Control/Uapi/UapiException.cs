@@ -41,3 +41,21 @@ public sealed class UapiInterfaceNotRunningException : UapiException
     {
     }
 }
+
+/// <summary>Another live process already serves the interface's UAPI socket or pipe, so this one cannot listen.</summary>
+public sealed class UapiInterfaceRunningException : InvalidOperationException
+{
+    public UapiInterfaceRunningException()
+    {
+    }
+
+    public UapiInterfaceRunningException(string message)
+        : base(message)
+    {
+    }
+
+    public UapiInterfaceRunningException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

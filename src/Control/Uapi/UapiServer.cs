@@ -61,7 +61,7 @@ public sealed partial class UapiServer : IDisposable
     /// Listens on the OS's transport (<see cref="UapiTransports.Default"/>), or on Unix sockets in
     /// <paramref name="socketDirectory"/> when given: <c>NAME.sock</c> (0600, directory 0755 created if
     /// needed). A leftover socket file is removed only if nothing answers on it; if a live process
-    /// answers, throws <see cref="InvalidOperationException"/> "interface NAME is already running".
+    /// answers, throws <see cref="UapiInterfaceRunningException"/> "interface NAME is already running".
     /// </summary>
     public static UapiServer Start(string interfaceName, IUapiDevice device, ILogger? logger = null, string? socketDirectory = null) =>
         Start(interfaceName, device, UapiTransports.For(socketDirectory), logger);

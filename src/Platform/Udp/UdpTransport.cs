@@ -181,7 +181,7 @@ public sealed class UdpTransport : IDisposable
 
     private static PlatformException BindError(int port, SocketException ex) => ex.SocketErrorCode switch
     {
-        SocketError.AddressAlreadyInUse => new PlatformException($"UDP port {port} is already in use (another WireGuard or jvpn instance?); choose another ListenPort"),
+        SocketError.AddressAlreadyInUse => new PlatformException($"UDP port {port} is already in use (another WireGuard or jvpn instance?); choose another ListenPort", PlatformErrorKind.AlreadyInUse),
         SocketError.AccessDenied => new PlatformException($"binding UDP port {port} was denied: {ex.Message}"),
         _ => new PlatformException($"cannot bind UDP port {port}: {ex.Message}"),
     };

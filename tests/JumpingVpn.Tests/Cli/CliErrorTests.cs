@@ -100,4 +100,18 @@ public sealed class CliErrorTests
         Assert.Contains("root or CAP_NET_ADMIN", r.StandardError, StringComparison.Ordinal);
         Assert.Single(r.StandardError.Trim().Split('\n'), l => !l.StartsWith("Warning:", StringComparison.Ordinal));
     }
+
+    /// <summary>A second `jvpn up` of a running interface is refused with the interface-state exit code, in one line.</summary>
+    [Fact]
+    public void Up_of_an_interface_that_is_already_running_exits_5_with_one_line()
+    {
+        Requirements.Ensure("jvpn");
+        using NetNs ns = NetNs.Create("upagain");
+        string key = Command.TryRun("wg", ["genkey"]).StandardOutput.Trim();
+        using JvpnPeer first = JvpnPeer.Start(ns, new TunnelConfig(key, ["10.201.0.1/24"], []));
+        CommandResult r = first.Run("up", first.ConfigPath);
+        Assert.True(r.ExitCode == 5, $"exit {r.ExitCode}: {r.StandardError}");
+        Assert.Contains("already", r.StandardError, StringComparison.Ordinal);
+        Assert.Single(r.StandardError.Trim().Split('\n'), l => !l.StartsWith("Warning:", StringComparison.Ordinal));
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using JumpingVpn.Cli.Commands;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Platform.Net;
 
 namespace JumpingVpn.Tests.Cli;
@@ -53,7 +54,7 @@ public sealed class StatusFormatTests
             "path_switch=9000,wifi0,cell0,TRANSPORT_DEAD_RECOVERY,64\n" +
             "path_switch=2000,cell0,wifi0,PREFERRED_PATH_CHANGED,3\n" +
             "path_switches_last_minute=2\npath_suspect_episodes=3\nerrno=0\n\n";
-        var sessions = new Dictionary<string, Dictionary<string, Dictionary<string, string>>> { ["jv0"] = StatusCommand.ParseSessions(reply) };
+        var sessions = new Dictionary<string, Dictionary<string, SessionStatusRecord>> { ["jv0"] = StatusCommand.ParseSessions(reply) };
 
         string json = StatusCommand.FormatJson(Snapshot(0), new Dictionary<string, Dictionary<string, long>?>(), 1000, sessions);
         using JsonDocument doc = JsonDocument.Parse(json);

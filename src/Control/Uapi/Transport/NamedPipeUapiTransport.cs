@@ -78,7 +78,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
         {
             if (NamedPipeProbe.Exists(address))
             {
-                throw new InvalidOperationException($"interface {interfaceName} is already running (a process serves {address})");
+                throw new UapiInterfaceRunningException($"interface {interfaceName} is already running (a process serves {address})");
             }
             try
             {
@@ -89,9 +89,9 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
             {
                 // FILE_FLAG_FIRST_PIPE_INSTANCE fails with ERROR_ACCESS_DENIED when the pipe exists, and a
                 // pipe exists only while a live process holds an instance.
-                throw new InvalidOperationException(Exists(interfaceName)
-                    ? $"interface {interfaceName} is already running (a process serves {address})"
-                    : $"cannot create {address}: {ex.Message} (run elevated, as Administrator or SYSTEM)", ex);
+                throw Exists(interfaceName)
+                    ? new UapiInterfaceRunningException($"interface {interfaceName} is already running (a process serves {address})", ex)
+                    : new InvalidOperationException($"cannot create {address}: {ex.Message} (run elevated, as Administrator or SYSTEM)", ex);
             }
         }
         else
@@ -100,7 +100,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
             {
                 if (UnixSocketUapiTransport.IsAnswering(address))
                 {
-                    throw new InvalidOperationException($"interface {interfaceName} is already running (a process answers on {address})");
+                    throw new UapiInterfaceRunningException($"interface {interfaceName} is already running (a process answers on {address})");
                 }
                 File.Delete(address); // left by a crashed process
             }

@@ -40,7 +40,7 @@ public sealed class UnixSocketUapiTransport(string socketDirectory) : IUapiTrans
                 // on it the interface is taken, otherwise it is left over from a crash.
                 if (IsAnswering(path))
                 {
-                    throw new InvalidOperationException(
+                    throw new UapiInterfaceRunningException(
                         $"interface {interfaceName} is already running (a process answers on {path})", ex);
                 }
                 File.Delete(path);

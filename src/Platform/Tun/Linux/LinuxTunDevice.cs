@@ -159,7 +159,7 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     private static PlatformException SetIffError(string name, int errno) => errno switch
     {
         LibC.EPERM or LibC.EACCES => new PlatformException($"creating TUN interface {name} needs root or CAP_NET_ADMIN", errno),
-        LibC.EBUSY => new PlatformException($"an interface named {name} already exists (is another jvpn or wireguard running? try 'jvpn down {name}' or 'ip link del {name}')", errno),
+        LibC.EBUSY => new PlatformException($"an interface named {name} already exists (is another jvpn or wireguard running? try 'jvpn down {name}' or 'ip link del {name}')", PlatformErrorKind.AlreadyInUse, errno),
         LibC.EINVAL => new PlatformException($"cannot create TUN interface {name}: the name is taken by a device of another type; choose another config file name", errno),
         _ => new PlatformException($"cannot create TUN interface {name}: {LibC.ErrorText(errno)}", errno),
     };

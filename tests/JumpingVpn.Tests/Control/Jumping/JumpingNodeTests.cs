@@ -139,6 +139,29 @@ public sealed class JumpingNodeTests
         Assert.DoesNotContain("TRANSPORT_DEAD", clientEvents.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The jvpn_session=1 payload of both ends after a connect, byte for byte as released jvpn writes it
+    /// (older `jvpn status` binaries and scripts parse this text). The session id is random per run.
+    /// </summary>
+    [Fact]
+    public void Session_status_wire_text_is_unchanged()
+    {
+        var p = new Pair();
+        p.Connect();
+        static string WithoutId(string text) =>
+            System.Text.RegularExpressions.Regex.Replace(text, "^session_id=[0-9a-f]{32}$", "session_id=ID", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.Equal(GoldenServer, WithoutId(p.ServerSessions()));
+        Assert.Equal(GoldenClient, WithoutId(p.Client.FormatSessions()));
+    }
+
+    private const string GoldenServer =
+        "public_key=e5e793e863280fdef4caed043e828cb69d20d7ab11bc91d6bfd78e218179f572\nrole=server\nsession_id=ID\nstate=ATTACHED\n" +
+        "state_version=1\nbound_at_version=1\nbound_endpoint=192.0.2.1:1001\nlast_reason=HANDSHAKE_OK\nlast_transition_age_ms=0\nswitches=0\n";
+
+    private const string GoldenClient =
+        "public_key=282f4369c63af63a9f2618de4d45cea1f27842982026afcdadd63d32becc2257\nrole=client\nsession_layer=on\nsession_id=ID\n" +
+        "state=ATTACHED\nstate_version=1\nbound_at_version=1\nbound_endpoint=192.0.2.2:1002\nlast_reason=\nlast_transition_age_ms=0\nswitches=0\nrtt_ms=-1\n";
+
     [Fact]
     public void Hello_after_the_handshake_creates_an_attached_session_and_pins_the_binding()
     {

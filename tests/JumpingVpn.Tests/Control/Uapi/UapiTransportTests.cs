@@ -127,7 +127,7 @@ public sealed class NamedPipeUapiTransportTests : IDisposable
     {
         using UapiServer server = StartServer();
 
-        var ex = Assert.Throws<InvalidOperationException>(StartServer);
+        var ex = Assert.Throws<UapiInterfaceRunningException>(StartServer);
 
         Assert.Contains($"interface {_name} is already running", ex.Message, StringComparison.Ordinal);
         Assert.Equal(UapiProtocol.FormatGet(Device), UapiClient.Get(_pipe, _name));
