@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Control-plane scale suite (docs/design.md §9, docs/scaling.md): `jvpn bench control` inside a
+# Control-plane scale suite (docs/design.md §9, docs/scaling.md): the load generator
+# (tools/JumpingVpn.LoadGen, `jvpn-loadgen control`) inside a
 # network namespace of its own. For each size a fresh `jvpn up` server (peers file with N clients) and N
 # simulated clients with their own static keys: real WireGuard handshakes + HELLO, keepalive and reattach
 # round trips (lookup latency vs N), a reattach storm of STORM sessions with racing duplicates, abuse
@@ -17,7 +18,9 @@
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
-JVPN_DLL="$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"
+LOADGEN_DIR="$REPO_ROOT/tools/JumpingVpn.LoadGen"
+# The generator starts `jvpn up` servers from the jvpn.dll built next to it (a project reference).
+LOADGEN_DLL="$LOADGEN_DIR/bin/Release/net10.0/jvpn-loadgen.dll"
 SESSIONS=${SESSIONS:-1000,10000,100000}
 STORM=${STORM:-10000}
 ABUSE_AT=${ABUSE_AT:-10000}
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
         --sessions) SESSIONS=${2:?--sessions needs a list}; shift 2 ;;
         --soak-seconds) SOAK_SECONDS=${2:?--soak-seconds needs a number}; shift 2 ;;
         --flood-only) FLOOD_ONLY=1; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,20 +73,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building jvpn (Release)"
-dotnet build "$REPO_ROOT/src/Cli/JumpingVpn.Cli.csproj" -c Release --nologo -v quiet >"$WORK_DIR/build.log" 2>&1 \
+echo "== building the load generator and jvpn (Release)"
+dotnet build "$LOADGEN_DIR/JumpingVpn.LoadGen.csproj" -c Release --nologo -v quiet >"$WORK_DIR/build.log" 2>&1 \
     || { cat "$WORK_DIR/build.log" >&2; exit 1; }
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-echo "== jvpn bench control in namespace $NS (sessions $SESSIONS, storm $STORM, soak ${SOAK_SECONDS}s at $SOAK_AT)"
+echo "== jvpn-loadgen control in namespace $NS (sessions $SESSIONS, storm $STORM, soak ${SOAK_SECONDS}s at $SOAK_AT)"
 echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo n/a)"
-args=(bench control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
+args=(control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
       --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run" --flood-clients "$FLOOD_CLIENTS")
 [ -z "$FLOOD_ONLY" ] || args+=(--flood-only)
 [ -z "$KEYLESS_FLOOD_PPS" ] || args+=(--keyless-flood-pps "$KEYLESS_FLOOD_PPS")
 [ -z "$JSON_OUT" ] || args+=(--json "$JSON_OUT")
 SECONDS=0
-ip netns exec "$NS" dotnet "$JVPN_DLL" "${args[@]}"
+ip netns exec "$NS" dotnet "$LOADGEN_DLL" "${args[@]}"
 echo "== suite took ${SECONDS} s"
 [ -z "$JSON_OUT" ] || echo "== JSON written to $JSON_OUT"

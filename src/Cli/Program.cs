@@ -16,7 +16,6 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     EventsCommand.Create(),
     ServerCommands.Create(),
     ClusterCommands.Create(),
-    BenchCommand.Create(),
     ServiceCommand.Create(),
 };
 

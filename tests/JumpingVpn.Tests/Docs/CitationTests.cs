@@ -10,7 +10,7 @@ namespace JumpingVpn.Tests.Docs;
 /// </summary>
 public sealed partial class CitationTests
 {
-    private static readonly string[] SourceRoots = ["src", "tests", "packaging", "bench", "scripts", ".ci"];
+    private static readonly string[] SourceRoots = ["src", "tools", "tests", "packaging", "bench", "scripts", ".ci"];
 
     [Fact]
     public void Every_cited_docs_section_exists()

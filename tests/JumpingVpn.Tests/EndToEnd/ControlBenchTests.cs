@@ -29,7 +29,7 @@ public sealed class ControlBenchTests
         {
             using NetNs ns = NetNs.Create("cb");
             CommandResult run = ns.Exec(Binaries.Dotnet(),
-                [Binaries.JvpnDll, "bench", "control", "--sessions", "200", "--storm", "200", "--abuse-at", "200",
+                [Binaries.LoadGenDll, "control", "--sessions", "200", "--storm", "200", "--abuse-at", "200",
                  "--abuse-seconds", "1", "--soak-at", "200", "--soak-seconds", "5", "--samples", "100",
                  "--name", name, "--work-dir", dir, "--json", json,
                  "--flood-clients", "50", "--flood-compare-wireguard-go", "false", "--keyless-flood-pps", "30000"],

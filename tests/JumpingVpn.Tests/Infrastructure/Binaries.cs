@@ -59,4 +59,7 @@ internal static class Binaries
 
     /// <summary>jvpn.dll sits next to the test assembly because the test project references the CLI.</summary>
     public static string JvpnDll => Path.Combine(AppContext.BaseDirectory, "jvpn.dll");
+
+    /// <summary>jvpn-loadgen.dll (tools/JumpingVpn.LoadGen) sits there too: the test project references it.</summary>
+    public static string LoadGenDll => Path.Combine(AppContext.BaseDirectory, "jvpn-loadgen.dll");
 }

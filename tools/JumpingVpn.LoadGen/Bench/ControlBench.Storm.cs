@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using JumpingVpn.Control.Uapi;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 internal sealed partial class ControlBench
 {

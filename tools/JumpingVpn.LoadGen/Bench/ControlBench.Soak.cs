@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 internal sealed partial class ControlBench
 {

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using JumpingVpn.Tunnel.Noise;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 internal sealed partial class ControlBench
 {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// An established session's ping through the tunnel: ICMP echo requests from the client's inner address

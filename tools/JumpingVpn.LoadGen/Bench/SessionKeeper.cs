@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// Keeps every established simulated session alive in the background, as a real client would: one

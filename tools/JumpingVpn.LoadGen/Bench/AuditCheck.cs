@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// Reads the server's audit stream (JSON Lines) after a run and checks the versioning invariant of

@@ -1,16 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
-using JumpingVpn.Cli.Bench;
+using JumpingVpn.Cli;
+using JumpingVpn.LoadGen.Bench;
 using JumpingVpn.Platform;
 
-namespace JumpingVpn.Cli.Commands;
+namespace JumpingVpn.LoadGen;
 
 /// <summary>
-/// `jvpn bench control`: the control-plane load generator (docs/scaling.md). Needs root (it
+/// `jvpn-loadgen control`: the control-plane load generator (docs/scaling.md). Needs root (it
 /// runs `jvpn up` servers with a TUN device); run it inside a network namespace of your own, as
 /// bench/control-scale.sh does, so the servers' TUN devices and the loopback traffic stay there.
+/// Exit codes are jvpn's (README.md, "Exit codes").
 /// </summary>
-internal static class BenchCommand
+internal static class ControlCommand
 {
     public static Command Create()
     {
@@ -40,7 +42,7 @@ internal static class BenchCommand
         {
             if (!Privileges.HasNetAdmin())
             {
-                Console.Error.WriteLine("jvpn bench control: needs root (it starts `jvpn up` servers); run it in a network namespace, e.g. via bench/control-scale.sh");
+                Console.Error.WriteLine("jvpn-loadgen control: needs root (it starts `jvpn up` servers); run it in a network namespace, e.g. via bench/control-scale.sh");
                 return ExitCodes.NoPrivilege;
             }
             var list = new List<int>();
@@ -48,7 +50,7 @@ internal static class BenchCommand
             {
                 if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 2)
                 {
-                    Console.Error.WriteLine($"jvpn bench control: --sessions: `{s}` is not a session count of at least 2");
+                    Console.Error.WriteLine($"jvpn-loadgen control: --sessions: `{s}` is not a session count of at least 2");
                     return ExitCodes.Usage;
                 }
                 list.Add(n);
@@ -73,7 +75,7 @@ internal static class BenchCommand
                 FloodOnly = parse.GetValue(floodOnly),
                 KeylessFloodPps = parse.GetValue(keylessPps),
             };
-            Console.Out.WriteLine($"jvpn bench control: work directory {dir}");
+            Console.Out.WriteLine($"jvpn-loadgen control: work directory {dir}");
             BenchReport report = new ControlBench(options, Console.Out).Run();
             Console.Out.WriteLine();
             Console.Out.Write(report.Table());
@@ -94,6 +96,6 @@ internal static class BenchCommand
             }
             return ExitCodes.Ok;
         });
-        return new Command("bench", "Benchmarks.") { control };
+        return control;
     }
 }

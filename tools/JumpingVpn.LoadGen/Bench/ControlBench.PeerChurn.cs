@@ -4,7 +4,7 @@ using System.Text;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Tunnel.Crypto;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 internal sealed partial class ControlBench
 {

@@ -7,7 +7,7 @@ using JumpingVpn.Control.Interface;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Tunnel.Crypto;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// The server under test: a real `jvpn up` child process (same binary) in the caller's network
@@ -71,17 +71,16 @@ internal sealed class BenchServer : IDisposable
             File.SetUnixFileMode(confPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
 
-        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "jvpn")
+        // jvpn.dll is built next to the generator (a project reference); the same dotnet host runs it.
+        string? self = Environment.ProcessPath;
+        string host = self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var psi = new ProcessStartInfo(host)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet")
-        {
-            // Run as `dotnet jvpn.dll`: start the same dll (a published single-file jvpn is its own ProcessPath).
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "jvpn.dll"));
-        }
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "jvpn.dll"));
         psi.ArgumentList.Add("up");
         psi.ArgumentList.Add(confPath);
         var sw = Stopwatch.StartNew();

@@ -7,7 +7,7 @@ using System.Text;
 using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Noise;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// New clients' first handshake while a keyless flood runs (docs/scaling.md, "Handshake admission"): random

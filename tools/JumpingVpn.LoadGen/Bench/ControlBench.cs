@@ -3,9 +3,9 @@ using System.Globalization;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Tunnel.Crypto;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
-/// <summary>Options of `jvpn bench control` (see its --help and docs/scaling.md).</summary>
+/// <summary>Options of `jvpn-loadgen control` (see its --help and docs/scaling.md).</summary>
 internal sealed record ControlBenchOptions
 {
     public required IReadOnlyList<int> Sizes { get; init; }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>What one server size measured (all from the wire, /proc, the control socket or the audit stream).</summary>
 internal sealed class SizeResult

@@ -6,10 +6,10 @@ using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Noise;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
-/// The client side of `jvpn bench control`: N <see cref="SimClient"/>s multiplexed over a pool of UDP
+/// The client side of `jvpn-loadgen control`: N <see cref="SimClient"/>s multiplexed over a pool of UDP
 /// sockets on distinct loopback addresses (each socket is one "NAT mapping"; a reattach moves a client to
 /// another socket, i.e. a new source address and port). One receive thread per socket demultiplexes the
 /// server's replies by receiver index, which is the client's id + 1. Everything measured here is what

@@ -6,7 +6,7 @@ using JumpingVpn.Tunnel.Keys;
 using JumpingVpn.Tunnel.Noise;
 using JumpingVpn.Tunnel.Time;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// One simulated jvpn client of the load generator: its own static key, a real Noise IKpsk2 handshake

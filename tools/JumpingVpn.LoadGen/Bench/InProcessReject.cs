@@ -4,7 +4,7 @@ using System.Net;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Noise;
 
-namespace JumpingVpn.Cli.Bench;
+namespace JumpingVpn.LoadGen.Bench;
 
 /// <summary>
 /// The per-core cost of rejecting a transport packet with an unknown receiver index, without the kernel's
