@@ -150,9 +150,11 @@ public sealed class JvpnTunnelTests
 
     /// <summary>
     /// The 0 B/packet claim checked on the real packet threads over real sockets. Each side reports
-    /// the bytes its TUN and UDP threads allocated after a warm-up; a few one-time lazy initialisations
-    /// (e.g. the socket's first blocking send) may land after it, so the claim is that the figure
-    /// does not grow with traffic: a second iperf3 run of 100k+ packets must add 0 bytes.
+    /// the bytes its TUN and UDP threads allocated after a warm-up. A one-time runtime event on a packet
+    /// thread (measured here: 32 B inside the first send after a tier-up, a few seconds into a transfer)
+    /// can land in any window, while an allocation per packet shows in every one; so, as for the unit
+    /// tests (<see cref="SteadyState"/>), up to three windows of 100k+ packets each run and one of them must
+    /// add 0 bytes on both sides.
     /// </summary>
     [Fact]
     public void Packet_loops_allocate_nothing_per_packet_in_steady_state()
@@ -163,18 +165,30 @@ public sealed class JvpnTunnelTests
         JvpnPeer[] sides = [(JvpnPeer)tunnel.Client, (JvpnPeer)tunnel.Server];
         TunnelScenarios.AssertIperf(tunnel, clientToServer: true);
         TunnelScenarios.AssertIperf(tunnel, clientToServer: false);
-        (long Packets, long Allocated)[] before = [.. sides.Select(ReadLoopStats)];
 
-        TunnelScenarios.AssertIperf(tunnel, clientToServer: true);
-        TunnelScenarios.AssertIperf(tunnel, clientToServer: false);
-        for (int i = 0; i < sides.Length; i++)
+        var windows = new List<string>();
+        for (int window = 0; window < 3; window++)
         {
-            (long packets, long allocated) = ReadLoopStats(sides[i]);
-            long morePackets = packets - before[i].Packets;
-            TunnelScenarios.Log($"{sides[i].InterfaceName}: {morePackets} more packets, allocated {before[i].Allocated} B after warm-up, then {allocated} B");
-            Assert.True(morePackets > 100_000, $"only {morePackets} packets in the second run");
-            Assert.Equal(before[i].Allocated, allocated);
+            (long Packets, long Allocated)[] before = [.. sides.Select(ReadLoopStats)];
+            TunnelScenarios.AssertIperf(tunnel, clientToServer: true);
+            TunnelScenarios.AssertIperf(tunnel, clientToServer: false);
+            bool quiet = true;
+            for (int i = 0; i < sides.Length; i++)
+            {
+                (long packets, long allocated) = ReadLoopStats(sides[i]);
+                long morePackets = packets - before[i].Packets;
+                string line = $"window {window + 1}, {sides[i].InterfaceName}: {morePackets} more packets, allocated {before[i].Allocated} B before, then {allocated} B";
+                TunnelScenarios.Log(line);
+                windows.Add(line);
+                Assert.True(morePackets > 100_000, $"only {morePackets} packets in window {window + 1}");
+                quiet &= allocated == before[i].Allocated;
+            }
+            if (quiet)
+            {
+                return;
+            }
         }
+        Assert.Fail("every steady-state window allocated on a packet thread:\n" + string.Join("\n", windows));
     }
 
     private static (long Packets, long Allocated) ReadLoopStats(JvpnPeer side)
