@@ -11,7 +11,7 @@ public sealed class AuditGapRecord : IAuditRecord
 {
     public const string Type = "AUDIT_GAP";
 
-    public AuditGapRecord(long tsMs, long droppedCount, string? sessionId, ulong fromVersion, ulong toVersion, string? nodeId, string? scope)
+    public AuditGapRecord(long tsMs, long droppedCount, string? sessionId, ulong fromVersion, ulong toVersion, string? nodeId)
     {
         TsMs = tsMs;
         DroppedCount = droppedCount;
@@ -19,7 +19,6 @@ public sealed class AuditGapRecord : IAuditRecord
         FromVersion = fromVersion;
         ToVersion = toVersion;
         NodeId = nodeId;
-        Scope = scope;
     }
 
     public long TsMs { get; }
@@ -41,9 +40,6 @@ public sealed class AuditGapRecord : IAuditRecord
 
     public string? NodeId { get; }
 
-    /// <summary>Null for a loss in the pipeline itself (sinks miss it too); "subscriber" for a slow live reader.</summary>
-    public string? Scope { get; }
-
     public void WriteJson(Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
@@ -63,10 +59,6 @@ public sealed class AuditGapRecord : IAuditRecord
             writer.WriteNumber("to_version"u8, ToVersion);
         }
         writer.WriteNumber("dropped_count"u8, DroppedCount);
-        if (Scope is not null)
-        {
-            writer.WriteString("scope"u8, Scope);
-        }
         writer.WriteEndObject();
     }
 }

@@ -47,16 +47,16 @@ internal sealed class AuditGapTracker
     /// Turns the accumulated loss into gap records (one per named session, in first-seen order, then one
     /// without a session for the rest) and resets. The dropped counts of the records sum to the loss.
     /// </summary>
-    public List<AuditGapRecord> Drain(long tsMs, string? nodeId, string? scope)
+    public List<AuditGapRecord> Drain(long tsMs, string? nodeId)
     {
         var gaps = new List<AuditGapRecord>(_sessions.Count + 1);
         foreach (var (session, range) in _sessions)
         {
-            gaps.Add(new AuditGapRecord(tsMs, range.Count, session, range.From, range.To, nodeId, scope));
+            gaps.Add(new AuditGapRecord(tsMs, range.Count, session, range.From, range.To, nodeId));
         }
         if (_untracked > 0)
         {
-            gaps.Add(new AuditGapRecord(tsMs, _untracked, null, 0, 0, nodeId, scope));
+            gaps.Add(new AuditGapRecord(tsMs, _untracked, null, 0, 0, nodeId));
         }
         _sessions.Clear();
         _untracked = 0;

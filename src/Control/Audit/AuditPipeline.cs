@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 
@@ -8,7 +7,8 @@ namespace JumpingVpn.Control.Audit;
 /// <summary>
 /// The audit path of docs/design.md §7 / docs/session-spec.md §6.1: producers (session layer, packet loops) hand events to a
 /// bounded buffer that never blocks them; one dedicated background thread serializes the events as JSON
-/// Lines and writes them to the sinks, an in-memory tail and live subscribers.
+/// Lines and writes them to the sinks (the audit file). Readers of the recent lines (<c>jvpn events</c>)
+/// use the tail the lines were published through, not this pipeline.
 /// </summary>
 /// <remarks>
 /// Loss is explicit, not silent: when the buffer is full the event is dropped and counted, and the next
@@ -19,7 +19,7 @@ namespace JumpingVpn.Control.Audit;
 /// A sink that blocks only stalls the consumer (buffer fills, events drop, AUDIT_GAP follows when it
 /// recovers); a sink that throws is counted in <see cref="SinkErrorCount"/> and the consumer carries on.
 /// </remarks>
-public sealed partial class AuditPipeline : IDisposable
+public sealed class AuditPipeline : IDisposable
 {
     private const int MaxBatch = 256;
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
@@ -51,7 +51,6 @@ public sealed partial class AuditPipeline : IDisposable
         _options.Validate();
         _sinks = [.. sinks];
         _gap = new AuditGapTracker(_options.MaxGapSessions);
-        _tail = new string[_options.TailCapacity];
         _channel = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.Capacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // with TryWrite only: "full" means false, never a wait
@@ -221,7 +220,6 @@ public sealed partial class AuditPipeline : IDisposable
             }
         }
         // else: a sink is stuck inside Write; leave it to the background thread rather than racing it.
-        CompleteSubscribers();
     }
 
     private void RecordSinkError(Exception e)
@@ -262,7 +260,6 @@ public sealed partial class AuditPipeline : IDisposable
             // Buffer empty: report a loss no producer has placed yet, then end the batch.
             FlushIdleGap();
             FlushSinks();
-            FlushSubscriberGaps();
             bool? more = WaitToRead(reader);
             if (more == false)
             {
@@ -341,7 +338,7 @@ public sealed partial class AuditPipeline : IDisposable
 
     private void EmitGaps(AuditGapTracker tracker, long tsMs)
     {
-        foreach (AuditGapRecord gap in tracker.Drain(tsMs, _options.NodeId, scope: null))
+        foreach (AuditGapRecord gap in tracker.Drain(tsMs, _options.NodeId))
         {
             Emit(gap);
         }
@@ -377,7 +374,6 @@ public sealed partial class AuditPipeline : IDisposable
             }
         }
         Interlocked.Increment(ref _written);
-        Distribute(Encoding.UTF8.GetString(line), record);
     }
 
     private void FlushSinks()

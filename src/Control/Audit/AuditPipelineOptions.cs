@@ -6,12 +6,6 @@ public sealed class AuditPipelineOptions
     /// <summary>Events buffered between producers and the consumer thread; beyond this, events are dropped.</summary>
     public int Capacity { get; init; } = 4096;
 
-    /// <summary>Most recent lines kept in memory for <c>jvpn events</c> without <c>--follow</c>.</summary>
-    public int TailCapacity { get; init; } = 1000;
-
-    /// <summary>Default per-subscriber queue; a subscriber that falls further behind loses lines and gets AUDIT_GAP.</summary>
-    public int SubscriberQueueCapacity { get; init; } = 1024;
-
     /// <summary>Sessions named individually in AUDIT_GAP per drop streak; further ones are only counted.</summary>
     public int MaxGapSessions { get; init; } = 64;
 
@@ -27,8 +21,6 @@ public sealed class AuditPipelineOptions
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Capacity, 2);
-        ArgumentOutOfRangeException.ThrowIfNegative(TailCapacity);
-        ArgumentOutOfRangeException.ThrowIfLessThan(SubscriberQueueCapacity, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(MaxGapSessions);
         ArgumentNullException.ThrowIfNull(TimeProvider);
     }
