@@ -40,25 +40,5 @@ public sealed class AuditGapRecord : IAuditRecord
 
     public string? NodeId { get; }
 
-    public void WriteJson(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WriteNumber("ts_ms"u8, TsMs);
-        writer.WriteString("event_type"u8, Type);
-        if (SessionId is not null)
-        {
-            writer.WriteString("session_id"u8, SessionId);
-        }
-        if (NodeId is not null)
-        {
-            writer.WriteString("node_id"u8, NodeId);
-        }
-        if (SessionId is not null)
-        {
-            writer.WriteNumber("from_version"u8, FromVersion);
-            writer.WriteNumber("to_version"u8, ToVersion);
-        }
-        writer.WriteNumber("dropped_count"u8, DroppedCount);
-        writer.WriteEndObject();
-    }
+    public void WriteJson(Utf8JsonWriter writer) => AuditLineWriter.WriteGap(writer, this);
 }

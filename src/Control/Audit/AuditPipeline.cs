@@ -7,8 +7,8 @@ namespace JumpingVpn.Control.Audit;
 /// <summary>
 /// The audit path of docs/design.md §7 / docs/session-spec.md §6.1: producers (session layer, packet loops) hand events to a
 /// bounded buffer that never blocks them; one dedicated background thread serializes the events as JSON
-/// Lines and writes them to the sinks (the audit file). Readers of the recent lines (<c>jvpn events</c>)
-/// use the tail the lines were published through, not this pipeline.
+/// Lines (<see cref="AuditLineWriter"/>) and writes them to the sinks (the audit file). Readers of the recent
+/// lines (<c>jvpn events</c>) use the tail the lines were published through, not this pipeline.
 /// </summary>
 /// <remarks>
 /// Loss is explicit, not silent: when the buffer is full the event is dropped and counted, and the next
@@ -349,7 +349,7 @@ public sealed class AuditPipeline : IDisposable
         bool ok;
         try
         {
-            ok = AuditJson.TryWrite(record, _lineBuffer, _jsonWriter!);
+            ok = AuditLineWriter.TryWriteLine(record, _lineBuffer, _jsonWriter!);
         }
         catch (Exception e)
         {

@@ -1,13 +1,17 @@
 using System.Text;
+using System.Text.Json;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
-/// The last N audit lines (JSON Lines, docs/session-spec.md §6.2) with a running sequence number, so
-/// `jvpn events` can read the recent story and `jvpn events --follow` can poll for what is new since
-/// its cursor. Bounded: the oldest lines fall off; a reader whose cursor fell behind is told how many
-/// it missed (an AUDIT_GAP line).
+/// Where the session layer publishes audit events, and the one reader-facing view of them: the last N
+/// lines (JSON Lines, docs/session-spec.md §6.2, written by <see cref="AuditLineWriter"/>) with a running
+/// sequence number, so `jvpn events` can read the recent story and `jvpn events --follow` can poll for
+/// what is new since its cursor. Bounded: the oldest lines fall off; a reader whose cursor fell behind is
+/// told how many it missed (an AUDIT_GAP line). Every line is also raised through <see cref="LineWritten"/>,
+/// which feeds the bounded audit pipeline and its file.
 /// </summary>
 public sealed class AuditTail(string nodeId, int capacity = 2000)
 {
@@ -17,7 +21,7 @@ public sealed class AuditTail(string nodeId, int capacity = 2000)
 
     public string NodeId { get; } = nodeId;
 
-    /// <summary>Raised (outside the lock) for every line, e.g. for a file sink.</summary>
+    /// <summary>Raised (outside the lock) for every line, without its terminator, e.g. for a file sink.</summary>
     public event Action<string>? LineWritten;
 
     /// <summary>
@@ -28,11 +32,18 @@ public sealed class AuditTail(string nodeId, int capacity = 2000)
     {
         foreach (AuditEvent e in events)
         {
-            Publish(AuditJsonLines.Format(e with { TsMs = e.TsMs + wallOffsetMs }, NodeId));
+            Publish(AuditLineWriter.SessionEvent(e with { TsMs = e.TsMs + wallOffsetMs }, NodeId));
         }
     }
 
-    public void Publish(string line)
+    /// <summary>
+    /// Publishes a node event of the jumping layer (<paramref name="eventType"/> with the base fields, then
+    /// what <paramref name="extra"/> writes); <paramref name="tsMs"/> is already Unix ms.
+    /// </summary>
+    public void Publish(long tsMs, string eventType, SessionId sessionId, ulong stateVersion, Action<Utf8JsonWriter>? extra) =>
+        Publish(AuditLineWriter.NodeEvent(tsMs, eventType, sessionId, NodeId, stateVersion, extra));
+
+    private void Publish(string line)
     {
         lock (_lock)
         {
@@ -45,7 +56,7 @@ public sealed class AuditTail(string nodeId, int capacity = 2000)
         LineWritten?.Invoke(line);
     }
 
-    /// <summary>Lines with sequence >= <paramref name="cursor"/>; returns the next cursor.</summary>
+    /// <summary>Lines with sequence >= <paramref name="cursor"/>, each ended by '\n'; returns the next cursor.</summary>
     public long ReadSince(long cursor, StringBuilder output)
     {
         lock (_lock)
@@ -53,14 +64,13 @@ public sealed class AuditTail(string nodeId, int capacity = 2000)
             long oldest = _lines.Count > 0 ? _lines.Peek().Seq : _next;
             if (cursor < oldest && cursor >= 0 && _next > 0 && cursor != oldest)
             {
-                output.Append("{\"event_type\":\"AUDIT_GAP\",\"node_id\":\"").Append(NodeId)
-                    .Append("\",\"dropped_count\":").Append(oldest - cursor).Append("}\n");
+                output.Append(AuditLineWriter.CursorGap(NodeId, oldest - cursor)).Append('\n');
             }
             foreach ((long seq, string line) in _lines)
             {
                 if (seq >= cursor)
                 {
-                    output.Append(line.TrimEnd('\n')).Append('\n');
+                    output.Append(line).Append('\n');
                 }
             }
             return _next;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Policy;
@@ -312,22 +311,8 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
 
     // ---------------------------------------------------------------- status and audit
 
-    private void PublishLine(string eventType, SessionId id, ulong version, Action<Utf8JsonWriter>? extra)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("ts_ms", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            w.WriteString("event_type", eventType);
-            w.WriteString("session_id", id.ToString());
-            w.WriteString("node_id", Audit.NodeId);
-            w.WriteNumber("state_version", version);
-            extra?.Invoke(w);
-            w.WriteEndObject();
-        }
-        Audit.Publish(Encoding.UTF8.GetString(stream.ToArray()));
-    }
+    private void PublishLine(string eventType, SessionId id, ulong version, Action<Utf8JsonWriter>? extra) =>
+        Audit.Publish(_time.GetUtcNow().ToUnixTimeMilliseconds(), eventType, id, version, extra);
 
     public void Dispose()
     {

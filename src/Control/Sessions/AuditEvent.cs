@@ -3,7 +3,7 @@ namespace JumpingVpn.Control.Sessions;
 /// <summary>
 /// One audit event (docs/session-spec.md §6.2). A flat value type so the state machine can append events to a
 /// caller-owned list without allocating; which optional fields are printed depends on
-/// <see cref="Type"/> (see <see cref="AuditJsonLines"/>). node_id is the writer's, not the event's.
+/// <see cref="Type"/> (see <see cref="JumpingVpn.Control.Audit.AuditLineWriter"/>). node_id is the writer's, not the event's.
 /// </summary>
 public readonly record struct AuditEvent
 {

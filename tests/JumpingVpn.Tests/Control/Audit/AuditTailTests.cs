@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Audit;
 
@@ -11,11 +12,13 @@ namespace JumpingVpn.Tests.Control.Audit;
 /// </summary>
 public sealed class AuditTailTests
 {
+    private static readonly SessionId Id = SessionId.Read([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+
     private static void PublishVersions(AuditTail tail, ulong from, ulong to)
     {
         for (ulong v = from; v <= to; v++)
         {
-            tail.Publish($"{{\"ts_ms\":1000,\"event_type\":\"TEST_EVENT\",\"state_version\":{v}}}");
+            tail.Publish(1000, "TEST_EVENT", Id, v, null);
         }
     }
 
@@ -102,5 +105,24 @@ public sealed class AuditTailTests
             cursor = next;
         }
         Assert.Equal(publishers.Length * PerThread, seen + dropped);
+    }
+
+    [Fact]
+    public void Every_published_line_is_raised_once_without_its_terminator_as_the_tail_holds_it()
+    {
+        var tail = new AuditTail("n1");
+        var raised = new List<string>();
+        tail.LineWritten += raised.Add;
+        tail.Publish(
+        [
+            new AuditEvent { Type = AuditEventType.SessionCreated, SessionId = Id, PolicyVersion = "1", TsMs = 5 },
+        ], wallOffsetMs: 10);
+        tail.Publish(20, "SESSION_ESTABLISHED", Id, 1, null);
+
+        var sb = new StringBuilder();
+        tail.ReadSince(0, sb);
+        Assert.Equal(2, raised.Count);
+        Assert.All(raised, line => Assert.False(line.EndsWith('\n')));
+        Assert.Equal(string.Concat(raised.Select(l => l + "\n")), sb.ToString());
     }
 }

@@ -1,3 +1,4 @@
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 
@@ -44,5 +45,5 @@ internal sealed class SessionHarness
 
     public IEnumerable<AuditEvent> Of(AuditEventType type) => Audit.Where(a => a.Type == type);
 
-    public string Jsonl() => AuditJsonLines.Format(Audit, "node-1");
+    public string Jsonl() => string.Concat(Audit.Select(e => AuditLineWriter.SessionEvent(e, "node-1") + "\n"));
 }

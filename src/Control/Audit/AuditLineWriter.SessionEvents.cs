@@ -1,49 +1,28 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using JumpingVpn.Control.Sessions;
 
-namespace JumpingVpn.Control.Sessions;
+namespace JumpingVpn.Control.Audit;
 
-/// <summary>
-/// JSON Lines form of <see cref="AuditEvent"/> (docs/session-spec.md §6.2): one object per line, fields in a fixed
-/// order, UPPER_SNAKE names, integers only (no floats, no culture), so the same events always give the
-/// same bytes (I7: determinism is checked by comparing these bytes). Payloads, keys and proofs are never
-/// part of an event (§6.2 last paragraph).
-/// </summary>
-public static class AuditJsonLines
+/// <summary>The state machine's events: base fields, then the fields of the event's type (docs/session-spec.md §6.2 table).</summary>
+public static partial class AuditLineWriter
 {
-    private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = false };
-
-    /// <summary>Appends one line (object + '\n') to <paramref name="output"/>.</summary>
-    public static void Write(in AuditEvent e, string nodeId, IBufferWriter<byte> output)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        using (var w = new Utf8JsonWriter(output, s_options))
-        {
-            WriteObject(w, e, nodeId);
-        }
-        output.GetSpan(1)[0] = (byte)'\n';
-        output.Advance(1);
-    }
-
-    public static string Format(in AuditEvent e, string nodeId)
+    /// <summary>
+    /// One <see cref="AuditEvent"/> with <paramref name="nodeId"/> as <c>node_id</c> (the writer's, not the
+    /// event's). Payloads, keys and proofs are never part of an event (§6.2 last paragraph).
+    /// </summary>
+    public static string SessionEvent(in AuditEvent e, string nodeId)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        Write(e, nodeId, buffer);
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    public static string Format(IEnumerable<AuditEvent> events, string nodeId)
-    {
-        ArgumentNullException.ThrowIfNull(events);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        foreach (AuditEvent e in events)
+        using (var w = new Utf8JsonWriter(buffer))
         {
-            Write(e, nodeId, buffer);
+            WriteSessionEvent(w, e, nodeId);
         }
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void WriteObject(Utf8JsonWriter w, in AuditEvent e, string nodeId)
+    private static void WriteSessionEvent(Utf8JsonWriter w, in AuditEvent e, string nodeId)
     {
         w.WriteStartObject();
         w.WriteNumber("ts_ms"u8, e.TsMs);

@@ -1,9 +1,10 @@
 using System.Text.Json;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Sessions;
 
-public sealed class AuditJsonLinesTests
+public sealed class SessionAuditLinesTests
 {
     private static SessionHarness Story()
     {
@@ -55,9 +56,9 @@ public sealed class AuditJsonLinesTests
     public void AuditGapAndSecurityEventsSerialize()
     {
         var gap = new AuditEvent { Type = AuditEventType.AuditGap, SessionId = SessionHarness.Id, PolicyVersion = "1", FromVersion = 4, ToVersion = 9, DroppedCount = 12, TsMs = 5 };
-        Assert.EndsWith("\"from_version\":4,\"to_version\":9,\"dropped_count\":12}\n", AuditJsonLines.Format(gap, "n"), StringComparison.Ordinal);
+        Assert.EndsWith("\"from_version\":4,\"to_version\":9,\"dropped_count\":12}", AuditLineWriter.SessionEvent(gap, "n"), StringComparison.Ordinal);
         var sec = new AuditEvent { Type = AuditEventType.SecurityEvent, SessionId = SessionHarness.Id, PolicyVersion = "1", Reason = ReasonCode.ReplayDetected };
-        Assert.Contains("\"violation_type\":\"REPLAY_DETECTED\"", AuditJsonLines.Format(sec, "n"), StringComparison.Ordinal);
+        Assert.Contains("\"violation_type\":\"REPLAY_DETECTED\"", AuditLineWriter.SessionEvent(sec, "n"), StringComparison.Ordinal);
     }
 
     [Theory]
