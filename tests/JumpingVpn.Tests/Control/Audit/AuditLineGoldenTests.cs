@@ -96,6 +96,19 @@ public sealed class AuditLineGoldenTests
         Assert.Equal("cursor=5\n", ReadAll(tail, cursor: 5));
     }
 
+    /// <summary>The default node id is HOST/INTERFACE; the slash is written as is in every form.</summary>
+    [Fact]
+    public void A_default_node_id_is_written_unescaped_in_the_cursor_gap_and_the_events()
+    {
+        var tail = new AuditTail("host-1/wg0", capacity: 1);
+        tail.Publish(EveryKind()[..2], wallOffsetMs: 1000);
+
+        Assert.Equal(
+            """{"event_type":"AUDIT_GAP","node_id":"host-1/wg0","dropped_count":1}""" + "\n"
+            + EveryKindLines[1].Replace("\"node-1\"", "\"host-1/wg0\"", StringComparison.Ordinal) + "\ncursor=2\n",
+            ReadAll(tail));
+    }
+
     [Fact]
     public void An_empty_tail_reads_as_the_cursor_alone()
     {
