@@ -1,4 +1,5 @@
 using System.Net;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Paths;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;

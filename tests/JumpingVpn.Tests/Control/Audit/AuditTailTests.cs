@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Sessions;
 
 namespace JumpingVpn.Tests.Control.Audit;

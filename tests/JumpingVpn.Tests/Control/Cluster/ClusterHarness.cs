@@ -1,4 +1,5 @@
 using System.Net;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Policy;

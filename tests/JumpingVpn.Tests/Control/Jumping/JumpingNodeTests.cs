@@ -1,4 +1,5 @@
 using System.Net;
+using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Policy;

@@ -1,9 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Sessions;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Audit;
 
 /// <summary>
 /// Where the session layer publishes audit events, and the one reader-facing view of them: the last N
