@@ -6,9 +6,9 @@ namespace JumpingVpn.Tunnel.Loops;
 
 /// <summary>
 /// One client path (docs/design.md §4): a UDP socket bound to one interface (an
-/// <see cref="IDatagramTransport"/>, so tests can run the loops over an in-memory network). The receive loop stamps the time
-/// of every authenticated packet that arrives on it, which is the path manager's per-path liveness
-/// signal (a reply on a candidate must not make a dead active path look alive).
+/// <see cref="IDatagramTransport"/>, so tests can run the loops over an in-memory network). The receive
+/// loop stamps the time of every authenticated packet that arrives on it, which is the path manager's
+/// per-path liveness signal (a reply on a candidate must not make a dead active path look alive).
 /// </summary>
 public sealed class PathSocket : IDatagramSender, IDisposable
 {
