@@ -1,6 +1,7 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using JumpingVpn.Platform.Net;
+using JumpingVpn.Testing;
 using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Noise;
@@ -58,8 +59,8 @@ public class DataPlaneBenchmarks
 
     private static (WireGuardDevice, WireGuardDevice, SocketAddress) Pair()
     {
-        var wireA = new Wire();
-        var wireB = new Wire();
+        var wireA = new WireSender();
+        var wireB = new WireSender();
         var a = new WireGuardDevice(new DeviceOptions(), wireA);
         var b = new WireGuardDevice(new DeviceOptions(), wireB);
         byte[] ka = new byte[32];
@@ -85,14 +86,14 @@ public class DataPlaneBenchmarks
         a.Encapsulate(buffer, ping.Length, out _, out _, out _);
         for (int round = 0; round < 4; round++)
         {
-            foreach (byte[] d in wireA.Take())
+            foreach ((byte[] d, _) in wireA.Drain())
             {
                 if (b.Decapsulate(d, addrA, out _, out _, out _) == ReceiveResult.Handshake)
                 {
                     b.ProcessHandshakeMessage(d, addrA, true);
                 }
             }
-            foreach (byte[] d in wireB.Take())
+            foreach ((byte[] d, _) in wireB.Drain())
             {
                 if (a.Decapsulate(d, addrB, out _, out _, out _) == ReceiveResult.Handshake)
                 {
@@ -121,23 +122,5 @@ public class DataPlaneBenchmarks
         _packet.CopyTo(_buffer, MessageLayout.TransportHeaderSize);
         _a.Encapsulate(_buffer, _packet.Length, out int length, out _, out _);
         return _b.Decapsulate(_buffer.AsSpan(0, length), _fromA, out _, out _, out _);
-    }
-
-    private sealed class Wire : IDatagramSender
-    {
-        private readonly List<byte[]> _sent = [];
-
-        public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
-        {
-            _sent.Add(datagram.ToArray());
-            return true;
-        }
-
-        public List<byte[]> Take()
-        {
-            var copy = new List<byte[]>(_sent);
-            _sent.Clear();
-            return copy;
-        }
     }
 }

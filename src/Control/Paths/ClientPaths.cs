@@ -71,7 +71,8 @@ public sealed class ClientPaths : IDisposable
             _fwMark = mark;
             foreach (PathSocket s in _sockets.Values)
             {
-                s.Transport.SetFwMark(mark);
+                // Every path socket here was opened by TryOpen on a UdpTransport.
+                ((UdpTransport)s.Transport).SetFwMark(mark);
             }
         }
     }

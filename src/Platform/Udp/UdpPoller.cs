@@ -12,14 +12,15 @@ public static class UdpPoller
     private const short PollIn = 0x001;
 
     /// <summary>Sockets one call can wait on (the primary socket plus a client's path sockets).</summary>
-    public const int MaxSockets = 16;
+    public const int MaxSockets = IDatagramTransport.MaxWaitSet;
 
     /// <summary>
     /// Waits until at least one socket is readable or <paramref name="timeoutMs"/> passes. Sets
     /// <paramref name="readable"/>[i] for each readable (or failed: the next receive reports why)
-    /// socket and returns how many there are; 0 on timeout or interruption.
+    /// socket and returns how many there are; 0 on timeout or interruption. Every transport must be a
+    /// <see cref="UdpTransport"/>: poll(2) needs their descriptors.
     /// </summary>
-    public static unsafe int WaitReadable(ReadOnlySpan<UdpTransport> sockets, Span<bool> readable, int timeoutMs)
+    public static unsafe int WaitReadable(ReadOnlySpan<IDatagramTransport> sockets, Span<bool> readable, int timeoutMs)
     {
         if (sockets.Length > readable.Length)
         {
@@ -29,7 +30,11 @@ public static class UdpPoller
         LibC.PollFd* fds = stackalloc LibC.PollFd[MaxSockets];
         for (int i = 0; i < n; i++)
         {
-            fds[i] = new LibC.PollFd { Fd = sockets[i].IsClosed ? -1 : sockets[i].Fd, Events = PollIn };
+            if (sockets[i] is not UdpTransport socket)
+            {
+                throw new ArgumentException("poll(2) can wait only on UDP sockets", nameof(sockets));
+            }
+            fds[i] = new LibC.PollFd { Fd = socket.IsClosed ? -1 : socket.Fd, Events = PollIn };
             readable[i] = false;
         }
         int r = LibC.Poll(fds, (nuint)n, timeoutMs);

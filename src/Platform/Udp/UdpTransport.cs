@@ -14,9 +14,9 @@ namespace JumpingVpn.Platform.Udp;
 /// Elsewhere (Windows) the same two calls fall back to plain Socket calls, one datagram per receive and
 /// one SendTo per datagram (<see cref="Batched"/> is false); on Windows the socket also gets
 /// SIO_UDP_CONNRESET off and can be pinned to a physical interface (<see cref="BindToInterface"/>,
-/// docs/platform.md §3.2).
+/// docs/platform.md §3.2). The packet loops see it as an <see cref="IDatagramTransport"/>.
 /// </summary>
-public sealed class UdpTransport : IDisposable
+public sealed class UdpTransport : IDatagramTransport
 {
     private const int SolSocket = 1;
     private const int SoSndBufForce = 32;
@@ -26,7 +26,7 @@ public sealed class UdpTransport : IDisposable
     private const int BufferBytes = 8 << 20;
 
     /// <summary>A GRO super-datagram can be up to 64 KB; smaller slots would truncate it, so GRO stays off for them.</summary>
-    public const int GroSlotCapacity = 65535;
+    public const int GroSlotCapacity = IDatagramTransport.GroSlotCapacity;
 
     private readonly Socket _socket;
     private readonly SafeSocketHandle _handle;
@@ -393,6 +393,10 @@ public sealed class UdpTransport : IDisposable
         }
         return ok;
     }
+
+    /// <summary>One poll(2) over <paramref name="transports"/>, which must all be UDP sockets (<see cref="UdpPoller"/>).</summary>
+    public int WaitReadable(ReadOnlySpan<IDatagramTransport> transports, Span<bool> readable, int timeoutMs) =>
+        UdpPoller.WaitReadable(transports, readable, timeoutMs);
 
     /// <summary>
     /// Holds a reference on the socket handle for a raw-fd call, so Close cannot release the fd number

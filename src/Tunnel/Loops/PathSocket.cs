@@ -5,15 +5,16 @@ using JumpingVpn.Tunnel.Device;
 namespace JumpingVpn.Tunnel.Loops;
 
 /// <summary>
-/// One client path (docs/design.md §4): a UDP socket bound to one interface. The receive loop stamps the time
-/// of every authenticated packet that arrives on it, which is the path manager's per-path liveness
-/// signal (a reply on a candidate must not make a dead active path look alive).
+/// One client path (docs/design.md §4): a UDP socket bound to one interface (an
+/// <see cref="IDatagramTransport"/>, so tests can run the loops over an in-memory network). The receive
+/// loop stamps the time of every authenticated packet that arrives on it, which is the path manager's
+/// per-path liveness signal (a reply on a candidate must not make a dead active path look alive).
 /// </summary>
 public sealed class PathSocket : IDatagramSender, IDisposable
 {
     private long _lastAuthenticatedRxNs = long.MinValue;
 
-    public PathSocket(int id, string interfaceName, string localAddress, UdpTransport transport)
+    public PathSocket(int id, string interfaceName, string localAddress, IDatagramTransport transport)
     {
         Id = id;
         InterfaceName = interfaceName;
@@ -27,7 +28,7 @@ public sealed class PathSocket : IDatagramSender, IDisposable
 
     public string LocalAddress { get; }
 
-    public UdpTransport Transport { get; }
+    public IDatagramTransport Transport { get; }
 
     /// <summary>Monotonic ns of the last authenticated packet received here; long.MinValue = never.</summary>
     public long LastAuthenticatedRxNs => Interlocked.Read(ref _lastAuthenticatedRxNs);

@@ -22,16 +22,18 @@ namespace JumpingVpn.Tunnel.Loops;
 /// <item>RoutineHandshake: DH budget, cookies, per-source rate limit of proven sources, Noise (cold path).</item>
 /// <item>RoutineTimers: runs the peers' timers every 20 ms.</item>
 /// </list>
-/// Blocking syscalls on dedicated threads, no async state machine per packet, so the steady state
-/// allocates nothing (measured by <see cref="AllocatedBytesInLoops"/>). An exception in one batch is
-/// caught, counted and survived; a loop that cannot continue ends the process (<see cref="LoopFaults"/>).
+/// The UDP side is an <see cref="IDatagramTransport"/> and the TUN an <see cref="ITunDevice"/>
+/// (docs/data-plane.md §3.6), each called once per batch. Blocking syscalls on dedicated threads, no
+/// async state machine per packet, so the steady state allocates nothing (measured by
+/// <see cref="AllocatedBytesInLoops"/>). An exception in one batch is caught, counted and survived; a
+/// loop that cannot continue ends the process (<see cref="LoopFaults"/>).
 /// </summary>
 public sealed class TunnelLoops : IDisposable
 {
     private const long WarmupPackets = 1000;
     private readonly WireGuardDevice _device;
     private readonly ITunDevice _tun;
-    private readonly UdpTransport _udp;
+    private readonly IDatagramTransport _udp;
     private readonly PathSocketSet? _paths;
     private readonly ILogger _logger;
     private readonly HandshakeQueue _handshakes = new();
@@ -53,7 +55,7 @@ public sealed class TunnelLoops : IDisposable
     /// thread as the primary socket; null for a server or a client without path management.</param>
     /// <param name="exitProcess">How a loop that cannot continue ends the process (default
     /// <see cref="Environment.Exit"/>); tests pass their own.</param>
-    public TunnelLoops(WireGuardDevice device, ITunDevice tun, UdpTransport udp, ILogger logger, PathSocketSet? paths = null, Action<int>? exitProcess = null)
+    public TunnelLoops(WireGuardDevice device, ITunDevice tun, IDatagramTransport udp, ILogger logger, PathSocketSet? paths = null, Action<int>? exitProcess = null)
     {
         _device = device;
         _tun = tun;
@@ -86,6 +88,9 @@ public sealed class TunnelLoops : IDisposable
 
     /// <summary>Batches lost to an exception, per loop (<c>jvpn_loop_faults_total</c>).</summary>
     public LoopFaults Faults => _faults;
+
+    /// <summary>The loop threads <see cref="Start"/> created, so tests can see that <see cref="Stop"/> ended them.</summary>
+    internal IReadOnlyList<Thread> Threads => _threads;
 
     /// <summary>Handshake messages admitted but dropped because the handshake queue was full.</summary>
     public long HandshakesQueueFull => _handshakes.Dropped;
@@ -231,7 +236,7 @@ public sealed class TunnelLoops : IDisposable
             }
             if (to is not null)
             {
-                UdpTransport socket = vias[start] is PathSocket path ? path.Transport : _udp;
+                IDatagramTransport socket = vias[start] is PathSocket path ? path.Transport : _udp;
                 socket.SendSegments(batch, start, end - start, to);
             }
             start = end;
@@ -246,7 +251,7 @@ public sealed class TunnelLoops : IDisposable
     /// </summary>
     private void RoutineReceiveIncoming()
     {
-        int slotCapacity = _udp.GroEnabled ? UdpTransport.GroSlotCapacity : 2048;
+        int slotCapacity = _udp.GroEnabled ? IDatagramTransport.GroSlotCapacity : 2048;
         var rx = new PacketBatch(slots: _udp.GroEnabled ? 16 : 64, slotCapacity, headroom: 0);
         var sources = new SocketAddress[rx.Slots];
         for (int i = 0; i < sources.Length; i++)
@@ -284,10 +289,10 @@ public sealed class TunnelLoops : IDisposable
             return;
         }
         // A client with path sockets: one thread polls them all, so the replay windows keep a single writer.
-        // The primary socket and up to 15 path sockets: UdpPoller's limit (the candidate cap is 8).
-        var sockets = new UdpTransport[UdpPoller.MaxSockets];
-        var owners = new PathSocket?[UdpPoller.MaxSockets];
-        var readable = new bool[UdpPoller.MaxSockets];
+        // The primary socket and up to 15 path sockets: the wait's limit (the candidate cap is 8).
+        var sockets = new IDatagramTransport[IDatagramTransport.MaxWaitSet];
+        var owners = new PathSocket?[IDatagramTransport.MaxWaitSet];
+        var readable = new bool[IDatagramTransport.MaxWaitSet];
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -311,7 +316,7 @@ public sealed class TunnelLoops : IDisposable
     }
 
     /// <summary>One poll of the primary and path sockets and what they had; false when the primary socket closed.</summary>
-    private bool ReceiveFromPaths(UdpTransport[] sockets, PathSocket?[] owners, bool[] readable, PacketBatch rx,
+    private bool ReceiveFromPaths(IDatagramTransport[] sockets, PathSocket?[] owners, bool[] readable, PacketBatch rx,
         SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, ref AllocationProbe probe)
     {
         PathSocket[] paths = _paths!.Snapshot;
@@ -324,7 +329,7 @@ public sealed class TunnelLoops : IDisposable
             owners[count++] = paths[i];
         }
         // A bounded wait, so a path added meanwhile is polled within 50 ms and Stop is noticed.
-        if (UdpPoller.WaitReadable(sockets.AsSpan(0, count), readable, 50) == 0)
+        if (_udp.WaitReadable(sockets.AsSpan(0, count), readable, 50) == 0)
         {
             return true;
         }

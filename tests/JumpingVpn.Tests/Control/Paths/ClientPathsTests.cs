@@ -65,7 +65,7 @@ public sealed class ClientPathsTests : IDisposable
         Assert.Equal(["wwan0"], paths.Refresh(1)!.Select(p => p.Interface));
         Assert.Null(paths.Socket("wlan0"));
         Assert.DoesNotContain(wifi, paths.Set.Snapshot);
-        Assert.Equal(-1, wifi.Transport.Receive(new byte[16], wifi.Transport.CreateAddressBuffer())); // closed
+        Assert.Equal(-1, ((UdpTransport)wifi.Transport).Receive(new byte[16], wifi.Transport.CreateAddressBuffer())); // closed
 
         _os.Usable = [Nic("wlan0", 600), Nic("wwan0", 700)];
         paths.Refresh(2);
@@ -143,7 +143,7 @@ public sealed class ClientPathsTests : IDisposable
         paths.Dispose();
 
         Assert.Empty(paths.Set.Snapshot);
-        Assert.All(sockets, s => Assert.Equal(-1, s.Transport.Receive(new byte[16], s.Transport.CreateAddressBuffer())));
+        Assert.All(sockets, s => Assert.Equal(-1, ((UdpTransport)s.Transport).Receive(new byte[16], s.Transport.CreateAddressBuffer())));
         Assert.True(_os.WatcherDisposed);
     }
 

@@ -1,7 +1,7 @@
-namespace JumpingVpn.Tests.Fakes;
+namespace JumpingVpn.Testing;
 
 /// <summary>Seeded randomness so protocol tests replay identically.</summary>
-internal sealed class DeterministicRandom(int seed)
+public sealed class DeterministicRandom(int seed)
 {
     private readonly Random _random = new(seed);
 

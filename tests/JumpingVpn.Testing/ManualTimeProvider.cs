@@ -1,7 +1,7 @@
-namespace JumpingVpn.Tests.Fakes;
+namespace JumpingVpn.Testing;
 
 /// <summary>A clock that moves only when told to: monotonic ns timestamps plus a matching wall clock.</summary>
-internal sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : TimeProvider
 {
     private long _ns = 1_000_000_000;
     private DateTimeOffset _utc = new(2026, 11, 27, 0, 0, 0, TimeSpan.Zero);

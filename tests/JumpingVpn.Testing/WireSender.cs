@@ -1,10 +1,10 @@
 using System.Net;
 using JumpingVpn.Tunnel.Device;
 
-namespace JumpingVpn.Tests.Fakes;
+namespace JumpingVpn.Testing;
 
 /// <summary>An in-memory "UDP socket": records what the core sends so a test can deliver it by hand.</summary>
-internal sealed class WireSender : IDatagramSender
+public sealed class WireSender : IDatagramSender
 {
     public List<(byte[] Datagram, SocketAddress To)> Sent { get; } = [];
 
