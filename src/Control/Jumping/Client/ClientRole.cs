@@ -243,7 +243,6 @@ internal sealed class ClientRole
         }
     }
 
-
     private void SweepClient(ClientSession c, long now)
     {
         if (c.Paths is not null)

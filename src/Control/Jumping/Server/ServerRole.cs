@@ -22,6 +22,13 @@ internal sealed class ServerRole
     private readonly Action<Span<byte>> _random;
     private readonly SessionPolicy _policy;
     private ISessionOwnership _ownership = SingleNodeOwnership.Instance;
+    private long _controlFloodSuppressed;
+    private long _sessionLimitRefusals;
+    private long _sessionLimitLoggedMs = -1;
+
+    /// <summary>One reusable event list per receive thread: a keepalive or rejected frame allocates nothing.</summary>
+    [ThreadStatic]
+    private static List<AuditEvent>? t_serverAudit;
 
     public ServerRole(NodeContext context, ServerSessionTable sessions, Action<Span<byte>> random)
     {
@@ -204,11 +211,6 @@ internal sealed class ServerRole
         }
     }
 
-    [ThreadStatic]
-    private static List<AuditEvent>? t_serverAudit;
-
-    private long _controlFloodSuppressed;
-
     /// <summary>HELLO/REATTACH_REQUEST frames dropped over their session's tier-0 budget (all sessions).</summary>
     public long ControlFloodSuppressed => Interlocked.Read(ref _controlFloodSuppressed);
 
@@ -240,9 +242,6 @@ internal sealed class ServerRole
         }
     }
 
-    private long _sessionLimitRefusals;
-    private long _sessionLimitLoggedMs = -1;
-
     /// <summary>
     /// HELLOs refused at the session limit are counted and logged at most once a second with the total:
     /// a client retrying (or flooding) HELLO must not write a log line per frame.
@@ -267,7 +266,6 @@ internal sealed class ServerRole
             w.WriteNumber("burst", ControlFloodGuard.Burst);
         });
 
-    
     /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
     public bool TryFindSession(SessionId id, out SessionSnapshot snapshot)
     {
@@ -279,7 +277,6 @@ internal sealed class ServerRole
         snapshot = default;
         return false;
     }
-
 
     /// <summary>
     /// A TERMINATED session stays as a tombstone for tombstone_ttl so late frames get a precise answer
