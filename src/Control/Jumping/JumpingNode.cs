@@ -1,10 +1,15 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
 using JumpingVpn.Control.Audit;
+using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Jumping.Client;
+using JumpingVpn.Control.Jumping.PathSwitching;
+using JumpingVpn.Control.Jumping.Server;
+using JumpingVpn.Control.Metrics;
+using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
+using JumpingVpn.Platform.Net;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
 
@@ -12,121 +17,95 @@ namespace JumpingVpn.Control.Jumping;
 
 /// <summary>
 /// The Jumping session layer on one interface (docs/design.md §2.2-§3), wired to the WireGuard core through
-/// <see cref="IDeviceObserver"/>. Each peer is served in one role:
+/// <see cref="IDeviceObserver"/>. This class only dispatches and owns the lifecycle: each callback goes to
+/// the role that serves the peer, and the sweep thread drives both roles' timers.
 /// <list type="bullet">
-/// <item>server (peers without a configured endpoint): answers HELLO with a session (BIRTH -> ATTACHED),
-/// pins the binding (no implicit roaming), answers authenticated traffic from an unbound address with a
-/// rate-limited REBIND_HINT, moves the binding only on a validated REATTACH, declares the transport dead
-/// when the client goes silent for transport_dead, and lets the state machine's timers run.</item>
-/// <item>client (peers with a configured endpoint): sends HELLO after every handshake (resuming its
-/// session id), keeps a mirror of the server's state, sends KEEPALIVE when idle, answers REBIND_HINT with
-/// REATTACH_REQUEST and retries with backoff inside the recovery window, and starts a new session only
-/// after the old one is TERMINATED.</item>
+/// <item>peers with a configured endpoint: the <see cref="ClientRole"/> (HELLO, keepalive, reattach,
+/// failover to the next cluster node), with the <see cref="PathSwitcher"/> for its paths;</item>
+/// <item>every other peer: the <see cref="ServerRole"/> (server sessions), whose
+/// <see cref="ISessionOwnership"/> is this node alone or, after <see cref="UseCluster"/>, the cluster store.</item>
 /// </list>
-/// A peer that never sends HELLO stays a plain WireGuard peer with WireGuard's roaming. A jvpn client
-/// whose server never answers HELLO keeps working over plain WireGuard ("session layer off").
-/// Control frames are rare; everything here runs on the receive thread or the node's 50 ms sweep.
+/// A peer that never sends HELLO stays a plain WireGuard peer with WireGuard's roaming. Control frames are
+/// rare; everything here runs on the receive thread, the handshake thread or the node's 50 ms sweep (docs/threads.md).
 /// </summary>
-public sealed partial class JumpingNode : IDeviceObserver, IDisposable
+public sealed class JumpingNode : IDeviceObserver, IDisposable
 {
-    private const int MaxHelloAttempts = 5;
-    private readonly WireGuardDevice _device;
-    private readonly SessionPolicy _policy;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<Peer, ServerSession> _server = new();
-    private readonly ConcurrentDictionary<SessionId, ServerSession> _byId = new();
-    private readonly ConcurrentDictionary<Peer, ClientSession> _client = new();
-    private readonly HashSet<Peer> _clientRole;
-    private readonly Action<Span<byte>> _random;
+    private readonly NodeContext _context;
+    private readonly ServerSessionTable _serverSessions;
+    private readonly ServerRole _server;
+    private readonly ClientRole _client;
+    private readonly PathSwitcher _paths;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _sweeper;
     private readonly AutoResetEvent _wake = new(false);
+    private ClusterCoordinator? _cluster;
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
     {
-        _device = device;
-        _policy = policy;
-        _logger = logger;
-        _time = time ?? TimeProvider.System;
-        _random = random ?? System.Security.Cryptography.RandomNumberGenerator.Fill;
-        _clientRole = [.. clientRolePeers];
-        Audit = audit;
-        foreach (Peer p in _clientRole)
-        {
-            _client[p] = new ClientSession(p);
-        }
+        _context = new NodeContext(device, policy, audit, logger, time ?? TimeProvider.System);
+        _serverSessions = new ServerSessionTable(_context);
+        _server = new ServerRole(_context, _serverSessions, random ?? System.Security.Cryptography.RandomNumberGenerator.Fill);
+        _paths = new PathSwitcher(_context);
+        _client = new ClientRole(_context, clientRolePeers, _paths);
         _sweeper = new Thread(Sweep) { IsBackground = true, Name = "jvpn-sessions" };
     }
 
-    public AuditTail Audit { get; }
+    public AuditTail Audit => _context.Audit;
 
     /// <summary>Prometheus counters fed from the state machine's events (null: metrics off).</summary>
-    public JumpingVpn.Control.Metrics.JvpnMetrics? Metrics { get; set; }
-
-    /// <summary>Audit lines for the events, and the metrics they imply (one place, so both always agree).</summary>
-    private void PublishEvents(List<AuditEvent> events)
+    public JvpnMetrics? Metrics
     {
-        if (events.Count == 0)
+        get => _context.Metrics;
+        set => _context.Metrics = value;
+    }
+
+    /// <summary>Per-interface path sockets for the client sessions; set before <see cref="Start"/>.</summary>
+    public ClientPaths? ClientPaths
+    {
+        get => _paths.Sockets;
+        set
         {
-            return;
-        }
-        CountLive(events);
-        Audit.Publish(events, WallOffsetMs());
-        if (Metrics is not { } m)
-        {
-            return;
-        }
-        foreach (AuditEvent e in events)
-        {
-            switch (e.Type)
-            {
-                case AuditEventType.SessionCreated:
-                    m.SessionCreated(WireNames.Of(SessionState.Birth));
-                    break;
-                case AuditEventType.StateChange:
-                    m.Transition(WireNames.Of(e.PreviousState), WireNames.Of(e.NewState), WireNames.Of(e.Reason));
-                    break;
-                case AuditEventType.TransportSwitch:
-                    m.Switch();
-                    break;
-                case AuditEventType.ReattachResult when e.Reason != ReasonCode.ReattachSuccess:
-                    m.ReattachRejected(WireNames.Of(e.Reason));
-                    break;
-                default:
-                    break;
-            }
+            _paths.Sockets = value;
+            _client.UsePathManagers(value is not null);
         }
     }
+
+    /// <summary>The node's cluster membership (null: a single server, no store writes).</summary>
+    public ClusterCoordinator? Cluster => _cluster;
+
+    /// <summary>HELLO/REATTACH_REQUEST frames dropped over their session's tier-0 budget (all sessions).</summary>
+    public long ControlFloodSuppressed => _server.ControlFloodSuppressed;
 
     /// <summary>
-    /// Server sessions that are not TERMINATED, kept as a counter from the events every server-side
-    /// transition publishes (SESSION_CREATED +1, STATE_CHANGE to TERMINATED -1), so the session limit
-    /// check on HELLO is O(1) instead of a scan of all sessions.
+    /// Turns on cluster mode before <see cref="Start"/>: server-role peers stop being routed until this node
+    /// owns their session (fail closed), and every server transition goes through the store.
     /// </summary>
-    private long _liveServerSessions;
-
-    private void CountLive(List<AuditEvent> events)
+    public void UseCluster(ClusterCoordinator cluster, IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)
     {
-        foreach (AuditEvent e in events)
-        {
-            if (e.Type == AuditEventType.SessionCreated)
-            {
-                Interlocked.Increment(ref _liveServerSessions);
-            }
-            else if (e.Type == AuditEventType.StateChange && e.NewState == SessionState.Terminated)
-            {
-                Interlocked.Decrement(ref _liveServerSessions);
-            }
-        }
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(innerPrefixes);
+        _cluster = cluster;
+        var ownership = new ClusterOwnership(_context, _serverSessions, cluster, innerPrefixes, hooks);
+        _server.Ownership = ownership;
+        ownership.UnrouteServerPeers(_client.Serves);
     }
+
+    /// <summary>The cluster nodes of the one server peer, first the configured Endpoint.</summary>
+    public void UseServerEndpoints(Peer serverPeer, IReadOnlyList<IPEndPoint> endpoints, bool dualMode) =>
+        _client.Failover.UseServerEndpoints(serverPeer, endpoints, dualMode);
+
+    /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
+    public bool TryFindSession(SessionId id, out SessionSnapshot snapshot) => _server.TryFindSession(id, out snapshot);
+
+    /// <summary>Per-peer session state for the control socket (jvpn_session=1).</summary>
+    public string FormatSessions() => SessionStatusReport.Format(_serverSessions, _client.Sessions, _context.NowMs());
 
     public void Start()
     {
         Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
-        _clientPaths?.StartMonitor(WakeSweep);
-        InitialPathChoice();
+        _paths.Sockets?.StartMonitor(WakeSweep);
+        _paths.InitialChoice(_client.Sessions);
         _sweeper.Start();
     }
 
@@ -143,55 +122,20 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
     }
 
     /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
-    internal void Attach() => _device.Observer = this;
-
-    private long NowMs() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
-
-    private long WallOffsetMs() => _time.GetUtcNow().ToUnixTimeMilliseconds() - NowMs();
-
-    private ulong WallMs() => (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds();
+    internal void Attach() => _context.Device.Observer = this;
 
     // ---------------------------------------------------------------- hooks from the WireGuard core
 
     public void OnSessionKeysInstalled(Peer peer, bool weInitiated)
     {
-        if (_client.TryGetValue(peer, out ClientSession? c))
+        if (_client.TryGet(peer, out ClientSession? c))
         {
-            // docs/design.md §2.2: HELLO after every completed handshake, new session or resume.
-            SendHello(c, NowMs());
+            _client.OnSessionKeysInstalled(c);
         }
     }
 
-    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
-    {
-        if (!_server.TryGetValue(peer, out ServerSession? s) || IsPathControl(plaintext))
-        {
-            return;
-        }
-        long now = NowMs();
-        if (now < s.NextHintCheckMs)
-        {
-            return; // cheap per-packet gate before any conversion or allocation
-        }
-        s.NextHintCheckMs = now + 50;
-        var observed = TransportAddress.From(EndpointCodec.ToIPEndPoint(from));
-        if (s.Slot.TryTakeRebindHint(observed, now, out ulong version))
-        {
-            Span<byte> frame = stackalloc byte[64];
-            int n = new RebindHintFrame(s.Slot.Id, version).Write(frame);
-            _device.SendControl(peer, frame[..n], EndpointCodec.Copy(from));
-            PublishLine("REBIND_HINT_SENT", s.Slot.Id, version, w => w.WriteString("observed", observed.ToString()));
-        }
-    }
-
-    /// <summary>
-    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
-    /// path and never binds (docs/design.md §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
-    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
-    /// </summary>
-    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
-        plaintext.Length >= 2 && plaintext[0] == 0x00
-        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext) =>
+        _server.OnUnboundSource(peer, from, plaintext);
 
     public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, SocketAddress from, IDatagramSender? arrivedVia)
     {
@@ -199,20 +143,14 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         {
             return;
         }
-        long now = NowMs();
-        if (_client.TryGetValue(peer, out ClientSession? c))
+        long now = _context.NowMs();
+        if (_client.TryGet(peer, out ClientSession? c))
         {
-            // The frequent answers (several per second while data flows) take a path without lambdas:
-            // a capturing lambda anywhere in a method allocates its closure on every call, and the
-            // receive loop must allocate nothing per packet.
-            if (!TryClientLiveness(c, type, frame, now))
-            {
-                OnClientFrame(c, type, frame, arrivedVia, now);
-            }
+            _client.OnFrame(c, type, frame, arrivedVia, now);
         }
         else
         {
-            OnServerFrame(peer, type, frame, from, now);
+            _server.OnFrame(peer, type, frame, from, now);
         }
     }
 
@@ -226,104 +164,36 @@ public sealed partial class JumpingNode : IDeviceObserver, IDisposable
         // server sessions the period grows in proportion, at most 250 ms: a pass reads every session's
         // summary, and the server timers it serves are seconds long (docs/scaling.md).
         WaitHandle[] handles = [_stop.Token.WaitHandle, _wake];
-        while (WaitHandle.WaitAny(handles, (int)Math.Clamp(Interlocked.Read(ref _liveServerSessions) / 400, 50, 250)) != 0)
+        while (WaitHandle.WaitAny(handles, (int)Math.Clamp(_serverSessions.Live / 400, 50, 250)) != 0)
         {
             SweepOnce(audit);
         }
     }
 
-    /// <summary>One pass of the 50 ms sweep: server liveness and timers, client retries and keepalives.</summary>
+    /// <summary>One pass of the 50 ms sweep: server liveness and timers (then cluster fencing), client retries and keepalives.</summary>
     internal void SweepOnce(List<AuditEvent> audit)
     {
         try
         {
-            long now = NowMs();
-            long nowNs = _device.NowNs();
-            // Enumerating the dictionary itself (not .Values, which copies all N) and reading each slot's
-            // lock-free summary keeps an idle pass at a few ns per session; only sessions with a due
-            // timer, a silent binding or fresh replay drops take their lock (docs/scaling.md).
-            foreach (KeyValuePair<Peer, ServerSession> entry in _server)
-            {
-                ServerSession s = entry.Value;
-                if (now < s.NextCheckMs && nowNs < s.NextTransportCheckNs)
-                {
-                    continue;
-                }
-                EndQuietFloodEpisode(s, now);
-                long lastRx = s.Peer.LastAuthenticatedRxNs;
-                bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > SilenceLimitMs(s);
-                bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
-                if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
-                {
-                    ScheduleCheck(s, now, lastRx);
-                    continue;
-                }
-                audit.Clear();
-                if (removed)
-                {
-                    // The operator removed the peer at run time (UAPI remove=true): its session ends.
-                    ApplyServer(s, SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
-                }
-                else if (silent)
-                {
-                    ApplyServer(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
-                }
-                ApplyServer(s, SessionEvent.Tick(), now, audit);
-                PublishEvents(audit);
-                ReportReplays(s);
-                EvictTombstone(s, now);
-                ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
-            }
-            if (_cluster is not null)
-            {
-                ClusterSweep(now);
-            }
-            foreach (ClientSession c in _client.Values)
-            {
-                SweepClient(c, now);
-            }
+            long now = _context.NowMs();
+            _server.Sweep(now, audit);
+            _client.Sweep(now);
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "session sweep failed");
+            _context.Logger.LogError(ex, "session sweep failed");
         }
     }
 
-    /// <summary>
-    /// When the sweep must look at <paramref name="s"/> again: its next timer (at most 1 s ahead, so
-    /// replay reports and peer removal are noticed within a second), and, while it watches its binding,
-    /// the moment the last authenticated packet becomes older than transport_dead (packets only move
-    /// that later, so the session cannot go silent before it).
-    /// </summary>
-    private void ScheduleCheck(ServerSession s, long nowMs, long lastRxNs)
-    {
-        s.NextCheckMs = Math.Min(s.Slot.NextDueMs, nowMs + 1000);
-        s.NextTransportCheckNs = s.Slot.WatchesTransport && lastRxNs != long.MinValue
-            ? lastRxNs + ((SilenceLimitMs(s) + 1) * 1_000_000)
-            : long.MaxValue;
-    }
-
-    /// <summary>
-    /// How long a bound client may be silent before its transport counts as dead: transport_dead after
-    /// the keepalive its idle schedule promised (docs/paths.md "Idle"). An idle client that announced
-    /// a 25 s interval is not dead at 4 s; one that announced nothing keeps the plain transport_dead.
-    /// </summary>
-    private long SilenceLimitMs(ServerSession s) => _policy.TransportDeadMs + s.IdleAllowanceMs;
-
-    // ---------------------------------------------------------------- status and audit
-
-    private void PublishLine(string eventType, SessionId id, ulong version, Action<Utf8JsonWriter>? extra) =>
-        Audit.Publish(_time.GetUtcNow().ToUnixTimeMilliseconds(), eventType, id, version, extra);
-
     public void Dispose()
     {
-        TerminateClientSessions();
+        _client.TerminateAll();
         _stop.Cancel();
         if (_sweeper.IsAlive)
         {
             _sweeper.Join(TimeSpan.FromSeconds(2));
         }
-        _device.Observer = null;
+        _context.Device.Observer = null;
         _stop.Dispose();
         _wake.Dispose();
     }

@@ -22,6 +22,9 @@ internal static class PureCoreRules
         "JumpingVpn.Control.Paths",
         "JumpingVpn.Control.Frames",
         "JumpingVpn.Control.Policy",
+        "JumpingVpn.Control.Jumping.Server",
+        "JumpingVpn.Control.Jumping.Client",
+        "JumpingVpn.Control.Jumping.PathSwitching",
     ];
 
     /// <summary>Types inside those namespaces that do I/O on purpose, each with the reason.</summary>

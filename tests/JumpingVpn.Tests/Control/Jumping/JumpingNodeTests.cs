@@ -2,6 +2,7 @@ using System.Net;
 using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Jumping.Server;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tests.Fakes;

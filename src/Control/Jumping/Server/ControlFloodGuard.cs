@@ -1,6 +1,6 @@
 using JumpingVpn.Control.Sessions;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.Server;
 
 /// <summary>What <see cref="ControlFloodGuard.Admit"/> decided for one HELLO or REATTACH_REQUEST.</summary>
 internal enum FloodVerdict

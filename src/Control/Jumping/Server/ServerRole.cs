@@ -5,14 +5,82 @@ using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.Server;
 
-/// <summary>The server role: HELLO, REATTACH, KEEPALIVE, PATH_PROBE, TERMINATE and the server half of the sweep.</summary>
-public sealed partial class JumpingNode
+/// <summary>
+/// The server role (docs/design.md §2.2-§3) for peers without a configured endpoint: answers HELLO with a
+/// session (BIRTH -> ATTACHED), pins the binding (no implicit roaming), answers authenticated traffic from
+/// an unbound address with a rate-limited REBIND_HINT, moves the binding only on a validated REATTACH,
+/// declares the transport dead when the client goes silent for transport_dead, and lets the state
+/// machine's timers run. Frames arrive on the receive thread, <see cref="Sweep"/> runs on the node's sweep
+/// (docs/threads.md); who may change a session is the <see cref="Ownership"/> strategy's call.
+/// </summary>
+internal sealed class ServerRole
 {
-    // ---------------------------------------------------------------- server role
+    private readonly NodeContext _context;
+    private readonly ServerSessionTable _sessions;
+    private readonly Action<Span<byte>> _random;
+    private readonly SessionPolicy _policy;
+    private ISessionOwnership _ownership = SingleNodeOwnership.Instance;
+    private long _controlFloodSuppressed;
+    private long _sessionLimitRefusals;
+    private long _sessionLimitLoggedMs = -1;
 
-    private void OnServerFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
+    /// <summary>One reusable event list per receive thread: a keepalive or rejected frame allocates nothing.</summary>
+    [ThreadStatic]
+    private static List<AuditEvent>? t_serverAudit;
+
+    public ServerRole(NodeContext context, ServerSessionTable sessions, Action<Span<byte>> random)
+    {
+        _context = context;
+        _sessions = sessions;
+        _random = random;
+        _policy = context.Policy;
+    }
+
+    /// <summary>Single node by default; a cluster node sets its store-backed ownership before the node starts.</summary>
+    public ISessionOwnership Ownership
+    {
+        get => _ownership;
+        set => _ownership = value;
+    }
+
+    public ServerSessionTable Sessions => _sessions;
+
+    /// <summary>Authenticated traffic from an address the session is not bound to (docs/design.md §2.2 binding rule).</summary>
+    public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
+    {
+        if (!_sessions.TryGet(peer, out ServerSession? s) || IsPathControl(plaintext))
+        {
+            return;
+        }
+        long now = _context.NowMs();
+        if (now < s.NextHintCheckMs)
+        {
+            return; // cheap per-packet gate before any conversion or allocation
+        }
+        s.NextHintCheckMs = now + 50;
+        var observed = TransportAddress.From(EndpointCodec.ToIPEndPoint(from));
+        if (s.Slot.TryTakeRebindHint(observed, now, out ulong version))
+        {
+            Span<byte> frame = stackalloc byte[64];
+            int n = new RebindHintFrame(s.Slot.Id, version).Write(frame);
+            _context.Device.SendControl(peer, frame[..n], EndpointCodec.Copy(from));
+            _context.PublishLine("REBIND_HINT_SENT", s.Slot.Id, version, w => w.WriteString("observed", observed.ToString()));
+        }
+    }
+
+    /// <summary>
+    /// Control frames that speak for themselves from a new address: a PATH_PROBE measures a candidate
+    /// path and never binds (docs/design.md §2.2), HELLO and REATTACH_REQUEST carry their own request. Hinting at
+    /// them would only answer the client's probing of its other interfaces with REBIND_HINTs.
+    /// </summary>
+    private static bool IsPathControl(ReadOnlySpan<byte> plaintext) =>
+        plaintext.Length >= 2 && plaintext[0] == 0x00
+        && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
+
+    /// <summary>A control frame from a server-role peer: HELLO, REATTACH_REQUEST, KEEPALIVE, PATH_PROBE, TERMINATE.</summary>
+    public void OnFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
     {
         // One reusable event list per receive thread and the source read straight from the socket
         // address: a keepalive or rejected frame allocates nothing.
@@ -21,14 +89,14 @@ public sealed partial class JumpingNode
         Span<byte> reply = stackalloc byte[256];
         int n = 0;
         TransportAddress source = TransportAddress.From(from);
-        _server.TryGetValue(peer, out ServerSession? s);
+        _sessions.TryGet(peer, out ServerSession? s);
         if (s is not null && type is ControlFrameType.Hello or ControlFrameType.ReattachRequest && !AdmitAudited(s, now))
         {
             return; // over the session's tier-0 budget: counted, not processed, not logged
         }
-        if (_cluster is not null && !ClusterAdmit(peer, ref s, type, frame, from, now, audit))
+        if (!_ownership.Admit(peer, ref s, type, frame, from, now, audit))
         {
-            return; // refused from the store's answer, or a session this node may not serve (JumpingNode.Cluster.cs)
+            return; // refused from the store's answer, or a session this node may not serve (ClusterOwnership)
         }
         switch (type)
         {
@@ -37,7 +105,7 @@ public sealed partial class JumpingNode
                     SessionSnapshot? current = s?.Slot.Snapshot();
                     bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
                         && current is { State: not SessionState.Terminated };
-                    if (!resume && LiveServerSessions() >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
+                    if (!resume && _sessions.Live >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
                     {
                         // The node states its limit and refuses cleanly beyond it (docs/design.md §3): no session is
                         // created; the client hears why and stays a plain WireGuard peer until it retries.
@@ -49,17 +117,13 @@ public sealed partial class JumpingNode
                     {
                         if (s is not null)
                         {
-                            _byId.TryRemove(s.Slot.Id, out _);
-                            if (!s.Slot.IsTerminated)
-                            {
-                                Interlocked.Decrement(ref _liveServerSessions); // replaced without a TERMINATE
-                            }
+                            _sessions.Retire(s); // replaced without a TERMINATE
                         }
                         Span<byte> idBytes = stackalloc byte[SessionId.Size];
                         _random(idBytes);
                         var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
                         slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
-                        if (_cluster is not null && !ClusterCreate(peer, s, slot))
+                        if (!_ownership.TryCreate(peer, s, slot))
                         {
                             // Nothing is committed locally that the store did not take (fail closed).
                             audit.Clear();
@@ -67,8 +131,7 @@ public sealed partial class JumpingNode
                             break;
                         }
                         s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
-                        _server[peer] = s;
-                        _byId[slot.Id] = s;
+                        _sessions.Put(peer, s);
                         peer.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
                         peer.Endpoint = EndpointCodec.Copy(from);
                     }
@@ -76,7 +139,7 @@ public sealed partial class JumpingNode
                     {
                         // A resume from a new address (e.g. the client re-handshaked after its path changed)
                         // is a reattach: validated and versioned like any other.
-                        SessionOutcome o = ApplyServer(s!, SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
+                        SessionOutcome o = _ownership.Apply(s!, SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
                         if (o.Kind != SessionOutcomeKind.Rejected)
                         {
                             peer.Endpoint = EndpointCodec.Copy(from);
@@ -95,7 +158,7 @@ public sealed partial class JumpingNode
                         n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
                         break;
                     }
-                    SessionOutcome o = ApplyServer(s, SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
+                    SessionOutcome o = _ownership.Apply(s, SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
                     SessionSnapshot snap = s.Slot.Snapshot();
                     if (o.Kind == SessionOutcomeKind.Rejected)
                     {
@@ -110,8 +173,8 @@ public sealed partial class JumpingNode
                 }
             case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
                 {
-                    ApplyServer(s, SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
-                    n = new KeepaliveAckFrame(ka.CtrlSeq, WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
+                    _ownership.Apply(s, SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
+                    n = new KeepaliveAckFrame(ka.CtrlSeq, _context.WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
                     break;
                 }
             case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
@@ -119,14 +182,14 @@ public sealed partial class JumpingNode
                     // Never binds; the reply is no larger than the request (anti-amplification).
                     if (s is not null)
                     {
-                        ApplyServer(s, SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                        _ownership.Apply(s, SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
                     }
                     n = PathProbeAckFrame.For(probe).Write(reply);
                     break;
                 }
             case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
                 {
-                    ApplyServer(s, SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
+                    _ownership.Apply(s, SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
                     SessionSnapshot snap = s.Slot.Snapshot();
                     n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
                     break;
@@ -134,7 +197,7 @@ public sealed partial class JumpingNode
             default:
                 break;
         }
-        PublishEvents(audit);
+        _sessions.Publish(audit);
         audit.Clear();
         if (s is not null)
         {
@@ -144,14 +207,9 @@ public sealed partial class JumpingNode
         {
             // Replies go where the request came from: a rejected reattach must still reach the client.
             // SendControl does not keep the address, so the receive buffer's own is fine.
-            _device.SendControl(peer, reply[..n], from);
+            _context.Device.SendControl(peer, reply[..n], from);
         }
     }
-
-    [ThreadStatic]
-    private static List<AuditEvent>? t_serverAudit;
-
-    private long _controlFloodSuppressed;
 
     /// <summary>HELLO/REATTACH_REQUEST frames dropped over their session's tier-0 budget (all sessions).</summary>
     public long ControlFloodSuppressed => Interlocked.Read(ref _controlFloodSuppressed);
@@ -184,9 +242,6 @@ public sealed partial class JumpingNode
         }
     }
 
-    private long _sessionLimitRefusals;
-    private long _sessionLimitLoggedMs = -1;
-
     /// <summary>
     /// HELLOs refused at the session limit are counted and logged at most once a second with the total:
     /// a client retrying (or flooding) HELLO must not write a log line per frame.
@@ -199,11 +254,11 @@ public sealed partial class JumpingNode
         {
             return;
         }
-        _logger.LogWarning("session limit {Limit} reached: refused a new session ({Refused} refused since start)", _policy.MaxSessionsPerNode, refused);
+        _context.Logger.LogWarning("session limit {Limit} reached: refused a new session ({Refused} refused since start)", _policy.MaxSessionsPerNode, refused);
     }
 
     private void PublishFloodLine(ServerSession s, string phase, long suppressed) =>
-        PublishLine("CONTROL_FLOOD_SUPPRESSED", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+        _context.PublishLine("CONTROL_FLOOD_SUPPRESSED", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
         {
             w.WriteString("phase", phase);
             w.WriteNumber("suppressed", suppressed);
@@ -211,12 +266,10 @@ public sealed partial class JumpingNode
             w.WriteNumber("burst", ControlFloodGuard.Burst);
         });
 
-    private long LiveServerSessions() => Interlocked.Read(ref _liveServerSessions);
-
     /// <summary>O(1) lookup by session id (receiver index -> peer -> session is the other O(1) path).</summary>
     public bool TryFindSession(SessionId id, out SessionSnapshot snapshot)
     {
-        if (_byId.TryGetValue(id, out ServerSession? s))
+        if (_sessions.TryFind(id, out ServerSession? s))
         {
             snapshot = s.Slot.Snapshot();
             return true;
@@ -224,7 +277,6 @@ public sealed partial class JumpingNode
         snapshot = default;
         return false;
     }
-
 
     /// <summary>
     /// A TERMINATED session stays as a tombstone for tombstone_ttl so late frames get a precise answer
@@ -236,8 +288,8 @@ public sealed partial class JumpingNode
         SessionSnapshot snap = s.Slot.Snapshot();
         if (snap.State == SessionState.Terminated && now - snap.LastTransitionMs > _policy.TombstoneTtlMs)
         {
-            _byId.TryRemove(s.Slot.Id, out _);
-            if (_server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s)))
+            _sessions.ForgetId(s.Slot.Id);
+            if (_sessions.RemoveIfCurrent(s))
             {
                 // No session any more: the peer is a plain WireGuard peer again (roaming) until its next HELLO.
                 s.Peer.AllowRoaming = true;
@@ -257,7 +309,7 @@ public sealed partial class JumpingNode
         {
             long fresh = drops - s.ReportedReplays;
             s.ReportedReplays = drops;
-            PublishLine("SECURITY_EVENT", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
+            _context.PublishLine("SECURITY_EVENT", s.Slot.Id, s.Slot.Snapshot().StateVersion, w =>
             {
                 w.WriteString("violation_type", "REPLAY_DETECTED");
                 w.WriteString("freshness_marker_type", "TRANSPORT_COUNTER");
@@ -266,4 +318,66 @@ public sealed partial class JumpingNode
         }
     }
 
+    /// <summary>The server half of the sweep: server liveness and timers, tombstones, replay reports, then the ownership's part.</summary>
+    public void Sweep(long now, List<AuditEvent> audit)
+    {
+        long nowNs = _context.Device.NowNs();
+        // Enumerating the dictionary itself (not .Values, which copies all N) and reading each slot's
+        // lock-free summary keeps an idle pass at a few ns per session; only sessions with a due
+        // timer, a silent binding or fresh replay drops take their lock (docs/scaling.md).
+        foreach (KeyValuePair<Peer, ServerSession> entry in _sessions.Entries)
+        {
+            ServerSession s = entry.Value;
+            if (now < s.NextCheckMs && nowNs < s.NextTransportCheckNs)
+            {
+                continue;
+            }
+            EndQuietFloodEpisode(s, now);
+            long lastRx = s.Peer.LastAuthenticatedRxNs;
+            bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > SilenceLimitMs(s);
+            bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
+            if (!silent && !removed && now < s.Slot.NextDueMs && s.Peer.ReplayDrops == s.ReportedReplays)
+            {
+                ScheduleCheck(s, now, lastRx);
+                continue;
+            }
+            audit.Clear();
+            if (removed)
+            {
+                // The operator removed the peer at run time (UAPI remove=true): its session ends.
+                _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
+            }
+            else if (silent)
+            {
+                _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
+            }
+            _ownership.Apply(s, SessionEvent.Tick(), now, audit);
+            _sessions.Publish(audit);
+            ReportReplays(s);
+            EvictTombstone(s, now);
+            ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
+        }
+        _ownership.Sweep(now);
+    }
+
+    /// <summary>
+    /// When the sweep must look at <paramref name="s"/> again: its next timer (at most 1 s ahead, so
+    /// replay reports and peer removal are noticed within a second), and, while it watches its binding,
+    /// the moment the last authenticated packet becomes older than transport_dead (packets only move
+    /// that later, so the session cannot go silent before it).
+    /// </summary>
+    private void ScheduleCheck(ServerSession s, long nowMs, long lastRxNs)
+    {
+        s.NextCheckMs = Math.Min(s.Slot.NextDueMs, nowMs + 1000);
+        s.NextTransportCheckNs = s.Slot.WatchesTransport && lastRxNs != long.MinValue
+            ? lastRxNs + ((SilenceLimitMs(s) + 1) * 1_000_000)
+            : long.MaxValue;
+    }
+
+    /// <summary>
+    /// How long a bound client may be silent before its transport counts as dead: transport_dead after
+    /// the keepalive its idle schedule promised (docs/paths.md "Idle"). An idle client that announced
+    /// a 25 s interval is not dead at 4 s; one that announced nothing keeps the plain transport_dead.
+    /// </summary>
+    private long SilenceLimitMs(ServerSession s) => _policy.TransportDeadMs + s.IdleAllowanceMs;
 }

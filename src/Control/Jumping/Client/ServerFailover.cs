@@ -3,7 +3,7 @@ using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.Client;
 
 /// <summary>
 /// Client side of node failover (docs/design.md §6, docs/cluster.md): a client may know several nodes of one
@@ -14,7 +14,7 @@ namespace JumpingVpn.Control.Jumping;
 /// the session layer on and retries with REATTACH_REQUEST (the server speaks the session layer; it just
 /// cannot serve the session yet).
 /// </summary>
-public sealed partial class JumpingNode
+internal sealed class ServerFailover(NodeContext context)
 {
     private Peer? _failoverPeer;
     private SocketAddress[] _serverEndpoints = [];
@@ -38,7 +38,7 @@ public sealed partial class JumpingNode
     /// has actually left, and the next liveness check is moved to the moment one may, instead of rotating
     /// on to a node that was never tried.
     /// </summary>
-    private void FailoverToNextServer(ClientSession c, long now)
+    public void FailoverToNextServer(ClientSession c, long now)
     {
         if (!ReferenceEquals(c.Peer, _failoverPeer) || _serverEndpoints.Length < 2)
         {
@@ -50,18 +50,18 @@ public sealed partial class JumpingNode
             _serverEndpointIndex = (_serverEndpointIndex + 1) % _serverEndpoints.Length;
             SocketAddress next = _serverEndpoints[_serverEndpointIndex];
             c.Peer.Endpoint = EndpointCodec.Copy(next);
-            PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
+            context.PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
             {
                 w.WriteString("previous_endpoint", from);
                 w.WriteString("new_endpoint", EndpointCodec.ToIPEndPoint(next).ToString());
             });
         }
         long before = c.Peer.Timers.LastInitiationSentNs;
-        _device.SendHandshakeInitiation(c.Peer, isRetry: false);
+        context.Device.SendHandshakeInitiation(c.Peer, isRetry: false);
         _serverEndpointTried = c.Peer.Timers.LastInitiationSentNs != before;
         if (!_serverEndpointTried)
         {
-            long waitMs = (before + JumpingVpn.Tunnel.Timers.ProtocolTimes.RekeyTimeout - _device.NowNs()) / 1_000_000;
+            long waitMs = (before + JumpingVpn.Tunnel.Timers.ProtocolTimes.RekeyTimeout - context.Device.NowNs()) / 1_000_000;
             c.NextRehandshakeMs = now + Math.Max(50, waitMs + 10);
         }
     }
@@ -73,7 +73,7 @@ public sealed partial class JumpingNode
     /// long as it takes (the client's transport-loss TTL still bounds it). Runs before the frame is
     /// dispatched, so it applies whichever handler (generic or path manager) then consumes the reject.
     /// </summary>
-    private static void OnOwnershipRefusal(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
+    public static void OnOwnershipRefusal(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
     {
         if (type != ControlFrameType.ReattachReject || !ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej)
             || rej.SessionId != c.Id || c.Id.IsNone || c.State == SessionState.Terminated

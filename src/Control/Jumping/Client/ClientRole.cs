@@ -1,15 +1,88 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Jumping.PathSwitching;
 using JumpingVpn.Control.Paths;
+using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.Client;
 
-/// <summary>The client role: HELLO after every handshake, the session mirror, reattach, keepalive liveness.</summary>
-public sealed partial class JumpingNode
+/// <summary>
+/// The client role (docs/design.md §2.2, docs/session-spec.md §1.8) for peers with a configured endpoint:
+/// sends HELLO after every handshake (resuming its session id), keeps a mirror of the server's state, sends
+/// KEEPALIVE when idle (docs/paths.md "Idle"), answers REBIND_HINT with REATTACH_REQUEST and retries with
+/// backoff inside the recovery window, moves to the next cluster node when the server goes silent
+/// (<see cref="ServerFailover"/>), and starts a new session only after the old one is TERMINATED. A jvpn
+/// client whose server never answers HELLO keeps working over plain WireGuard ("session layer off").
+/// Path-dependent frames and the path manager's decisions go through the <see cref="PathSwitcher"/>.
+/// </summary>
+internal sealed class ClientRole
 {
-    // ---------------------------------------------------------------- client role
+    private const int MaxHelloAttempts = 5;
+    private readonly NodeContext _context;
+    private readonly WireGuardDevice _device;
+    private readonly SessionPolicy _policy;
+    private readonly PathSwitcher _paths;
+    private readonly ConcurrentDictionary<Peer, ClientSession> _sessions = new();
+
+    public ClientRole(NodeContext context, IEnumerable<Peer> clientRolePeers, PathSwitcher paths)
+    {
+        _context = context;
+        _device = context.Device;
+        _policy = context.Policy;
+        _paths = paths;
+        Failover = new ServerFailover(context);
+        foreach (Peer p in clientRolePeers)
+        {
+            _sessions[p] = new ClientSession(p);
+        }
+    }
+
+    /// <summary>The cluster nodes of the one server peer (docs/cluster.md).</summary>
+    public ServerFailover Failover { get; }
+
+    /// <summary>The client sessions, one per client-role peer, fixed at construction.</summary>
+    public ICollection<ClientSession> Sessions => _sessions.Values;
+
+    public bool Serves(Peer peer) => _sessions.ContainsKey(peer);
+
+    public bool TryGet(Peer peer, [NotNullWhen(true)] out ClientSession? session) => _sessions.TryGetValue(peer, out session);
+
+    /// <summary>Gives every session a path manager (paths on) or takes it away (one socket, no path management).</summary>
+    public void UsePathManagers(bool on)
+    {
+        foreach (ClientSession c in _sessions.Values)
+        {
+            c.Paths = on ? new PathManager(_policy) : null;
+        }
+    }
+
+    /// <summary>A new session's keys are installed: HELLO (docs/design.md §2.2: after every completed handshake, new session or resume).</summary>
+    public void OnSessionKeysInstalled(ClientSession c) => SendHello(c, _context.NowMs());
+
+    /// <summary>A control frame from the server.</summary>
+    public void OnFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
+    {
+        // The frequent answers (several per second while data flows) take a path without lambdas:
+        // a capturing lambda anywhere in a method allocates its closure on every call, and the
+        // receive loop must allocate nothing per packet.
+        if (!TryClientLiveness(c, type, frame, now))
+        {
+            OnClientFrame(c, type, frame, arrivedVia, now);
+        }
+    }
+
+    /// <summary>The client half of the sweep: paths, HELLO and reattach retries, liveness, keepalives.</summary>
+    public void Sweep(long now)
+    {
+        foreach (ClientSession c in _sessions.Values)
+        {
+            SweepClient(c, now);
+        }
+    }
 
     private void SendHello(ClientSession c, long now)
     {
@@ -17,7 +90,7 @@ public sealed partial class JumpingNode
         bool resume = !c.Id.IsNone && c.State != SessionState.Terminated;
         // The idle interval rides along so the server knows how long an idle binding may stay silent.
         int n = new HelloFrame(ControlFrame.ProtocolVersion, ControlCapabilities.None, c.TakeCtrlSeq(),
-            resume ? c.Id : SessionId.None, resume ? c.LastAckedVersion : 0, WallMs())
+            resume ? c.Id : SessionId.None, resume ? c.LastAckedVersion : 0, _context.WallMs())
         { IdleKeepaliveMs = (uint)_policy.IdleKeepaliveIntervalMs }.Write(frame);
         if (_device.SendControl(c.Peer, frame[..n]))
         {
@@ -29,12 +102,12 @@ public sealed partial class JumpingNode
     private void SendReattach(ClientSession c, long now, ReasonCode reason)
     {
         Span<byte> frame = stackalloc byte[128];
-        int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, reason, 0, WallMs()).Write(frame);
+        int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, reason, 0, _context.WallMs()).Write(frame);
         _device.SendControl(c.Peer, frame[..n]);
         c.ReattachAttempts++;
         // Backoff 100, 200, 400 ... ms, capped at 2 s, inside the recovery window (docs/session-spec.md §1.8).
         c.ReattachDeadlineMs = now + Math.Min(2000, 100L << Math.Min(c.ReattachAttempts, 5));
-        PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
+        _context.PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
         {
             w.WriteString("switch_reason", WireNames.Of(reason));
             w.WriteNumber("attempt", c.ReattachAttempts);
@@ -54,7 +127,7 @@ public sealed partial class JumpingNode
         }
         if (type == ControlFrameType.KeepaliveAck && KeepaliveAckFrame.TryParse(frame, out KeepaliveAckFrame kack))
         {
-            c.RttMs = Math.Max(0, (long)WallMs() - (long)kack.EchoTimestampMs);
+            c.RttMs = Math.Max(0, (long)_context.WallMs() - (long)kack.EchoTimestampMs);
             if (kack.StateVersion > c.LastAckedVersion)
             {
                 c.LastAckedVersion = kack.StateVersion;
@@ -66,8 +139,8 @@ public sealed partial class JumpingNode
 
     private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
     {
-        OnOwnershipRefusal(c, type, frame, now); // cluster node not serving yet: retry (JumpingNode.Failover.cs)
-        if (c.Paths is not null && OnClientPathFrame(c, type, frame, arrivedVia, now))
+        ServerFailover.OnOwnershipRefusal(c, type, frame, now); // cluster node not serving yet: retry
+        if (c.Paths is not null && _paths.OnFrame(c, type, frame, arrivedVia, now))
         {
             return;
         }
@@ -76,15 +149,15 @@ public sealed partial class JumpingNode
             case ControlFrameType.HelloAck when HelloAckFrame.TryParse(frame, out HelloAckFrame ack):
                 if (!c.Id.IsNone && ack.SessionId != c.Id)
                 {
-                    PublishLine("SESSION_REPLACED", ack.SessionId, ack.StateVersion, w => w.WriteString("previous_session_id", c.Id.ToString()));
+                    _context.PublishLine("SESSION_REPLACED", ack.SessionId, ack.StateVersion, w => w.WriteString("previous_session_id", c.Id.ToString()));
                 }
                 else if (c.Id.IsNone)
                 {
-                    PublishLine("SESSION_ESTABLISHED", ack.SessionId, ack.StateVersion, null);
+                    _context.PublishLine("SESSION_ESTABLISHED", ack.SessionId, ack.StateVersion, null);
                 }
                 if (c.ExpiredLocally && ack.SessionId != c.Id)
                 {
-                    _logger.LogWarning("new session {Session} opened (the previous one, {Previous}, expired while no path was available)", ack.SessionId, c.Id);
+                    _context.Logger.LogWarning("new session {Session} opened (the previous one, {Previous}, expired while no path was available)", ack.SessionId, c.Id);
                 }
                 c.ExpiredLocally = false;
                 if (ack.SessionId != c.Id)
@@ -101,7 +174,7 @@ public sealed partial class JumpingNode
                 c.LastTransitionMs = now;
                 break;
             case ControlFrameType.RebindHint when RebindHintFrame.TryParse(frame, out RebindHintFrame hint) && hint.SessionId == c.Id
-                && !IsCandidatePath(c, arrivedVia):
+                && !PathSwitcher.IsCandidatePath(c, arrivedVia):
                 if (hint.StateVersion > c.LastAckedVersion)
                 {
                     c.LastAckedVersion = hint.StateVersion;
@@ -121,7 +194,7 @@ public sealed partial class JumpingNode
                 c.LastReason = "REATTACH_SUCCESS";
                 c.LastTransitionMs = now;
                 c.WakeMs = now; // the NAT just changed: watch the new mapping closely for idle_after
-                PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
+                _context.PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
                 {
                     w.WriteString("status", "SUCCESS");
                     w.WriteNumber("switch_latency_ms", c.ReattachStartedMs >= 0 ? now - c.ReattachStartedMs : 0);
@@ -130,7 +203,7 @@ public sealed partial class JumpingNode
                 c.ReattachStartedMs = -1;
                 break;
             case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej) && rej.SessionId == c.Id:
-                PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
+                _context.PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
                 {
                     w.WriteString("status", "DENIED");
                     w.WriteString("reason_code", WireNames.Of(rej.Reason));
@@ -158,24 +231,23 @@ public sealed partial class JumpingNode
                 c.HelloDeadlineMs = -1;
                 c.SessionLayerOn = false;
                 c.LastReason = WireNames.Of(t.Reason);
-                PublishLine("SESSION_REFUSED", SessionId.None, 0, w => w.WriteString("reason_code", WireNames.Of(t.Reason)));
+                _context.PublishLine("SESSION_REFUSED", SessionId.None, 0, w => w.WriteString("reason_code", WireNames.Of(t.Reason)));
                 break;
             case ControlFrameType.TerminateAck:
             case ControlFrameType.Terminate:
                 c.State = SessionState.Terminated;
-                PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, null);
+                _context.PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, null);
                 break;
             default:
                 break;
         }
     }
 
-
     private void SweepClient(ClientSession c, long now)
     {
         if (c.Paths is not null)
         {
-            SweepPaths(c, now);
+            _paths.Sweep(c, now);
         }
         if (!c.Peer.HasCurrentKeypair)
         {
@@ -188,7 +260,7 @@ public sealed partial class JumpingNode
                 // No HELLO_ACK: a plain WireGuard server. Keep going on WireGuard alone (docs/design.md §2.2).
                 c.HelloDeadlineMs = -1;
                 c.SessionLayerOn = false;
-                _logger.LogInformation("peer {Peer} does not speak the Jumping session layer; continuing as plain WireGuard",
+                _context.Logger.LogInformation("peer {Peer} does not speak the Jumping session layer; continuing as plain WireGuard",
                     Convert.ToBase64String(c.Peer.PublicKey));
             }
             else
@@ -223,8 +295,8 @@ public sealed partial class JumpingNode
             c.State = SessionState.Recovering;
             c.LastReason = "TRANSPORT_DEAD";
             c.LastTransitionMs = now;
-            PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", unansweredMs));
-            FailoverToNextServer(c, now); // next cluster node, if any (JumpingNode.Failover.cs)
+            _context.PublishLine("TRANSPORT_DEAD", c.Id, c.LastAckedVersion, w => w.WriteNumber("silent_ms", unansweredMs));
+            Failover.FailoverToNextServer(c, now); // next cluster node, if any
             _device.SendHandshakeInitiation(c.Peer, isRetry: false);
         }
         // The client's copy of transport_lost_ttl (docs/session-spec.md §1.8: TTL minus a margin): the server has
@@ -238,12 +310,12 @@ public sealed partial class JumpingNode
             c.LastReason = "TRANSPORT_LOSS_TTL_EXPIRED";
             c.LastTransitionMs = now;
             c.ReattachDeadlineMs = -1;
-            PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w =>
+            _context.PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w =>
             {
                 w.WriteString("reason_code", "TRANSPORT_LOSS_TTL_EXPIRED");
                 w.WriteNumber("silent_ms", silentMs);
             });
-            _logger.LogWarning("session {Session} expired after {Seconds:0.0} s without any path to the server; a new one opens when a path returns",
+            _context.Logger.LogWarning("session {Session} expired after {Seconds:0.0} s without any path to the server; a new one opens when a path returns",
                 c.Id, silentMs / 1000.0);
         }
         else if (c.State == SessionState.Terminated && c.ExpiredLocally && silentMs < _policy.HeartbeatVolatileMs && now >= c.HelloDeadlineMs)
@@ -264,8 +336,8 @@ public sealed partial class JumpingNode
     /// </summary>
     private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs)
     {
-        long lastDataTx = ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
-        long lastData = Math.Max(Math.Max(lastDataTx, ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
+        long lastDataTx = NodeContext.ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
+        long lastData = Math.Max(Math.Max(lastDataTx, NodeContext.ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
         long due = unansweredMs >= _policy.HeartbeatIntervalMs
             ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
             : IdleSchedule.NextDueMs(_policy, c.LastKeepaliveMs, lastData);
@@ -274,7 +346,7 @@ public sealed partial class JumpingNode
             return;
         }
         Span<byte> frame = stackalloc byte[64];
-        int n = new KeepaliveFrame(c.TakeCtrlSeq(), WallMs(), 0, c.LastAckedVersion).Write(frame);
+        int n = new KeepaliveFrame(c.TakeCtrlSeq(), _context.WallMs(), 0, c.LastAckedVersion).Write(frame);
         long sentNs = _device.NowNs(); // before sending: on a short path the ACK is back before SendControl returns
         if (_device.SendControl(c.Peer, frame[..n]))
         {
@@ -315,17 +387,17 @@ public sealed partial class JumpingNode
     /// Ends client sessions explicitly (TERMINATE, CLIENT_TERMINATED) so the server does not have to wait
     /// for transport_lost_ttl; best effort, one frame each, before the interface goes away.
     /// </summary>
-    private void TerminateClientSessions()
+    public void TerminateAll()
     {
         Span<byte> frame = stackalloc byte[64];
-        foreach (ClientSession c in _client.Values)
+        foreach (ClientSession c in _sessions.Values)
         {
             if (c.SessionLayerOn && !c.Id.IsNone && c.State != SessionState.Terminated)
             {
                 int n = new TerminateFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, ReasonCode.ClientTerminated).Write(frame);
                 _device.SendControl(c.Peer, frame[..n]);
                 c.State = SessionState.Terminated;
-                PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w => w.WriteString("reason_code", "CLIENT_TERMINATED"));
+                _context.PublishLine("SESSION_TERMINATED", c.Id, c.LastAckedVersion, w => w.WriteString("reason_code", "CLIENT_TERMINATED"));
             }
         }
     }

@@ -5,10 +5,10 @@ using JumpingVpn.Control.Sessions;
 using JumpingVpn.Platform.Net;
 using JumpingVpn.Tunnel.Device;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.Server;
 
 /// <summary>
-/// The server role on a cluster node (docs/design.md §6, docs/session-spec.md §5.2.3). Every committed transition of a
+/// Session ownership on a cluster node (docs/design.md §6, docs/session-spec.md §5.2.3). Every committed transition of a
 /// server session is compare-and-swapped into the shared store under this node's lease before it counts
 /// (<see cref="SessionSlot.ApplyCommitted"/>); a node serves a session (answers its control frames and
 /// forwards its traffic) only while it holds a valid lease, and self-fences otherwise. A HELLO or
@@ -19,42 +19,41 @@ namespace JumpingVpn.Control.Jumping;
 /// The data plane follows ownership through the allowed-IPs table: a peer's inner addresses are routed to
 /// it only while this node owns its session, so a restarted or fenced node cannot forward for it.
 /// </summary>
-public sealed partial class JumpingNode
+internal sealed class ClusterOwnership : ISessionOwnership
 {
-    private ClusterCoordinator? _cluster;
-    private OwnerRouteHooks? _ownerHooks;
-    private IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> _innerPrefixes = new Dictionary<Peer, IReadOnlyList<IpPrefix>>();
+    private readonly NodeContext _context;
+    private readonly ServerSessionTable _sessions;
+    private readonly ClusterCoordinator _cluster;
+    private readonly IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> _innerPrefixes;
+    private readonly OwnerRouteHooks? _ownerHooks;
 
-    /// <summary>The node's cluster membership (null: a single server, no store writes).</summary>
-    public ClusterCoordinator? Cluster => _cluster;
-
-    /// <summary>
-    /// Turns on cluster mode before <see cref="Start"/>: server-role peers stop being routed until this node
-    /// owns their session (fail closed), and every server transition goes through the store.
-    /// </summary>
-    public void UseCluster(ClusterCoordinator cluster, IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)
+    public ClusterOwnership(NodeContext context, ServerSessionTable sessions, ClusterCoordinator cluster,
+        IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)
     {
-        ArgumentNullException.ThrowIfNull(cluster);
-        ArgumentNullException.ThrowIfNull(innerPrefixes);
+        _context = context;
+        _sessions = sessions;
         _cluster = cluster;
         _innerPrefixes = innerPrefixes;
         _ownerHooks = hooks;
-        foreach (Peer peer in _device.Peers)
+    }
+
+    public ClusterCoordinator Coordinator => _cluster;
+
+    /// <summary>Fail closed before any session exists: server-role peers are not routed until this node owns their session.</summary>
+    public void UnrouteServerPeers(Func<Peer, bool> isClientRole)
+    {
+        foreach (Peer peer in _context.Device.Peers)
         {
-            if (!_clientRole.Contains(peer))
+            if (!isClientRole(peer))
             {
-                _device.AllowedIps.RemoveAll(peer);
+                _context.Device.AllowedIps.RemoveAll(peer);
             }
         }
     }
 
-    /// <summary>Applies an input to a server session; in a cluster only through the store and only under a valid lease.</summary>
-    private SessionOutcome ApplyServer(ServerSession s, in SessionEvent e, long now, List<AuditEvent> audit)
+    /// <summary>Applies an input to a server session only through the store and only under a valid lease.</summary>
+    public SessionOutcome Apply(ServerSession s, in SessionEvent e, long now, List<AuditEvent> audit)
     {
-        if (_cluster is null)
-        {
-            return s.Slot.Apply(e, now, audit);
-        }
         if (!_cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) || !lease.IsValid(now))
         {
             return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.NotAuthoritativeOwner, s.Slot.Snapshot().StateVersion, 0, 0);
@@ -67,9 +66,9 @@ public sealed partial class JumpingNode
     /// HELLO/REATTACH naming a session this node does not hold, continues it from the store. False when the
     /// frame was answered here (a refusal) or must stay unanswered.
     /// </summary>
-    private bool ClusterAdmit(Peer peer, ref ServerSession? s, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, List<AuditEvent> audit)
+    public bool Admit(Peer peer, ref ServerSession? s, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, List<AuditEvent> audit)
     {
-        ClusterCoordinator cluster = _cluster!;
+        ClusterCoordinator cluster = _cluster;
         if (s is not null && (!cluster.TryGetLease(s.Slot.Id, out ClusterLease held) || !held.IsValid(now)))
         {
             FenceSession(s, "LEASE_NOT_HELD");
@@ -105,15 +104,15 @@ public sealed partial class JumpingNode
         }
         Span<byte> reply = stackalloc byte[128];
         int n = new ReattachRejectFrame(wanted, ctrlSeq, version, refused, retryAfterMs).Write(reply);
-        PublishEvents(audit);
-        _device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
-        PublishLine("REATTACH_RESULT", wanted, version, w =>
+        _sessions.Publish(audit);
+        _context.Device.SendControl(peer, reply[..n], EndpointCodec.Copy(from));
+        _context.PublishLine("REATTACH_RESULT", wanted, version, w =>
         {
             w.WriteString("status", "DENIED");
             w.WriteString("reason_code", WireNames.Of(refused));
             w.WriteNumber("retry_after_ms", retryAfterMs);
         });
-        Metrics?.ReattachRejected(WireNames.Of(refused));
+        _context.Metrics?.ReattachRejected(WireNames.Of(refused));
         return false;
     }
 
@@ -124,7 +123,7 @@ public sealed partial class JumpingNode
     /// </summary>
     private ServerSession? Adopt(Peer peer, SessionId id, long now, List<AuditEvent> audit, out ReasonCode refused, out uint retryAfterMs, out ulong version)
     {
-        ClusterCoordinator cluster = _cluster!;
+        ClusterCoordinator cluster = _cluster;
         retryAfterMs = 0;
         version = 0;
         StoreResult read = cluster.Read(id);
@@ -139,7 +138,7 @@ public sealed partial class JumpingNode
         if (!string.Equals(rec.PeerKey, Convert.ToBase64String(peer.PublicKey), StringComparison.Ordinal))
         {
             // Another peer's session id: never resumable from this key (session fixation, TS12).
-            PublishLine("SECURITY_EVENT", id, rec.StateVersion, w => w.WriteString("violation_type", "OWNERSHIP_ANOMALY"));
+            _context.PublishLine("SECURITY_EVENT", id, rec.StateVersion, w => w.WriteString("violation_type", "OWNERSHIP_ANOMALY"));
             refused = ReasonCode.SessionNotFound;
             return null;
         }
@@ -153,7 +152,7 @@ public sealed partial class JumpingNode
         {
             refused = ReasonCode.NotAuthoritativeOwner;
             retryAfterMs = (uint)Math.Min(int.MaxValue, acq.LeaseRemainingMs + 100);
-            PublishLine("SESSION_OWNER_REJECTED", id, acq.Current!.StateVersion, w =>
+            _context.PublishLine("SESSION_OWNER_REJECTED", id, acq.Current!.StateVersion, w =>
             {
                 w.WriteString("owner_node_id", acq.Current.OwnerNode);
                 w.WriteNumber("owner_epoch", acq.Current.OwnerEpoch);
@@ -167,22 +166,21 @@ public sealed partial class JumpingNode
             return null;
         }
         rec = acq.Current!;
-        long offset = WallOffsetMs();
+        long offset = _context.WallOffsetMs();
         // The record passed StoreRecordCheck (ClusterCoordinator.Checked); TryParse keeps the receive thread
         // free of exceptions whatever the store holds.
         TransportAddress? binding = rec.Binding.Length > 0 && TransportAddress.TryParse(rec.Binding, out TransportAddress b) ? b : null;
-        SessionRecord restored = SessionRecord.Restore(id, _policy, rec.CreatedUnixMs - offset, rec.State, rec.StateVersion, rec.BoundAtVersion,
+        SessionRecord restored = SessionRecord.Restore(id, _context.Policy, rec.CreatedUnixMs - offset, rec.State, rec.StateVersion, rec.BoundAtVersion,
             binding, rec.UnboundSinceUnixMs >= 0 ? rec.UnboundSinceUnixMs - offset : now, rec.TotalSwitches, rec.CtrlSeqHighWater, rec.LastReason, now);
         var session = new ServerSession(peer, new SessionSlot(restored));
-        if (_server.TryGetValue(peer, out ServerSession? previous))
+        if (_sessions.TryGet(peer, out ServerSession? previous))
         {
-            _byId.TryRemove(previous.Slot.Id, out _);
+            _sessions.ForgetId(previous.Slot.Id);
             cluster.Forget(previous.Slot.Id, release: true); // the client moved on to the session it named
         }
-        _server[peer] = session;
-        _byId[id] = session;
+        _sessions.Put(peer, session);
         bool transferred = rec.OwnerEpoch > 1 && acq.PreviousOwner.Length > 0 && !string.Equals(acq.PreviousOwner, cluster.NodeId, StringComparison.Ordinal);
-        PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
+        _context.PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
         {
             w.WriteString("owner_node_id", cluster.NodeId);
             w.WriteNumber("owner_epoch", rec.OwnerEpoch);
@@ -217,9 +215,9 @@ public sealed partial class JumpingNode
     /// First write of a new session (epoch 1, this node's lease). False when the store did not take it: the
     /// session must not exist (the HELLO is refused with STORE_UNAVAILABLE).
     /// </summary>
-    private bool ClusterCreate(Peer peer, ServerSession? replaced, SessionSlot slot)
+    public bool TryCreate(Peer peer, ServerSession? replaced, SessionSlot slot)
     {
-        ClusterCoordinator cluster = _cluster!;
+        ClusterCoordinator cluster = _cluster;
         string inner = InnerOf(peer);
         string key = Convert.ToBase64String(peer.PublicKey);
         OwnershipRecord rec = slot.Read(r => Build(r, key, inner, cluster.NodeId, 0));
@@ -232,7 +230,7 @@ public sealed partial class JumpingNode
         {
             cluster.Forget(replaced.Slot.Id, release: true);
         }
-        PublishLine("SESSION_OWNER_ACQUIRED", slot.Id, rec.StateVersion, w =>
+        _context.PublishLine("SESSION_OWNER_ACQUIRED", slot.Id, rec.StateVersion, w =>
         {
             w.WriteString("owner_node_id", cluster.NodeId);
             w.WriteNumber("owner_epoch", r.Current!.OwnerEpoch);
@@ -243,10 +241,10 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>Sweep part: self-fence sessions whose lease lapsed or was lost; stop renewing tombstones.</summary>
-    private void ClusterSweep(long now)
+    public void Sweep(long now)
     {
-        ClusterCoordinator cluster = _cluster!;
-        foreach (ServerSession s in _server.Values)
+        ClusterCoordinator cluster = _cluster;
+        foreach (ServerSession s in _sessions.Sessions)
         {
             if (!cluster.TryGetLease(s.Slot.Id, out ClusterLease lease))
             {
@@ -264,7 +262,7 @@ public sealed partial class JumpingNode
             {
                 // The store keeps the tombstone (with its own expiry); nothing left to own.
                 cluster.Forget(s.Slot.Id, release: false);
-                _device.AllowedIps.RemoveAll(s.Peer);
+                _context.Device.AllowedIps.RemoveAll(s.Peer);
             }
         }
     }
@@ -275,13 +273,13 @@ public sealed partial class JumpingNode
     /// </summary>
     private void FenceSession(ServerSession s, string why)
     {
-        _byId.TryRemove(s.Slot.Id, out _);
-        _server.TryRemove(new KeyValuePair<Peer, ServerSession>(s.Peer, s));
-        if (!_server.ContainsKey(s.Peer))
+        _sessions.ForgetId(s.Slot.Id);
+        _sessions.RemoveIfCurrent(s);
+        if (!_sessions.Contains(s.Peer))
         {
-            _device.AllowedIps.RemoveAll(s.Peer);
+            _context.Device.AllowedIps.RemoveAll(s.Peer);
         }
-        bool lost = _cluster!.TryGetLease(s.Slot.Id, out ClusterLease lease) && lease.Lost;
+        bool lost = _cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) && lease.Lost;
         _cluster.Forget(s.Slot.Id, release: false);
         SessionSnapshot snap = s.Slot.Snapshot();
         if (snap.State == SessionState.Terminated)
@@ -289,7 +287,7 @@ public sealed partial class JumpingNode
             return;
         }
         _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
-        PublishLine(lost ? "SESSION_OWNER_CONFLICT" : "SESSION_FENCED", s.Slot.Id, snap.StateVersion, w =>
+        _context.PublishLine(lost ? "SESSION_OWNER_CONFLICT" : "SESSION_FENCED", s.Slot.Id, snap.StateVersion, w =>
         {
             w.WriteString("owner_node_id", _cluster.NodeId);
             w.WriteString("detail_code", why);
@@ -300,12 +298,12 @@ public sealed partial class JumpingNode
     {
         Peer p = peer ?? s!.Peer;
         p.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
-        _device.AllowedIps.RemoveAll(p);
+        _context.Device.AllowedIps.RemoveAll(p);
         if (_innerPrefixes.TryGetValue(p, out IReadOnlyList<IpPrefix>? prefixes))
         {
             foreach (IpPrefix prefix in prefixes)
             {
-                _device.AddAllowedIp(p, prefix);
+                _context.Device.AddAllowedIp(p, prefix);
             }
         }
         if (s is not null)
@@ -317,12 +315,12 @@ public sealed partial class JumpingNode
     private string InnerOf(Peer peer) =>
         _innerPrefixes.TryGetValue(peer, out IReadOnlyList<IpPrefix>? prefixes) ? string.Join(',', prefixes) : "";
 
-    private OwnershipRecord ToStore(SessionRecord r, ClusterLease lease) => Build(r, lease.PeerKey, lease.InnerAddresses, _cluster!.NodeId, lease.Epoch);
+    private OwnershipRecord ToStore(SessionRecord r, ClusterLease lease) => Build(r, lease.PeerKey, lease.InnerAddresses, _cluster.NodeId, lease.Epoch);
 
     /// <summary>The store's copy of a record: monotonic times become Unix ms (node clocks do not cross machines).</summary>
     private OwnershipRecord Build(SessionRecord r, string peerKey, string inner, string node, ulong epoch)
     {
-        long offset = WallOffsetMs();
+        long offset = _context.WallOffsetMs();
         return new OwnershipRecord
         {
             Id = r.Id,

@@ -1,53 +1,50 @@
 using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Jumping.Client;
 using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Loops;
 
-namespace JumpingVpn.Control.Jumping;
+namespace JumpingVpn.Control.Jumping.PathSwitching;
 
 /// <summary>
 /// The client's path manager wired to the data plane (docs/design.md §4): the sweep feeds each session's
 /// <see cref="PathManager"/> with the interfaces (<see cref="ClientPaths"/>), per-path receive times and
 /// our transmit times, and carries out what it decides: PATH_PROBE on a path's socket, REATTACH_REQUEST
-/// on the new path, and the switch of the peer's socket once the server's REATTACH_ACK arrives on it.
+/// on the new path, and the switch of the peer's socket (<see cref="Peer.Via"/>) once the server's
+/// REATTACH_ACK arrives on it. The decisions are the manager's; this class only turns them into frames
+/// and socket choices, under each session's <see cref="ClientSession.PathLock"/>.
 /// </summary>
-public sealed partial class JumpingNode
+internal sealed class PathSwitcher(NodeContext context)
 {
-    private ClientPaths? _clientPaths;
+    private readonly WireGuardDevice _device = context.Device;
+    private ClientPaths? _sockets;
 
-    /// <summary>Per-interface path sockets for the client sessions; set before <see cref="Start"/>.</summary>
-    public ClientPaths? ClientPaths
+    /// <summary>Per-interface path sockets for the client sessions (null: one socket, no path management).</summary>
+    public ClientPaths? Sockets
     {
-        get => _clientPaths;
-        set
-        {
-            _clientPaths = value;
-            foreach (ClientSession c in _client.Values)
-            {
-                c.Paths = value is null ? null : new PathManager(_policy);
-            }
-        }
+        get => _sockets;
+        set => _sockets = value;
     }
 
     /// <summary>Runs the path managers once before any traffic, so the first handshake already leaves
     /// through the preferred interface (the server then binds that path from the start).</summary>
-    private void InitialPathChoice()
+    public void InitialChoice(IEnumerable<ClientSession> sessions)
     {
-        long now = NowMs();
-        foreach (ClientSession c in _client.Values)
+        long now = context.NowMs();
+        foreach (ClientSession c in sessions)
         {
             if (c.Paths is not null)
             {
-                SweepPaths(c, now);
+                Sweep(c, now);
             }
         }
     }
 
-    private void SweepPaths(ClientSession c, long now)
+    /// <summary>The session's part of the sweep: feed its path manager and carry out what it decides.</summary>
+    public void Sweep(ClientSession c, long now)
     {
-        ClientPaths? sockets = _clientPaths;
+        ClientPaths? sockets = _sockets;
         PathManager? m = c.Paths;
         if (sockets is null || m is null)
         {
@@ -71,11 +68,11 @@ public sealed partial class JumpingNode
             }
             // Data only, at the time it left: control frames (probes, keepalives) are not traffic a user
             // waits for, and stamping them at sweep time made an idle path look silent after every probe.
-            if (ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) is long dataTx)
+            if (NodeContext.ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) is long dataTx)
             {
                 m.OnTransmit(dataTx);
             }
-            if (ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) is long dataRx)
+            if (NodeContext.ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) is long dataRx)
             {
                 m.OnDataReceived(dataRx);
             }
@@ -103,10 +100,6 @@ public sealed partial class JumpingNode
         PublishDecisions(c, log);
     }
 
-    /// <summary>A device timestamp (ns, long.MinValue = never) on the node's millisecond clock.</summary>
-    private static long? ToNodeMs(long stampNs, long nowMs, long nowNs) =>
-        stampNs == long.MinValue ? null : nowMs - Math.Max(0, (nowNs - stampNs) / 1_000_000);
-
     private void Execute(ClientSession c, PathAction a, long now)
     {
         PathEntry? entry;
@@ -114,7 +107,7 @@ public sealed partial class JumpingNode
         {
             entry = c.Paths?.Find(a.PathId);
         }
-        if (entry is null || _clientPaths?.Socket(entry.Info.Interface) is not { } socket)
+        if (entry is null || _sockets?.Socket(entry.Info.Interface) is not { } socket)
         {
             return;
         }
@@ -128,16 +121,16 @@ public sealed partial class JumpingNode
                     {
                         c.Paths?.OnProbeSent(a.PathId, seq, now); // a probe that cannot leave counts as lost
                     }
-                    int n = new PathProbeFrame(seq, (uint)a.PathId, WallMs()).Write(frame);
+                    int n = new PathProbeFrame(seq, (uint)a.PathId, context.WallMs()).Write(frame);
                     _device.SendControl(c.Peer, frame[..n], via: socket);
                     break;
                 }
             case PathActionKind.Reattach:
                 {
-                    int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, a.Reason, 0, WallMs()).Write(frame);
+                    int n = new ReattachRequestFrame(c.Id, c.TakeCtrlSeq(), c.LastAckedVersion, a.Reason, 0, context.WallMs()).Write(frame);
                     _device.SendControl(c.Peer, frame[..n], via: socket);
                     c.ReattachViaPathStartedMs = now;
-                    PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
+                    context.PublishLine("REATTACH_ATTEMPT", c.Id, c.LastAckedVersion, w =>
                     {
                         w.WriteString("switch_reason", WireNames.Of(a.Reason));
                         w.WriteString("interface", entry.Info.Interface);
@@ -161,7 +154,7 @@ public sealed partial class JumpingNode
     /// The probe's path id names the path it was sent on; ACKs are matched by the socket they arrived on,
     /// which is the path the server bound (it answers to the request's source).
     /// </summary>
-    private bool OnClientPathFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
+    public bool OnFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
     {
         PathManager m = c.Paths!;
         string? iface = ClientPaths.InterfaceOf(arrivedVia);
@@ -193,7 +186,7 @@ public sealed partial class JumpingNode
                         c.Switches++;
                         c.LastReason = WireNames.Of(r.Reason);
                     }
-                    PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
+                    context.PublishLine("REATTACH_RESULT", c.Id, rack.NewStateVersion, w =>
                     {
                         w.WriteString("status", "SUCCESS");
                         w.WriteString("interface", iface);
@@ -231,7 +224,7 @@ public sealed partial class JumpingNode
                             c.Peer.Via = arrivedVia;
                         }
                     }
-                    PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
+                    context.PublishLine("REATTACH_RESULT", c.Id, rej.CurrentStateVersion, w =>
                     {
                         w.WriteString("status", "DENIED");
                         w.WriteString("interface", iface);
@@ -246,7 +239,7 @@ public sealed partial class JumpingNode
     }
 
     /// <summary>A REBIND_HINT that arrives on a candidate path answers our own probe traffic there, not a NAT change.</summary>
-    private static bool IsCandidatePath(ClientSession c, IDatagramSender? arrivedVia) =>
+    public static bool IsCandidatePath(ClientSession c, IDatagramSender? arrivedVia) =>
         c.Paths is not null && arrivedVia is PathSocket ps && !ReferenceEquals(c.Peer.Via, ps);
 
     private static PathEntry? FindByInterface(PathManager m, string iface)
@@ -266,7 +259,7 @@ public sealed partial class JumpingNode
     {
         foreach (PathDecision d in log)
         {
-            PublishLine("PATH_DECISION", c.Id, c.LastAckedVersion, w =>
+            context.PublishLine("PATH_DECISION", c.Id, c.LastAckedVersion, w =>
             {
                 w.WriteString("decision", d.Decision);
                 w.WriteString("interface", d.Interface);
@@ -285,38 +278,6 @@ public sealed partial class JumpingNode
                     }
                 }
             });
-        }
-    }
-
-    /// <summary>The client's paths and recent switches for jvpn_session=1, read under the path lock.</summary>
-    private static SessionStatusRecord WithPaths(SessionStatusRecord record, ClientSession c, long now)
-    {
-        if (c.Paths is not { } m)
-        {
-            return record;
-        }
-        lock (c.PathLock)
-        {
-            var paths = new List<PathStatus>();
-            foreach (PathEntry p in m.Paths)
-            {
-                string role = p.Id == m.ActiveId ? "active" : p.Id == m.PendingId ? "pending" : "candidate";
-                (double loss, _) = p.LossForStatus(now);
-                long age = p.LastReplyMs < 0 ? -1 : now - p.LastReplyMs;
-                paths.Add(new PathStatus(p.Info.Interface, p.Info.LocalAddress, role, PathManager.WireName(p.State), p.SrttMs, loss, age, p.Info.Priority));
-            }
-            var switches = new List<PathSwitchStatus>();
-            foreach (PathSwitchRecord r in m.RecentSwitches())
-            {
-                switches.Add(new PathSwitchStatus(now - r.AtMs, r.From, r.To, WireNames.Of(r.Reason), r.GapMs));
-            }
-            return record with
-            {
-                Paths = paths,
-                RecentSwitches = switches,
-                SwitchesLastMinute = m.SwitchesLastMinute(now),
-                SuspectEpisodes = m.SuspectEpisodes,
-            };
         }
     }
 }
