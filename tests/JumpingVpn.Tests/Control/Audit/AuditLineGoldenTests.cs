@@ -4,7 +4,6 @@ using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Tunnel.Device;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging.Abstractions;

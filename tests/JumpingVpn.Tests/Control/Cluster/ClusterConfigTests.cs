@@ -3,7 +3,6 @@ using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Metrics;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Tests.Fakes;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JumpingVpn.Tests.Control.Cluster;

@@ -4,7 +4,6 @@ using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Platform.Net;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging.Abstractions;

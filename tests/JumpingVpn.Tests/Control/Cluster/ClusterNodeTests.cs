@@ -2,7 +2,6 @@ using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tunnel.Device;
 using static JumpingVpn.Tests.Control.Cluster.ClusterHarness;

@@ -1,5 +1,4 @@
 using JumpingVpn.Control.Cluster;
-using JumpingVpn.Tests.Fakes;
 
 namespace JumpingVpn.Tests.Control.Cluster;
 

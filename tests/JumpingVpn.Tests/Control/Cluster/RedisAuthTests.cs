@@ -2,7 +2,6 @@ using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Platform;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Infrastructure;
 using TunnelConfig = JumpingVpn.Control.Config.TunnelConfig;
 using JumpingVpn.Tunnel.Device;

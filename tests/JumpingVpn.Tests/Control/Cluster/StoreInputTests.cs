@@ -2,7 +2,6 @@ using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Metrics;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Platform.Net;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -5,7 +5,6 @@ using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Jumping.Server;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tests.Tunnel.Device;
 using JumpingVpn.Tunnel.Device;

@@ -3,7 +3,6 @@ using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Keys;
 using JumpingVpn.Tunnel.Noise;
 using JumpingVpn.Tunnel.Timers;
-using JumpingVpn.Tests.Fakes;
 
 namespace JumpingVpn.Tests.Tunnel.Device;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using JumpingVpn.Platform.Net;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Device;
 using JumpingVpn.Tunnel.Noise;

@@ -1,5 +1,4 @@
 using System.Net;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tunnel.Cookies;
 using JumpingVpn.Tunnel.Crypto;
 using JumpingVpn.Tunnel.Device;

@@ -3,7 +3,6 @@ using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping.Server;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tests.Tunnel.Device;
 using JumpingVpn.Tunnel.Device;
 

@@ -4,7 +4,6 @@ using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping.Server;
 using JumpingVpn.Control.Sessions;
 using JumpingVpn.Platform.Net;
-using JumpingVpn.Tests.Fakes;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging.Abstractions;
 
