@@ -3,6 +3,7 @@ using System.Text;
 using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.Jumping.Server;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Tests.Tunnel.Device;
 using JumpingVpn.Tunnel.Device;
@@ -99,6 +100,22 @@ internal sealed class RoleRig
 
     /// <summary>The client side sends <paramref name="frame"/> to the server.</summary>
     public void ClientSends(ReadOnlySpan<byte> frame) => Assert.True(T.A.SendControl(T.PeerBOnA, frame));
+
+    /// <summary>
+    /// A server role on the server context whose frames and unbound sources come straight from device B,
+    /// as the node's dispatcher would route them.
+    /// </summary>
+    public ServerRole AttachServerRole(ServerSessionTable table, int randomSeed)
+    {
+        var role = new ServerRole(ServerContext, table, new DeterministicRandom(randomSeed).Fill);
+        AtServer.OnFrame = (peer, frame, from, via) =>
+        {
+            Assert.True(ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _));
+            role.OnFrame(peer, type, frame, from, ServerContext.NowMs());
+        };
+        AtServer.OnUnbound = (peer, from, plaintext) => role.OnUnboundSource(peer, from, plaintext);
+        return role;
+    }
 
     public void Advance(long ms) => T.Clock.Advance(TimeSpan.FromMilliseconds(ms));
 

@@ -21,13 +21,7 @@ public sealed class ServerRoleTests
     public ServerRoleTests()
     {
         _table = new ServerSessionTable(_rig.ServerContext);
-        _role = new ServerRole(_rig.ServerContext, _table, new DeterministicRandom(3).Fill);
-        _rig.AtServer.OnFrame = (peer, frame, from, via) =>
-        {
-            Assert.True(ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _));
-            _role.OnFrame(peer, type, frame, from, _rig.ServerContext.NowMs());
-        };
-        _rig.AtServer.OnUnbound = (peer, from, plaintext) => _role.OnUnboundSource(peer, from, plaintext);
+        _role = _rig.AttachServerRole(_table, 3);
         _rig.Handshake();
     }
 

@@ -28,12 +28,7 @@ public sealed class SessionOwnershipTests
     public SessionOwnershipTests()
     {
         _table = new ServerSessionTable(_rig.ServerContext);
-        _role = new ServerRole(_rig.ServerContext, _table, new DeterministicRandom(5).Fill);
-        _rig.AtServer.OnFrame = (peer, frame, from, via) =>
-        {
-            Assert.True(ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _));
-            _role.OnFrame(peer, type, frame, from, _rig.ServerContext.NowMs());
-        };
+        _role = _rig.AttachServerRole(_table, 5);
         _rig.Handshake();
     }
 
