@@ -42,9 +42,9 @@ internal static class ServiceCommand
         TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
         // Typed once at load, like `jvpn up`: a bad [Jumping] value stops here, before the service starts.
         JumpingOptions options = JumpingOptionsParser.Parse(config);
-        if (!Privileges.HasNetAdmin())
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn service run: creating interface {config.InterfaceName} {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn service run: creating interface {config.InterfaceName} {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -69,14 +69,14 @@ internal static class ServiceCommand
 
     private static int RemoveDriver()
     {
-        if (!OperatingSystem.IsWindows())
+        if (!HostComposition.Current.WintunDriver)
         {
             Console.Error.WriteLine("jvpn service remove-driver: the Wintun driver exists only on Windows");
             return ExitCodes.Failure;
         }
-        if (!Privileges.HasNetAdmin())
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn service remove-driver: {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn service remove-driver: {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         Platform.Tun.Windows.WintunDriver.Remove(); // PlatformException → one line and exit 1 (Program.cs)

@@ -44,9 +44,9 @@ internal static class UpCommand
         {
             Console.Error.WriteLine($"Warning: {warning}");
         }
-        if (!Privileges.HasNetAdmin())
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         using ILoggerFactory loggers = Logging.Create();

@@ -96,7 +96,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
         {
             throw new ConfigException(sourcePath, null, "StorePasswordFile", $"'{path}' does not exist");
         }
-        if (!OperatingSystem.IsWindows())
+        if (Hosting.HostComposition.Current.PosixFileModes)
         {
             UnixFileMode mode = File.GetUnixFileMode(path);
             if ((mode & TooOpen) != 0)
@@ -105,7 +105,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
                 throw new ConfigException(sourcePath, null, "StorePasswordFile",
                     $"'{path}' is readable or writable by others (mode {octal}); run: chmod 600 {path} (or chmod 640 with group jvpn for the packaged service)");
             }
-            if (OperatingSystem.IsLinux() && FileOwner.TryGetOwner(path) is { } o && FileOwner.CurrentUser is var m && o != 0 && o != m)
+            if (Hosting.HostComposition.Current.FileOwnership && FileOwner.TryGetOwner(path) is { } o && FileOwner.CurrentUser is var m && o != 0 && o != m)
             {
                 throw new ConfigException(sourcePath, null, "StorePasswordFile",
                     string.Create(CultureInfo.InvariantCulture, $"'{path}' is owned by uid {o}, neither root nor the user jvpn runs as (uid {m}); run: chown root {path}"));

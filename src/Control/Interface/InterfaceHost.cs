@@ -55,19 +55,20 @@ public sealed class InterfaceHost : IDisposable
     public event Action? DownRequested;
 
     /// <summary>Brings the interface up from the typed options of a loaded config (<see cref="JumpingOptionsParser"/>;
-    /// `jvpn up --store URL` is already folded into them).</summary>
-    public static InterfaceHost Start(JumpingOptions options, ILogger logger, long? rekeyAfterNs = null)
+    /// `jvpn up --store URL` is already folded into them), with the platform the composition root chooses
+    /// (<paramref name="host"/>, <see cref="HostComposition.Current"/> when null).</summary>
+    public static InterfaceHost Start(JumpingOptions options, ILogger logger, long? rekeyAfterNs = null, HostCapabilities? host = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var host = new InterfaceHost(options, logger, HostPlatform.ForCurrentOs());
+        var running = new InterfaceHost(options, logger, (host ?? HostComposition.Current).CreateInterfacePlatform());
         try
         {
-            host.Up(rekeyAfterNs);
-            return host;
+            running.Up(rekeyAfterNs);
+            return running;
         }
         catch
         {
-            host.Dispose();
+            running.Dispose();
             throw;
         }
     }
