@@ -47,6 +47,7 @@ public sealed class HostCapabilities
         PosixFileModes = os != HostOs.Windows;
         FileOwnership = os == HostOs.Linux;
         WintunDriver = os == HostOs.Windows;
+        NativeNamedPipes = os == HostOs.Windows;
     }
 
     public HostOs Os { get; }
@@ -71,6 +72,11 @@ public sealed class HostCapabilities
     /// <summary>The Wintun driver is the TUN device (and can be removed by `jvpn service remove-driver`).</summary>
     [SupportedOSPlatformGuard("windows")]
     public bool WintunDriver { get; }
+
+    /// <summary>Named pipes are the OS's own (\\.\pipe\ namespace, pipe ACLs, served-only existence); false where
+    /// .NET emulates them with Unix sockets, as the named-pipe transport's tests use them on Linux.</summary>
+    [SupportedOSPlatformGuard("windows")]
+    public bool NativeNamedPipes { get; }
 
     /// <summary>Whether this process may configure network interfaces: CAP_NET_ADMIN on Linux, an elevated
     /// Administrator or LocalSystem on Windows, never elsewhere.</summary>

@@ -22,9 +22,6 @@ public sealed partial class OsCheckTests
         ["src/Control/Interface/WindowsHostPlatform.cs"] = 3,
         // A libc P/Invoke wrapper's own guard (it is also called on Windows, where it answers "no group").
         ["src/Platform/FileOwner.cs"] = 1,
-        // The named-pipe transport runs on both systems (.NET emulates pipes with Unix sockets): the pipe
-        // ACL and the pipe namespace exist only on Windows.
-        ["src/Control/Uapi/Transport/NamedPipeUapiTransport.cs"] = 6,
         // The UDP transport's per-OS socket options (batched Linux path, Windows SIO_UDP_CONNRESET) and the
         // guards of its Linux-only socket options.
         ["src/Platform/Udp/UdpTransport.cs"] = 4,

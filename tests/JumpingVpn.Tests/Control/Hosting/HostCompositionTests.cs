@@ -20,6 +20,7 @@ public sealed class HostCompositionTests
         Assert.True(host.PosixFileModes);
         Assert.True(host.FileOwnership);
         Assert.False(host.WintunDriver);
+        Assert.False(host.NativeNamedPipes);
         Assert.Equal(JumpingVpn.Platform.Privileges.LinuxRequirement, host.PrivilegeRequirement);
     }
 
@@ -34,6 +35,7 @@ public sealed class HostCompositionTests
         Assert.False(host.PosixFileModes);
         Assert.False(host.FileOwnership);
         Assert.True(host.WintunDriver);
+        Assert.True(host.NativeNamedPipes);
         Assert.Equal(JumpingVpn.Platform.Privileges.WindowsRequirement, host.PrivilegeRequirement);
     }
 
