@@ -40,7 +40,7 @@ internal static class ControlCommand
         };
         control.SetAction(parse =>
         {
-            if (!Privileges.HasNetAdmin())
+            if (!JumpingVpn.Control.Hosting.HostComposition.Current.HasNetAdmin())
             {
                 Console.Error.WriteLine("jvpn-loadgen control: needs root (it starts `jvpn up` servers); run it in a network namespace, e.g. via bench/control-scale.sh");
                 return ExitCodes.NoPrivilege;

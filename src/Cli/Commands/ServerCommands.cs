@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Provisioning;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Platform;
@@ -240,7 +241,7 @@ internal static class ServerCommands
     /// <summary>"mode 0640, group jvpn: readable by the jvpn@ service" or "mode 0600", as written.</summary>
     private static string Access(string path)
     {
-        if (OperatingSystem.IsWindows())
+        if (!HostComposition.Current.PosixFileModes)
         {
             return "access inherited from its folder";
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Interface;
 using JumpingVpn.Platform;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,9 +40,11 @@ internal static class ServiceCommand
     private static int Run(string configArg)
     {
         TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
-        if (!Privileges.HasNetAdmin())
+        // Typed once at load, like `jvpn up`: a bad [Jumping] value stops here, before the service starts.
+        JumpingOptions options = JumpingOptionsParser.Parse(config);
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn service run: creating interface {config.InterfaceName} {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn service run: creating interface {config.InterfaceName} {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -57,7 +60,7 @@ internal static class ServiceCommand
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         // A no-op unless the service control manager started this process; then it also adds the event log.
         builder.Services.AddWindowsService(o => o.ServiceName = ServiceName(config.InterfaceName));
-        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(options);
         builder.Services.AddHostedService<TunnelService>();
         using IHost host = builder.Build();
         host.Run();
@@ -66,14 +69,14 @@ internal static class ServiceCommand
 
     private static int RemoveDriver()
     {
-        if (!OperatingSystem.IsWindows())
+        if (!HostComposition.Current.WintunDriver)
         {
             Console.Error.WriteLine("jvpn service remove-driver: the Wintun driver exists only on Windows");
             return ExitCodes.Failure;
         }
-        if (!Privileges.HasNetAdmin())
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn service remove-driver: {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn service remove-driver: {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         Platform.Tun.Windows.WintunDriver.Remove(); // PlatformException → one line and exit 1 (Program.cs)
@@ -81,13 +84,14 @@ internal static class ServiceCommand
     }
 
     /// <summary>Brings the interface up when the host starts and down when it stops.</summary>
-    private sealed class TunnelService(TunnelConfig config, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : IHostedService
+    private sealed class TunnelService(JumpingOptions options, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : IHostedService
     {
         private InterfaceHost? _interface;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
             ILogger logger = loggers.CreateLogger("jvpn");
+            TunnelConfig config = options.Config;
             foreach (string warning in config.Warnings)
             {
                 logger.LogWarning("{Warning}", warning);
@@ -97,7 +101,7 @@ internal static class ServiceCommand
             // service manager sees a failed service (and restarts it).
             try
             {
-                _interface = InterfaceHost.Start(config, logger);
+                _interface = InterfaceHost.Start(options, logger);
             }
             catch (Exception ex)
             {
@@ -110,7 +114,7 @@ internal static class ServiceCommand
 
         public Task StopAsync(CancellationToken cancellationToken)
         {
-            loggers.CreateLogger("jvpn").LogInformation("{Name}: shutting down", config.InterfaceName);
+            loggers.CreateLogger("jvpn").LogInformation("{Name}: shutting down", options.Config.InterfaceName);
             _interface?.Dispose();
             _interface = null;
             return Task.CompletedTask;

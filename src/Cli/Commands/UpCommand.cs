@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Interface;
 using JumpingVpn.Platform;
 using Microsoft.Extensions.Logging;
@@ -36,15 +37,16 @@ internal static class UpCommand
     private static int Run(string configArg, string? storeUrl)
     {
         TunnelConfig config = TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
-        // A wrong store URL or lease is a config error: say so before touching the system.
-        _ = JumpingVpn.Control.Cluster.ClusterSetup.ResolveStore(config, storeUrl);
+        // Every [Jumping] value is typed here (docs/configuration.md §1): a bad one is a config error
+        // naming file, line and key, reported before anything touches the system.
+        JumpingOptions options = JumpingOptionsParser.Parse(config, storeUrl);
         foreach (string warning in config.Warnings)
         {
             Console.Error.WriteLine($"Warning: {warning}");
         }
-        if (!Privileges.HasNetAdmin())
+        if (!HostComposition.Current.HasNetAdmin())
         {
-            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {Privileges.Requirement}");
+            Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
         using ILoggerFactory loggers = Logging.Create();
@@ -58,7 +60,7 @@ internal static class UpCommand
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
-        using InterfaceHost host = InterfaceHost.Start(config, logger, rekey, storeUrl);
+        using InterfaceHost host = InterfaceHost.Start(options, logger, rekey);
         host.DownRequested += stop.Set;
         stop.Wait();
         logger.LogInformation("{Name}: shutting down", config.InterfaceName);

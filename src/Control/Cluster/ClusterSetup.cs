@@ -1,6 +1,4 @@
-using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Metrics;
-using JumpingVpn.Control.Policy;
 using JumpingVpn.Platform.Net;
 using JumpingVpn.Tunnel.Device;
 using Microsoft.Extensions.Logging;
@@ -8,75 +6,27 @@ using Microsoft.Extensions.Logging;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// Brings a server into the cluster at `jvpn up` (docs/cluster.md): reads `[Jumping] Store`, `Lease`,
-/// `OwnerUp`, `OwnerDown` (or the `--store` override), opens the store, publishes this node's peers in the
+/// Brings a server into the cluster at `jvpn up` (docs/cluster.md): given the store the typed options name
+/// (`[Jumping] Store` with `Lease` and the access keys, or the `--store` override), opens it, publishes this node's peers in the
 /// store's peer registry and adds the registry's peers it lacks, and returns what the session layer needs.
 /// Without a Store key nothing here runs: a single server keeps its sessions in its own in-memory session
 /// table (docs/session-spec.md §5.2.1: single node, per-session lock, no ownership layer).
 /// </summary>
 public static class ClusterSetup
 {
-    /// <summary>The store URL in force (the command-line override, else `[Jumping] Store`, else null: single server), with its access settings.</summary>
-    public static StoreUrl? ResolveStore(TunnelConfig config, string? overrideUrl, Func<string, string?>? environment = null)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        string? text = overrideUrl ?? (config.Jumping.TryGetValue("store", out string? s) ? s : null);
-        if (text is null)
-        {
-            return null;
-        }
-        if (!StoreUrl.TryParse(text, out StoreUrl url, out string? problem))
-        {
-            throw new ConfigException(overrideUrl is null ? config.SourcePath : null, null, overrideUrl is null ? "Store" : "--store", problem!);
-        }
-        if (config.Jumping.TryGetValue("lease", out string? lease))
-        {
-            if (!SessionPolicyParser.TryParseDuration(lease, out long ms, out string? p) || ms <= 2 * ClusterCoordinator.DriftMarginMs)
-            {
-                throw new ConfigException(config.SourcePath, null, "Lease", p ?? "must be longer than 1s (twice the 500ms drift margin)");
-            }
-            url = url with { LeaseMs = ms };
-        }
-        // Hook templates are split into argv words here, so a bad one stops `jvpn up` before it changes anything.
-        foreach ((string key, string name) in (ReadOnlySpan<(string, string)>)[("ownerup", "OwnerUp"), ("ownerdown", "OwnerDown")])
-        {
-            if (config.Jumping.TryGetValue(key, out string? template) && !string.IsNullOrWhiteSpace(template))
-            {
-                try
-                {
-                    _ = OwnerRouteHooks.ParseTemplate(template, name);
-                }
-                catch (ConfigException ex)
-                {
-                    throw new ConfigException(config.SourcePath, null, name, ex.Problem ?? ex.Message);
-                }
-            }
-        }
-        return url.IsMemory ? url : url with { Access = StoreAccess.Resolve(url, config.Jumping, config.SourcePath, environment ?? Environment.GetEnvironmentVariable) };
-    }
-
     /// <summary>
-    /// Opens the store and the coordinator. The lease must be shorter than transport_lost_ttl
-    /// (docs/session-spec.md §5.2.3): otherwise a session would end before another node could take it over.
+    /// Opens the store and the coordinator. <paramref name="url"/> and <paramref name="nodeId"/> come from the typed
+    /// options (Hosting.JumpingOptionsParser), which already checked the lease against transport_lost_ttl
+    /// (docs/session-spec.md §5.2.3) and the node id against what other nodes accept.
     /// </summary>
-    public static ClusterCoordinator Start(StoreUrl url, TunnelConfig config, SessionPolicy policy, string nodeId, WireGuardDevice device,
+    public static ClusterCoordinator Start(StoreUrl url, string nodeId, WireGuardDevice device,
         IReadOnlySet<Peer> clientRole, Dictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, int listenPort, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(url);
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(nodeId);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(clientRole);
         ArgumentNullException.ThrowIfNull(innerPrefixes);
-        if (url.LeaseMs >= policy.TransportLostTtlMs)
-        {
-            throw new ConfigException(config.SourcePath, null, "Lease",
-                $"the ownership lease ({SessionPolicyParser.FormatDuration(url.LeaseMs)}) must be shorter than transport_lost_ttl ({SessionPolicyParser.FormatDuration(policy.TransportLostTtlMs)}), or no node could take a session over before it ends");
-        }
-        if (StoreRecordCheck.NodeIdProblem(nodeId) is { } badNode)
-        {
-            throw new ConfigException(config.SourcePath, null, "NodeId", badNode + " (other nodes would refuse this node's records)");
-        }
         ISessionStore store = url.Open();
         if (store is RedisSessionStore { AuthenticationProblem: { } refused })
         {

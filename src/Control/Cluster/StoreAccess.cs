@@ -24,24 +24,35 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
     /// <summary>
     /// The access settings for <paramref name="url"/> from `[Jumping]` (StoreUser, StorePasswordFile,
     /// StoreCaFile, StoreServerName, StoreCertFile, StoreKeyFile) and <see cref="PasswordVariable"/>.
-    /// Throws <see cref="ConfigException"/> naming the key and the fix.
+    /// Throws <see cref="ConfigException"/> naming the key and the fix, and its line when <paramref name="lines"/>
+    /// (TunnelConfig.JumpingLines) knows it.
     /// </summary>
-    public static StoreAccess Resolve(StoreUrl url, IReadOnlyDictionary<string, string> jumping, string? sourcePath, Func<string, string?> environment)
+    public static StoreAccess Resolve(StoreUrl url, IReadOnlyDictionary<string, string> jumping, string? sourcePath, Func<string, string?> environment,
+        IReadOnlyDictionary<string, int>? lines = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(jumping);
         ArgumentNullException.ThrowIfNull(environment);
+        ConfigException Error(string key, string problem, Exception? inner = null) =>
+            new(sourcePath, lines is not null && lines.TryGetValue(key.ToLowerInvariant(), out int line) ? line : null, key, problem, inner);
         string? Key(string k) => jumping.TryGetValue(k, out string? v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
         string? user = Key("storeuser");
         if (user is not null && url.User is not null && !string.Equals(user, url.User, StringComparison.Ordinal))
         {
-            throw new ConfigException(sourcePath, null, "StoreUser", $"'{user}' differs from the user in the store URL ('{url.User}'); name the user in one place");
+            throw Error("StoreUser", $"'{user}' differs from the user in the store URL ('{url.User}'); name the user in one place");
         }
         user ??= url.User;
         string? password = null;
         if (Key("storepasswordfile") is { } file)
         {
-            password = ReadPasswordFile(file, sourcePath);
+            try
+            {
+                password = ReadPasswordFile(file, sourcePath);
+            }
+            catch (ConfigException e) when (e.Line is null && e.Problem is not null)
+            {
+                throw Error("StorePasswordFile", e.Problem, e.InnerException);
+            }
         }
         else if (environment(PasswordVariable) is { Length: > 0 } fromEnv)
         {
@@ -49,7 +60,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
         }
         if (user is not null && password is null)
         {
-            throw new ConfigException(sourcePath, null, "StorePasswordFile", $"the store user '{user}' needs a password: set [Jumping] StorePasswordFile = /etc/jvpn/store.pass (chmod 600), or the environment variable {PasswordVariable}");
+            throw Error("StorePasswordFile", $"the store user '{user}' needs a password: set [Jumping] StorePasswordFile = /etc/jvpn/store.pass (chmod 600), or the environment variable {PasswordVariable}");
         }
         string? ca = Key("storecafile");
         string? serverName = Key("storeservername");
@@ -57,18 +68,18 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
         string? key = Key("storekeyfile");
         if (!url.Tls && (ca ?? serverName ?? cert ?? key) is not null)
         {
-            throw new ConfigException(sourcePath, null, ca is not null ? "StoreCaFile" : serverName is not null ? "StoreServerName" : cert is not null ? "StoreCertFile" : "StoreKeyFile",
+            throw Error(ca is not null ? "StoreCaFile" : serverName is not null ? "StoreServerName" : cert is not null ? "StoreCertFile" : "StoreKeyFile",
                 "only applies to a TLS store: use rediss://HOST:PORT");
         }
         if ((cert is null) != (key is null))
         {
-            throw new ConfigException(sourcePath, null, cert is null ? "StoreCertFile" : "StoreKeyFile", "a client certificate needs both StoreCertFile and StoreKeyFile (PEM)");
+            throw Error(cert is null ? "StoreCertFile" : "StoreKeyFile", "a client certificate needs both StoreCertFile and StoreKeyFile (PEM)");
         }
         foreach ((string name, string? path) in new[] { ("StoreCaFile", ca), ("StoreCertFile", cert), ("StoreKeyFile", key) })
         {
             if (path is not null && !File.Exists(path))
             {
-                throw new ConfigException(sourcePath, null, name, $"'{path}' does not exist");
+                throw Error(name, $"'{path}' does not exist");
             }
         }
         return new StoreAccess(user, password, ca, serverName, cert, key);
@@ -85,7 +96,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
         {
             throw new ConfigException(sourcePath, null, "StorePasswordFile", $"'{path}' does not exist");
         }
-        if (!OperatingSystem.IsWindows())
+        if (Hosting.HostComposition.Current.PosixFileModes)
         {
             UnixFileMode mode = File.GetUnixFileMode(path);
             if ((mode & TooOpen) != 0)
@@ -94,7 +105,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
                 throw new ConfigException(sourcePath, null, "StorePasswordFile",
                     $"'{path}' is readable or writable by others (mode {octal}); run: chmod 600 {path} (or chmod 640 with group jvpn for the packaged service)");
             }
-            if (OperatingSystem.IsLinux() && FileOwner.TryGetOwner(path) is { } o && FileOwner.CurrentUser is var m && o != 0 && o != m)
+            if (Hosting.HostComposition.Current.FileOwnership && FileOwner.TryGetOwner(path) is { } o && FileOwner.CurrentUser is var m && o != 0 && o != m)
             {
                 throw new ConfigException(sourcePath, null, "StorePasswordFile",
                     string.Create(CultureInfo.InvariantCulture, $"'{path}' is owned by uid {o}, neither root nor the user jvpn runs as (uid {m}); run: chown root {path}"));

@@ -46,6 +46,7 @@ internal sealed class ConfigTextParser
 
     private readonly List<PeerBuilder> _peers = [];
     private readonly Dictionary<string, string> _jumping = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _jumpingLines = new(StringComparer.Ordinal);
 
     private int _line;
 
@@ -113,6 +114,7 @@ internal sealed class ConfigTextParser
                 case Section.Jumping:
                     _jumping[key.ToLowerInvariant()] = _jumping.TryGetValue(key.ToLowerInvariant(), out string? before)
                         ? $"{before}, {value}" : value;
+                    _jumpingLines[key.ToLowerInvariant()] = _line;
                     break;
             }
         }
@@ -329,6 +331,7 @@ internal sealed class ConfigTextParser
             },
             Peers = peers,
             Jumping = new Dictionary<string, string>(_jumping, StringComparer.Ordinal),
+            JumpingLines = new Dictionary<string, int>(_jumpingLines, StringComparer.Ordinal),
             Warnings = [.. _warnings],
         };
     }

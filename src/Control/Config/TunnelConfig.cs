@@ -23,6 +23,22 @@ public sealed record TunnelConfig
     /// </summary>
     public IReadOnlyDictionary<string, string> Jumping { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The line each [Jumping] key was last written on (lower-cased like <see cref="Jumping"/>), so the
+    /// typed options read at load can name file, line and key (docs/configuration.md §1). Not part of
+    /// the file format: <see cref="TunnelConfigWriter"/> ignores it, and a config built in code has none.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> JumpingLines { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>A <see cref="ConfigException"/> about the [Jumping] key <paramref name="key"/> (spelled as
+    /// the documentation spells it), located at the line it was written on when known.</summary>
+    public ConfigException JumpingError(string key, string problem, Exception? innerException = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        int? line = JumpingLines.TryGetValue(key.ToLowerInvariant(), out int l) ? l : null;
+        return new ConfigException(SourcePath, line, key, problem, innerException);
+    }
+
     /// <summary>Things wg-quick/wg would warn about (world-accessible file, AllowedIPs with host bits set).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

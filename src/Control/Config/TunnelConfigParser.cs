@@ -10,9 +10,7 @@ public static partial class TunnelConfigParser
 
     /// <summary>Where a bare NAME is looked up: /etc/wireguard, or on Windows %ProgramData%\jvpn (where
     /// packaging/windows/install.ps1 puts configs, readable only by SYSTEM and Administrators).</summary>
-    public static string ConfigDirectory => OperatingSystem.IsWindows()
-        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "jvpn")
-        : DefaultDirectory;
+    public static string ConfigDirectory => Hosting.HostComposition.Current.ConfigDirectory;
 
     // wg-quick(8): an interface name is 1..15 of these characters (IFNAMSIZ - 1 on Linux).
     [GeneratedRegex("^[a-zA-Z0-9_=+.-]{1,15}$", RegexOptions.CultureInvariant)]
@@ -138,7 +136,7 @@ public static partial class TunnelConfigParser
     /// </summary>
     private static (bool Refuse, string Mode)? OthersAccess(string path)
     {
-        if (OperatingSystem.IsWindows())
+        if (!Hosting.HostComposition.Current.PosixFileModes)
         {
             return null;
         }

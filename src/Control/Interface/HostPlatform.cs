@@ -16,13 +16,11 @@ internal sealed record HostContext(TunnelConfig Config, int Mtu, UdpTransport Ud
 
 /// <summary>
 /// The OS-specific steps of bringing an interface up, one subclass per OS: the TUN device, the UDP
-/// socket's mode, addresses/routes/MTU/DNS, and how hooks run. <see cref="ForCurrentOs"/> is the one place
-/// that switches on the OS; <see cref="InterfaceHost"/> is the same everywhere.
+/// socket's mode, addresses/routes/MTU/DNS, and how hooks run. The composition root
+/// (Hosting.HostComposition, docs/platform.md §8) chooses one; <see cref="InterfaceHost"/> is the same everywhere.
 /// </summary>
 internal abstract class HostPlatform
 {
-    public static HostPlatform ForCurrentOs() => Select(OperatingSystem.IsWindows(), OperatingSystem.IsLinux());
-
     /// <summary>The selection itself, separated so every branch can be tested on one machine.</summary>
     internal static HostPlatform Select(bool windows, bool linux)
     {

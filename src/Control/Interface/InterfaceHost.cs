@@ -1,6 +1,7 @@
 using System.Net;
 using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Jumping;
 using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Policy;
@@ -28,6 +29,7 @@ namespace JumpingVpn.Control.Interface;
 public sealed class InterfaceHost : IDisposable
 {
     private readonly TunnelConfig _config;
+    private readonly JumpingOptions _options;
     private readonly ILogger _logger;
     private readonly HostPlatform _platform;
     private readonly List<Action> _undo = [];
@@ -37,14 +39,12 @@ public sealed class InterfaceHost : IDisposable
     private UapiServer? _uapi;
     private bool _disposed;
 
-    private readonly string? _storeOverride;
-
-    private InterfaceHost(TunnelConfig config, ILogger logger, HostPlatform platform, string? storeOverride)
+    private InterfaceHost(JumpingOptions options, ILogger logger, HostPlatform platform)
     {
-        _config = config;
+        _options = options;
+        _config = options.Config;
         _logger = logger;
         _platform = platform;
-        _storeOverride = storeOverride;
     }
 
     public string Name => _config.InterfaceName;
@@ -55,18 +55,21 @@ public sealed class InterfaceHost : IDisposable
     /// <summary>Raised when a client asks over the control socket to take the interface down.</summary>
     public event Action? DownRequested;
 
-    /// <summary>Brings the interface up; <paramref name="storeUrl"/> overrides `[Jumping] Store` (`jvpn up --store URL`).</summary>
-    public static InterfaceHost Start(TunnelConfig config, ILogger logger, long? rekeyAfterNs = null, string? storeUrl = null)
+    /// <summary>Brings the interface up from the typed options of a loaded config (<see cref="JumpingOptionsParser"/>;
+    /// `jvpn up --store URL` is already folded into them), with the platform the composition root chooses
+    /// (<paramref name="host"/>, <see cref="HostComposition.Current"/> when null).</summary>
+    public static InterfaceHost Start(JumpingOptions options, ILogger logger, long? rekeyAfterNs = null, HostCapabilities? host = null)
     {
-        var host = new InterfaceHost(config, logger, HostPlatform.ForCurrentOs(), storeUrl);
+        ArgumentNullException.ThrowIfNull(options);
+        var running = new InterfaceHost(options, logger, (host ?? HostComposition.Current).CreateInterfacePlatform());
         try
         {
-            host.Up(rekeyAfterNs);
-            return host;
+            running.Up(rekeyAfterNs);
+            return running;
         }
         catch
         {
-            host.Dispose();
+            running.Dispose();
             throw;
         }
     }
@@ -167,29 +170,25 @@ public sealed class InterfaceHost : IDisposable
     /// </summary>
     private void StartSessionLayer(WireGuardDevice device)
     {
-        string mode = _config.Jumping.TryGetValue("sessionlayer", out string? m) ? m.Trim().ToLowerInvariant() : "auto";
-        if (mode == "off")
+        SessionLayerMode mode = _options.SessionLayer;
+        if (mode == SessionLayerMode.Off)
         {
             return;
         }
-        if (mode is not ("auto" or "client" or "server"))
-        {
-            throw new ConfigException(_config.SourcePath, null, "SessionLayer", $"'{mode}' is not one of auto, client, server, off");
-        }
-        SessionPolicy policy = SessionPolicyParser.Parse(_config.Jumping, _config.SourcePath);
+        SessionPolicy policy = _options.Policy;
         var clientPeers = new List<Peer>();
         foreach (PeerSection p in _config.Peers)
         {
-            bool client = mode == "client" || (mode == "auto" && p.Endpoint is not null);
+            bool client = mode == SessionLayerMode.Client || (mode == SessionLayerMode.Auto && p.Endpoint is not null);
             if (client && device.FindPeer(p.PublicKey) is Peer peer)
             {
                 clientPeers.Add(peer);
             }
         }
-        string nodeId = _config.Jumping.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{_config.InterfaceName}";
+        string nodeId = _options.NodeId;
         var tail = new AuditTail(nodeId);
         _jumping = new JumpingNode(device, policy, clientPeers, tail, _logger) { ClientPaths = _paths };
-        JumpingVpn.Control.Cluster.ClusterCoordinator? cluster = StartCluster(device, policy, nodeId, clientPeers, _jumping);
+        JumpingVpn.Control.Cluster.ClusterCoordinator? cluster = StartCluster(device, nodeId, clientPeers, _jumping);
         StartAuditAndMetrics(device, tail, _jumping);
         if (cluster is not null && _jumping.Metrics is { } jm)
         {
@@ -212,18 +211,16 @@ public sealed class InterfaceHost : IDisposable
     /// Cluster mode (docs/cluster.md) when `[Jumping] Store` or `--store` names a store: the node joins it,
     /// and every server session is owned through it. Returns null for a single server.
     /// </summary>
-    private JumpingVpn.Control.Cluster.ClusterCoordinator? StartCluster(WireGuardDevice device, SessionPolicy policy, string nodeId, List<Peer> clientPeers, JumpingNode node)
+    private JumpingVpn.Control.Cluster.ClusterCoordinator? StartCluster(WireGuardDevice device, string nodeId, List<Peer> clientPeers, JumpingNode node)
     {
-        JumpingVpn.Control.Cluster.StoreUrl? url = JumpingVpn.Control.Cluster.ClusterSetup.ResolveStore(_config, _storeOverride);
-        if (url is null)
+        if (_options.Cluster is not { } options)
         {
             return null;
         }
         var inner = new Dictionary<Peer, IReadOnlyList<IpPrefix>>();
-        var cluster = JumpingVpn.Control.Cluster.ClusterSetup.Start(url, _config, policy, nodeId, device, new HashSet<Peer>(clientPeers), inner, Udp!.LocalPort, _logger);
+        var cluster = JumpingVpn.Control.Cluster.ClusterSetup.Start(options.Store, nodeId, device, new HashSet<Peer>(clientPeers), inner, Udp!.LocalPort, _logger);
         JumpingVpn.Control.Cluster.OwnerRouteHooks? hooks = null;
-        _config.Jumping.TryGetValue("ownerup", out string? up);
-        _config.Jumping.TryGetValue("ownerdown", out string? down);
+        (string? up, string? down) = (options.OwnerUp, options.OwnerDown);
         if (up is not null || down is not null)
         {
             hooks = new JumpingVpn.Control.Cluster.OwnerRouteHooks(up, down, Name, nodeId, _logger);
@@ -239,23 +236,19 @@ public sealed class InterfaceHost : IDisposable
     /// </summary>
     private void StartClientFailover(List<Peer> clientPeers, JumpingNode node)
     {
-        if (!_config.Jumping.TryGetValue("endpoints", out string? list) || clientPeers.Count == 0)
+        if (_options.Endpoints is not { } extra || clientPeers.Count == 0)
         {
             return;
         }
         if (clientPeers.Count > 1)
         {
-            throw new ConfigException(_config.SourcePath, null, "Endpoints", "extra server endpoints need exactly one server peer (one [Peer] with an Endpoint)");
+            throw _options.Error("Endpoints", "extra server endpoints need exactly one server peer (one [Peer] with an Endpoint)");
         }
         var endpoints = new List<IPEndPoint>();
         PeerSection section = _config.Peers.First(p => p.Endpoint is not null);
         endpoints.Add(section.Endpoint!.Resolve());
-        foreach (string item in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (ConfigEndpoint ep in extra)
         {
-            if (!ConfigValueParsers.TryParseEndpoint(item, out ConfigEndpoint? ep, out string problem))
-            {
-                throw new ConfigException(_config.SourcePath, null, "Endpoints", problem);
-            }
             endpoints.Add(ep.Resolve());
         }
         node.UseServerEndpoints(clientPeers[0], endpoints, Udp!.DualMode);
@@ -269,24 +262,12 @@ public sealed class InterfaceHost : IDisposable
     /// </summary>
     private ClientPaths? CreateClientPaths(Dictionary<PeerSection, IPEndPoint> endpoints)
     {
-        string layer = _config.Jumping.TryGetValue("sessionlayer", out string? m) ? m.Trim().ToLowerInvariant() : "auto";
-        string mode = _config.Jumping.TryGetValue("paths", out string? pm) ? pm.Trim().ToLowerInvariant() : "auto";
-        if (mode is not ("auto" or "on" or "off"))
-        {
-            throw new ConfigException(_config.SourcePath, null, "Paths", $"'{mode}' is not one of auto, on, off");
-        }
-        if (layer is "off" or "server" || mode == "off" || endpoints.Count == 0 || _platform.Paths is not { } platform)
+        if (_options.SessionLayer is SessionLayerMode.Off or SessionLayerMode.Server || _options.Paths == PathsMode.Off
+            || endpoints.Count == 0 || _platform.Paths is not { } platform)
         {
             return null;
         }
-        var priority = new List<string>();
-        if (_config.Jumping.TryGetValue("interfaces", out string? list))
-        {
-            foreach (string name in list.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                priority.Add(name);
-            }
-        }
+        var priority = new List<string>(_options.Interfaces);
         IPEndPoint server = endpoints.Values.First();
         var paths = new ClientPaths(platform, server.Address, _config.InterfaceName, priority, _logger);
         _undo.Add(paths.Dispose);
@@ -301,17 +282,15 @@ public sealed class InterfaceHost : IDisposable
     private void StartAuditAndMetrics(WireGuardDevice device, AuditTail tail, JumpingNode node)
     {
         var sinks = new List<JumpingVpn.Control.Audit.IAuditSink>();
-        if (_config.Jumping.TryGetValue("auditlog", out string? path) || _config.Jumping.TryGetValue("auditfile", out path))
+        if (_options.AuditLog is { } audit)
         {
-            long maxBytes = _config.Jumping.TryGetValue("auditmaxbytes", out string? mb) && long.TryParse(mb, System.Globalization.CultureInfo.InvariantCulture, out long b) ? b : 16L << 20;
-            int files = _config.Jumping.TryGetValue("auditfiles", out string? fs) && int.TryParse(fs, System.Globalization.CultureInfo.InvariantCulture, out int f) ? f : 5;
-            sinks.Add(new JumpingVpn.Control.Audit.JsonLinesFileSink(path.Replace("%i", Name, StringComparison.Ordinal), maxBytes, files));
+            sinks.Add(new JumpingVpn.Control.Audit.JsonLinesFileSink(audit.Path.Replace("%i", Name, StringComparison.Ordinal), audit.MaxBytes, audit.Files));
         }
         var pipeline = new JumpingVpn.Control.Audit.AuditPipeline(sinks, new JumpingVpn.Control.Audit.AuditPipelineOptions { NodeId = tail.NodeId });
         _undo.Add(pipeline.Dispose);
         tail.LineWritten += line => pipeline.TryPublish(line.TrimEnd('\n'));
 
-        if (!_config.Jumping.TryGetValue("metrics", out string? listen) && !_config.Jumping.TryGetValue("metricslisten", out listen))
+        if (_options.Metrics is not { } listen)
         {
             return;
         }
@@ -348,7 +327,7 @@ public sealed class InterfaceHost : IDisposable
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or System.Net.Sockets.SocketException or ArgumentException)
         {
-            throw new ConfigException(_config.SourcePath, null, "Metrics", $"cannot serve metrics on '{listen}': {ex.Message} (use a loopback address such as 127.0.0.1:9586)");
+            throw _options.Error("Metrics", $"cannot serve metrics on '{listen}': {ex.Message} (use a loopback address such as 127.0.0.1:9586)", ex);
         }
         _undo.Add(endpoint.Dispose);
         _logger.LogInformation("{Name}: Prometheus metrics on http://{Endpoint}/metrics", Name, endpoint.LocalEndPoint);

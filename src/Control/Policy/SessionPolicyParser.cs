@@ -36,18 +36,20 @@ public static class SessionPolicyParser
 
     /// <summary>
     /// Builds the policy from docs/design.md §3 defaults plus the section's overrides, then validates it
-    /// (<see cref="SessionPolicy.Validate"/>). Throws <see cref="ConfigException"/> naming the file and key.
+    /// (<see cref="SessionPolicy.Validate"/>). Throws <see cref="ConfigException"/> naming the file and key, and the
+    /// line when <paramref name="lines"/> (TunnelConfig.JumpingLines) knows it.
     /// </summary>
-    public static SessionPolicy Parse(IReadOnlyDictionary<string, string> jumpingSection, string? sourceFile)
+    public static SessionPolicy Parse(IReadOnlyDictionary<string, string> jumpingSection, string? sourceFile, IReadOnlyDictionary<string, int>? lines = null)
     {
         ArgumentNullException.ThrowIfNull(jumpingSection);
+        var where = new Location(sourceFile, lines);
         var p = SessionPolicy.Default;
         // The profile is a preset: read it first so an explicit key overrides it whatever the order.
         foreach (KeyValuePair<string, string> entry in jumpingSection)
         {
             if (Normalize(entry.Key) == "profile")
             {
-                p = Profile(sourceFile, entry.Key, entry.Value.Trim());
+                p = Profile(where, entry.Key, entry.Value.Trim());
             }
         }
         // Sorted so that, with several bad keys, the error reported is the same on every run.
@@ -63,45 +65,45 @@ public static class SessionPolicyParser
             }
             p = norm switch
             {
-                "policyversion" => p with { Version = value.Length > 0 ? value : throw Error(sourceFile, key, "must not be empty") },
-                "maxlifetime" => p with { MaxLifetimeMs = Duration(sourceFile, key, value) },
-                "transportlostttl" => p with { TransportLostTtlMs = Duration(sourceFile, key, value) },
-                "recoverywindow" => p with { RecoveryWindowMs = Duration(sourceFile, key, value) },
-                "heartbeatinterval" or "heartbeat" => p with { HeartbeatIntervalMs = Duration(sourceFile, key, value) },
-                "heartbeatvolatile" => p with { HeartbeatVolatileMs = Duration(sourceFile, key, value) },
-                "transportdead" => p with { TransportDeadMs = Duration(sourceFile, key, value) },
-                "losswindow" => p with { LossWindowMs = Duration(sourceFile, key, value) },
-                "lossthreshold" => p with { LossThreshold = Ratio(sourceFile, key, value) },
-                "maxconsecutivedrops" or "consecutivedrops" => p with { MaxConsecutiveDrops = Integer(sourceFile, key, value) },
-                "volatiletodegraded" => p with { VolatileToDegradedMs = Duration(sourceFile, key, value) },
-                "stabilitywindow" => p with { StabilityWindowMs = Duration(sourceFile, key, value) },
-                "probation" or "postswitchprobation" => p with { ProbationMs = Duration(sourceFile, key, value) },
-                "maxswitchespermin" or "maxswitchesperminute" => p with { MaxSwitchesPerMinute = Integer(sourceFile, key, value) },
-                "switchcooldown" or "cooldown" => p with { SwitchCooldownMs = Duration(sourceFile, key, value) },
-                "improvementfactor" or "switchimprovementfactor" => p with { ImprovementFactor = Factor(sourceFile, key, value) },
-                "maxcandidatepaths" => p with { MaxCandidatePaths = Integer(sourceFile, key, value) },
-                "ctrlreplaywindow" => p with { CtrlReplayWindow = Integer(sourceFile, key, value) },
-                "maxforwardgap" => p with { MaxForwardGap = Integer(sourceFile, key, value) },
-                "maxsessions" or "maxsessionspernode" => p with { MaxSessionsPerNode = Integer(sourceFile, key, value) },
-                "handshaketimeout" => p with { HandshakeTimeoutMs = Duration(sourceFile, key, value) },
-                "tombstonettl" => p with { TombstoneTtlMs = Duration(sourceFile, key, value) },
-                "degradedmax" => p with { DegradedMaxMs = Duration(sourceFile, key, value) },
-                "allowplannedmigration" => p with { AllowPlannedMigration = Boolean(sourceFile, key, value) },
-                "controlrate" => p with { ControlRatePerSecond = Integer(sourceFile, key, value) },
-                "controlburst" => p with { ControlBurst = Integer(sourceFile, key, value) },
-                "pathprobeinterval" => p with { PathProbeIntervalMs = Duration(sourceFile, key, value) },
-                "pathfastprobeinterval" => p with { PathFastProbeIntervalMs = Duration(sourceFile, key, value) },
-                "pathdead" => p with { PathDeadMs = Duration(sourceFile, key, value) },
-                "idleafter" => p with { IdleAfterMs = Duration(sourceFile, key, value) },
-                "idlekeepaliveinterval" or "idlekeepalive" => p with { IdleKeepaliveIntervalMs = Duration(sourceFile, key, value) },
+                "policyversion" => p with { Version = value.Length > 0 ? value : throw Error(where, key, "must not be empty") },
+                "maxlifetime" => p with { MaxLifetimeMs = Duration(where, key, value) },
+                "transportlostttl" => p with { TransportLostTtlMs = Duration(where, key, value) },
+                "recoverywindow" => p with { RecoveryWindowMs = Duration(where, key, value) },
+                "heartbeatinterval" or "heartbeat" => p with { HeartbeatIntervalMs = Duration(where, key, value) },
+                "heartbeatvolatile" => p with { HeartbeatVolatileMs = Duration(where, key, value) },
+                "transportdead" => p with { TransportDeadMs = Duration(where, key, value) },
+                "losswindow" => p with { LossWindowMs = Duration(where, key, value) },
+                "lossthreshold" => p with { LossThreshold = Ratio(where, key, value) },
+                "maxconsecutivedrops" or "consecutivedrops" => p with { MaxConsecutiveDrops = Integer(where, key, value) },
+                "volatiletodegraded" => p with { VolatileToDegradedMs = Duration(where, key, value) },
+                "stabilitywindow" => p with { StabilityWindowMs = Duration(where, key, value) },
+                "probation" or "postswitchprobation" => p with { ProbationMs = Duration(where, key, value) },
+                "maxswitchespermin" or "maxswitchesperminute" => p with { MaxSwitchesPerMinute = Integer(where, key, value) },
+                "switchcooldown" or "cooldown" => p with { SwitchCooldownMs = Duration(where, key, value) },
+                "improvementfactor" or "switchimprovementfactor" => p with { ImprovementFactor = Factor(where, key, value) },
+                "maxcandidatepaths" => p with { MaxCandidatePaths = Integer(where, key, value) },
+                "ctrlreplaywindow" => p with { CtrlReplayWindow = Integer(where, key, value) },
+                "maxforwardgap" => p with { MaxForwardGap = Integer(where, key, value) },
+                "maxsessions" or "maxsessionspernode" => p with { MaxSessionsPerNode = Integer(where, key, value) },
+                "handshaketimeout" => p with { HandshakeTimeoutMs = Duration(where, key, value) },
+                "tombstonettl" => p with { TombstoneTtlMs = Duration(where, key, value) },
+                "degradedmax" => p with { DegradedMaxMs = Duration(where, key, value) },
+                "allowplannedmigration" => p with { AllowPlannedMigration = Boolean(where, key, value) },
+                "controlrate" => p with { ControlRatePerSecond = Integer(where, key, value) },
+                "controlburst" => p with { ControlBurst = Integer(where, key, value) },
+                "pathprobeinterval" => p with { PathProbeIntervalMs = Duration(where, key, value) },
+                "pathfastprobeinterval" => p with { PathFastProbeIntervalMs = Duration(where, key, value) },
+                "pathdead" => p with { PathDeadMs = Duration(where, key, value) },
+                "idleafter" => p with { IdleAfterMs = Duration(where, key, value) },
+                "idlekeepaliveinterval" or "idlekeepalive" => p with { IdleKeepaliveIntervalMs = Duration(where, key, value) },
                 "profile" => p,
-                "rebindhintinterval" => p with { RebindHintIntervalMs = Duration(sourceFile, key, value) },
-                _ => throw Error(sourceFile, key, "unknown key in [Jumping]; known keys: " + string.Join(", ", s_knownKeys)),
+                "rebindhintinterval" => p with { RebindHintIntervalMs = Duration(where, key, value) },
+                _ => throw Error(where, key, "unknown key in [Jumping]; known keys: " + string.Join(", ", s_knownKeys)),
             };
         }
         if (p.Validate() is { } error)
         {
-            throw Error(sourceFile, error.Key, error.Problem);
+            throw Error(where, error.Key, error.Problem);
         }
         return p;
     }
@@ -171,15 +173,15 @@ public static class SessionPolicyParser
         return chars.ToString();
     }
 
-    private static long Duration(string? file, string key, string value) =>
+    private static long Duration(Location file, string key, string value) =>
         TryParseDuration(value, out long ms, out string? problem) ? ms : throw Error(file, key, problem!);
 
-    private static int Integer(string? file, string key, string value) =>
+    private static int Integer(Location file, string key, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n)
             ? n
             : throw Error(file, key, $"'{value}' is not a non-negative whole number");
 
-    private static double Ratio(string? file, string key, string value)
+    private static double Ratio(Location file, string key, string value)
     {
         string s = value.EndsWith('%') ? value[..^1].TrimEnd() : value;
         if (!double.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double d) || !double.IsFinite(d))
@@ -189,12 +191,12 @@ public static class SessionPolicyParser
         return value.EndsWith('%') ? d / 100 : d;
     }
 
-    private static double Factor(string? file, string key, string value) =>
+    private static double Factor(Location file, string key, string value) =>
         double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
             ? d
             : throw Error(file, key, $"'{value}' is not a number (e.g. 1.10)");
 
-    private static bool Boolean(string? file, string key, string value) => value.ToLowerInvariant() switch
+    private static bool Boolean(Location file, string key, string value) => value.ToLowerInvariant() switch
     {
         "true" or "yes" or "on" or "1" => true,
         "false" or "no" or "off" or "0" => false,
@@ -205,13 +207,36 @@ public static class SessionPolicyParser
     /// `Profile = default | battery` (docs/paths.md "Idle"): battery (also `metered`) makes an idle client
     /// send one keepalive per 25 s instead of 12 s; everything else stays as the defaults.
     /// </summary>
-    private static SessionPolicy Profile(string? file, string key, string value) => value.ToLowerInvariant() switch
+    private static SessionPolicy Profile(Location file, string key, string value) => value.ToLowerInvariant() switch
     {
         "default" or "" => SessionPolicy.Default,
         "battery" or "metered" => SessionPolicy.Default with { IdleKeepaliveIntervalMs = SessionPolicy.BatteryIdleKeepaliveMs },
         _ => throw Error(file, key, $"'{value}' is not a profile: use default or battery"),
     };
 
-    private static ConfigException Error(string? file, string key, string problem) =>
-        new(file, null, key, problem);
+    /// <summary>
+    /// Where the section came from. A key is looked up by its normalized spelling, so an error reported under
+    /// SessionPolicy.Validate's snake_case name still finds the line of `MaxLifetime = ...`.
+    /// </summary>
+    private sealed class Location(string? file, IReadOnlyDictionary<string, int>? lines)
+    {
+        public ConfigException Error(string key, string problem)
+        {
+            int? line = null;
+            if (lines is not null)
+            {
+                string norm = Normalize(key);
+                foreach (KeyValuePair<string, int> entry in lines)
+                {
+                    if (Normalize(entry.Key) == norm)
+                    {
+                        line = entry.Value;
+                    }
+                }
+            }
+            return new ConfigException(file, line, key, problem);
+        }
+    }
+
+    private static ConfigException Error(Location where, string key, string problem) => where.Error(key, problem);
 }

@@ -85,20 +85,20 @@ public static class ConfigFiles
         {
             return;
         }
-        if (OperatingSystem.IsWindows())
+        if (Hosting.HostComposition.Current.PosixFileModes)
         {
-            Directory.CreateDirectory(dir);
+            Directory.CreateDirectory(dir, OwnerOnlyDirectory);
         }
         else
         {
-            Directory.CreateDirectory(dir, OwnerOnlyDirectory);
+            Directory.CreateDirectory(dir);
         }
     }
 
     private static FileStream Open(string path, FileMode mode)
     {
         var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
+        if (Hosting.HostComposition.Current.PosixFileModes)
         {
             options.UnixCreateMode = OwnerOnly;
         }
@@ -110,7 +110,7 @@ public static class ConfigFiles
     /// group exists; otherwise the creator's, 0600.</summary>
     private static FileAccessPlan AccessFor(string full, ServiceConfigAccess service)
     {
-        if (OperatingSystem.IsWindows())
+        if (!Hosting.HostComposition.Current.PosixFileModes)
         {
             return new FileAccessPlan(FileOwner.Unchanged, FileOwner.Unchanged, OwnerOnly);
         }
@@ -133,7 +133,7 @@ public static class ConfigFiles
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
         stream.Write(bytes);
         stream.Flush(flushToDisk: true);
-        if (OperatingSystem.IsWindows())
+        if (!Hosting.HostComposition.Current.PosixFileModes)
         {
             return;
         }

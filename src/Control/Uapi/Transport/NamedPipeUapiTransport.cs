@@ -74,7 +74,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
         string pipeName = PipeName(interfaceName);
         string address = Address(interfaceName);
         NamedPipeServerStream first;
-        if (OperatingSystem.IsWindows())
+        if (Hosting.HostComposition.Current.NativeNamedPipes)
         {
             if (NamedPipeProbe.Exists(address))
             {
@@ -144,7 +144,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
     public bool Exists(string interfaceName)
     {
         string address = Address(interfaceName);
-        if (!OperatingSystem.IsWindows())
+        if (!Hosting.HostComposition.Current.NativeNamedPipes)
         {
             return File.Exists(address);
         }
@@ -167,7 +167,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
                 continue;
             }
             // Windows pipes exist only while served; a Unix socket file may be stale.
-            if (OperatingSystem.IsWindows() || UnixSocketUapiTransport.IsAnswering(path))
+            if (Hosting.HostComposition.Current.NativeNamedPipes || UnixSocketUapiTransport.IsAnswering(path))
             {
                 names.Add(name);
             }
@@ -180,7 +180,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
     {
         try
         {
-            return Directory.Exists(_listingRoot) || OperatingSystem.IsWindows()
+            return Directory.Exists(_listingRoot) || Hosting.HostComposition.Current.NativeNamedPipes
                 ? [.. Directory.EnumerateFiles(_listingRoot)]
                 : [];
         }
@@ -204,7 +204,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
     }
 
     private static NamedPipeServerStream CreateInstance(string pipeName) =>
-        OperatingSystem.IsWindows() ? CreateWindowsInstance(pipeName, firstInstance: false) : CreateUnixInstance(pipeName);
+        Hosting.HostComposition.Current.NativeNamedPipes ? CreateWindowsInstance(pipeName, firstInstance: false) : CreateUnixInstance(pipeName);
 
     [SupportedOSPlatform("windows")]
     private static NamedPipeServerStream CreateWindowsInstance(string pipeName, bool firstInstance)
@@ -308,7 +308,7 @@ public sealed class NamedPipeUapiTransport : IUapiTransport
             {
                 unserved.Dispose();
             }
-            if (!OperatingSystem.IsWindows() && File.Exists(Address))
+            if (!Hosting.HostComposition.Current.NativeNamedPipes && File.Exists(Address))
             {
                 File.Delete(Address);
             }

@@ -1,15 +1,16 @@
 namespace JumpingVpn.Control.Uapi.Transport;
 
 /// <summary>
-/// The one place that picks the UAPI transport: a named pipe on Windows (what wg.exe and wireguard-go
-/// use there), a Unix socket in /var/run/wireguard everywhere else (what wg(8) scans).
+/// The UAPI transports: a named pipe on Windows (what wg.exe and wireguard-go use there), a Unix socket in
+/// /var/run/wireguard everywhere else (what wg(8) scans). Which one runs is the composition root's choice
+/// (Hosting.HostComposition, docs/platform.md §8).
 /// </summary>
 public static class UapiTransports
 {
     /// <summary>The transport for the running OS.</summary>
-    public static IUapiTransport Default { get; } = ForOs(OperatingSystem.IsWindows());
+    public static IUapiTransport Default => Hosting.HostComposition.Current.Uapi;
 
-    /// <summary>Selection by OS, separated so both answers can be tested on one machine.</summary>
+    /// <summary>The transport for one OS, so both answers can be tested on one machine.</summary>
     internal static IUapiTransport ForOs(bool windows) => windows
         ? NamedPipeUapiTransport.WireGuardWindows()
         : new UnixSocketUapiTransport(UapiPaths.DefaultSocketDirectory);

@@ -17,7 +17,7 @@ public sealed class UnixSocketUapiTransport(string socketDirectory) : IUapiTrans
     public IUapiListener Listen(string interfaceName)
     {
         string path = Address(interfaceName);
-        if (OperatingSystem.IsWindows())
+        if (!Hosting.HostComposition.Current.PosixFileModes)
         {
             Directory.CreateDirectory(SocketDirectory);
         }
@@ -49,7 +49,7 @@ public sealed class UnixSocketUapiTransport(string socketDirectory) : IUapiTrans
             // wireguard-go binds under umask 077. .NET cannot set the umask per thread, so tighten the
             // mode right after bind; until then the process umask applies (022 by default: connect(2)
             // needs write permission, so others still cannot connect in that window).
-            if (!OperatingSystem.IsWindows())
+            if (Hosting.HostComposition.Current.PosixFileModes)
             {
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }

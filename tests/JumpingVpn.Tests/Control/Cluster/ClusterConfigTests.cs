@@ -1,5 +1,6 @@
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Metrics;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Sessions;
@@ -43,13 +44,13 @@ public sealed class ClusterConfigTests
     [Fact]
     public void The_command_line_store_overrides_the_config_and_no_store_means_a_single_server()
     {
-        Assert.Null(ClusterSetup.ResolveStore(Config([]), null));
+        Assert.Null(JumpingOptionsParser.ParseStore(Config([]), null));
         TunnelConfig c = Config(new() { ["store"] = "redis://10.0.0.5", ["lease"] = "4s" });
-        Assert.Equal(("10.0.0.5", 4000L), (ClusterSetup.ResolveStore(c, null)!.Host, ClusterSetup.ResolveStore(c, null)!.LeaseMs));
-        Assert.Equal("10.0.0.9", ClusterSetup.ResolveStore(c, "redis://10.0.0.9:7000")!.Host);
-        ConfigException bad = Assert.Throws<ConfigException>(() => ClusterSetup.ResolveStore(c, "redis://"));
+        Assert.Equal(("10.0.0.5", 4000L), (JumpingOptionsParser.ParseStore(c, null)!.Host, JumpingOptionsParser.ParseStore(c, null)!.LeaseMs));
+        Assert.Equal("10.0.0.9", JumpingOptionsParser.ParseStore(c, "redis://10.0.0.9:7000")!.Host);
+        ConfigException bad = Assert.Throws<ConfigException>(() => JumpingOptionsParser.ParseStore(c, "redis://"));
         Assert.Contains("--store", bad.Message, StringComparison.Ordinal);
-        Assert.Throws<ConfigException>(() => ClusterSetup.ResolveStore(Config(new() { ["store"] = "memory", ["lease"] = "800ms" }), null));
+        Assert.Throws<ConfigException>(() => JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "memory", ["lease"] = "800ms" }), null));
         // The cluster keys are not policy keys.
         SessionPolicyParser.Parse(new Dictionary<string, string> { ["store"] = "memory", ["lease"] = "3s", ["ownerup"] = "x", ["ownerdown"] = "y", ["endpoints"] = "a:1" }, null);
     }

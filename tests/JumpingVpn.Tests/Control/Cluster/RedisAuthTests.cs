@@ -1,5 +1,6 @@
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Platform;
 using JumpingVpn.Tests.Infrastructure;
@@ -32,7 +33,7 @@ public sealed class RedisAuthTests
     {
         Requirements.EnsureTools("redis-server");
         using RedisServer redis = RedisServer.StartNew();
-        StoreUrl url = ClusterSetup.ResolveStore(Config(new() { ["store"] = redis.Url("auth"), ["storepasswordfile"] = redis.PasswordFile }), null, _ => null)!;
+        StoreUrl url = JumpingOptionsParser.ParseStore(Config(new() { ["store"] = redis.Url("auth"), ["storepasswordfile"] = redis.PasswordFile }), null, _ => null)!;
         using ISessionStore store = url.Open();
         Assert.Null(((RedisSessionStore)store).AuthenticationProblem);
         Assert.True(store.Ping(out _));
@@ -74,7 +75,7 @@ public sealed class RedisAuthTests
     {
         var device = new WireGuardDevice(new DeviceOptions { Time = new ManualTimeProvider(), Random = new DeterministicRandom(1).Fill }, new WireSender());
         device.SetPrivateKey(new byte[32] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 });
-        using ClusterCoordinator c = ClusterSetup.Start(url, Config([]), SessionPolicy.Default, "n1", device, new HashSet<Peer>(), [], 51820, NullLogger.Instance);
+        using ClusterCoordinator c = ClusterSetup.Start(url, "n1", device, new HashSet<Peer>(), [], 51820, NullLogger.Instance);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Hosting;
 
 namespace JumpingVpn.Tests.Control.Cluster;
 
@@ -35,7 +36,7 @@ public sealed class StoreAccessTests : IDisposable
     public void A_password_file_private_to_its_owner_or_group_readable_is_used_and_the_user_comes_from_the_url(UnixFileMode mode)
     {
         string file = PasswordFile("s3cret pass", mode);
-        StoreUrl url = ClusterSetup.ResolveStore(Config(new() { ["store"] = "redis://jvpn@10.0.0.5", ["storepasswordfile"] = file }), null, _ => null)!;
+        StoreUrl url = JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "redis://jvpn@10.0.0.5", ["storepasswordfile"] = file }), null, _ => null)!;
         Assert.Equal(("jvpn", "s3cret pass"), (url.Access.User, url.Access.Password));
         Assert.DoesNotContain("s3cret", url.Access.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", url.ToString(), StringComparison.Ordinal);
@@ -48,7 +49,7 @@ public sealed class StoreAccessTests : IDisposable
     {
         string file = PasswordFile("pw", Mode600 | extra);
         ConfigException e = Assert.Throws<ConfigException>(() =>
-            ClusterSetup.ResolveStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storepasswordfile"] = file }), null, _ => null));
+            JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storepasswordfile"] = file }), null, _ => null));
         Assert.Contains(file, e.Message, StringComparison.Ordinal);
         Assert.Contains("chmod 600 " + file, e.Message, StringComparison.Ordinal);
         Assert.Contains("StorePasswordFile", e.Message, StringComparison.Ordinal);
@@ -57,7 +58,7 @@ public sealed class StoreAccessTests : IDisposable
     [Fact]
     public void The_password_comes_from_the_environment_without_a_file_and_StoreUser_names_the_acl_user()
     {
-        StoreUrl url = ClusterSetup.ResolveStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storeuser"] = "node" }), null,
+        StoreUrl url = JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storeuser"] = "node" }), null,
             v => v == StoreAccess.PasswordVariable ? "from-env" : null)!;
         Assert.Equal(("node", "from-env"), (url.Access.User, url.Access.Password));
     }
@@ -66,10 +67,10 @@ public sealed class StoreAccessTests : IDisposable
     public void A_user_without_a_password_and_tls_keys_on_a_plain_store_are_config_errors()
     {
         ConfigException noPassword = Assert.Throws<ConfigException>(() =>
-            ClusterSetup.ResolveStore(Config(new() { ["store"] = "redis://node@10.0.0.5" }), null, _ => null));
+            JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "redis://node@10.0.0.5" }), null, _ => null));
         Assert.Contains("StorePasswordFile", noPassword.Message, StringComparison.Ordinal);
         ConfigException notTls = Assert.Throws<ConfigException>(() =>
-            ClusterSetup.ResolveStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storeservername"] = "redis.internal" }), null, _ => null));
+            JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "redis://10.0.0.5", ["storeservername"] = "redis.internal" }), null, _ => null));
         Assert.Contains("rediss://", notTls.Message, StringComparison.Ordinal);
     }
 
@@ -78,7 +79,7 @@ public sealed class StoreAccessTests : IDisposable
     {
         string ca = Path.Combine(_dir, "ca.pem");
         File.WriteAllText(ca, "x");
-        StoreUrl url = ClusterSetup.ResolveStore(Config(new() { ["store"] = "rediss://10.0.0.5:6380", ["storecafile"] = ca, ["storeservername"] = "redis.internal" }), null, _ => "pw")!;
+        StoreUrl url = JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "rediss://10.0.0.5:6380", ["storecafile"] = ca, ["storeservername"] = "redis.internal" }), null, _ => "pw")!;
         Assert.True(url.Tls);
         Assert.Equal((ca, "redis.internal", 6380), (url.Access.CaFile, url.Access.ServerName, url.Port));
         Assert.StartsWith("rediss://", url.ToString(), StringComparison.Ordinal);

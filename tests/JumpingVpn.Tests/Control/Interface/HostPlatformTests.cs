@@ -27,7 +27,7 @@ public sealed class HostPlatformTests
     public void ThisLinuxMachineGetsTheLinuxPlatformWithTheBatchedSocket()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
-        HostPlatform platform = HostPlatform.ForCurrentOs();
+        HostPlatform platform = JumpingVpn.Control.Hosting.HostComposition.Current.CreateInterfacePlatform();
         Assert.Equal("linux", platform.Name);
         using UdpTransport udp = platform.BindUdp(0);
         Assert.True(udp.Batched);

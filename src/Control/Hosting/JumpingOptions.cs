@@ -1,0 +1,79 @@
+using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Config;
+using JumpingVpn.Control.Policy;
+
+namespace JumpingVpn.Control.Hosting;
+
+/// <summary>`[Jumping] SessionLayer` (docs/sessions.md): which peers run the Jumping session layer, and in which role.</summary>
+public enum SessionLayerMode
+{
+    /// <summary>Peers with an Endpoint are servers this node is a client of; the others are its clients.</summary>
+    Auto,
+
+    /// <summary>Every peer is a server this node is a client of.</summary>
+    Client,
+
+    /// <summary>Every peer is a client of this node.</summary>
+    Server,
+
+    /// <summary>Plain WireGuard: no session layer, no client paths.</summary>
+    Off,
+}
+
+/// <summary>`[Jumping] Paths` (docs/paths.md): whether a client keeps one socket per usable interface.</summary>
+public enum PathsMode
+{
+    Auto,
+    On,
+    Off,
+}
+
+/// <summary>`[Jumping] AuditLog` with its rotation (docs/sessions.md): where the audit JSON Lines go.</summary>
+public sealed record AuditLogOptions(string Path, long MaxBytes, int Files)
+{
+    public const long DefaultMaxBytes = 16L << 20;
+    public const int DefaultFiles = 5;
+}
+
+/// <summary>Cluster mode (docs/cluster.md): the store in force, with its lease and access settings, and the owner hooks.</summary>
+public sealed record ClusterOptions(StoreUrl Store, string? OwnerUp, string? OwnerDown);
+
+/// <summary>
+/// The whole `[Jumping]` section, typed (docs/configuration.md §2). <see cref="JumpingOptionsParser"/>
+/// builds it once when a config is loaded for `jvpn up`; every bad value has already been reported there as
+/// a <see cref="ConfigException"/> naming file, line and key, so nothing downstream falls back to a default.
+/// </summary>
+public sealed record JumpingOptions
+{
+    /// <summary>The config the options were read from: its peers, name and the lines of its keys.</summary>
+    public required TunnelConfig Config { get; init; }
+
+    public SessionLayerMode SessionLayer { get; init; } = SessionLayerMode.Auto;
+
+    public PathsMode Paths { get; init; } = PathsMode.Auto;
+
+    /// <summary>`Interfaces = wlan0, wwan0`: the client's path interfaces in priority order; empty means all, by route metric.</summary>
+    public IReadOnlyList<string> Interfaces { get; init; } = [];
+
+    /// <summary>`Endpoints = HOST:PORT, ...`: more nodes of the single server's cluster, tried in order (not yet
+    /// resolved); null when the key is absent (an empty list still turns client failover on).</summary>
+    public IReadOnlyList<ConfigEndpoint>? Endpoints { get; init; }
+
+    /// <summary>`NodeId`, or MACHINE/INTERFACE when not set.</summary>
+    public required string NodeId { get; init; }
+
+    /// <summary>Null for a single server (no `Store` key and no `--store`).</summary>
+    public ClusterOptions? Cluster { get; init; }
+
+    /// <summary>Null when no `AuditLog` (or `AuditFile`) is set.</summary>
+    public AuditLogOptions? AuditLog { get; init; }
+
+    /// <summary>`Metrics` (or `MetricsListen`): the loopback address the Prometheus endpoint serves on; null for none.</summary>
+    public string? Metrics { get; init; }
+
+    /// <summary>The session policy: docs/design.md §3 defaults, the `Profile` preset, then the explicit policy keys.</summary>
+    public required SessionPolicy Policy { get; init; }
+
+    /// <summary>An error about one of these keys after load (a resolve or bind failure at start), located like a load error.</summary>
+    public ConfigException Error(string key, string problem, Exception? innerException = null) => Config.JumpingError(key, problem, innerException);
+}
