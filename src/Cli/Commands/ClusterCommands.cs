@@ -49,7 +49,7 @@ internal static class ClusterCommands
         // The same access settings as `jvpn up`: the config's Store* keys, else the environment.
         url = url with { Access = StoreAccess.Resolve(url, cfg?.Jumping ?? new Dictionary<string, string>(), cfg?.SourcePath, Environment.GetEnvironmentVariable) };
         using ISessionStore store = url.Open();
-        if (store is RedisSessionStore { AuthenticationProblem: { } refused })
+        if (store is IStoreAuthentication { AuthenticationProblem: { } refused })
         {
             Console.Error.WriteLine($"jvpn cluster status: store {url} refused authentication: {refused}");
             return ExitCodes.Failure;

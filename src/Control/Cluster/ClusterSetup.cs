@@ -28,7 +28,7 @@ public static class ClusterSetup
         ArgumentNullException.ThrowIfNull(clientRole);
         ArgumentNullException.ThrowIfNull(innerPrefixes);
         ISessionStore store = url.Open();
-        if (store is RedisSessionStore { AuthenticationProblem: { } refused })
+        if (store is IStoreAuthentication { AuthenticationProblem: { } refused })
         {
             store.Dispose();
             throw new Platform.PlatformException($"store {url} refused authentication: {refused}");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using JumpingVpn.Control.Sessions;
 using StackExchange.Redis;
@@ -14,7 +13,7 @@ namespace JumpingVpn.Control.Cluster;
 /// timeout, so an unreachable or slow Redis answers <see cref="StoreStatus.Unavailable"/> at once instead of
 /// committing late; reconnection is automatic, so service resumes without manual steps when Redis returns.
 /// </summary>
-public sealed class RedisSessionStore : ISessionStore
+public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
 {
     private readonly ConnectionMultiplexer _redis;
     private readonly string _prefix;
@@ -60,7 +59,7 @@ public sealed class RedisSessionStore : ISessionStore
             Password = access.Password,
         };
         options.EndPoints.Add(url.Host, url.Port);
-        var tls = new TlsCheck(access.CaFile);
+        var tls = new StoreTlsCheck(access.CaFile);
         if (url.Tls)
         {
             options.Ssl = true;
@@ -134,46 +133,6 @@ public sealed class RedisSessionStore : ISessionStore
             }
         }
         return null;
-    }
-
-    /// <summary>The TLS server check: the configured CA (or the system's), and the name in the certificate.</summary>
-    private sealed class TlsCheck(string? caFile)
-    {
-        public string? Problem { get; private set; }
-
-        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-        {
-            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-            {
-                Problem = "the server's TLS certificate does not carry the expected name (the URL's host, or StoreServerName)";
-                return false;
-            }
-            if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-            {
-                Problem = "the server sent no TLS certificate";
-                return false;
-            }
-            if (caFile is null)
-            {
-                if (errors != SslPolicyErrors.None)
-                {
-                    Problem = "the server's TLS certificate is not trusted by the system CA store (name the CA with StoreCaFile)";
-                    return false;
-                }
-                return true;
-            }
-            using var custom = new X509Chain();
-            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            custom.ChainPolicy.CustomTrustStore.ImportFromPemFile(caFile);
-            using var leaf = new X509Certificate2(certificate);
-            if (!custom.Build(leaf))
-            {
-                Problem = $"the server's TLS certificate is not signed by the CA in {caFile}";
-                return false;
-            }
-            return true;
-        }
     }
 
     private IDatabase Db => _redis.GetDatabase(_db);

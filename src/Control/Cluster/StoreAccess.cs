@@ -6,7 +6,7 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// How a node proves itself to the store and checks the store (docs/cluster.md "Store access"): an ACL user
-/// and password (Redis AUTH), and for `rediss://` the CA that signed the server's certificate, the name the
+/// and password (Redis AUTH, etcd Authenticate), and for `rediss://` / `etcds://` the CA that signed the server's certificate, the name the
 /// certificate must carry, and optionally a client certificate. Resolved once at start from `[Jumping]`
 /// keys and the environment; the password never appears in a URL, a log line or <see cref="ToString"/>.
 /// </summary>
@@ -69,7 +69,7 @@ public sealed record StoreAccess(string? User, string? Password, string? CaFile,
         if (!url.Tls && (ca ?? serverName ?? cert ?? key) is not null)
         {
             throw Error(ca is not null ? "StoreCaFile" : serverName is not null ? "StoreServerName" : cert is not null ? "StoreCertFile" : "StoreKeyFile",
-                "only applies to a TLS store: use rediss://HOST:PORT");
+                "only applies to a TLS store: use rediss://HOST:PORT or etcds://HOST:PORT");
         }
         if ((cert is null) != (key is null))
         {

@@ -3,29 +3,38 @@ using System.Globalization;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// Where the session store lives (docs/design.md §6, docs/cluster.md): `memory` (the embedded default) or
-/// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`. The key prefix separates
-/// clusters sharing one Redis; the timeout is the per-operation bound after which the store counts as
+/// Where the session store lives (docs/design.md §6, docs/cluster.md): `memory` (the embedded default),
+/// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`, or
+/// `etcd[s]://[USER@]HOST[:PORT][,HOST[:PORT]...][?prefix=...]` (the members of one etcd cluster). The key prefix separates
+/// clusters sharing one store; the timeout is the per-operation bound after which the store counts as
 /// unavailable (docs/session-spec.md §3: 200 ms); lease is the ownership lease (10 s, renewed every third of it).
-/// `rediss://` connects over TLS. A password never comes from the URL (it would show in process lists and
+/// `rediss://` and `etcds://` connect over TLS. A password never comes from the URL (it would show in process lists and
 /// logs): it is in <see cref="Access"/>, read from `StorePasswordFile` or the environment (docs/cluster.md).
 /// </summary>
 public sealed record StoreUrl(string Scheme, string Host, int Port, int Database, string Prefix, int TimeoutMs, long LeaseMs)
 {
-    /// <summary>True for `rediss://`: TLS, with the server's certificate checked (<see cref="StoreAccess"/>).</summary>
+    /// <summary>True for `rediss://` and `etcds://`: TLS, with the server's certificate checked (<see cref="StoreAccess"/>).</summary>
     public bool Tls { get; init; }
 
-    /// <summary>The ACL user named in the URL (`redis://USER@host`), or null.</summary>
+    /// <summary>The user named in the URL (`redis://USER@host`, `etcd://USER@host`), or null.</summary>
     public string? User { get; init; }
 
     /// <summary>Credentials and TLS trust for the connection; never printed.</summary>
     public StoreAccess Access { get; init; } = StoreAccess.None;
 
+    /// <summary>Every member the URL names (an etcd URL may list several; the first is <see cref="Host"/>:<see cref="Port"/>).</summary>
+    public IReadOnlyList<StoreEndpoint> Endpoints { get; init; } = [];
+
     public const long DefaultLeaseMs = 10_000;
+
+    public const int DefaultEtcdPort = 2379;
 
     public static StoreUrl Memory { get; } = new("memory", "", 0, 0, "jvpn", 200, DefaultLeaseMs);
 
     public bool IsMemory => Scheme == "memory";
+
+    /// <summary>True for `etcd://` and `etcds://`.</summary>
+    public bool IsEtcd => Scheme is "etcd" or "etcds";
 
     /// <summary>Parses a store URL; false with a one-line problem otherwise.</summary>
     public static bool TryParse(string text, out StoreUrl url, out string? problem)
@@ -38,10 +47,14 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             problem = null;
             return true;
         }
+        if (s.StartsWith("etcd://", StringComparison.OrdinalIgnoreCase) || s.StartsWith("etcds://", StringComparison.OrdinalIgnoreCase))
+        {
+            return TryParseEtcd(text, s, out url, out problem);
+        }
         bool tls = s.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase);
         if ((!tls && !s.StartsWith("redis://", StringComparison.OrdinalIgnoreCase)) || !Uri.TryCreate(s, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
         {
-            problem = $"'{Redacted(text)}' is not a store: use memory, redis://[USER@]HOST:PORT[/DB][?prefix=NAME&timeout=200ms&lease=10s] or rediss://... for TLS";
+            problem = $"'{Redacted(text)}' is not a store: use memory, redis://[USER@]HOST:PORT[/DB][?prefix=NAME&timeout=200ms&lease=10s], rediss://... for TLS, or etcd[s]://HOST:2379[,HOST:2379...][?prefix=NAME...]";
             return false;
         }
         if (uri.UserInfo.Contains(':', StringComparison.Ordinal))
@@ -57,10 +70,86 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             problem = $"'{text}': the path must be a Redis database number, e.g. redis://127.0.0.1:6379/0";
             return false;
         }
-        string prefix = "jvpn";
-        long timeout = 200;
-        long lease = DefaultLeaseMs;
-        foreach (string pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        if (!TryParseQuery(text, uri.Query, out string prefix, out long timeout, out long lease, out problem))
+        {
+            return false;
+        }
+        url = new StoreUrl(tls ? "rediss" : "redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
+        {
+            Tls = tls,
+            User = user,
+            Endpoints = [new StoreEndpoint(uri.Host, uri.Port > 0 ? uri.Port : 6379)],
+        };
+        problem = null;
+        return true;
+    }
+
+    /// <summary>
+    /// `etcd[s]://[USER@]HOST[:PORT][,HOST[:PORT]...][/][?QUERY]`: a member list is not a URI authority, so
+    /// this is split by hand (an IPv6 member is written `[ADDR]:PORT`).
+    /// </summary>
+    private static bool TryParseEtcd(string text, string s, out StoreUrl url, out string? problem)
+    {
+        url = Memory;
+        bool tls = s.StartsWith("etcds://", StringComparison.OrdinalIgnoreCase);
+        string rest = s[(tls ? "etcds://".Length : "etcd://".Length)..];
+        string query = "";
+        int q = rest.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            query = rest[q..];
+            rest = rest[..q];
+        }
+        rest = rest.TrimEnd('/');
+        string? user = null;
+        int at = rest.LastIndexOf('@');
+        if (at >= 0)
+        {
+            string info = rest[..at];
+            if (info.Contains(':', StringComparison.Ordinal))
+            {
+                problem = $"'{Redacted(text)}': a password in the store URL is not supported (it would show in process lists and logs); put it in a file named by [Jumping] StorePasswordFile (chmod 600), or in the environment variable {StoreAccess.PasswordVariable}";
+                return false;
+            }
+            user = Uri.UnescapeDataString(info);
+            rest = rest[(at + 1)..];
+        }
+        var endpoints = new List<StoreEndpoint>();
+        foreach (string member in rest.Split(','))
+        {
+            if (!StoreEndpoint.TryParse(member.Trim(), DefaultEtcdPort, out StoreEndpoint endpoint))
+            {
+                problem = $"'{Redacted(text)}': '{member}' is not HOST[:PORT]; use etcd://HOST:2379[,HOST:2379...][?prefix=NAME&timeout=200ms&lease=10s]";
+                return false;
+            }
+            endpoints.Add(endpoint);
+        }
+        if (user is { Length: 0 })
+        {
+            problem = $"'{Redacted(text)}': empty user name before '@'";
+            return false;
+        }
+        if (!TryParseQuery(text, query, out string prefix, out long timeout, out long lease, out problem))
+        {
+            return false;
+        }
+        url = new StoreUrl(tls ? "etcds" : "etcd", endpoints[0].Host, endpoints[0].Port, 0, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
+        {
+            Tls = tls,
+            User = user,
+            Endpoints = endpoints,
+        };
+        problem = null;
+        return true;
+    }
+
+    /// <summary>The query parameters shared by every store: prefix, timeout, lease.</summary>
+    private static bool TryParseQuery(string text, string query, out string prefix, out long timeout, out long lease, out string? problem)
+    {
+        prefix = "jvpn";
+        timeout = 200;
+        lease = DefaultLeaseMs;
+        foreach (string pair in query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] kv = pair.Split('=', 2);
             string key = kv[0].ToLowerInvariant();
@@ -91,20 +180,17 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
                 return false;
             }
         }
-        url = new StoreUrl(tls ? "rediss" : "redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
-        {
-            Tls = tls,
-            User = user,
-        };
         problem = null;
         return true;
     }
 
     /// <summary>Opens the store this URL names.</summary>
-    public ISessionStore Open(TimeProvider? time = null) => IsMemory ? new InMemorySessionStore(time) : RedisSessionStore.Connect(this);
+    public ISessionStore Open(TimeProvider? time = null) =>
+        IsMemory ? new InMemorySessionStore(time) : IsEtcd ? EtcdSessionStore.Connect(this, time) : RedisSessionStore.Connect(this);
 
-    public override string ToString() => IsMemory ? "memory" : string.Create(CultureInfo.InvariantCulture,
-        $"{Scheme}://{(User is null ? "" : Uri.EscapeDataString(User) + "@")}{Host}:{Port}/{Database}?prefix={Prefix}");
+    public override string ToString() => IsMemory ? "memory" : IsEtcd
+        ? $"{Scheme}://{(User is null ? "" : Uri.EscapeDataString(User) + "@")}{string.Join(',', Endpoints)}?prefix={Prefix}"
+        : string.Create(CultureInfo.InvariantCulture, $"{Scheme}://{(User is null ? "" : Uri.EscapeDataString(User) + "@")}{Host}:{Port}/{Database}?prefix={Prefix}");
 
     /// <summary>The URL as typed, with anything between `://` and `@` that holds a colon (a password) masked.</summary>
     private static string Redacted(string text)

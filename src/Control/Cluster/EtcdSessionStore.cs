@@ -1,0 +1,431 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using JumpingVpn.Control.Sessions;
+using Mvccpb;
+
+namespace JumpingVpn.Control.Cluster;
+
+/// <summary>
+/// The shared store of a cluster (docs/design.md §6) on etcd v3 (docs/cluster.md "etcd"): one key per session
+/// under `PREFIX/s/`, its value the record (<see cref="EtcdRecordCodec"/>). etcd commits every write through
+/// Raft before it answers, so an acknowledged ownership transfer survives the loss of any minority of
+/// members. Every mutation is read, decide, then one transaction that writes only if the key's
+/// mod_revision is still the one read (or, for a create, the key does not exist); a transaction that lost
+/// re-decides on the record it got back, so the rules are those of <see cref="InMemorySessionStore"/>.
+/// Leases are expiry times in the record, measured on this node's clock (<see cref="TimeProvider"/>): etcd
+/// has no clock a transaction can compare against, and its own leases are whole seconds with a minimum
+/// TTL and delete the key on expiry (docs/cluster.md says why that does not fit). Every call is bounded by
+/// the operation timeout and fails closed (<see cref="StoreStatus.Unavailable"/>), never with an exception.
+/// </summary>
+public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
+{
+    private readonly EtcdConnection _etcd;
+    private readonly TimeProvider _time;
+    private readonly int _timeoutMs;
+    private readonly string _sessions;
+    private readonly string _nodes;
+    private readonly string _peers;
+    private readonly ByteString _pingKey;
+
+    private EtcdSessionStore(EtcdConnection etcd, StoreUrl url, TimeProvider time)
+    {
+        _etcd = etcd;
+        _time = time;
+        _timeoutMs = url.TimeoutMs;
+        _sessions = url.Prefix + "/s/";
+        _nodes = url.Prefix + "/n/";
+        _peers = url.Prefix + "/p/";
+        _pingKey = Key(url.Prefix + "/ping");
+        Description = url.ToString();
+    }
+
+    public string Description { get; }
+
+    public string? AuthenticationProblem { get; private set; }
+
+    /// <summary>Why the last operation counted as unavailable (for logs and tests).</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>
+    /// Opens the channel and makes one call: an etcd that answers but refuses this node (wrong or missing
+    /// user and password, no permission on the prefix, an untrusted certificate) is reported in
+    /// <see cref="AuthenticationProblem"/>; one that does not answer is retried by later calls.
+    /// </summary>
+    public static EtcdSessionStore Connect(StoreUrl url, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var store = new EtcdSessionStore(EtcdConnection.Open(url), url, time ?? TimeProvider.System);
+        if (url.Access.Password is not null && (url.Access.User ?? url.User) is null)
+        {
+            store.AuthenticationProblem = "etcd authenticates a user: name it with [Jumping] StoreUser or etcd://USER@HOST";
+            return store;
+        }
+        try
+        {
+            store.Call((c, h, d) => c.Get(new RangeRequest { Key = store._pingKey, CountOnly = true }, h, d));
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            store.AuthenticationProblem = store._etcd.Tls?.Problem ?? Refusal(ex, url.Prefix);
+            store.LastError = ex.Message;
+        }
+        return store;
+    }
+
+    /// <summary>The refusal with what to change, or null for a store that merely did not answer.</summary>
+    private static string? Refusal(Exception ex, string prefix)
+    {
+        if (ex is not RpcException rpc)
+        {
+            return null;
+        }
+        string said = rpc.Status.Detail.Length > 200 ? rpc.Status.Detail[..200] : rpc.Status.Detail;
+        return said switch
+        {
+            _ when said.Contains("invalid user ID or password", StringComparison.Ordinal) =>
+                $"the user and password were not accepted (check StoreUser and the first line of StorePasswordFile or ${StoreAccess.PasswordVariable}); etcd said: {said}",
+            _ when said.Contains("user name is empty", StringComparison.Ordinal) || said.Contains("invalid auth token", StringComparison.Ordinal) =>
+                $"etcd requires a user and password: set [Jumping] StoreUser and StorePasswordFile (chmod 600) or ${StoreAccess.PasswordVariable}; etcd said: {said}",
+            _ when rpc.StatusCode == StatusCode.PermissionDenied =>
+                $"the user may not read and write the key prefix '{prefix}/' (grant its role readwrite on that prefix); etcd said: {said}",
+            _ => null,
+        };
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static ByteString Key(string key) => ByteString.CopyFromUtf8(key);
+
+    private ByteString KeyOf(SessionId id) => Key(_sessions + id.ToString());
+
+    private T Call<T>(Func<dotnet_etcd.EtcdClient, Metadata?, DateTime, T> call) =>
+        _etcd.Call(call, DateTime.UtcNow.AddMilliseconds(_timeoutMs));
+
+    public StoreResult Create(OwnershipRecord record, long leaseMs)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ByteString key = KeyOf(record.Id);
+        return Guarded(() =>
+        {
+            DateTime deadline = DateTime.UtcNow.AddMilliseconds(_timeoutMs);
+            long? expiredRevision = null;
+            while (true)
+            {
+                long now = Now();
+                OwnershipRecord created = record with { OwnerEpoch = 1, LeaseExpiryUnixMs = now + leaseMs };
+                var txn = new TxnRequest();
+                txn.Compare.Add(expiredRevision is { } rev
+                    ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = rev }
+                    : new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(created, now + leaseMs + InMemorySessionStore.RetainAfterLeaseMs) } });
+                txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+                TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
+                if (r.Succeeded)
+                {
+                    return new StoreResult(StoreStatus.Ok, created, now);
+                }
+                Stored current = Decode(record.Id, FirstKv(r), now);
+                if (current.Failed is { } failed)
+                {
+                    return failed;
+                }
+                if (current.Record is { } live)
+                {
+                    return new StoreResult(StoreStatus.AlreadyExists, live, now);
+                }
+                // The key holds a record past its removal time: it counts as gone, replace exactly that one.
+                expiredRevision = current.Revision;
+                ThrowIfPast(deadline);
+            }
+        });
+    }
+
+    public StoreResult Read(SessionId id) => Guarded(() =>
+    {
+        long now = Now();
+        RangeResponse r = Call((c, h, d) => c.Get(new RangeRequest { Key = KeyOf(id) }, h, d));
+        Stored s = Decode(id, r.Kvs.Count > 0 ? r.Kvs[0] : null, now);
+        if (s.Failed is { } failed)
+        {
+            return failed;
+        }
+        if (s.Record is null && s.Revision > 0)
+        {
+            DeleteIfUnchanged(KeyOf(id), s.Revision);
+        }
+        return s.Record is { } rec ? new StoreResult(StoreStatus.Ok, rec, now) : new StoreResult(StoreStatus.NotFound, null, now);
+    });
+
+    public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        return Update(next.Id, (cur, removeAt, now) =>
+        {
+            if (!string.Equals(cur.OwnerNode, next.OwnerNode, StringComparison.Ordinal) || cur.OwnerEpoch != next.OwnerEpoch)
+            {
+                return new Decision(StoreStatus.OwnershipConflict);
+            }
+            if (cur.StateVersion != expectedVersion)
+            {
+                return new Decision(StoreStatus.StaleStateVersion);
+            }
+            return new Decision(StoreStatus.Ok, next with { LeaseExpiryUnixMs = cur.LeaseExpiryUnixMs },
+                next.State == SessionState.Terminated ? now + Math.Max(1, tombstoneMs) : removeAt);
+        });
+    }
+
+    public StoreResult Acquire(SessionId id, string node, long leaseMs) => Update(id, (cur, _, now) =>
+    {
+        if (!string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) && cur.LeaseExpiryUnixMs > now)
+        {
+            return new Decision(StoreStatus.LeaseHeld);
+        }
+        return new Decision(StoreStatus.Ok, cur with { OwnerNode = node, OwnerEpoch = cur.OwnerEpoch + 1, LeaseExpiryUnixMs = now + leaseMs },
+            now + leaseMs + InMemorySessionStore.RetainAfterLeaseMs, cur.OwnerNode);
+    });
+
+    public StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs) => Update(id, (cur, removeAt, now) =>
+        !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch
+            ? new Decision(StoreStatus.OwnershipConflict)
+            : new Decision(StoreStatus.Ok, cur with { LeaseExpiryUnixMs = now + Math.Max(1, leaseMs) },
+                cur.State == SessionState.Terminated ? removeAt : now + Math.Max(1, leaseMs) + InMemorySessionStore.RetainAfterLeaseMs));
+
+    public StoreResult Release(SessionId id, string node, ulong epoch) => Update(id, (cur, removeAt, now) =>
+        !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch
+            ? new Decision(StoreStatus.OwnershipConflict)
+            : new Decision(StoreStatus.Ok, cur with { LeaseExpiryUnixMs = 0 },
+                cur.State == SessionState.Terminated ? removeAt : now + InMemorySessionStore.RetainAfterLeaseMs));
+
+    /// <summary>What a rule decided on the current record: refuse with a status, or write <see cref="Next"/>.</summary>
+    private readonly record struct Decision(StoreStatus Status, OwnershipRecord? Next = null, long RemoveAtUnixMs = 0, string PreviousOwner = "");
+
+    /// <summary>
+    /// Read, decide, write iff the key's mod_revision is unchanged; a lost transaction brings back the
+    /// record as it now is, and the rule decides again on that (until the operation deadline).
+    /// </summary>
+    private StoreResult Update(SessionId id, Func<OwnershipRecord, long, long, Decision> rule) => Guarded(() =>
+    {
+        DateTime deadline = DateTime.UtcNow.AddMilliseconds(_timeoutMs);
+        ByteString key = KeyOf(id);
+        RangeResponse read = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = key }, h, d), deadline);
+        KeyValue? kv = read.Kvs.Count > 0 ? read.Kvs[0] : null;
+        while (true)
+        {
+            long now = Now();
+            Stored s = Decode(id, kv, now);
+            if (s.Failed is { } failed)
+            {
+                return failed;
+            }
+            if (s.Record is not { } cur)
+            {
+                return new StoreResult(StoreStatus.NotFound, null, now);
+            }
+            Decision decision = rule(cur, s.RemoveAtUnixMs, now);
+            if (decision.Status != StoreStatus.Ok || decision.Next is not { } next)
+            {
+                return new StoreResult(decision.Status, cur, now);
+            }
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = s.Revision });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(next, decision.RemoveAtUnixMs) } });
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+            TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
+            if (r.Succeeded)
+            {
+                return new StoreResult(StoreStatus.Ok, next, now, decision.PreviousOwner);
+            }
+            kv = FirstKv(r);
+            ThrowIfPast(deadline);
+        }
+    });
+
+    /// <summary>A key's content: a live record, nothing (absent, or past its removal time: Revision > 0), or a malformed answer.</summary>
+    private readonly record struct Stored(OwnershipRecord? Record, long RemoveAtUnixMs, long Revision, StoreResult? Failed);
+
+    private static Stored Decode(SessionId id, KeyValue? kv, long now)
+    {
+        if (kv is null)
+        {
+            return default;
+        }
+        if (!EtcdRecordCodec.TryDecode(id, kv.Value, out OwnershipRecord? record, out long removeAt, out string? problem))
+        {
+            return new Stored(null, 0, kv.ModRevision, StoreResult.Malformed(problem, now));
+        }
+        return removeAt > now ? new Stored(record, removeAt, kv.ModRevision, null) : new Stored(null, removeAt, kv.ModRevision, null);
+    }
+
+    private static KeyValue? FirstKv(TxnResponse r) =>
+        r.Responses.Count > 0 && r.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
+
+    /// <summary>Removes a key past its removal time, unless someone wrote it since (best effort: a later read removes it too).</summary>
+    private void DeleteIfUnchanged(ByteString key, long revision)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
+        Call((c, h, d) => c.Transaction(txn, h, d));
+    }
+
+    public IReadOnlyList<OwnershipRecord> ListSessions()
+    {
+        try
+        {
+            long now = Now();
+            RangeResponse r = Call((c, h, d) => c.Get(Prefix(_sessions), h, d));
+            var list = new List<OwnershipRecord>(r.Kvs.Count);
+            foreach (KeyValue kv in r.Kvs)
+            {
+                if (!SessionId.TryParse(kv.Key.ToStringUtf8()[_sessions.Length..], out SessionId id))
+                {
+                    continue;
+                }
+                Stored s = Decode(id, kv, now);
+                if (s.Record is { } rec && rec.State != SessionState.Terminated)
+                {
+                    list.Add(rec);
+                }
+                else if (s is { Record: null, Failed: null })
+                {
+                    DeleteIfUnchanged(kv.Key, kv.ModRevision); // past its removal time: the store's garbage collection
+                }
+            }
+            return list;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return [];
+        }
+    }
+
+    public bool Heartbeat(string node, string detail, long ttlMs)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        long now = Now();
+        string value = string.Create(CultureInfo.InvariantCulture, $"{now + ttlMs}|{now}|{detail}");
+        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + node), Value = ByteString.CopyFromUtf8(value) }, h, d)));
+    }
+
+    public IReadOnlyList<ClusterNodeInfo> ListNodes()
+    {
+        var nodes = new List<ClusterNodeInfo>();
+        try
+        {
+            long now = Now();
+            RangeResponse r = Call((c, h, d) => c.Get(Prefix(_nodes), h, d));
+            foreach (KeyValue kv in r.Kvs)
+            {
+                // "expires|seen|detail", as the Redis store keeps it; an entry that does not parse is not a node.
+                string[] parts = kv.Value.ToStringUtf8().Split('|', 3);
+                if (parts.Length == 3
+                    && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long expires)
+                    && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long seen)
+                    && expires > now)
+                {
+                    nodes.Add(new ClusterNodeInfo(kv.Key.ToStringUtf8()[_nodes.Length..], parts[2], seen, expires));
+                }
+            }
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return [];
+        }
+        nodes.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
+        return nodes;
+    }
+
+    public bool PutPeer(RegisteredPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_peers + peer.PublicKey), Value = ByteString.CopyFromUtf8(peer.AllowedIps) }, h, d)));
+    }
+
+    public IReadOnlyList<RegisteredPeer> ListPeers()
+    {
+        try
+        {
+            RangeResponse r = Call((c, h, d) => c.Get(Prefix(_peers), h, d));
+            var peers = new List<RegisteredPeer>(r.Kvs.Count);
+            foreach (KeyValue kv in r.Kvs)
+            {
+                peers.Add(new RegisteredPeer(kv.Key.ToStringUtf8()[_peers.Length..], kv.Value.ToStringUtf8()));
+            }
+            peers.Sort((a, b) => string.CompareOrdinal(a.PublicKey, b.PublicKey));
+            return peers;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return [];
+        }
+    }
+
+    /// <summary>A linearizable read of one key (it goes through the Raft leader), timed.</summary>
+    public bool Ping(out double latencyMs)
+    {
+        var sw = Stopwatch.StartNew();
+        bool ok = Try(() => Call((c, h, d) => c.Get(new RangeRequest { Key = _pingKey, CountOnly = true }, h, d)));
+        latencyMs = sw.Elapsed.TotalMilliseconds;
+        return ok;
+    }
+
+    public void Dispose() => _etcd.Dispose();
+
+    /// <summary>Every key under <paramref name="prefix"/>: the range ends at the prefix with its last byte + 1.</summary>
+    private static RangeRequest Prefix(string prefix)
+    {
+        byte[] end = Encoding.UTF8.GetBytes(prefix);
+        end[^1]++;
+        return new RangeRequest { Key = Key(prefix), RangeEnd = ByteString.CopyFrom(end) };
+    }
+
+    private StoreResult Guarded(Func<StoreResult> operation)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return StoreResult.Unavailable;
+        }
+    }
+
+    private bool Try<T>(Func<T> call)
+    {
+        try
+        {
+            call();
+            return true;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return false;
+        }
+    }
+
+    private static void ThrowIfPast(DateTime deadline)
+    {
+        if (DateTime.UtcNow >= deadline)
+        {
+            throw new TimeoutException("the store kept changing the record until the operation timeout");
+        }
+    }
+
+    /// <summary>
+    /// Everything a call can fail with while etcd is away, slow, refusing or shutting down: counted as
+    /// unavailable (fail closed), never thrown into the session layer.
+    /// </summary>
+    private static bool IsUnavailable(Exception ex) =>
+        ex is RpcException or TimeoutException or OperationCanceledException or ObjectDisposedException or HttpRequestException or IOException
+            or InvalidOperationException or AggregateException;
+}

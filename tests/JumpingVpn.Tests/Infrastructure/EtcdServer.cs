@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Etcdserverpb;
+using JumpingVpn.Control.Cluster;
+
+namespace JumpingVpn.Tests.Infrastructure;
+
+/// <summary>
+/// A private one-member etcd for one test: on 127.0.0.1 (or on an address inside a namespace we created) on
+/// random high ports, its data in its own temporary directory, started and stopped by PID. Configured like an
+/// operator's etcd: authentication on (a root user with a random password, `auth enable`), optionally TLS
+/// only with a CA and server certificate made for the test. etcd commits to its write-ahead log (fsync)
+/// before it answers, so <see cref="Stop"/>/<see cref="Start"/> keeps every acknowledged write; Dispose kills
+/// it and deletes the directory, so no etcd process is left behind.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal sealed class EtcdServer : IDisposable
+{
+    /// <summary>etcd's built-in administrator; the only user an `auth enable`d etcd starts with.</summary>
+    public const string User = "root";
+
+    private readonly NetNs? _ns;
+    private readonly string _dir;
+    private readonly int _peerPort;
+    private ManagedProcess? _process;
+
+    private EtcdServer(NetNs? ns, string bind, int port, int peerPort, bool tls)
+    {
+        _ns = ns;
+        Bind = bind;
+        Port = port;
+        _peerPort = peerPort;
+        _dir = Directory.CreateTempSubdirectory("jvc-etcd-").FullName;
+        Password = NetNs.RandomHex(12);
+        PasswordFile = Path.Combine(_dir, "store.pass");
+        File.WriteAllText(PasswordFile, Password + "\n");
+        File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (tls)
+        {
+            Tls = TestCertificates.Create(_dir, [bind]);
+        }
+    }
+
+    public string Bind { get; }
+
+    public int Port { get; }
+
+    public string Password { get; }
+
+    /// <summary><see cref="Password"/> in a 0600 file, for `[Jumping] StorePasswordFile`.</summary>
+    public string PasswordFile { get; }
+
+    /// <summary>The CA and server certificate of a TLS server, else null.</summary>
+    public TestCertificates? Tls { get; }
+
+    /// <summary>The store URL for jvpn (user in the URL, password from the file or environment).</summary>
+    public string Url(string prefix = "t", string lease = "10s", string timeout = "1s") =>
+        string.Create(CultureInfo.InvariantCulture, $"{(Tls is null ? "etcd" : "etcds")}://{User}@{Bind}:{Port}?prefix={prefix}&timeout={timeout}&lease={lease}");
+
+    /// <summary><see cref="Url"/> parsed, with the password (and the test CA for TLS) as `jvpn up` would resolve them.</summary>
+    public StoreUrl StoreUrl(string prefix = "t", string lease = "10s", string timeout = "1s")
+    {
+        Assert.True(JumpingVpn.Control.Cluster.StoreUrl.TryParse(Url(prefix, lease, timeout), out StoreUrl url, out string? problem), problem);
+        return url with { Access = new StoreAccess(User, Password, Tls?.CaFile, null, null, null) };
+    }
+
+    /// <summary>Starts etcd on loopback (no namespace) or on <paramref name="bind"/> inside <paramref name="ns"/>, with authentication on.</summary>
+    public static EtcdServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", bool tls = false)
+    {
+        int port = ns is null ? FreeLoopbackPort() : Random.Shared.Next(20_000, 40_000);
+        int peer = ns is null ? FreeLoopbackPort() : port + 20_000;
+        var server = new EtcdServer(ns, bind, port, peer, tls);
+        try
+        {
+            server.Start();
+            server.EnableAuthentication();
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
+    public void Start()
+    {
+        string scheme = Tls is null ? "http" : "https";
+        string client = string.Create(CultureInfo.InvariantCulture, $"{scheme}://{Bind}:{Port}");
+        string peer = string.Create(CultureInfo.InvariantCulture, $"http://{Bind}:{_peerPort}");
+        var args = new List<string>
+        {
+            "--name", "jv", "--data-dir", Path.Combine(_dir, "data"),
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", "jv=" + peer, "--initial-cluster-state", "new",
+            "--logger", "zap", "--log-outputs", "stderr",
+        };
+        if (Tls is not null)
+        {
+            args.AddRange(["--cert-file", Tls.ServerCertFile, "--key-file", Tls.ServerKeyFile]);
+        }
+        _process = _ns is null ? ManagedProcess.Start("etcd", args) : _ns.Start("etcd", args);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException("etcd exited: " + _process.Describe());
+            }
+            if (_process.Output.Contains("\"msg\":\"serving client traffic", StringComparison.Ordinal))
+            {
+                return;
+            }
+            Thread.Sleep(50);
+        }
+        throw new InvalidOperationException("etcd did not become ready: " + _process.Describe());
+    }
+
+    /// <summary>root with <see cref="Password"/> and the root role, then `auth enable`: from here on every call needs a token.</summary>
+    private void EnableAuthentication()
+    {
+        StoreUrl url = StoreUrl() with { Access = new StoreAccess(null, null, Tls?.CaFile, null, null, null) };
+        using EtcdConnection admin = EtcdConnection.Open(url);
+        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
+        admin.Client.UserAdd(new AuthUserAddRequest { Name = User, Password = Password }, null, deadline);
+        try
+        {
+            admin.Client.RoleAdd(new AuthRoleAddRequest { Name = "root" }, null, deadline);
+        }
+        catch (Grpc.Core.RpcException e) when (e.Status.Detail.Contains("already exists", StringComparison.Ordinal))
+        {
+        }
+        admin.Client.UserGrantRole(new AuthUserGrantRoleRequest { User = User, Role = "root" }, null, deadline);
+        admin.Client.AuthEnable(new AuthEnableRequest(), null, deadline);
+    }
+
+    /// <summary>Stops etcd (SIGTERM, then kill by PID): the store is unreachable until <see cref="Start"/>.</summary>
+    public void Stop()
+    {
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
