@@ -5,20 +5,24 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// A jvpn server cluster on a real Redis in namespaces (<see cref="ClusterTopology"/>): the owner
+/// A jvpn server cluster on a real store in namespaces (<see cref="ClusterTopology"/>), each test once on
+/// Redis and once on etcd (docs/cluster.md "Which store"): the owner
 /// node is killed with SIGKILL while the client pings through the tunnel, and the session continues on
 /// another node with the same id and inner address, contiguous versions and a measured gap; the old node,
-/// restarted, cannot serve it. And Redis stopped: sessions forward until their lease ends, then fail
-/// closed; reattaches get STORE_UNAVAILABLE; service resumes by itself when Redis is back.
+/// restarted, cannot serve it. And the store stopped: sessions forward until their lease ends, then fail
+/// closed; reattaches get STORE_UNAVAILABLE; service resumes by itself when the store is back.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ClusterFailoverTests
 {
-    [Fact]
-    public void Kill_9_of_the_owner_node_moves_the_session_to_another_node_with_the_same_id_and_inner_address()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("etcd")]
+    public void Kill_9_of_the_owner_node_moves_the_session_to_another_node_with_the_same_id_and_inner_address(string store)
     {
-        Requirements.Ensure("jvpn", "wg", "ping", "redis-server");
-        using ClusterTopology t = ClusterTopology.Create(3);
+        Requirements.Ensure(["jvpn", "wg", "ping", .. Server(store)]);
+        using ClusterTopology t = ClusterTopology.Create(3, store);
         for (int i = 1; i <= 3; i++)
         {
             t.StartNode(i);
@@ -41,7 +45,7 @@ public sealed class ClusterFailoverTests
 
             TimeSpan? failoverGap = gap.GapAround(killedAt);
             TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-                $"owner kill -9 at +{(killedAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {failoverGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply after it)"} ms; 50 ms ping: {gap}"));
+                $"{store}: owner kill -9 at +{(killedAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {failoverGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply after it)"} ms; 50 ms ping: {gap}"));
             Assert.True(failoverGap is not null, $"no ping reply after the owner died: {gap}{context}");
 
             SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
@@ -79,11 +83,13 @@ public sealed class ClusterFailoverTests
         }
     }
 
-    [Fact]
-    public void Redis_stopped_sessions_forward_until_the_lease_ends_then_fail_closed_and_resume_when_it_returns()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("etcd")]
+    public void Store_stopped_sessions_forward_until_the_lease_ends_then_fail_closed_and_resume_when_it_returns(string store)
     {
-        Requirements.Ensure("jvpn", "wg", "ping", "redis-server");
-        using ClusterTopology t = ClusterTopology.Create(1);
+        Requirements.Ensure(["jvpn", "wg", "ping", .. Server(store)]);
+        using ClusterTopology t = ClusterTopology.Create(1, store);
         t.StartNode(1);
         JvpnPeer client = t.StartClient();
         Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20)), "no ping before the outage");
@@ -92,25 +98,25 @@ public sealed class ClusterFailoverTests
         GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(25));
         Thread.Sleep(2000);
         DateTimeOffset stoppedAt = DateTimeOffset.UtcNow;
-        t.Redis!.Stop();
+        t.StopStore();
         Thread.Sleep(9000);
         string clientEvents = ClusterTopology.Events(client);
         string nodeEvents = ClusterTopology.Events(t.Node(1));
         DateTimeOffset restartedAt = DateTimeOffset.UtcNow;
-        t.Redis.Start();
+        t.StartStore();
         GapReport gap = meter.Wait();
         string context = "\n" + t.Describe() + "\nclient events:\n" + clientEvents + "\nnode events:\n" + nodeEvents;
 
-        // Replies went on after Redis stopped (inside the 3 s lease), stopped (fail closed), came back.
+        // Replies went on after the store stopped (inside the 3 s lease), stopped (fail closed), came back.
         double stopped = stoppedAt.ToUnixTimeMilliseconds() / 1000.0;
         double restarted = restartedAt.ToUnixTimeMilliseconds() / 1000.0;
         double lastBefore = gap.ReplyTimes.Where(x => x < restarted).DefaultIfEmpty(0).Max();
         double firstAfter = gap.ReplyTimes.Where(x => x > restarted).DefaultIfEmpty(0).Min();
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-            $"Redis stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after Redis restarted; 50 ms ping: {gap}"));
+            $"{store} stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after it restarted; 50 ms ping: {gap}"));
         Assert.True(lastBefore - stopped > 1.0, $"forwarding stopped before the lease ended ({lastBefore - stopped:0.00} s){context}");
-        Assert.True(lastBefore - stopped < 4.5, $"forwarding went on {lastBefore - stopped:0.00} s after Redis stopped: the node did not fence at its 3 s lease{context}");
-        Assert.True(firstAfter > 0, $"no reply after Redis returned: {gap}{context}");
+        Assert.True(lastBefore - stopped < 4.5, $"forwarding went on {lastBefore - stopped:0.00} s after the store stopped: the node did not fence at its 3 s lease{context}");
+        Assert.True(firstAfter > 0, $"no reply after the store returned: {gap}{context}");
         Assert.Contains("SESSION_FENCED", nodeEvents, StringComparison.Ordinal);
         Assert.Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", clientEvents, StringComparison.Ordinal);
 
@@ -120,6 +126,9 @@ public sealed class ClusterFailoverTests
         Assert.Equal("node-1", rec.GetProperty("owner_node_id").GetString());
         Assert.Equal(after.Version, rec.GetProperty("state_version").GetUInt64());
     }
+
+    /// <summary>The server binary a store needs.</summary>
+    private static string[] Server(string store) => store == "etcd" ? ["etcd", "etcdctl"] : ["redis-server"];
 
     private static JsonElement SessionOf(ClusterTopology t, string id)
     {

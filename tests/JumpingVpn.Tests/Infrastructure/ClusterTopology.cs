@@ -6,18 +6,19 @@ namespace JumpingVpn.Tests.Infrastructure;
 /// <summary>
 /// A jvpn server cluster in namespaces (docs/cluster.md):
 /// <code>
-///   [client 10.61.0.2] --- [router 10.61.0.1 | 10.62.i.1 | redis 10.98.0.1 | service 10.99.0.1] --- [node i 10.62.i.2]  (i = 1..N)
+///   [client 10.61.0.2] --- [router 10.61.0.1 | 10.62.i.1 | store 10.98.0.1 | service 10.99.0.1] --- [node i 10.62.i.2]  (i = 1..N)
 /// </code>
 /// Every node runs jvpn with the same server key and inner address 10.77.0.1/24, stores sessions in the
-/// Redis on the router, and forwards the client's inner traffic (10.77.0.2) to the router. The router
+/// store on the router (Redis, or etcd with authentication on), and forwards the client's inner traffic (10.77.0.2) to the router. The router
 /// answers pings to its service address 10.99.0.1 and routes 10.77.0.2 back to whichever node announced
 /// it last (the nodes' OwnerUp hook: `ip route replace 10.77.0.2/32 via 10.62.i.2`), which is how return
 /// traffic follows a failover here (docs/cluster.md says what a production network needs instead).
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed class ClusterTopology : IDisposable
 {
     public const string ServiceV4 = "10.99.0.1";
-    public const string RedisBind = "10.98.0.1";
+    public const string StoreBind = "10.98.0.1";
     public const string ClientInnerV4 = "10.77.0.2";
     public const int Port = 51820;
 
@@ -36,16 +37,35 @@ internal sealed class ClusterTopology : IDisposable
     public NetNs Client { get; }
     public IReadOnlyList<NetNs> NodeNamespaces { get; }
     public RedisServer? Redis { get; private set; }
+    public EtcdServer? Etcd { get; private set; }
     public JvpnPeer? ClientPeer { get; private set; }
     public KeyPair ServerKey { get; } = KeyPair.Generate();
     public KeyPair ClientKey { get; } = KeyPair.Generate();
     public string Lease { get; set; } = "3s";
 
-    public string StoreUrl => Redis!.Url(_prefix, Lease);
+    public string StoreUrl => Etcd?.Url(_prefix, Lease) ?? Redis!.Url(_prefix, Lease);
+
+    private string StorePassword => Etcd?.Password ?? Redis!.Password;
+
+    private string StorePasswordFile => Etcd?.PasswordFile ?? Redis!.PasswordFile;
+
+    /// <summary>Stops the store process (an outage); <see cref="StartStore"/> brings it back with its data.</summary>
+    public void StopStore()
+    {
+        Redis?.Stop();
+        Etcd?.Stop();
+    }
+
+    public void StartStore()
+    {
+        Redis?.Start();
+        Etcd?.Start();
+    }
 
     public static string NodeV4(int i) => string.Create(CultureInfo.InvariantCulture, $"10.62.{i}.2");
 
-    public static ClusterTopology Create(int nodeCount)
+    /// <summary>The topology with <paramref name="nodeCount"/> nodes on a <paramref name="store"/> (`redis` or `etcd`) on the router.</summary>
+    public static ClusterTopology Create(int nodeCount, string store = "redis")
     {
         var created = new List<NetNs>();
         try
@@ -70,11 +90,18 @@ internal sealed class ClusterTopology : IDisposable
                 Sysctl(nodes[i - 1], "net/ipv4/conf/all/rp_filter", "0");
                 Sysctl(nodes[i - 1], "net/ipv4/conf/default/rp_filter", "0");
             }
-            router.Ip("addr", "add", RedisBind + "/32", "dev", "lo");
+            router.Ip("addr", "add", StoreBind + "/32", "dev", "lo");
             router.Ip("addr", "add", ServiceV4 + "/32", "dev", "lo");
             Sysctl(router, "net/ipv4/ip_forward", "1");
             Sysctl(router, "net/ipv4/conf/all/rp_filter", "0");
-            t.Redis = RedisServer.StartNew(router, RedisBind);
+            if (store == "etcd")
+            {
+                t.Etcd = EtcdServer.StartNew(router, StoreBind);
+            }
+            else
+            {
+                t.Redis = RedisServer.StartNew(router, StoreBind);
+            }
             return t;
         }
         catch
@@ -107,7 +134,7 @@ internal sealed class ClusterTopology : IDisposable
             {
                 ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
                 ["Store"] = StoreUrl,
-                ["StorePasswordFile"] = Redis!.PasswordFile,
+                ["StorePasswordFile"] = StorePasswordFile,
                 ["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}",
                 ["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}",
             });
@@ -141,7 +168,7 @@ internal sealed class ClusterTopology : IDisposable
     /// <summary>`jvpn cluster status --json` against the topology's store, from the router namespace.</summary>
     public string ClusterStatusJson()
     {
-        CommandResult r = Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + Redis!.Password, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
+        CommandResult r = Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + StorePassword, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
         Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
         return r.StandardOutput;
     }
@@ -164,6 +191,7 @@ internal sealed class ClusterTopology : IDisposable
             n.Dispose();
         }
         Redis?.Dispose();
+        Etcd?.Dispose();
         for (int i = _namespaces.Count - 1; i >= 0; i--)
         {
             _namespaces[i].Dispose();

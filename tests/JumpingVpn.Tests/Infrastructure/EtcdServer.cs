@@ -121,6 +121,16 @@ internal sealed class EtcdServer : IDisposable
     /// <summary>root with <see cref="Password"/> and the root role, then `auth enable`: from here on every call needs a token.</summary>
     private void EnableAuthentication()
     {
+        if (_ns is not null)
+        {
+            // Inside the namespace (the server's address is not reachable from the test's own namespace).
+            string endpoint = string.Create(CultureInfo.InvariantCulture, $"--endpoints=http://{Bind}:{Port}");
+            _ns.Exec("etcdctl", [endpoint, "user", "add", User, "--new-user-password=" + Password, "--interactive=false"], TimeSpan.FromSeconds(20));
+            _ns.Exec("etcdctl", [endpoint, "role", "add", "root"], TimeSpan.FromSeconds(20));
+            _ns.Exec("etcdctl", [endpoint, "user", "grant-role", User, "root"], TimeSpan.FromSeconds(20));
+            _ns.Exec("etcdctl", [endpoint, "auth", "enable"], TimeSpan.FromSeconds(20));
+            return;
+        }
         StoreUrl url = StoreUrl() with { Access = new StoreAccess(null, null, Tls?.CaFile, null, null, null) };
         using EtcdConnection admin = EtcdConnection.Open(url);
         DateTime deadline = DateTime.UtcNow.AddSeconds(20);
