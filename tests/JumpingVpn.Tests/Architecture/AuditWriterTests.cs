@@ -14,6 +14,7 @@ public sealed class AuditWriterTests
     {
         ["JumpingVpn.Control.Audit.AuditLineWriter"] = "the one audit writer",
         ["JumpingVpn.Control.Audit.AuditPipeline"] = "the audit thread's reusable writer, passed to AuditLineWriter.TryWriteLine",
+        ["JumpingVpn.Control.Cluster.EtcdRecordCodec"] = "a session record's value in etcd (docs/cluster.md \"etcd\"): store data, not an audit line",
     };
 
     private static List<IlReference> JsonWriterConstructions() =>
