@@ -4,16 +4,17 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// The session store of docs/design.md §6: one <see cref="OwnershipRecord"/> per session, every write a single
-/// atomic compare-and-swap on (owner_epoch, state_version), ownership by lease with a fencing epoch. Two
-/// real implementations: <see cref="InMemorySessionStore"/> (one node, nothing to install) and
-/// <see cref="RedisSessionStore"/> (shared by the nodes of a cluster). Calls are synchronous with a bounded
+/// atomic compare-and-swap on (owner_epoch, state_version), ownership by lease with a fencing epoch. Three
+/// real implementations: <see cref="InMemorySessionStore"/> (one node, nothing to install), and
+/// <see cref="RedisSessionStore"/> and <see cref="EtcdSessionStore"/> (shared by the nodes of a cluster;
+/// docs/cluster.md "Which store"). Calls are synchronous with a bounded
 /// operation timeout: the session layer commits on its own thread and must get an answer (or
 /// <see cref="StoreStatus.Unavailable"/>) quickly; it never retries a write blindly and never falls back to
 /// a local commit (docs/session-spec.md §5.2.3 "fail closed").
 /// </summary>
 public interface ISessionStore : IDisposable
 {
-    /// <summary>`memory` or `redis://host:port/db` (no password), for logs and status.</summary>
+    /// <summary>`memory`, `redis://host:port/db` or `etcd://host:port,...` (no password), for logs and status.</summary>
     string Description { get; }
 
     /// <summary>Creates a new record owned by <paramref name="record"/>.OwnerNode with epoch 1 and a lease; fails if the id exists.</summary>
