@@ -23,16 +23,19 @@ internal sealed class EtcdServer : IDisposable
     private readonly NetNs? _ns;
     private readonly string _dir;
     private readonly int _peerPort;
+    private readonly string _name;
     private ManagedProcess? _process;
 
-    private EtcdServer(NetNs? ns, string bind, int port, int peerPort, bool tls)
+    private EtcdServer(NetNs? ns, string bind, int port, int peerPort, bool tls, string name = "jv", string? password = null)
     {
         _ns = ns;
         Bind = bind;
         Port = port;
         _peerPort = peerPort;
+        _name = name;
         _dir = Directory.CreateTempSubdirectory("jvc-etcd-").FullName;
-        Password = NetNs.RandomHex(12);
+        Password = password ?? NetNs.RandomHex(12);
+        InitialCluster = name + "=" + PeerUrl;
         PasswordFile = Path.Combine(_dir, "store.pass");
         File.WriteAllText(PasswordFile, Password + "\n");
         File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -43,6 +46,15 @@ internal sealed class EtcdServer : IDisposable
     }
 
     public string Bind { get; }
+
+    /// <summary>This member's peer URL (Raft traffic between members).</summary>
+    public string PeerUrl => string.Create(CultureInfo.InvariantCulture, $"http://{Bind}:{_peerPort}");
+
+    /// <summary>`NAME=PEER_URL,...` of every member (this one alone unless <see cref="StartCluster"/> set it).</summary>
+    private string InitialCluster { get; set; }
+
+    /// <summary>True once this member has won an election (its log says so): the Raft leader, unless it lost it since.</summary>
+    public bool WasLeader => _process?.Output.Contains(" became leader at term", StringComparison.Ordinal) == true;
 
     public int Port { get; }
 
@@ -84,17 +96,60 @@ internal sealed class EtcdServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Three (or <paramref name="members"/>) members of one etcd cluster on loopback, one password, authentication on:
+    /// started together (a member serves clients only once a quorum has formed).
+    /// </summary>
+    public static IReadOnlyList<EtcdServer> StartCluster(int members)
+    {
+        string password = NetNs.RandomHex(12);
+        var servers = new List<EtcdServer>();
+        try
+        {
+            for (int i = 0; i < members; i++)
+            {
+                servers.Add(new EtcdServer(null, "127.0.0.1", FreeLoopbackPort(), FreeLoopbackPort(), false, "jv" + i.ToString(CultureInfo.InvariantCulture), password));
+            }
+            string cluster = string.Join(',', servers.Select(m => m._name + "=" + m.PeerUrl));
+            foreach (EtcdServer m in servers)
+            {
+                m.InitialCluster = cluster;
+                m.Launch();
+            }
+            foreach (EtcdServer m in servers)
+            {
+                m.WaitReady();
+            }
+            servers[0].EnableAuthentication();
+            return servers;
+        }
+        catch
+        {
+            servers.ForEach(m => m.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>The store URL naming every member of <paramref name="members"/>.</summary>
+    public static string ClusterUrl(IReadOnlyList<EtcdServer> members, string prefix, string timeout) =>
+        $"etcd://{User}@{string.Join(',', members.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Bind}:{m.Port}")))}?prefix={prefix}&timeout={timeout}";
+
     public void Start()
+    {
+        Launch();
+        WaitReady();
+    }
+
+    private void Launch()
     {
         string scheme = Tls is null ? "http" : "https";
         string client = string.Create(CultureInfo.InvariantCulture, $"{scheme}://{Bind}:{Port}");
-        string peer = string.Create(CultureInfo.InvariantCulture, $"http://{Bind}:{_peerPort}");
         var args = new List<string>
         {
-            "--name", "jv", "--data-dir", Path.Combine(_dir, "data"),
+            "--name", _name, "--data-dir", Path.Combine(_dir, "data"),
             "--listen-client-urls", client, "--advertise-client-urls", client,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", "jv=" + peer, "--initial-cluster-state", "new",
+            "--listen-peer-urls", PeerUrl, "--initial-advertise-peer-urls", PeerUrl,
+            "--initial-cluster", InitialCluster, "--initial-cluster-state", "new",
             "--logger", "zap", "--log-outputs", "stderr",
         };
         if (Tls is not null)
@@ -102,6 +157,14 @@ internal sealed class EtcdServer : IDisposable
             args.AddRange(["--cert-file", Tls.ServerCertFile, "--key-file", Tls.ServerKeyFile]);
         }
         _process = _ns is null ? ManagedProcess.Start("etcd", args) : _ns.Start("etcd", args);
+    }
+
+    private void WaitReady()
+    {
+        if (_process is null)
+        {
+            throw new InvalidOperationException("etcd was not launched");
+        }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
@@ -144,6 +207,13 @@ internal sealed class EtcdServer : IDisposable
         }
         admin.Client.UserGrantRole(new AuthUserGrantRoleRequest { User = User, Role = "root" }, null, deadline);
         admin.Client.AuthEnable(new AuthEnableRequest(), null, deadline);
+    }
+
+    /// <summary>SIGKILL by PID, a crash: no leadership transfer, no goodbye to the other members (a SIGTERMed leader hands over first).</summary>
+    public void Crash()
+    {
+        _process?.KillHard();
+        Stop();
     }
 
     /// <summary>Stops etcd (SIGTERM, then kill by PID): the store is unreachable until <see cref="Start"/>.</summary>
