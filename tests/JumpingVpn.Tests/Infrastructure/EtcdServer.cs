@@ -24,10 +24,12 @@ internal sealed class EtcdServer : IDisposable
     private readonly string _dir;
     private readonly int _peerPort;
     private readonly string _name;
+    private readonly bool _clientCertificates;
     private ManagedProcess? _process;
 
-    private EtcdServer(NetNs? ns, string bind, int port, int peerPort, bool tls, string name = "jv", string? password = null)
+    private EtcdServer(NetNs? ns, string bind, int port, int peerPort, bool tls, string name = "jv", string? password = null, bool clientCertificates = false)
     {
+        _clientCertificates = clientCertificates;
         _ns = ns;
         Bind = bind;
         Port = port;
@@ -78,11 +80,12 @@ internal sealed class EtcdServer : IDisposable
     }
 
     /// <summary>Starts etcd on loopback (no namespace) or on <paramref name="bind"/> inside <paramref name="ns"/>, with authentication on.</summary>
-    public static EtcdServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", bool tls = false)
+    /// <paramref name="clientCertificates"/>: TLS that also demands a client certificate signed by the test CA (--client-cert-auth).
+    public static EtcdServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", bool tls = false, bool clientCertificates = false)
     {
         int port = ns is null ? FreeLoopbackPort() : Random.Shared.Next(20_000, 40_000);
         int peer = ns is null ? FreeLoopbackPort() : port + 20_000;
-        var server = new EtcdServer(ns, bind, port, peer, tls);
+        var server = new EtcdServer(ns, bind, port, peer, tls || clientCertificates, clientCertificates: clientCertificates);
         try
         {
             server.Start();
@@ -155,6 +158,10 @@ internal sealed class EtcdServer : IDisposable
         if (Tls is not null)
         {
             args.AddRange(["--cert-file", Tls.ServerCertFile, "--key-file", Tls.ServerKeyFile]);
+            if (_clientCertificates)
+            {
+                args.AddRange(["--client-cert-auth", "--trusted-ca-file", Tls.CaFile]);
+            }
         }
         _process = _ns is null ? ManagedProcess.Start("etcd", args) : _ns.Start("etcd", args);
     }
@@ -194,7 +201,7 @@ internal sealed class EtcdServer : IDisposable
             _ns.Exec("etcdctl", [endpoint, "auth", "enable"], TimeSpan.FromSeconds(20));
             return;
         }
-        StoreUrl url = StoreUrl() with { Access = new StoreAccess(null, null, Tls?.CaFile, null, null, null) };
+        StoreUrl url = StoreUrl() with { Access = new StoreAccess(null, null, Tls?.CaFile, null, _clientCertificates ? Tls!.ClientCertFile : null, _clientCertificates ? Tls!.ClientKeyFile : null) };
         using EtcdConnection admin = EtcdConnection.Open(url);
         DateTime deadline = DateTime.UtcNow.AddSeconds(20);
         admin.Client.UserAdd(new AuthUserAddRequest { Name = User, Password = Password }, null, deadline);

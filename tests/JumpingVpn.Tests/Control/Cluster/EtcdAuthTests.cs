@@ -113,4 +113,19 @@ public sealed class EtcdAuthTests
             Directory.Delete(other, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_tls_etcd_that_demands_client_certificates_accepts_the_node_with_StoreCertFile_and_StoreKeyFile()
+    {
+        Requirements.EnsureTools("etcd");
+        using EtcdServer etcd = EtcdServer.StartNew(clientCertificates: true);
+        StoreUrl url = etcd.StoreUrl("mtls", timeout: "5s");
+        using (var without = (EtcdSessionStore)url.Open())
+        {
+            Assert.False(without.Ping(out _));
+        }
+        using var with = (EtcdSessionStore)(url with { Access = url.Access with { CertFile = etcd.Tls!.ClientCertFile, KeyFile = etcd.Tls.ClientKeyFile } }).Open();
+        Assert.Null(with.AuthenticationProblem);
+        Assert.True(with.Ping(out _), with.LastError);
+    }
 }
