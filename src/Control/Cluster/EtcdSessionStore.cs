@@ -269,7 +269,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = revision });
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
-        Call((c, h, d) => c.Transaction(txn, h, d));
+        _ = Try(() => Call((c, h, d) => c.Transaction(txn, h, d)));
     }
 
     public IReadOnlyList<OwnershipRecord> ListSessions()
