@@ -83,8 +83,9 @@ internal sealed class EtcdServer : IDisposable
     /// <paramref name="clientCertificates"/>: TLS that also demands a client certificate signed by the test CA (--client-cert-auth).
     public static EtcdServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", bool tls = false, bool clientCertificates = false)
     {
-        int port = ns is null ? FreeLoopbackPort() : Random.Shared.Next(20_000, 40_000);
-        int peer = ns is null ? FreeLoopbackPort() : port + 20_000;
+        int[] free = ns is null ? LoopbackPort.Distinct(2) : [];
+        int port = ns is null ? free[0] : Random.Shared.Next(20_000, 40_000);
+        int peer = ns is null ? free[1] : port + 20_000;
         var server = new EtcdServer(ns, bind, port, peer, tls || clientCertificates, clientCertificates: clientCertificates);
         try
         {
@@ -109,9 +110,10 @@ internal sealed class EtcdServer : IDisposable
         var servers = new List<EtcdServer>();
         try
         {
+            int[] ports = LoopbackPort.Distinct(2 * members);
             for (int i = 0; i < members; i++)
             {
-                servers.Add(new EtcdServer(null, "127.0.0.1", FreeLoopbackPort(), FreeLoopbackPort(), false, "jv" + i.ToString(CultureInfo.InvariantCulture), password));
+                servers.Add(new EtcdServer(null, "127.0.0.1", ports[2 * i], ports[(2 * i) + 1], false, "jv" + i.ToString(CultureInfo.InvariantCulture), password));
             }
             string cluster = string.Join(',', servers.Select(m => m._name + "=" + m.PeerUrl));
             foreach (EtcdServer m in servers)
@@ -240,12 +242,5 @@ internal sealed class EtcdServer : IDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -80,7 +80,7 @@ internal sealed class RedisServer : IDisposable
     /// <summary>Starts redis-server on loopback (no namespace) or on <paramref name="bind"/> inside <paramref name="ns"/>.</summary>
     public static RedisServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", RedisSecurity? security = null)
     {
-        int port = ns is null ? FreeLoopbackPort() : Random.Shared.Next(20_000, 60_000);
+        int port = ns is null ? LoopbackPort.Free() : Random.Shared.Next(20_000, 60_000);
         var server = new RedisServer(ns, bind, port, security ?? RedisSecurity.Password);
         try
         {
@@ -155,13 +155,6 @@ internal sealed class RedisServer : IDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
