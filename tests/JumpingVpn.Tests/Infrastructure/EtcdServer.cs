@@ -174,20 +174,7 @@ internal sealed class EtcdServer : IDisposable
         {
             throw new InvalidOperationException("etcd was not launched");
         }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException("etcd exited: " + _process.Describe());
-            }
-            if (_process.Output.Contains("\"msg\":\"serving client traffic", StringComparison.Ordinal))
-            {
-                return;
-            }
-            Thread.Sleep(50);
-        }
-        throw new InvalidOperationException("etcd did not become ready: " + _process.Describe());
+        _process.WaitForOutput("\"msg\":\"serving client traffic", TimeSpan.FromSeconds(20), "etcd");
     }
 
     /// <summary>root with <see cref="Password"/> and the root role, then `auth enable`: from here on every call needs a token.</summary>

@@ -135,21 +135,6 @@ internal sealed class Iperf3Transfer : IDisposable
         return new Iperf3TransferResult(completed, exitCode, error, sent, received, bitsPerSecond, retransmits, json, standardError, serverOutput);
     }
 
-    private static void WaitForListening(ManagedProcess server)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            if (server.Output.Contains("Server listening", StringComparison.Ordinal))
-            {
-                return;
-            }
-            if (server.HasExited)
-            {
-                break;
-            }
-            Thread.Sleep(20);
-        }
-        throw new InvalidOperationException($"iperf3 server did not start listening.\n{server.Describe()}");
-    }
+    private static void WaitForListening(ManagedProcess server) =>
+        server.WaitForOutput("Server listening", TimeSpan.FromSeconds(10), "iperf3 server");
 }

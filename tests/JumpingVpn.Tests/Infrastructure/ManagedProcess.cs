@@ -100,6 +100,28 @@ internal sealed partial class ManagedProcess : IDisposable
         return $"{_commandLine} ({state})\n{Output}";
     }
 
+    /// <summary>
+    /// Waits until the process has printed <paramref name="marker"/> (a server saying it is ready); throws with
+    /// <see cref="Describe"/> when it exits first or <paramref name="timeout"/> passes.
+    /// </summary>
+    public void WaitForOutput(string marker, TimeSpan timeout, string name)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (Output.Contains(marker, StringComparison.Ordinal))
+            {
+                return;
+            }
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{name} exited before it printed '{marker}': {Describe()}");
+            }
+            Thread.Sleep(20);
+        }
+        throw new InvalidOperationException($"{name} did not print '{marker}' within {timeout.TotalSeconds:0} s: {Describe()}");
+    }
+
     public bool WaitForExit(TimeSpan timeout)
     {
         if (!_process.WaitForExit(timeout))

@@ -122,20 +122,7 @@ internal sealed class RedisServer : IDisposable
             args.AddRange(["--user", "default", "off", "--user", User, "on", ">" + Password, "~*", "&*", "+@all"]);
         }
         _process = _ns is null ? ManagedProcess.Start("redis-server", args) : _ns.Start("redis-server", args);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException("redis-server exited: " + _process.Describe());
-            }
-            if (_process.Output.Contains("Ready to accept connections", StringComparison.Ordinal))
-            {
-                return;
-            }
-            Thread.Sleep(50);
-        }
-        throw new InvalidOperationException("redis-server did not become ready: " + _process.Describe());
+        _process.WaitForOutput("Ready to accept connections", TimeSpan.FromSeconds(10), "redis-server");
     }
 
     /// <summary>Stops redis-server (SIGTERM, then kill by PID): the store is unreachable until <see cref="Start"/>.</summary>
