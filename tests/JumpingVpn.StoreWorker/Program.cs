@@ -5,7 +5,8 @@ using JumpingVpn.Control.Sessions;
 // A separate OS process writing to the shared session store, so the store contract tests can show that
 // the CAS holds between processes, not only between threads of one process (docs/session-spec.md I6).
 //   cas URL SESSION_ID ITERATIONS START_FILE   read + CAS(version -> version+1) in a loop; prints each version it wrote
-//   acquire URL SESSION_ID NODE START_FILE      one Acquire; prints the outcome
+//   acquire URL SESSION_ID NODE START_FILE      registers NODE, reads the record and its owner's heartbeat (judged
+//                                               stale, as a survivor would after NodeTtl), one Acquire; prints the outcome
 // Both connect, print "ready" and wait for START_FILE to exist, so the test can start every process's work
 // at the same moment however slowly the processes themselves started.
 if (args.Length < 5)
@@ -25,6 +26,19 @@ if (!store.Ping(out _))
 {
     Console.Error.WriteLine("the store does not answer");
     return 1;
+}
+// The acquirer's judgement is made before the start signal, so only the acquires themselves race.
+ulong nodeEpoch = 0;
+AcquireExpectation expected = default;
+if (args[0] == "acquire")
+{
+    nodeEpoch = store.RegisterNode(args[3]);
+    if (nodeEpoch == 0 || store.Read(id).Current is not { } rec || store.ListNodes() is not { } nodes)
+    {
+        Console.Error.WriteLine("could not register, read the record or list the nodes");
+        return 1;
+    }
+    expected = AcquireExpectation.Of(rec, ObservedBeat.Of(nodes.FirstOrDefault(n => n.NodeId == rec.OwnerNode)));
 }
 Console.WriteLine("ready");
 for (int i = 0; i < 6000 && !File.Exists(args[4]); i++)
@@ -70,7 +84,7 @@ if (args[0] == "cas")
 }
 if (args[0] == "acquire")
 {
-    StoreResult r = store.Acquire(id, args[3], 30_000);
+    StoreResult r = store.Acquire(id, args[3], nodeEpoch, expected);
     Console.WriteLine("status=" + r.Status + " epoch=" + (r.Current?.OwnerEpoch ?? 0).ToString(CultureInfo.InvariantCulture));
     return 0;
 }

@@ -7,10 +7,12 @@ using JumpingVpn.Control.Config;
 namespace JumpingVpn.Cli.Commands;
 
 /// <summary>
-/// `jvpn cluster status`: what the shared session store says about the cluster (docs/cluster.md): the
-/// nodes that announced themselves, the store's health, and each live session with its owner, epoch,
-/// lease and state, summed per node. Reads the store directly, so it works from any machine that reaches
-/// the store, also while nodes are down.
+/// `jvpn cluster status`: what the shared session store says about the cluster (docs/cluster.md): every node's
+/// heartbeat record (node epoch, beat, endpoint, draining) with its liveness, the store's health, and each live
+/// session with its owner (node, node epoch), owner_epoch and state, summed per node. Liveness is judged as the
+/// nodes judge it (docs/cluster.md "Node liveness"): the heartbeats are read twice, NodeTtl apart, and a node
+/// whose beat did not change in between is dead. Reads the store directly, so it works from any machine that
+/// reaches the store, also while nodes are down.
 /// </summary>
 internal static class ClusterCommands
 {
@@ -19,7 +21,7 @@ internal static class ClusterCommands
         var store = new Option<string?>("--store") { Description = "Store URL, e.g. redis://jvpn@10.0.0.5:6379/0?prefix=jvpn (default: [Jumping] Store of --config); the password comes from --config's StorePasswordFile or $JVPN_STORE_PASSWORD" };
         var config = new Option<string?>("--config") { Description = "A server config whose [Jumping] Store names the store" };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
-        var status = new Command("status", "Nodes, store health, leases and sessions per node of a server cluster.") { store, config, json };
+        var status = new Command("status", "Nodes (epoch, liveness), store health and sessions per node of a server cluster.") { store, config, json };
         status.SetAction(parse => Status(parse.GetValue(store), parse.GetValue(config), parse.GetValue(json)));
         return new Command("cluster", "Inspect a cluster of jvpn servers sharing a session store.") { status };
     }
@@ -61,17 +63,34 @@ internal static class ClusterCommands
             return ExitCodes.Failure;
         }
         // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
-        // carry terminal escapes), only counted.
-        IReadOnlyList<ClusterNodeInfo> allNodes = store.ListNodes();
+        // carry terminal escapes), only counted. Node liveness needs two readings NodeTtl apart.
+        long nodeTtl = cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)
+            && JumpingVpn.Control.Policy.SessionPolicyParser.TryParseDuration(ttlText, out long ttl, out _) && ttl >= ClusterCoordinator.MinNodeTtlMs
+            ? ttl : url.NodeTtlMs;
+        IReadOnlyList<ClusterNodeInfo> first = store.ListNodes() ?? [];
+        Thread.Sleep(TimeSpan.FromMilliseconds(nodeTtl));
+        IReadOnlyList<ClusterNodeInfo>? second = store.ListNodes();
+        if (second is null)
+        {
+            Console.Error.WriteLine($"jvpn cluster status: store {url} stopped answering while reading node heartbeats");
+            return ExitCodes.Failure;
+        }
+        var liveness = new NodeLiveness(nodeTtl);
+        liveness.Observe(first, 0);
+        liveness.Observe(second, nodeTtl);
         IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();
-        List<ClusterNodeInfo> nodes = [.. allNodes.Where(n => StoreRecordCheck.NodeProblem(n) is null)];
         List<OwnershipRecord> sessions = [.. allSessions.Where(s => StoreRecordCheck.Problem(s) is null)];
-        int malformed = allNodes.Count - nodes.Count + allSessions.Count - sessions.Count;
+        int malformed = allSessions.Count - sessions.Count;
         if (malformed > 0)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {malformed} malformed store entries"));
         }
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var nodes = new List<(ClusterNodeInfo Node, bool Alive, int Owned)>();
+        foreach (ClusterNodeInfo n in second)
+        {
+            bool alive = liveness.Judge(n.NodeId, n.NodeEpoch, nodeTtl).Kind == LivenessKind.Alive;
+            nodes.Add((n, alive, sessions.Count(s => s.OwnerNode == n.NodeId && s.OwnerNodeEpoch == n.NodeEpoch && !s.Released)));
+        }
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
@@ -80,13 +99,18 @@ internal static class ClusterCommands
             w.WriteString("store", url.ToString());
             w.WriteBoolean("store_up", up);
             w.WriteNumber("store_latency_ms", Math.Round(latency, 3));
+            w.WriteNumber("node_ttl_ms", nodeTtl);
             w.WriteStartArray("nodes");
-            foreach (ClusterNodeInfo n in nodes)
+            foreach ((ClusterNodeInfo n, bool alive, int owned) in nodes)
             {
                 w.WriteStartObject();
                 w.WriteString("node_id", n.NodeId);
-                w.WriteString("detail", n.Detail);
-                w.WriteNumber("sessions", sessions.Count(s => s.OwnerNode == n.NodeId && s.LeaseExpiryUnixMs > now));
+                w.WriteNumber("node_epoch", n.NodeEpoch);
+                w.WriteNumber("beat", n.Beat);
+                w.WriteString("liveness", alive ? "alive" : "dead");
+                w.WriteBoolean("draining", n.Draining);
+                w.WriteString("endpoint", n.Endpoint);
+                w.WriteNumber("sessions", owned);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -96,8 +120,9 @@ internal static class ClusterCommands
                 w.WriteStartObject();
                 w.WriteString("session_id", s.Id.ToString());
                 w.WriteString("owner_node_id", s.OwnerNode);
+                w.WriteNumber("owner_node_epoch", s.OwnerNodeEpoch);
                 w.WriteNumber("owner_epoch", s.OwnerEpoch);
-                w.WriteNumber("lease_remaining_ms", Math.Max(0, s.LeaseExpiryUnixMs - now));
+                w.WriteBoolean("released", s.Released);
                 w.WriteString("state", JumpingVpn.Control.Sessions.WireNames.Of(s.State));
                 w.WriteNumber("state_version", s.StateVersion);
                 w.WriteNumber("bound_at_version", s.BoundAtVersion);
@@ -112,19 +137,19 @@ internal static class ClusterCommands
             return ExitCodes.Ok;
         }
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"store: {url} (up, {latency:0.0} ms)"));
+        Console.WriteLine(string.Create(inv, $"store: {url} (up, {latency:0.0} ms), NodeTtl {nodeTtl} ms"));
         Console.WriteLine(string.Create(inv, $"nodes: {nodes.Count}"));
-        foreach (ClusterNodeInfo n in nodes)
+        foreach ((ClusterNodeInfo n, bool alive, int owned) in nodes)
         {
-            int owned = sessions.Count(s => s.OwnerNode == n.NodeId && s.LeaseExpiryUnixMs > now);
-            Console.WriteLine(string.Create(inv, $"  {n.NodeId,-24} {n.Detail,-12} sessions {owned}"));
+            string endpoint = n.Endpoint.Length > 0 ? n.Endpoint : "-";
+            Console.WriteLine(string.Create(inv,
+                $"  {n.NodeId,-24} epoch {n.NodeEpoch} beat {n.Beat} {(alive ? "alive" : "dead")}{(n.Draining ? " draining" : "")} endpoint {endpoint} sessions {owned}"));
         }
         Console.WriteLine(string.Create(inv, $"sessions: {sessions.Count}"));
         foreach (OwnershipRecord s in sessions)
         {
-            long lease = Math.Max(0, s.LeaseExpiryUnixMs - now);
             Console.WriteLine(string.Create(inv,
-                $"  {s.Id} owner {s.OwnerNode} epoch {s.OwnerEpoch} lease {(lease > 0 ? lease + " ms" : "expired")} {JumpingVpn.Control.Sessions.WireNames.Of(s.State)} v{s.StateVersion} bound_at v{s.BoundAtVersion} {s.Binding} inner {s.InnerAddresses}"));
+                $"  {s.Id} owner {s.OwnerNode} node_epoch {s.OwnerNodeEpoch} epoch {s.OwnerEpoch}{(s.Released ? " released" : "")} {JumpingVpn.Control.Sessions.WireNames.Of(s.State)} v{s.StateVersion} bound_at v{s.BoundAtVersion} {s.Binding} inner {s.InnerAddresses}"));
         }
         return ExitCodes.Ok;
     }

@@ -5,21 +5,50 @@ using Microsoft.Extensions.Logging;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// This node's side of the cluster (docs/design.md §6, docs/session-spec.md §5.2.3): the leases it holds, their renewal
-/// (every third of the lease), the node's announcement in the store's node registry, and the store's
-/// health for metrics. It decides nothing about sessions itself: the session layer asks it to create,
-/// acquire and commit, and reads <see cref="ClusterLease.IsValid"/> to self-fence.
+/// This node's side of the cluster (docs/design.md §6, docs/cluster.md "Node liveness"): its incarnation (node
+/// epoch) and heartbeat, its own validity (self-fencing), its view of the other nodes' liveness
+/// (<see cref="NodeLiveness"/>), the sessions it owns, and the store's health for metrics. One heartbeat loop
+/// runs every NodeTtl/4: it sends a beat and lists every node's heartbeat, both off the loop thread, so a store
+/// answering late delays neither the next beat nor anything else (at most <see cref="MaxBeatsInFlight"/> beats
+/// and one listing are outstanding). The node is valid until the send time of its last successful beat +
+/// NodeTtl − <see cref="FenceMarginMs"/>; when that passes it is fenced for good under that node epoch, every
+/// session it owned stops, and it registers a new node epoch once the store answers again. It decides nothing
+/// about sessions itself: the session layer asks it to create, acquire and commit.
 /// </summary>
 public sealed class ClusterCoordinator : IDisposable
 {
-    /// <summary>Margin for clock drift between this node and the store when judging our own lease.</summary>
-    public const long DriftMarginMs = 500;
+    public const long DefaultNodeTtlMs = 1000;
 
-    private readonly ConcurrentDictionary<SessionId, ClusterLease> _leases = new();
+    /// <summary>Below this a beat period (NodeTtl/4) is shorter than a store round trip on a busy host.</summary>
+    public const long MinNodeTtlMs = 300;
+
+    /// <summary>
+    /// How much earlier than a survivor may take over the node stops serving (docs/cluster.md "Fence margin"):
+    /// the 50 ms sweep that removes routes, scheduling and GC pauses of the sweep thread, and the rate difference
+    /// of two monotonic clocks over one NodeTtl.
+    /// </summary>
+    public const long FenceMarginMs = 200;
+
+    /// <summary>Beats outstanding at once; with more the store is too slow to keep the node valid anyway.</summary>
+    public const int MaxBeatsInFlight = 4;
+
+    private readonly ConcurrentDictionary<SessionId, OwnedSession> _owned = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Thread _renewer;
+    private readonly Thread _loop;
+    private readonly Lock _lock = new();
+    private long _nodeEpoch;
+    private long _validUntilMs = long.MinValue;
+    private bool _armed;
+    private bool _fenced;
+    private ulong _beat;
+    private int _beatsInFlight;
+    private int _listInFlight;
+    private int _registerInFlight;
+    private long _fences;
+    private long _beatsOk;
+    private long _beatsFailed;
     private long _storeUp = 1;
     private long _lastLatencyMicros;
     private long _casOk;
@@ -29,31 +58,47 @@ public sealed class ClusterCoordinator : IDisposable
     private long _rejectLoggedAtMs = long.MinValue;
     private long _rejectSuppressed;
 
-    public ClusterCoordinator(ISessionStore store, string nodeId, long leaseMs, ILogger logger, TimeProvider? time = null)
+    public ClusterCoordinator(ISessionStore store, string nodeId, long nodeTtlMs, ILogger logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (leaseMs <= 2 * DriftMarginMs)
+        if (nodeTtlMs < MinNodeTtlMs)
         {
-            throw new ArgumentOutOfRangeException(nameof(leaseMs), "the lease must be longer than twice the drift margin (1 s)");
+            throw new ArgumentOutOfRangeException(nameof(nodeTtlMs), "NodeTtl must be at least 300ms");
         }
         Store = store;
         NodeId = nodeId;
-        LeaseMs = leaseMs;
+        NodeTtlMs = nodeTtlMs;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _renewer = new Thread(RenewLoop) { IsBackground = true, Name = "jvpn-leases" };
+        Liveness = new NodeLiveness(nodeTtlMs);
+        _loop = new Thread(Loop) { IsBackground = true, Name = "jvpn-heartbeat" };
     }
 
     public ISessionStore Store { get; }
 
     public string NodeId { get; }
 
-    public long LeaseMs { get; }
+    public long NodeTtlMs { get; }
 
-    public long RenewEveryMs => LeaseMs / 3;
+    public long BeatEveryMs => NodeTtlMs / 4;
 
-    /// <summary>Detail published in the node registry (e.g. the UDP port).</summary>
-    public string NodeDetail { get; set; } = "";
+    /// <summary>Other nodes' liveness as this node observes it.</summary>
+    public NodeLiveness Liveness { get; }
+
+    /// <summary>The client-facing `ip:port` published in the heartbeat (what clients would dial), or empty.</summary>
+    public string AdvertiseEndpoint { get; set; } = "";
+
+    /// <summary>Published in the heartbeat: this node is moving its sessions away (docs/cluster.md "Drain").</summary>
+    public bool Draining { get; set; }
+
+    /// <summary>
+    /// Runs store calls of the heartbeat loop. Default: the thread pool, so a slow store never holds the loop;
+    /// tests run them inline for determinism.
+    /// </summary>
+    internal Action<Action> Dispatch { get; set; } = static work => ThreadPool.UnsafeQueueUserWorkItem(static w => w(), work, preferLocal: false);
+
+    /// <summary>The current incarnation (0 before the store first answered).</summary>
+    public ulong NodeEpoch => (ulong)Interlocked.Read(ref _nodeEpoch);
 
     public bool StoreUp => Interlocked.Read(ref _storeUp) == 1;
 
@@ -65,47 +110,72 @@ public sealed class ClusterCoordinator : IDisposable
 
     public long StoreUnavailableCount => Interlocked.Read(ref _unavailable);
 
+    /// <summary>Times this node fenced itself (its validity lapsed) since it started.</summary>
+    public long Fences => Interlocked.Read(ref _fences);
+
+    public long BeatsSucceeded => Interlocked.Read(ref _beatsOk);
+
+    public long BeatsFailed => Interlocked.Read(ref _beatsFailed);
+
     /// <summary>Records, registry entries and replies from the store that failed validation and were dropped.</summary>
     public long RejectedRecords => Interlocked.Read(ref _rejected);
 
     /// <summary>Minimum time between two log lines about rejected store input (the rest are counted).</summary>
     public const long RejectLogIntervalMs = 10_000;
 
-    public int LeaseCount => _leases.Count;
+    public int OwnedCount => _owned.Count;
 
     public long NowMs() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
 
-    public void Start() => _renewer.Start();
+    /// <summary>Until when (this node's monotonic ms) the current incarnation may serve; long.MinValue when it may not.</summary>
+    public long ValidUntilMs => Interlocked.Read(ref _validUntilMs);
 
-    public bool TryGetLease(SessionId id, out ClusterLease lease) => _leases.TryGetValue(id, out lease!);
+    /// <summary>May a session owned under <paramref name="nodeEpoch"/> be served at <paramref name="nowMs"/>? Lock-free (per frame).</summary>
+    public bool IsValid(ulong nodeEpoch, long nowMs) => nodeEpoch != 0 && nodeEpoch == NodeEpoch && nowMs < ValidUntilMs;
 
-    /// <summary>Writes a new session (epoch 1) and takes its lease; false when the store refused or is away.</summary>
-    public StoreResult Create(OwnershipRecord record, Func<SessionRecord, ClusterLease, OwnershipRecord> toStore, out ClusterLease? lease)
+    public void Start() => _loop.Start();
+
+    public bool TryGetOwned(SessionId id, out OwnedSession owned) => _owned.TryGetValue(id, out owned!);
+
+    public ICollection<OwnedSession> Owned => _owned.Values;
+
+    /// <summary>Writes a new session (owner_epoch 1) under the current incarnation; Unavailable while this node is not valid.</summary>
+    public StoreResult Create(OwnershipRecord record, Func<SessionRecord, OwnedSession, OwnershipRecord> toStore, out OwnedSession? owned)
     {
         ArgumentNullException.ThrowIfNull(record);
-        long sent = NowMs();
-        StoreResult r = Checked(Store.Create(record with { OwnerNode = NodeId }, LeaseMs), record.Id);
+        owned = null;
+        ulong epoch = NodeEpoch;
+        if (!IsValid(epoch, NowMs()))
+        {
+            CountStoreResult(StoreStatus.Unavailable);
+            return StoreResult.Unavailable;
+        }
+        StoreResult r = Checked(Store.Create(record with { OwnerNode = NodeId, OwnerNodeEpoch = epoch }), record.Id);
         CountStoreResult(r.Status);
-        lease = null;
         if (r.IsOk)
         {
-            lease = new ClusterLease(this, record.Id, record.PeerKey, record.InnerAddresses, r.Current!.OwnerEpoch, sent + LeaseMs - DriftMarginMs, toStore);
-            _leases[record.Id] = lease;
+            owned = new OwnedSession(this, record.Id, record.PeerKey, record.InnerAddresses, r.Current!.OwnerEpoch, epoch, toStore);
+            _owned[record.Id] = owned;
         }
         return r;
     }
 
-    /// <summary>Acquires a session from the store (failover, or our own after a restart): epoch + 1.</summary>
-    public StoreResult Acquire(SessionId id, Func<SessionRecord, ClusterLease, OwnershipRecord> toStore, out ClusterLease? lease)
+    /// <summary>Takes a session over (docs/cluster.md "Failover"): owner_epoch + 1 under the current incarnation.</summary>
+    public StoreResult Acquire(SessionId id, AcquireExpectation expected, Func<SessionRecord, OwnedSession, OwnershipRecord> toStore, out OwnedSession? owned)
     {
-        long sent = NowMs();
-        StoreResult r = Checked(Store.Acquire(id, NodeId, LeaseMs), id);
+        owned = null;
+        ulong epoch = NodeEpoch;
+        if (!IsValid(epoch, NowMs()))
+        {
+            CountStoreResult(StoreStatus.Unavailable);
+            return StoreResult.Unavailable;
+        }
+        StoreResult r = Checked(Store.Acquire(id, NodeId, epoch, expected), id);
         CountStoreResult(r.Status);
-        lease = null;
         if (r.IsOk)
         {
-            lease = new ClusterLease(this, id, r.Current!.PeerKey, r.Current.InnerAddresses, r.Current.OwnerEpoch, sent + LeaseMs - DriftMarginMs, toStore);
-            _leases[id] = lease;
+            owned = new OwnedSession(this, id, r.Current!.PeerKey, r.Current.InnerAddresses, r.Current.OwnerEpoch, epoch, toStore);
+            _owned[id] = owned;
         }
         return r;
     }
@@ -117,50 +187,210 @@ public sealed class ClusterCoordinator : IDisposable
         return r;
     }
 
-    /// <summary>Stops renewing a lease (the session ended, or was lost, or we release it).</summary>
-    public void Forget(SessionId id, bool release)
+    /// <summary>
+    /// Whether the incarnation owning <paramref name="record"/> may be taken over now, and on which heartbeat
+    /// value to condition the acquire. This node's own sessions of an older incarnation are free at once.
+    /// </summary>
+    public LivenessVerdict Judge(OwnershipRecord record)
     {
-        if (_leases.TryRemove(id, out ClusterLease? lease) && release && !lease.Lost)
+        ArgumentNullException.ThrowIfNull(record);
+        long now = NowMs();
+        if (record.Released || (string.Equals(record.OwnerNode, NodeId, StringComparison.Ordinal) && record.OwnerNodeEpoch <= NodeEpoch))
         {
-            CountStoreResult(Store.Release(id, NodeId, lease.Epoch).Status);
+            return new LivenessVerdict(LivenessKind.Dead, default, 0, now);
+        }
+        return Liveness.Judge(record.OwnerNode, record.OwnerNodeEpoch, now);
+    }
+
+    /// <summary>Stops owning a session (it ended, was lost, or is handed on); <paramref name="release"/> marks it released in the store.</summary>
+    public StoreResult Forget(SessionId id, bool release)
+    {
+        if (_owned.TryRemove(id, out OwnedSession? owned) && release && !owned.Lost)
+        {
+            StoreResult r = Store.Release(id, NodeId, owned.NodeEpoch, owned.Epoch);
+            CountStoreResult(r.Status);
+            return r;
+        }
+        return new StoreResult(StoreStatus.NotFound, null, 0);
+    }
+
+    /// <summary>
+    /// One period of the heartbeat loop: fence if validity lapsed; register a new incarnation if there is none
+    /// (or the last one was fenced), else send the next beat; list every node's heartbeat for liveness.
+    /// </summary>
+    internal void Tick()
+    {
+        long now = NowMs();
+        CheckFence(now);
+        bool register;
+        ulong epoch;
+        ulong beat = 0;
+        lock (_lock)
+        {
+            epoch = NodeEpoch;
+            register = epoch == 0 || _fenced;
+            if (!register && _beatsInFlight < MaxBeatsInFlight)
+            {
+                beat = ++_beat;
+                _beatsInFlight++;
+            }
+        }
+        if (register)
+        {
+            if (Interlocked.CompareExchange(ref _registerInFlight, 1, 0) == 0)
+            {
+                Dispatch(Register);
+            }
+        }
+        else if (beat != 0)
+        {
+            long sent = now;
+            Dispatch(() => SendBeat(epoch, beat, sent));
+        }
+        if (Interlocked.CompareExchange(ref _listInFlight, 1, 0) == 0)
+        {
+            Dispatch(ListNodes);
         }
     }
 
-    /// <summary>One renewal round: every held lease, then the node's announcement, then a health probe.</summary>
-    internal void RenewOnce()
+    /// <summary>Fences the current incarnation once its validity has passed (also called by the session sweep).</summary>
+    public void CheckFence(long nowMs)
     {
-        foreach (ClusterLease lease in _leases.Values)
+        lock (_lock)
         {
-            if (lease.Lost)
+            if (_armed && !_fenced && nowMs >= ValidUntilMs)
             {
-                continue;
-            }
-            long sent = NowMs();
-            StoreResult r = Checked(Store.Renew(lease.Id, NodeId, lease.Epoch, LeaseMs), lease.Id);
-            CountStoreResult(r.Status);
-            if (r.IsOk)
-            {
-                lease.Extend(sent + LeaseMs - DriftMarginMs);
-            }
-            else if (r.Status is StoreStatus.OwnershipConflict or StoreStatus.NotFound)
-            {
-                lease.MarkLost();
-                _logger.LogWarning("cluster: lost session {Id} (store owner {Owner}, epoch {Epoch})", lease.Id, r.Current?.OwnerNode ?? "-", r.Current?.OwnerEpoch ?? 0);
+                FenceLocked(nowMs);
             }
         }
-        Store.Heartbeat(NodeId, NodeDetail, LeaseMs);
-        bool up = Store.Ping(out double latency);
-        Interlocked.Exchange(ref _lastLatencyMicros, (long)(latency * 1000));
-        if (up != StoreUp)
+    }
+
+    private void FenceLocked(long nowMs)
+    {
+        _fenced = true;
+        Interlocked.Exchange(ref _validUntilMs, long.MinValue);
+        Interlocked.Increment(ref _fences);
+        _logger.LogWarning("cluster: no heartbeat of node {Node} epoch {Epoch} succeeded within NodeTtl {Ttl} ms minus the {Margin} ms fence margin: fenced at {Now} ms, every session stops; a new node epoch follows when the store answers",
+            NodeId, NodeEpoch, NodeTtlMs, FenceMarginMs, nowMs);
+    }
+
+    private void Register()
+    {
+        try
         {
-            Interlocked.Exchange(ref _storeUp, up ? 1 : 0);
+            long sent = NowMs();
+            ulong epoch = Store.RegisterNode(NodeId);
+            if (epoch == 0)
+            {
+                NoteStore(false, NowMs() - sent);
+                return;
+            }
+            ulong beat;
+            lock (_lock)
+            {
+                if (epoch <= NodeEpoch)
+                {
+                    return; // the store handed out a number that is not new: never reuse an incarnation
+                }
+                Interlocked.Exchange(ref _nodeEpoch, (long)epoch);
+                _fenced = false;
+                _armed = false;
+                Interlocked.Exchange(ref _validUntilMs, long.MinValue);
+                _beat = 1;
+                beat = 1;
+                _beatsInFlight++;
+            }
+            _logger.LogInformation("cluster: node {Node} registered node epoch {Epoch}", NodeId, epoch);
+            SendBeat(epoch, beat, NowMs());
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _registerInFlight, 0);
+        }
+    }
+
+    private void SendBeat(ulong epoch, ulong beat, long sentMs)
+    {
+        bool ok;
+        try
+        {
+            ok = Store.Heartbeat(new ClusterNodeInfo(NodeId, epoch, beat, AdvertiseEndpoint, Draining, 0));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogError(ex, "cluster: heartbeat failed");
+            ok = false;
+        }
+        long now = NowMs();
+        NoteStore(ok, now - sentMs);
+        lock (_lock)
+        {
+            _beatsInFlight--;
+            if (!ok)
+            {
+                Interlocked.Increment(ref _beatsFailed);
+                return;
+            }
+            Interlocked.Increment(ref _beatsOk);
+            if (epoch != NodeEpoch || _fenced)
+            {
+                return; // a beat of a fenced or replaced incarnation never brings it back
+            }
+            if (_armed && now >= ValidUntilMs)
+            {
+                // The answer came after validity ended: survivors may already own our sessions.
+                FenceLocked(now);
+                return;
+            }
+            long until = sentMs + NodeTtlMs - FenceMarginMs;
+            if (until > ValidUntilMs)
+            {
+                Interlocked.Exchange(ref _validUntilMs, until);
+            }
+            _armed = true;
+        }
+    }
+
+    private void ListNodes()
+    {
+        try
+        {
+            long sent = NowMs();
+            IReadOnlyList<ClusterNodeInfo>? nodes = Store.ListNodes();
+            long now = NowMs();
+            if (nodes is not null)
+            {
+                Liveness.Observe(nodes, now);
+            }
+            NoteStore(nodes is not null, now - sent);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogError(ex, "cluster: listing node heartbeats failed");
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _listInFlight, 0);
+        }
+    }
+
+    private void NoteStore(bool up, long latencyMs)
+    {
+        Interlocked.Exchange(ref _lastLatencyMicros, latencyMs * 1000);
+        if (!up)
+        {
+            Interlocked.Increment(ref _unavailable);
+        }
+        if (Interlocked.Exchange(ref _storeUp, up ? 1 : 0) != (up ? 1 : 0))
+        {
             if (up)
             {
                 _logger.LogInformation("cluster: store {Store} is reachable again", Store.Description);
             }
             else
             {
-                _logger.LogWarning("cluster: store {Store} is unreachable; reattaches are refused (STORE_UNAVAILABLE) and sessions self-fence when their lease ends", Store.Description);
+                _logger.LogWarning("cluster: store {Store} is unreachable; takeovers and new sessions are refused (STORE_UNAVAILABLE) and this node fences itself {Margin} ms before NodeTtl passes without a heartbeat",
+                    Store.Description, FenceMarginMs);
             }
         }
     }
@@ -215,7 +445,7 @@ public sealed class ClusterCoordinator : IDisposable
             case StoreStatus.Unavailable:
                 Interlocked.Increment(ref _unavailable);
                 break;
-            case StoreStatus.StaleStateVersion or StoreStatus.OwnershipConflict or StoreStatus.LeaseHeld:
+            case StoreStatus.StaleStateVersion or StoreStatus.OwnershipConflict or StoreStatus.OwnerAlive:
                 Interlocked.Increment(ref _casLost);
                 break;
             default:
@@ -223,30 +453,38 @@ public sealed class ClusterCoordinator : IDisposable
         }
     }
 
-    private void RenewLoop()
+    /// <summary>Ticks on the monotonic clock every <see cref="BeatEveryMs"/>; a late tick is not made up for twice.</summary>
+    private void Loop()
     {
-        while (!_stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(RenewEveryMs)))
+        long next = NowMs();
+        while (true)
         {
+            long wait = Math.Max(0, next - NowMs());
+            if (_stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(wait)))
+            {
+                return;
+            }
             try
             {
-                RenewOnce();
+                Tick();
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                _logger.LogError(ex, "cluster: lease renewal failed");
+                _logger.LogError(ex, "cluster: heartbeat loop failed");
             }
+            next = Math.Max(next + BeatEveryMs, NowMs());
         }
     }
 
-    /// <summary>Stops renewing and releases every lease still held, so clients fail over without waiting.</summary>
+    /// <summary>Stops the heartbeat and releases every session still owned, so clients' next node takes them at once.</summary>
     public void Dispose()
     {
         _stop.Cancel();
-        if (_renewer.IsAlive)
+        if (_loop.IsAlive)
         {
-            _renewer.Join(TimeSpan.FromSeconds(2));
+            _loop.Join(TimeSpan.FromSeconds(2));
         }
-        foreach (SessionId id in _leases.Keys)
+        foreach (SessionId id in _owned.Keys)
         {
             Forget(id, release: true);
         }

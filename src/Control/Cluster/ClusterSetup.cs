@@ -7,7 +7,7 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// Brings a server into the cluster at `jvpn up` (docs/cluster.md): given the store the typed options name
-/// (`[Jumping] Store` with `Lease` and the access keys, or the `--store` override), opens it, publishes this node's peers in the
+/// (`[Jumping] Store` with `NodeTtl` and the access keys, or the `--store` override), opens it, publishes this node's peers in the
 /// store's peer registry and adds the registry's peers it lacks, and returns what the session layer needs.
 /// Without a Store key nothing here runs: a single server keeps its sessions in its own in-memory session
 /// table (docs/session-spec.md §5.2.1: single node, per-session lock, no ownership layer).
@@ -16,11 +16,11 @@ public static class ClusterSetup
 {
     /// <summary>
     /// Opens the store and the coordinator. <paramref name="url"/> and <paramref name="nodeId"/> come from the typed
-    /// options (Hosting.JumpingOptionsParser), which already checked the lease against transport_lost_ttl
+    /// options (Hosting.JumpingOptionsParser), which already checked NodeTtl against transport_lost_ttl
     /// (docs/session-spec.md §5.2.3) and the node id against what other nodes accept.
     /// </summary>
     public static ClusterCoordinator Start(StoreUrl url, string nodeId, WireGuardDevice device,
-        IReadOnlySet<Peer> clientRole, Dictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, int listenPort, ILogger logger)
+        IReadOnlySet<Peer> clientRole, Dictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, string advertiseEndpoint, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(nodeId);
@@ -33,7 +33,7 @@ public static class ClusterSetup
             store.Dispose();
             throw new Platform.PlatformException($"store {url} refused authentication: {refused}");
         }
-        var cluster = new ClusterCoordinator(store, nodeId, url.LeaseMs, logger) { NodeDetail = "udp " + listenPort.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var cluster = new ClusterCoordinator(store, nodeId, url.NodeTtlMs, logger) { AdvertiseEndpoint = advertiseEndpoint ?? "" };
         var configured = new List<IpPrefix>();
         foreach (Peer peer in device.Peers)
         {
@@ -48,8 +48,8 @@ public static class ClusterSetup
         {
             AddRegistered(registered, configured, device, innerPrefixes, cluster);
         }
-        logger.LogInformation("cluster: node {Node} on store {Store}, lease {Lease} ms (renewed every {Renew} ms); store {Up}",
-            nodeId, store.Description, url.LeaseMs, cluster.RenewEveryMs, store.Ping(out _) ? "reachable" : "NOT reachable yet (retrying)");
+        logger.LogInformation("cluster: node {Node} on store {Store}, NodeTtl {Ttl} ms (heartbeat every {Beat} ms, fence margin {Margin} ms); store {Up}",
+            nodeId, store.Description, url.NodeTtlMs, cluster.BeatEveryMs, ClusterCoordinator.FenceMarginMs, store.Ping(out _) ? "reachable" : "NOT reachable yet (retrying)");
         return cluster;
     }
 
@@ -96,7 +96,12 @@ public static class ClusterSetup
         ArgumentNullException.ThrowIfNull(cluster);
         metrics.Registry.AddGauge("jvpn_store_up", "1 when the session store answered the last health probe, else 0").AddCallback(() => cluster.StoreUp ? 1 : 0);
         metrics.Registry.AddGauge("jvpn_store_latency_microseconds", "round trip of the last store health probe").AddCallback(() => (long)(cluster.StoreLatencyMs * 1000));
-        metrics.Registry.AddGauge("jvpn_cluster_leases", "sessions whose ownership lease this node holds").AddCallback(() => cluster.LeaseCount);
+        metrics.Registry.AddGauge("jvpn_cluster_owned_sessions", "sessions this node owns in the store").AddCallback(() => cluster.OwnedCount);
+        metrics.Registry.AddGauge("jvpn_cluster_node_epoch", "this node's current incarnation (0 before it registered)").AddCallback(() => (long)cluster.NodeEpoch);
+        metrics.Registry.AddCounter("jvpn_cluster_fences_total", "times this node fenced itself because no heartbeat succeeded in time").AddCallback(() => cluster.Fences);
+        var beats = metrics.Registry.AddCounter("jvpn_cluster_heartbeats_total", "heartbeat writes by result", "result");
+        beats.AddCallback(() => cluster.BeatsSucceeded, "ok");
+        beats.AddCallback(() => cluster.BeatsFailed, "failed");
         var ops = metrics.Registry.AddCounter("jvpn_store_operations_total", "session store operations by result", "result");
         ops.AddCallback(() => cluster.CasCommitted, "ok");
         ops.AddCallback(() => cluster.CasLost, "lost");

@@ -9,7 +9,7 @@ namespace JumpingVpn.Control.Cluster;
 /// <summary>
 /// The value of a session key in etcd (docs/cluster.md "etcd"): one flat JSON object of strings, the same
 /// fields as the Redis hash (so <see cref="RedisSessionStore.TryFromFields"/> decodes both) plus `remove`,
-/// the Unix ms after which the record no longer exists (lease + retention, or the tombstone time). Reading
+/// the Unix ms after which the record no longer exists (the tombstone time, or <see cref="KeepForever"/>). Reading
 /// is untrusted input: a value that is too large, not a flat object of strings, or fails
 /// <see cref="StoreRecordCheck"/> is malformed, never an exception.
 /// </summary>
@@ -17,6 +17,9 @@ internal static class EtcdRecordCodec
 {
     /// <summary>A record is a few hundred bytes; anything far larger was not written by jvpn.</summary>
     public const int MaxValueBytes = 4096;
+
+    /// <summary>`remove` of a live record: it stays until it is terminated (docs/cluster.md "Not done yet").</summary>
+    public const long KeepForever = StoreRecordCheck.MaxUnixMs - 1;
 
     public static ByteString Encode(OwnershipRecord r, long removeAtUnixMs)
     {
@@ -26,8 +29,9 @@ internal static class EtcdRecordCodec
             w.WriteStartObject();
             w.WriteString("peer", r.PeerKey);
             w.WriteString("owner", r.OwnerNode);
+            w.WriteString("nepoch", Num(r.OwnerNodeEpoch));
             w.WriteString("epoch", Num(r.OwnerEpoch));
-            w.WriteString("lease", Num(r.LeaseExpiryUnixMs));
+            w.WriteString("rel", r.Released ? "1" : "0");
             w.WriteString("state", Num((int)r.State));
             w.WriteString("ver", Num(r.StateVersion));
             w.WriteString("bav", Num(r.BoundAtVersion));

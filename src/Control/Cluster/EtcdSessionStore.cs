@@ -16,10 +16,11 @@ namespace JumpingVpn.Control.Cluster;
 /// members. Every mutation is read, decide, then one transaction that writes only if the key's
 /// mod_revision is still the one read (or, for a create, the key does not exist); a transaction that lost
 /// re-decides on the record it got back, so the rules are those of <see cref="InMemorySessionStore"/>.
-/// Leases are expiry times in the record, measured on this node's clock (<see cref="TimeProvider"/>): etcd
-/// has no clock a transaction can compare against, and its own leases are whole seconds with a minimum
-/// TTL and delete the key on expiry (docs/cluster.md says why that does not fit). Every call is bounded by
-/// the operation timeout and fails closed (<see cref="StoreStatus.Unavailable"/>), never with an exception.
+/// Node liveness needs no clock in the store (docs/cluster.md "Node liveness"): each node's heartbeat is a key
+/// under `PREFIX/n/` (<see cref="NodeBeatCodec"/>), and an acquire is one transaction comparing the session key's
+/// mod_revision and the owner's heartbeat key's mod_revision with the ones the decision was made on. The only
+/// times here are the tombstone removal times, on this node's clock (<see cref="TimeProvider"/>). Every call is
+/// bounded by the operation timeout and fails closed (<see cref="StoreStatus.Unavailable"/>), never with an exception.
 /// </summary>
 public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
 {
@@ -28,6 +29,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     private readonly int _timeoutMs;
     private readonly string _sessions;
     private readonly string _nodes;
+    private readonly string _nodeEpochs;
     private readonly string _peers;
     private readonly ByteString _pingKey;
 
@@ -38,6 +40,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         _timeoutMs = url.TimeoutMs;
         _sessions = url.Prefix + "/s/";
         _nodes = url.Prefix + "/n/";
+        _nodeEpochs = url.Prefix + "/e/";
         _peers = url.Prefix + "/p/";
         _pingKey = Key(url.Prefix + "/ping");
         Description = url.ToString();
@@ -105,7 +108,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     private T Call<T>(Func<dotnet_etcd.EtcdClient, Metadata?, DateTime, T> call) =>
         _etcd.Call(call, DateTime.UtcNow.AddMilliseconds(_timeoutMs));
 
-    public StoreResult Create(OwnershipRecord record, long leaseMs)
+    public StoreResult Create(OwnershipRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         ByteString key = KeyOf(record.Id);
@@ -116,12 +119,12 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
             while (true)
             {
                 long now = Now();
-                OwnershipRecord created = record with { OwnerEpoch = 1, LeaseExpiryUnixMs = now + leaseMs };
+                OwnershipRecord created = record with { OwnerEpoch = 1, Released = false };
                 var txn = new TxnRequest();
                 txn.Compare.Add(expiredRevision is { } rev
                     ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = rev }
                     : new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(created, now + leaseMs + InMemorySessionStore.RetainAfterLeaseMs) } });
+                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(created, EtcdRecordCodec.KeepForever) } });
                 txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
                 TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
                 if (r.Succeeded)
@@ -165,7 +168,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         ArgumentNullException.ThrowIfNull(next);
         return Update(next.Id, (cur, removeAt, now) =>
         {
-            if (!string.Equals(cur.OwnerNode, next.OwnerNode, StringComparison.Ordinal) || cur.OwnerEpoch != next.OwnerEpoch)
+            if (cur.Released || !string.Equals(cur.OwnerNode, next.OwnerNode, StringComparison.Ordinal) || cur.OwnerNodeEpoch != next.OwnerNodeEpoch || cur.OwnerEpoch != next.OwnerEpoch)
             {
                 return new Decision(StoreStatus.OwnershipConflict);
             }
@@ -173,32 +176,71 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
             {
                 return new Decision(StoreStatus.StaleStateVersion);
             }
-            return new Decision(StoreStatus.Ok, next with { LeaseExpiryUnixMs = cur.LeaseExpiryUnixMs },
+            return new Decision(StoreStatus.Ok, next with { Released = false },
                 next.State == SessionState.Terminated ? now + Math.Max(1, tombstoneMs) : removeAt);
         });
     }
 
-    public StoreResult Acquire(SessionId id, string node, long leaseMs) => Update(id, (cur, _, now) =>
+    /// <summary>
+    /// Reads the record, then its owner's heartbeat key, decides with <see cref="TakeoverRule"/>, and
+    /// writes in one transaction that compares both keys' mod_revisions with the snapshot's (an absent heartbeat:
+    /// still absent). A lost transaction re-reads both and decides again, until the operation deadline.
+    /// </summary>
+    public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected)
     {
-        if (!string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) && cur.LeaseExpiryUnixMs > now)
+        ArgumentNullException.ThrowIfNull(node);
+        ByteString key = KeyOf(id);
+        return Guarded(() =>
         {
-            return new Decision(StoreStatus.LeaseHeld);
-        }
-        return new Decision(StoreStatus.Ok, cur with { OwnerNode = node, OwnerEpoch = cur.OwnerEpoch + 1, LeaseExpiryUnixMs = now + leaseMs },
-            now + leaseMs + InMemorySessionStore.RetainAfterLeaseMs, cur.OwnerNode);
-    });
+            DateTime deadline = DateTime.UtcNow.AddMilliseconds(_timeoutMs);
+            while (true)
+            {
+                long now = Now();
+                RangeResponse read = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = key }, h, d), deadline);
+                Stored s = Decode(id, read.Kvs.Count > 0 ? read.Kvs[0] : null, now);
+                if (s.Failed is { } failed)
+                {
+                    return failed;
+                }
+                if (s.Record is not { } cur)
+                {
+                    return new StoreResult(StoreStatus.NotFound, null, now);
+                }
+                ByteString beatKey = Key(_nodes + cur.OwnerNode);
+                RangeResponse beatRead = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = beatKey }, h, d), deadline);
+                KeyValue? beatKv = beatRead.Kvs.Count > 0 ? beatRead.Kvs[0] : null;
+                ClusterNodeInfo? beat = null;
+                if (beatKv is not null && !NodeBeatCodec.TryDecode(cur.OwnerNode, beatKv.Value.ToStringUtf8(), out beat, out _))
+                {
+                    // An undecodable heartbeat proves nothing about the owner: never a reason to take over.
+                    return new StoreResult(StoreStatus.OwnerAlive, cur, now);
+                }
+                StoreStatus decided = TakeoverRule.Decide(cur, beat, node, nodeEpoch, expected);
+                if (decided != StoreStatus.Ok)
+                {
+                    return new StoreResult(decided, cur, now);
+                }
+                OwnershipRecord next = cur with { OwnerNode = node, OwnerNodeEpoch = nodeEpoch, OwnerEpoch = cur.OwnerEpoch + 1, Released = false };
+                var txn = new TxnRequest();
+                txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = s.Revision });
+                txn.Compare.Add(beatKv is null
+                    ? new Compare { Key = beatKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+                    : new Compare { Key = beatKey, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = beatKv.ModRevision });
+                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(next, s.RemoveAtUnixMs) } });
+                TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
+                if (r.Succeeded)
+                {
+                    return new StoreResult(StoreStatus.Ok, next, now, cur.OwnerNode);
+                }
+                ThrowIfPast(deadline);
+            }
+        });
+    }
 
-    public StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs) => Update(id, (cur, removeAt, now) =>
-        !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch
+    public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Update(id, (cur, removeAt, now) =>
+        !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerNodeEpoch != nodeEpoch || cur.OwnerEpoch != epoch
             ? new Decision(StoreStatus.OwnershipConflict)
-            : new Decision(StoreStatus.Ok, cur with { LeaseExpiryUnixMs = now + Math.Max(1, leaseMs) },
-                cur.State == SessionState.Terminated ? removeAt : now + Math.Max(1, leaseMs) + InMemorySessionStore.RetainAfterLeaseMs));
-
-    public StoreResult Release(SessionId id, string node, ulong epoch) => Update(id, (cur, removeAt, now) =>
-        !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch
-            ? new Decision(StoreStatus.OwnershipConflict)
-            : new Decision(StoreStatus.Ok, cur with { LeaseExpiryUnixMs = 0 },
-                cur.State == SessionState.Terminated ? removeAt : now + InMemorySessionStore.RetainAfterLeaseMs));
+            : new Decision(StoreStatus.Ok, cur with { Released = true }, removeAt));
 
     /// <summary>What a rule decided on the current record: refuse with a status, or write <see cref="Next"/>.</summary>
     private readonly record struct Decision(StoreStatus Status, OwnershipRecord? Next = null, long RemoveAtUnixMs = 0, string PreviousOwner = "");
@@ -304,38 +346,74 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         }
     }
 
-    public bool Heartbeat(string node, string detail, long ttlMs)
+    /// <summary>The per-node counter under `PREFIX/e/`: read, then +1 in a transaction on its mod_revision (retried until the deadline).</summary>
+    public ulong RegisterNode(string node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        long now = Now();
-        string value = string.Create(CultureInfo.InvariantCulture, $"{now + ttlMs}|{now}|{detail}");
-        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + node), Value = ByteString.CopyFromUtf8(value) }, h, d)));
+        ByteString key = Key(_nodeEpochs + node);
+        try
+        {
+            DateTime deadline = DateTime.UtcNow.AddMilliseconds(_timeoutMs);
+            while (true)
+            {
+                RangeResponse read = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = key }, h, d), deadline);
+                KeyValue? kv = read.Kvs.Count > 0 ? read.Kvs[0] : null;
+                ulong current = 0;
+                if (kv is not null && !ulong.TryParse(kv.Value.ToStringUtf8(), NumberStyles.None, CultureInfo.InvariantCulture, out current))
+                {
+                    LastError = "node epoch counter of " + StoreRecordCheck.Excerpt(node) + " is not a number";
+                    return 0;
+                }
+                ulong next = current + 1;
+                var txn = new TxnRequest();
+                txn.Compare.Add(kv is null
+                    ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+                    : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = kv.ModRevision });
+                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(next.ToString(CultureInfo.InvariantCulture)) } });
+                if (_etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline).Succeeded)
+                {
+                    return next;
+                }
+                ThrowIfPast(deadline);
+            }
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return 0;
+        }
     }
 
-    public IReadOnlyList<ClusterNodeInfo> ListNodes()
+    /// <summary>
+    /// A plain put: etcd cannot compare a number inside a value, so a late beat of an older incarnation may land
+    /// over a newer one's; it changes the value, which observers count as activity, never as death.
+    /// </summary>
+    public bool Heartbeat(ClusterNodeInfo beat)
+    {
+        ArgumentNullException.ThrowIfNull(beat);
+        string value = NodeBeatCodec.Encode(beat, Now());
+        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + beat.NodeId), Value = ByteString.CopyFromUtf8(value) }, h, d)));
+    }
+
+    public IReadOnlyList<ClusterNodeInfo>? ListNodes()
     {
         var nodes = new List<ClusterNodeInfo>();
         try
         {
-            long now = Now();
             RangeResponse r = Call((c, h, d) => c.Get(Prefix(_nodes), h, d));
             foreach (KeyValue kv in r.Kvs)
             {
-                // "expires|seen|detail", as the Redis store keeps it; an entry that does not parse is not a node.
-                string[] parts = kv.Value.ToStringUtf8().Split('|', 3);
-                if (parts.Length == 3
-                    && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long expires)
-                    && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long seen)
-                    && expires > now)
+                // An entry that does not decode is not a node.
+                if (NodeBeatCodec.TryDecode(kv.Key.ToStringUtf8()[_nodes.Length..], kv.Value.ToStringUtf8(), out ClusterNodeInfo? n, out _))
                 {
-                    nodes.Add(new ClusterNodeInfo(kv.Key.ToStringUtf8()[_nodes.Length..], parts[2], seen, expires));
+                    nodes.Add(n);
                 }
             }
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
             LastError = ex.Message;
-            return [];
+            return null;
         }
         nodes.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
         return nodes;

@@ -3,54 +3,71 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The session store of docs/design.md §6: one <see cref="OwnershipRecord"/> per session, every write a single
-/// atomic compare-and-swap on (owner_epoch, state_version), ownership by lease with a fencing epoch. Three
-/// real implementations: <see cref="InMemorySessionStore"/> (one node, nothing to install), and
+/// The session store of docs/design.md §6: one <see cref="OwnershipRecord"/> per session and one heartbeat
+/// record per node (docs/cluster.md "Node liveness"). Every session write is a single atomic compare-and-swap on
+/// (owner, owner node epoch, owner_epoch, state_version); there is no per-session lease, so the steady-state
+/// load is one heartbeat write and one node list per node and beat period, whatever the number of sessions.
+/// Three real implementations: <see cref="InMemorySessionStore"/> (one node, nothing to install), and
 /// <see cref="RedisSessionStore"/> and <see cref="EtcdSessionStore"/> (shared by the nodes of a cluster;
-/// docs/cluster.md "Which store"). Calls are synchronous with a bounded
-/// operation timeout: the session layer commits on its own thread and must get an answer (or
-/// <see cref="StoreStatus.Unavailable"/>) quickly; it never retries a write blindly and never falls back to
-/// a local commit (docs/session-spec.md §5.2.3 "fail closed").
+/// docs/cluster.md "Which store"). Calls are synchronous with a bounded operation timeout: the caller gets an
+/// answer (or <see cref="StoreStatus.Unavailable"/>) quickly; it never retries a write blindly and never falls
+/// back to a local commit (docs/session-spec.md §5.2.3 "fail closed").
 /// </summary>
 public interface ISessionStore : IDisposable
 {
     /// <summary>`memory`, `redis://host:port/db` or `etcd://host:port,...` (no password), for logs and status.</summary>
     string Description { get; }
 
-    /// <summary>Creates a new record owned by <paramref name="record"/>.OwnerNode with epoch 1 and a lease; fails if the id exists.</summary>
-    StoreResult Create(OwnershipRecord record, long leaseMs);
+    /// <summary>
+    /// Creates a new record owned by (<paramref name="record"/>.OwnerNode, .OwnerNodeEpoch) with owner_epoch 1,
+    /// not released; fails (<see cref="StoreStatus.AlreadyExists"/>) if the id exists.
+    /// </summary>
+    StoreResult Create(OwnershipRecord record);
 
     StoreResult Read(SessionId id);
 
     /// <summary>
-    /// Replaces the record iff the stored owner and epoch equal <paramref name="next"/>'s and the stored
-    /// state_version equals <paramref name="expectedVersion"/>. A lost CAS re-reads and answers
-    /// <see cref="StoreStatus.OwnershipConflict"/> or <see cref="StoreStatus.StaleStateVersion"/> with the current
-    /// record; never last-write-wins. Lease and epoch are not changed by this write. A TERMINATED record is
-    /// kept as a tombstone for <paramref name="tombstoneMs"/> and then removed.
+    /// Replaces the record iff it is not released, its owner, owner node epoch and owner_epoch equal
+    /// <paramref name="next"/>'s, and its state_version equals <paramref name="expectedVersion"/>. A lost CAS
+    /// answers <see cref="StoreStatus.OwnershipConflict"/> or <see cref="StoreStatus.StaleStateVersion"/> with the
+    /// current record; never last-write-wins. A TERMINATED record is kept as a tombstone for
+    /// <paramref name="tombstoneMs"/> and then removed.
     /// </summary>
     StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs);
 
     /// <summary>
-    /// Takes ownership for <paramref name="node"/> iff the current lease has ended (or was released, or is
-    /// the node's own): owner_epoch + 1, lease = store now + <paramref name="leaseMs"/>. Otherwise
-    /// <see cref="StoreStatus.LeaseHeld"/> with the current record (its lease says when to retry).
+    /// Takes the session for (<paramref name="node"/>, <paramref name="nodeEpoch"/>) in one atomic step
+    /// (docs/cluster.md "Failover"): iff the record's owner, owner node epoch, owner_epoch and state_version are
+    /// <paramref name="expected"/>'s, and the takeover is allowed: the record was released, or its owner is
+    /// <paramref name="node"/> at an equal or older node epoch, or the owner's heartbeat record is still exactly
+    /// <paramref name="expected"/>.StaleBeat (absent if that is absent), or it names a newer incarnation of the
+    /// owner. Then owner_epoch + 1 and released cleared. A record that changed answers
+    /// <see cref="StoreStatus.OwnershipConflict"/>/<see cref="StoreStatus.StaleStateVersion"/>, a heartbeat that
+    /// advanced <see cref="StoreStatus.OwnerAlive"/>, both with the current record.
     /// </summary>
-    StoreResult Acquire(SessionId id, string node, long leaseMs);
+    StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected);
 
-    /// <summary>Extends the lease iff <paramref name="node"/> still owns the session at <paramref name="epoch"/>.</summary>
-    StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs);
-
-    /// <summary>Ends the lease at once (a stopping node), so another node may acquire without waiting.</summary>
-    StoreResult Release(SessionId id, string node, ulong epoch);
+    /// <summary>Marks the session released (a stopping or draining node) iff the owner is still (node, node epoch, epoch).</summary>
+    StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch);
 
     /// <summary>Live records (tombstones excluded), for `jvpn cluster status`.</summary>
     IReadOnlyList<OwnershipRecord> ListSessions();
 
-    /// <summary>Announces a node for <paramref name="ttlMs"/> (the node registry).</summary>
-    bool Heartbeat(string node, string detail, long ttlMs);
+    /// <summary>
+    /// A new incarnation of <paramref name="node"/>: a node epoch larger than any the store handed this node id
+    /// before (a per-node counter in the store); 0 when the store is unavailable.
+    /// </summary>
+    ulong RegisterNode(string node);
 
-    IReadOnlyList<ClusterNodeInfo> ListNodes();
+    /// <summary>
+    /// Writes the node's heartbeat record (<see cref="ClusterNodeInfo"/>; SeenUnixMs is set by the store). The
+    /// record has no expiry: a node that stops beating stays listed, and observers judge it by its beat
+    /// counter on their own clocks (docs/cluster.md "Node liveness").
+    /// </summary>
+    bool Heartbeat(ClusterNodeInfo beat);
+
+    /// <summary>Every heartbeat record, by node id; null when the store is unavailable (never an empty list for that).</summary>
+    IReadOnlyList<ClusterNodeInfo>? ListNodes();
 
     /// <summary>The peer registry shared by the nodes (client key -> inner addresses).</summary>
     bool PutPeer(RegisteredPeer peer);

@@ -3,26 +3,24 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// The embedded default store (docs/design.md §6): one process, one lock, the same CAS and lease rules as the
-/// Redis store so the contract tests hold for both. Time comes from the injected <see cref="TimeProvider"/>
-/// (Unix ms), so lease expiry is testable with a manual clock.
+/// The embedded default store (docs/design.md §6): one process, one lock, the same CAS and takeover rules as the
+/// Redis and etcd stores (<see cref="TakeoverRule"/>) so the contract tests hold for all three. Time comes from the
+/// injected <see cref="TimeProvider"/> (Unix ms), so tombstone expiry is testable with a manual clock.
 /// </summary>
 public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionStore
 {
-    /// <summary>A live record is dropped this long after its lease ends (same rule as RedisScripts).</summary>
-    public const long RetainAfterLeaseMs = 600_000;
-
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _lock = new();
     private readonly Dictionary<SessionId, (OwnershipRecord Record, long RemoveAtUnixMs)> _sessions = [];
     private readonly Dictionary<string, ClusterNodeInfo> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _nodeEpochs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RegisteredPeer> _peers = new(StringComparer.Ordinal);
 
     public string Description => "memory";
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public StoreResult Create(OwnershipRecord record, long leaseMs)
+    public StoreResult Create(OwnershipRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         lock (_lock)
@@ -32,8 +30,8 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             {
                 return new StoreResult(StoreStatus.AlreadyExists, existing, now);
             }
-            OwnershipRecord created = record with { OwnerEpoch = 1, LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[record.Id] = (created, now + leaseMs + RetainAfterLeaseMs);
+            OwnershipRecord created = record with { OwnerEpoch = 1, Released = false };
+            _sessions[record.Id] = (created, long.MaxValue);
             return new StoreResult(StoreStatus.Ok, created, now);
         }
     }
@@ -59,7 +57,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             {
                 return new StoreResult(StoreStatus.NotFound, null, now);
             }
-            if (!string.Equals(cur.OwnerNode, next.OwnerNode, StringComparison.Ordinal) || cur.OwnerEpoch != next.OwnerEpoch)
+            if (cur.Released || !string.Equals(cur.OwnerNode, next.OwnerNode, StringComparison.Ordinal) || cur.OwnerNodeEpoch != next.OwnerNodeEpoch || cur.OwnerEpoch != next.OwnerEpoch)
             {
                 return new StoreResult(StoreStatus.OwnershipConflict, cur, now);
             }
@@ -67,13 +65,13 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             {
                 return new StoreResult(StoreStatus.StaleStateVersion, cur, now);
             }
-            OwnershipRecord written = next with { LeaseExpiryUnixMs = cur.LeaseExpiryUnixMs };
-            _sessions[next.Id] = (written, next.State == SessionState.Terminated ? now + tombstoneMs : _sessions[next.Id].RemoveAtUnixMs);
+            OwnershipRecord written = next with { Released = false };
+            _sessions[next.Id] = (written, next.State == SessionState.Terminated ? now + Math.Max(1, tombstoneMs) : long.MaxValue);
             return new StoreResult(StoreStatus.Ok, written, now);
         }
     }
 
-    public StoreResult Acquire(SessionId id, string node, long leaseMs)
+    public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected)
     {
         lock (_lock)
         {
@@ -82,18 +80,18 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             {
                 return new StoreResult(StoreStatus.NotFound, null, now);
             }
-            bool own = string.Equals(cur.OwnerNode, node, StringComparison.Ordinal);
-            if (!own && cur.LeaseExpiryUnixMs > now)
+            StoreStatus decided = TakeoverRule.Decide(cur, _nodes.GetValueOrDefault(cur.OwnerNode), node, nodeEpoch, expected);
+            if (decided != StoreStatus.Ok)
             {
-                return new StoreResult(StoreStatus.LeaseHeld, cur, now);
+                return new StoreResult(decided, cur, now);
             }
-            OwnershipRecord acquired = cur with { OwnerNode = node, OwnerEpoch = cur.OwnerEpoch + 1, LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[id] = (acquired, now + leaseMs + RetainAfterLeaseMs);
+            OwnershipRecord acquired = cur with { OwnerNode = node, OwnerNodeEpoch = nodeEpoch, OwnerEpoch = cur.OwnerEpoch + 1, Released = false };
+            _sessions[id] = (acquired, _sessions[id].RemoveAtUnixMs);
             return new StoreResult(StoreStatus.Ok, acquired, now, cur.OwnerNode);
         }
     }
 
-    public StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs)
+    public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch)
     {
         lock (_lock)
         {
@@ -102,31 +100,12 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             {
                 return new StoreResult(StoreStatus.NotFound, null, now);
             }
-            if (!string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch)
+            if (!string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerNodeEpoch != nodeEpoch || cur.OwnerEpoch != epoch)
             {
                 return new StoreResult(StoreStatus.OwnershipConflict, cur, now);
             }
-            OwnershipRecord renewed = cur with { LeaseExpiryUnixMs = now + leaseMs };
-            _sessions[id] = (renewed, cur.State == SessionState.Terminated ? _sessions[id].RemoveAtUnixMs : now + leaseMs + RetainAfterLeaseMs);
-            return new StoreResult(StoreStatus.Ok, renewed, now);
-        }
-    }
-
-    public StoreResult Release(SessionId id, string node, ulong epoch)
-    {
-        lock (_lock)
-        {
-            long now = Now();
-            if (!TryGet(id, now, out OwnershipRecord? cur))
-            {
-                return new StoreResult(StoreStatus.NotFound, null, now);
-            }
-            if (!string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerEpoch != epoch)
-            {
-                return new StoreResult(StoreStatus.OwnershipConflict, cur, now);
-            }
-            OwnershipRecord released = cur with { LeaseExpiryUnixMs = 0 };
-            _sessions[id] = (released, cur.State == SessionState.Terminated ? _sessions[id].RemoveAtUnixMs : now + RetainAfterLeaseMs);
+            OwnershipRecord released = cur with { Released = true };
+            _sessions[id] = (released, _sessions[id].RemoveAtUnixMs);
             return new StoreResult(StoreStatus.Ok, released, now);
         }
     }
@@ -148,22 +127,39 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
         }
     }
 
-    public bool Heartbeat(string node, string detail, long ttlMs)
+    public ulong RegisterNode(string node)
     {
+        ArgumentNullException.ThrowIfNull(node);
         lock (_lock)
         {
-            long now = Now();
-            _nodes[node] = new ClusterNodeInfo(node, detail, now, now + ttlMs);
+            ulong epoch = _nodeEpochs.GetValueOrDefault(node) + 1;
+            _nodeEpochs[node] = epoch;
+            return epoch;
+        }
+    }
+
+    public bool Heartbeat(ClusterNodeInfo beat)
+    {
+        ArgumentNullException.ThrowIfNull(beat);
+        lock (_lock)
+        {
+            // A late write of an older incarnation never replaces a newer one's record (same rule as RedisScripts).
+            if (_nodes.TryGetValue(beat.NodeId, out ClusterNodeInfo? cur) && cur.NodeEpoch > beat.NodeEpoch)
+            {
+                return false;
+            }
+            _nodes[beat.NodeId] = beat with { SeenUnixMs = Now() };
             return true;
         }
     }
 
-    public IReadOnlyList<ClusterNodeInfo> ListNodes()
+    public IReadOnlyList<ClusterNodeInfo>? ListNodes()
     {
         lock (_lock)
         {
-            long now = Now();
-            return [.. _nodes.Values.Where(n => n.ExpiresUnixMs > now).OrderBy(n => n.NodeId, StringComparer.Ordinal)];
+            var list = new List<ClusterNodeInfo>(_nodes.Values);
+            list.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
+            return list;
         }
     }
 

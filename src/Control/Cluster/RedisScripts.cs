@@ -2,15 +2,13 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// The Lua scripts of <see cref="RedisSessionStore"/>. Redis runs a script atomically (no other command
-/// interleaves), so each check-then-write below is one compare-and-swap (docs/session-spec.md §5.2.3). Time is the
-/// Redis server's own clock (TIME), the single clock every node's lease is measured on. Numbers are written
-/// with %d: Lua's tostring would print 1.7e+12 for a Unix-ms value.
-/// Every script answers {status, store_now_ms, previous_owner, field1, value1, ...} (the record after the
-/// operation, or as it stands when the operation lost).
-/// Garbage collection: a live record expires 10 minutes after its lease (create, acquire and renew push
-/// that out), so a session nobody owns any more (its node died and no client came back within
-/// transport_lost_ttl, or it was released and replaced) leaves the store by itself; a TERMINATED one is
-/// kept only for the tombstone time.
+/// interleaves), so each check-then-write below is one compare-and-swap (docs/session-spec.md §5.2.3), and the
+/// acquire reads the owner's heartbeat in the same step (docs/cluster.md "Failover"). Numbers are written with
+/// %d: Lua's tostring would print 1.7e+12 for a Unix-ms value.
+/// Every session script answers {status, store_now_ms, previous_owner, field1, value1, ...} (the record after
+/// the operation, or as it stands when the operation lost).
+/// Garbage collection: a TERMINATED record is kept only for the tombstone time; live records have no expiry
+/// (there is no per-session lease any more to hang one on; docs/cluster.md "Not done yet").
 /// </summary>
 internal static class RedisScripts
 {
@@ -26,8 +24,6 @@ internal static class RedisScripts
           return r
         end
         local now = now_ms()
-        local retain = 600000
-        local function keep(lease) redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.max(lease, now) + retain)) end
 
         """;
 
@@ -37,61 +33,74 @@ internal static class RedisScripts
         return reply('OK', now)
         """;
 
-    /// <summary>KEYS: record, session set. ARGV: lease_ms, id, field/value pairs.</summary>
+    /// <summary>KEYS: record, session set. ARGV: id, field/value pairs (owner and node epoch among them).</summary>
     public const string Create = Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 1 then return reply('ALREADY_EXISTS', now) end
-        redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-        redis.call('HSET', KEYS[1], 'epoch', '1', 'lease', string.format('%d', now + tonumber(ARGV[1])))
-        keep(now + tonumber(ARGV[1]))
-        redis.call('SADD', KEYS[2], ARGV[2])
+        redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+        redis.call('HSET', KEYS[1], 'epoch', '1', 'rel', '0')
+        redis.call('SADD', KEYS[2], ARGV[1])
         return reply('OK', now)
         """;
 
-    /// <summary>KEYS: record, session set. ARGV: expected version, owner, epoch, terminated (0/1), tombstone_ms, id, field/value pairs.</summary>
+    /// <summary>KEYS: record, session set. ARGV: expected version, owner, node epoch, epoch, terminated (0/1), tombstone_ms, id, field/value pairs.</summary>
     public const string CompareAndSwap = Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return reply('NOT_FOUND', now) end
-        local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'ver')
-        if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return reply('OWNERSHIP_CONFLICT', now) end
-        if cur[3] ~= ARGV[1] then return reply('STALE_STATE_VERSION', now) end
-        redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-        if ARGV[4] == '1' then
-          redis.call('PEXPIRE', KEYS[1], ARGV[5])
-          redis.call('SREM', KEYS[2], ARGV[6])
+        local cur = redis.call('HMGET', KEYS[1], 'owner', 'nepoch', 'epoch', 'ver', 'rel')
+        if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] or cur[3] ~= ARGV[4] or cur[5] == '1' then return reply('OWNERSHIP_CONFLICT', now) end
+        if cur[4] ~= ARGV[1] then return reply('STALE_STATE_VERSION', now) end
+        redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+        if ARGV[5] == '1' then
+          redis.call('PEXPIRE', KEYS[1], ARGV[6])
+          redis.call('SREM', KEYS[2], ARGV[7])
         end
         return reply('OK', now)
         """;
 
-    /// <summary>KEYS: record. ARGV: node, lease_ms.</summary>
+    /// <summary>
+    /// KEYS: record, node heartbeat hash. ARGV: node, node epoch, expected owner, owner node epoch, owner epoch,
+    /// state version, stale beat's node epoch, stale beat (0 0: no heartbeat was seen). The rule of TakeoverRule.
+    /// </summary>
     public const string Acquire = Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return reply('NOT_FOUND', now) end
-        local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'lease')
-        if cur[1] ~= ARGV[1] and tonumber(cur[3]) > now then return reply('LEASE_HELD', now) end
-        redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', string.format('%d', tonumber(cur[2]) + 1),
-          'lease', string.format('%d', now + tonumber(ARGV[2])))
-        keep(now + tonumber(ARGV[2]))
+        local cur = redis.call('HMGET', KEYS[1], 'owner', 'nepoch', 'epoch', 'ver', 'rel')
+        if cur[1] ~= ARGV[3] or cur[2] ~= ARGV[4] or cur[3] ~= ARGV[5] then return reply('OWNERSHIP_CONFLICT', now) end
+        if cur[4] ~= ARGV[6] then return reply('STALE_STATE_VERSION', now) end
+        local allowed = cur[5] == '1' or (cur[1] == ARGV[1] and tonumber(cur[2]) <= tonumber(ARGV[2]))
+        if not allowed then
+          local hb = redis.call('HGET', KEYS[2], cur[1])
+          if not hb then
+            allowed = ARGV[7] == '0' and ARGV[8] == '0'
+          else
+            local e, b = string.match(hb, '^(%d+)|(%d+)|')
+            allowed = e ~= nil and (tonumber(e) > tonumber(cur[2]) or (e == ARGV[7] and b == ARGV[8]))
+          end
+        end
+        if not allowed then return reply('OWNER_ALIVE', now) end
+        redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'nepoch', ARGV[2], 'epoch', string.format('%d', tonumber(cur[3]) + 1), 'rel', '0')
         return reply('OK', now, cur[1])
         """;
 
-    /// <summary>KEYS: record. ARGV: node, epoch, lease_ms (0 = release).</summary>
-    public const string Renew = Prelude + """
+    /// <summary>KEYS: record. ARGV: node, node epoch, epoch.</summary>
+    public const string Release = Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return reply('NOT_FOUND', now) end
-        local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch')
-        if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return reply('OWNERSHIP_CONFLICT', now) end
-        local lease = 0
-        if tonumber(ARGV[3]) > 0 then lease = now + tonumber(ARGV[3]) end
-        redis.call('HSET', KEYS[1], 'lease', string.format('%d', lease))
-        if redis.call('HGET', KEYS[1], 'state') ~= '5' then keep(lease) end
+        local cur = redis.call('HMGET', KEYS[1], 'owner', 'nepoch', 'epoch')
+        if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] or cur[3] ~= ARGV[3] then return reply('OWNERSHIP_CONFLICT', now) end
+        redis.call('HSET', KEYS[1], 'rel', '1')
         return reply('OK', now)
         """;
 
-    /// <summary>KEYS: node hash. ARGV: node, ttl_ms, detail. Stores "expires|seen|detail".</summary>
+    /// <summary>
+    /// KEYS: node heartbeat hash. ARGV: node, node epoch, beat, draining (0/1), endpoint. Stores
+    /// "epoch|beat|seen|draining|endpoint" (<see cref="NodeBeatCodec"/>); a late beat of an older incarnation
+    /// does not replace a newer one's.
+    /// </summary>
     public const string Heartbeat = Prelude + """
-        redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + tonumber(ARGV[2])) .. '|' .. string.format('%d', now) .. '|' .. ARGV[3])
+        local hb = redis.call('HGET', KEYS[1], ARGV[1])
+        if hb then
+          local e = string.match(hb, '^(%d+)|')
+          if e and tonumber(e) > tonumber(ARGV[2]) then return {'OWNERSHIP_CONFLICT', string.format('%d', now), ''} end
+        end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. string.format('%d', now) .. '|' .. ARGV[4] .. '|' .. ARGV[5])
         return {'OK', string.format('%d', now), ''}
-        """;
-
-    /// <summary>KEYS: node hash. Answers {OK, now, '', node1, value1, ...}, dropping nodes whose announcement expired.</summary>
-    public const string ListNodes = Prelude + """
-        return reply('OK', now)
         """;
 }

@@ -20,6 +20,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
     private readonly int _db;
     private readonly RedisKey _sessionSet;
     private readonly RedisKey _nodes;
+    private readonly RedisKey _nodeEpochs;
     private readonly RedisKey _peers;
 
     private RedisSessionStore(ConnectionMultiplexer redis, string prefix, int db, string description)
@@ -30,6 +31,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         Description = description;
         _sessionSet = prefix + ":sessions";
         _nodes = prefix + ":nodes";
+        _nodeEpochs = prefix + ":nodeepochs";
         _peers = prefix + ":peers";
     }
 
@@ -139,10 +141,10 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
 
     private RedisKey Key(SessionId id) => _prefix + ":s:" + id.ToString();
 
-    public StoreResult Create(OwnershipRecord record, long leaseMs)
+    public StoreResult Create(OwnershipRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var args = new List<RedisValue> { leaseMs, record.Id.ToString() };
+        var args = new List<RedisValue> { record.Id.ToString() };
         AddFields(args, record);
         return Run(RedisScripts.Create, [Key(record.Id), _sessionSet], [.. args]);
     }
@@ -154,21 +156,22 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         ArgumentNullException.ThrowIfNull(next);
         var args = new List<RedisValue>
         {
-            Num(expectedVersion), next.OwnerNode, Num(next.OwnerEpoch), next.State == SessionState.Terminated ? "1" : "0",
+            Num(expectedVersion), next.OwnerNode, Num(next.OwnerNodeEpoch), Num(next.OwnerEpoch), next.State == SessionState.Terminated ? "1" : "0",
             Math.Max(1, tombstoneMs), next.Id.ToString(),
         };
         AddFields(args, next);
         return Run(RedisScripts.CompareAndSwap, [Key(next.Id), _sessionSet], [.. args]);
     }
 
-    public StoreResult Acquire(SessionId id, string node, long leaseMs) =>
-        Run(RedisScripts.Acquire, [Key(id)], [node, leaseMs]);
+    public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) =>
+        Run(RedisScripts.Acquire, [Key(id), _nodes],
+        [
+            node, Num(nodeEpoch), expected.OwnerNode, Num(expected.OwnerNodeEpoch), Num(expected.OwnerEpoch), Num(expected.StateVersion),
+            Num(expected.StaleBeat.NodeEpoch), Num(expected.StaleBeat.Beat),
+        ]);
 
-    public StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs) =>
-        Run(RedisScripts.Renew, [Key(id)], [node, Num(epoch), Math.Max(1, leaseMs)]);
-
-    public StoreResult Release(SessionId id, string node, ulong epoch) =>
-        Run(RedisScripts.Renew, [Key(id)], [node, Num(epoch), 0]);
+    public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) =>
+        Run(RedisScripts.Release, [Key(id)], [node, Num(nodeEpoch), Num(epoch)]);
 
     public IReadOnlyList<OwnershipRecord> ListSessions()
     {
@@ -200,35 +203,46 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         }
     }
 
-    public bool Heartbeat(string node, string detail, long ttlMs) =>
-        Run(RedisScripts.Heartbeat, [_nodes], [node, ttlMs, detail]).IsOk;
-
-    public IReadOnlyList<ClusterNodeInfo> ListNodes()
+    public ulong RegisterNode(string node)
     {
-        RedisResult[] r;
+        ArgumentNullException.ThrowIfNull(node);
         try
         {
-            r = (RedisResult[])Db.ScriptEvaluate(RedisScripts.ListNodes, [_nodes], [])!;
+            long epoch = Db.HashIncrement(_nodeEpochs, node);
+            return epoch > 0 ? (ulong)epoch : 0;
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
-            return [];
+            LastError = ex.Message;
+            return 0;
         }
-        var nodes = new List<ClusterNodeInfo>();
-        if (r.Length < 2 || !long.TryParse(r[1].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long now))
+    }
+
+    public bool Heartbeat(ClusterNodeInfo beat)
+    {
+        ArgumentNullException.ThrowIfNull(beat);
+        return Run(RedisScripts.Heartbeat, [_nodes], [beat.NodeId, Num(beat.NodeEpoch), Num(beat.Beat), beat.Draining ? "1" : "0", beat.Endpoint]).IsOk;
+    }
+
+    /// <summary>Every heartbeat record; an entry that does not decode (<see cref="NodeBeatCodec"/>) is not a node and is left out.</summary>
+    public IReadOnlyList<ClusterNodeInfo>? ListNodes()
+    {
+        HashEntry[] entries;
+        try
         {
-            return nodes;
+            entries = Db.HashGetAll(_nodes);
         }
-        for (int i = 3; i + 1 < r.Length; i += 2)
+        catch (Exception ex) when (IsUnavailable(ex))
         {
-            // "expires|seen|detail"; an entry that does not parse is not a node (callers validate the rest).
-            string[] parts = r[i + 1].ToString().Split('|', 3);
-            if (parts.Length == 3
-                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long expires)
-                && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long seen)
-                && expires > now)
+            LastError = ex.Message;
+            return null;
+        }
+        var nodes = new List<ClusterNodeInfo>(entries.Length);
+        foreach (HashEntry e in entries)
+        {
+            if (NodeBeatCodec.TryDecode(e.Name.ToString(), e.Value.ToString(), out ClusterNodeInfo? n, out _))
             {
-                nodes.Add(new ClusterNodeInfo(r[i].ToString(), parts[2], seen, expires));
+                nodes.Add(n);
             }
         }
         nodes.Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
@@ -322,7 +336,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
             "ALREADY_EXISTS" => StoreStatus.AlreadyExists,
             "STALE_STATE_VERSION" => StoreStatus.StaleStateVersion,
             "OWNERSHIP_CONFLICT" => StoreStatus.OwnershipConflict,
-            "LEASE_HELD" => StoreStatus.LeaseHeld,
+            "OWNER_ALIVE" => StoreStatus.OwnerAlive,
             _ => null,
         };
         if (s is null)
@@ -370,12 +384,12 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The record's fields except owner epoch and lease, which only acquire/renew/release change.</summary>
+    /// <summary>The record's fields except owner epoch and the released marker, which only create/acquire/release change.</summary>
     private static void AddFields(List<RedisValue> args, OwnershipRecord r)
     {
         args.AddRange(
         [
-            "peer", r.PeerKey, "owner", r.OwnerNode, "state", (int)r.State, "ver", Num(r.StateVersion),
+            "peer", r.PeerKey, "owner", r.OwnerNode, "nepoch", Num(r.OwnerNodeEpoch), "state", (int)r.State, "ver", Num(r.StateVersion),
             "bav", Num(r.BoundAtVersion), "bind", r.Binding, "inner", r.InnerAddresses, "pol", r.PolicyVersion,
             "created", Num(r.CreatedUnixMs), "unbound", Num(r.UnboundSinceUnixMs), "sw", r.TotalSwitches,
             "hw", Num(r.CtrlSeqHighWater), "reason", (int)r.LastReason,
@@ -388,7 +402,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         record = null;
         string Get(string k) => f.TryGetValue(k, out string? v) ? v : "";
         long[] signed = new long[7];
-        string[] signedKeys = ["lease", "state", "created", "unbound", "sw", "reason", "epoch"];
+        string[] signedKeys = ["nepoch", "state", "created", "unbound", "sw", "reason", "epoch"];
         for (int i = 0; i < signedKeys.Length; i++)
         {
             string k = signedKeys[i];
@@ -413,9 +427,15 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
                 return false;
             }
         }
-        if (signed[1] is < 0 or > byte.MaxValue || signed[4] is < 0 or > int.MaxValue || signed[5] is < 0 or > ushort.MaxValue || signed[6] < 0)
+        if (signed[0] < 0 || signed[1] is < 0 or > byte.MaxValue || signed[4] is < 0 or > int.MaxValue || signed[5] is < 0 or > ushort.MaxValue || signed[6] < 0)
         {
-            problem = "state, switch count, reason or epoch out of range";
+            problem = "node epoch, state, switch count, reason or epoch out of range";
+            return false;
+        }
+        string released = Get("rel");
+        if (released is not ("0" or "1"))
+        {
+            problem = "field rel = " + StoreRecordCheck.Excerpt(released) + " is not 0 or 1";
             return false;
         }
         record = new OwnershipRecord
@@ -423,8 +443,9 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
             Id = id,
             PeerKey = Get("peer"),
             OwnerNode = Get("owner"),
+            OwnerNodeEpoch = (ulong)signed[0],
             OwnerEpoch = (ulong)signed[6],
-            LeaseExpiryUnixMs = signed[0],
+            Released = released == "1",
             State = (SessionState)signed[1],
             StateVersion = unsigned[0],
             BoundAtVersion = unsigned[1],

@@ -23,8 +23,6 @@ public static class StoreRecordCheck
 
     public const int MaxPolicyVersionLength = 128;
 
-    public const int MaxDetailLength = 128;
-
     /// <summary>Unix ms bound for every time in a record (year 6429): beyond it a value is not a time.</summary>
     public const long MaxUnixMs = 1L << 47;
 
@@ -40,9 +38,9 @@ public static class StoreRecordCheck
         {
             return "owner " + node;
         }
-        if (r.OwnerEpoch == 0)
+        if (r.OwnerEpoch == 0 || r.OwnerNodeEpoch == 0)
         {
-            return "owner epoch 0";
+            return "owner epoch or owner node epoch 0";
         }
         if (!Enum.IsDefined(r.State))
         {
@@ -64,7 +62,7 @@ public static class StoreRecordCheck
         {
             return "policy version " + Excerpt(r.PolicyVersion) + " is not printable text";
         }
-        if (r.CreatedUnixMs is <= 0 or >= MaxUnixMs || r.LeaseExpiryUnixMs is < 0 or >= MaxUnixMs || r.UnboundSinceUnixMs is < -1 or >= MaxUnixMs)
+        if (r.CreatedUnixMs is <= 0 or >= MaxUnixMs || r.UnboundSinceUnixMs is < -1 or >= MaxUnixMs)
         {
             return "a time is out of range";
         }
@@ -137,7 +135,7 @@ public static class StoreRecordCheck
         return InnerProblem(peer.AllowedIps, MaxRegistryPrefixes, out prefixes) is { } p ? "registry peer " + Excerpt(peer.PublicKey) + ": " + p : null;
     }
 
-    /// <summary>A node-registry entry (shown by `jvpn cluster status`).</summary>
+    /// <summary>A node's heartbeat record (liveness, `jvpn cluster status`, drain targets).</summary>
     public static string? NodeProblem(ClusterNodeInfo node)
     {
         ArgumentNullException.ThrowIfNull(node);
@@ -145,11 +143,15 @@ public static class StoreRecordCheck
         {
             return id;
         }
-        if (node.Detail.Length > MaxDetailLength || !IsPrintable(node.Detail))
+        if (node.NodeEpoch == 0)
         {
-            return "node detail " + Excerpt(node.Detail) + " is not printable text";
+            return "node " + Excerpt(node.NodeId) + " has node epoch 0";
         }
-        return node.SeenUnixMs is < 0 or >= MaxUnixMs || node.ExpiresUnixMs is < 0 or >= MaxUnixMs ? "a node time is out of range" : null;
+        if (node.Endpoint.Length > 0 && !TransportAddress.TryParse(node.Endpoint, out _))
+        {
+            return "endpoint " + Excerpt(node.Endpoint) + " of node " + Excerpt(node.NodeId) + " is not ip:port";
+        }
+        return node.SeenUnixMs is < 0 or >= MaxUnixMs ? "a node time is out of range" : null;
     }
 
     public static bool IsPublicKey(string text)

@@ -10,8 +10,8 @@ public enum StoreStatus : byte
     StaleStateVersion,
     /// <summary>The CAS lost on owner/epoch: another node (or a newer incarnation) owns the session (fencing).</summary>
     OwnershipConflict,
-    /// <summary>Acquire refused: another node's lease is still running.</summary>
-    LeaseHeld,
+    /// <summary>Acquire refused: the owner's heartbeat advanced past the beat the acquirer judged stale (it is alive).</summary>
+    OwnerAlive,
     /// <summary>The store did not answer within its operation timeout; nothing was written (fail closed).</summary>
     Unavailable,
     /// <summary>The store answered with a record or reply that fails validation (<see cref="StoreRecordCheck"/>): counted and dropped.</summary>
@@ -21,7 +21,7 @@ public enum StoreStatus : byte
 /// <summary>
 /// Outcome of one store operation: the status, the record as the store holds it after the operation (or
 /// as it was when a CAS lost: the caller never has to guess), the previous owner for an acquire, and the
-/// store's clock, which is the one clock leases are measured on.
+/// store's clock (status output; liveness never compares clocks across machines).
 /// </summary>
 public readonly record struct StoreResult(StoreStatus Status, OwnershipRecord? Current, long StoreNowUnixMs, string PreviousOwner = "")
 {
@@ -33,7 +33,4 @@ public readonly record struct StoreResult(StoreStatus Status, OwnershipRecord? C
     public string? Problem { get; init; }
 
     public static StoreResult Malformed(string problem, long storeNowUnixMs = 0) => new(StoreStatus.Malformed, null, storeNowUnixMs) { Problem = problem };
-
-    /// <summary>How long until the current owner's lease ends (0 when it has ended or was released).</summary>
-    public long LeaseRemainingMs => Current is { } r ? Math.Max(0, r.LeaseExpiryUnixMs - StoreNowUnixMs) : 0;
 }

@@ -4,14 +4,15 @@ namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
 /// Where the session store lives (docs/design.md §6, docs/cluster.md): `memory` (the embedded default),
-/// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;lease=DURATION]`, or
+/// `redis[s]://[USER@]HOST[:PORT][/DB][?prefix=NAME&amp;timeout=DURATION&amp;nodettl=DURATION]`, or
 /// `etcd[s]://[USER@]HOST[:PORT][,HOST[:PORT]...][?prefix=...]` (the members of one etcd cluster). The key prefix separates
 /// clusters sharing one store; the timeout is the per-operation bound after which the store counts as
-/// unavailable (docs/session-spec.md §3: 200 ms); lease is the ownership lease (10 s, renewed every third of it).
+/// unavailable (docs/session-spec.md §3: 200 ms); nodettl is how long a node's heartbeat may stand still before
+/// other nodes take its sessions (1 s, docs/cluster.md "Node liveness"; `[Jumping] NodeTtl` sets it too).
 /// `rediss://` and `etcds://` connect over TLS. A password never comes from the URL (it would show in process lists and
 /// logs): it is in <see cref="Access"/>, read from `StorePasswordFile` or the environment (docs/cluster.md).
 /// </summary>
-public sealed record StoreUrl(string Scheme, string Host, int Port, int Database, string Prefix, int TimeoutMs, long LeaseMs)
+public sealed record StoreUrl(string Scheme, string Host, int Port, int Database, string Prefix, int TimeoutMs, long NodeTtlMs)
 {
     /// <summary>True for `rediss://` and `etcds://`: TLS, with the server's certificate checked (<see cref="StoreAccess"/>).</summary>
     public bool Tls { get; init; }
@@ -25,11 +26,11 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
     /// <summary>Every member the URL names (an etcd URL may list several; the first is <see cref="Host"/>:<see cref="Port"/>).</summary>
     public IReadOnlyList<StoreEndpoint> Endpoints { get; init; } = [];
 
-    public const long DefaultLeaseMs = 10_000;
+    public const long DefaultNodeTtlMs = ClusterCoordinator.DefaultNodeTtlMs;
 
     public const int DefaultEtcdPort = 2379;
 
-    public static StoreUrl Memory { get; } = new("memory", "", 0, 0, "jvpn", 200, DefaultLeaseMs);
+    public static StoreUrl Memory { get; } = new("memory", "", 0, 0, "jvpn", 200, DefaultNodeTtlMs);
 
     public bool IsMemory => Scheme == "memory";
 
@@ -54,7 +55,7 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
         bool tls = s.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase);
         if ((!tls && !s.StartsWith("redis://", StringComparison.OrdinalIgnoreCase)) || !Uri.TryCreate(s, UriKind.Absolute, out Uri? uri) || uri.Host.Length == 0)
         {
-            problem = $"'{Redacted(text)}' is not a store: use memory, redis://[USER@]HOST:PORT[/DB][?prefix=NAME&timeout=200ms&lease=10s], rediss://... for TLS, or etcd[s]://HOST:2379[,HOST:2379...][?prefix=NAME...]";
+            problem = $"'{Redacted(text)}' is not a store: use memory, redis://[USER@]HOST:PORT[/DB][?prefix=NAME&timeout=200ms&nodettl=1s], rediss://... for TLS, or etcd[s]://HOST:2379[,HOST:2379...][?prefix=NAME...]";
             return false;
         }
         if (uri.UserInfo.Contains(':', StringComparison.Ordinal))
@@ -70,11 +71,11 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             problem = $"'{text}': the path must be a Redis database number, e.g. redis://127.0.0.1:6379/0";
             return false;
         }
-        if (!TryParseQuery(text, uri.Query, out string prefix, out long timeout, out long lease, out problem))
+        if (!TryParseQuery(text, uri.Query, out string prefix, out long timeout, out long nodeTtl, out problem))
         {
             return false;
         }
-        url = new StoreUrl(tls ? "rediss" : "redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
+        url = new StoreUrl(tls ? "rediss" : "redis", uri.Host, uri.Port > 0 ? uri.Port : 6379, db, prefix, (int)Math.Min(timeout, int.MaxValue), nodeTtl)
         {
             Tls = tls,
             User = user,
@@ -119,7 +120,7 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
         {
             if (!StoreEndpoint.TryParse(member.Trim(), DefaultEtcdPort, out StoreEndpoint endpoint))
             {
-                problem = $"'{Redacted(text)}': '{member}' is not HOST[:PORT]; use etcd://HOST:2379[,HOST:2379...][?prefix=NAME&timeout=200ms&lease=10s]";
+                problem = $"'{Redacted(text)}': '{member}' is not HOST[:PORT]; use etcd://HOST:2379[,HOST:2379...][?prefix=NAME&timeout=200ms&nodettl=1s]";
                 return false;
             }
             endpoints.Add(endpoint);
@@ -129,11 +130,11 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             problem = $"'{Redacted(text)}': empty user name before '@'";
             return false;
         }
-        if (!TryParseQuery(text, query, out string prefix, out long timeout, out long lease, out problem))
+        if (!TryParseQuery(text, query, out string prefix, out long timeout, out long nodeTtl, out problem))
         {
             return false;
         }
-        url = new StoreUrl(tls ? "etcds" : "etcd", endpoints[0].Host, endpoints[0].Port, 0, prefix, (int)Math.Min(timeout, int.MaxValue), lease)
+        url = new StoreUrl(tls ? "etcds" : "etcd", endpoints[0].Host, endpoints[0].Port, 0, prefix, (int)Math.Min(timeout, int.MaxValue), nodeTtl)
         {
             Tls = tls,
             User = user,
@@ -143,12 +144,12 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
         return true;
     }
 
-    /// <summary>The query parameters shared by every store: prefix, timeout, lease.</summary>
-    private static bool TryParseQuery(string text, string query, out string prefix, out long timeout, out long lease, out string? problem)
+    /// <summary>The query parameters shared by every store: prefix, timeout, nodettl.</summary>
+    private static bool TryParseQuery(string text, string query, out string prefix, out long timeout, out long nodeTtl, out string? problem)
     {
         prefix = "jvpn";
         timeout = 200;
-        lease = DefaultLeaseMs;
+        nodeTtl = DefaultNodeTtlMs;
         foreach (string pair in query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] kv = pair.Split('=', 2);
@@ -158,7 +159,12 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
             {
                 prefix = value;
             }
-            else if (key is "timeout" or "lease")
+            else if (key == "lease")
+            {
+                problem = $"'{Redacted(text)}': lease: {LeaseIsGone}";
+                return false;
+            }
+            else if (key is "timeout" or "nodettl")
             {
                 if (!Policy.SessionPolicyParser.TryParseDuration(value, out long ms, out string? p) || ms <= 0)
                 {
@@ -169,20 +175,30 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
                 {
                     timeout = ms;
                 }
+                else if (ms < ClusterCoordinator.MinNodeTtlMs)
+                {
+                    problem = $"'{Redacted(text)}': nodettl: {NodeTtlTooShort}";
+                    return false;
+                }
                 else
                 {
-                    lease = ms;
+                    nodeTtl = ms;
                 }
             }
             else
             {
-                problem = $"'{Redacted(text)}': unknown parameter '{kv[0]}' (known: prefix, timeout, lease)";
+                problem = $"'{Redacted(text)}': unknown parameter '{kv[0]}' (known: prefix, timeout, nodettl)";
                 return false;
             }
         }
         problem = null;
         return true;
     }
+
+    /// <summary>Why `Lease` / `lease=` is refused (docs/configuration.md "NodeTtl").</summary>
+    public const string LeaseIsGone = "per-session leases no longer exist: remove it; node failure detection is [Jumping] NodeTtl (default 1s)";
+
+    public const string NodeTtlTooShort = "must be at least 300ms (a heartbeat goes out every NodeTtl/4 and needs a store round trip)";
 
     /// <summary>Opens the store this URL names.</summary>
     public ISessionStore Open(TimeProvider? time = null) =>

@@ -35,8 +35,12 @@ public sealed record AuditLogOptions(string Path, long MaxBytes, int Files)
     public const int DefaultFiles = 5;
 }
 
-/// <summary>Cluster mode (docs/cluster.md): the store in force, with its lease and access settings, and the owner hooks.</summary>
-public sealed record ClusterOptions(StoreUrl Store, string? OwnerUp, string? OwnerDown);
+/// <summary>
+/// Cluster mode (docs/cluster.md): the store in force, with NodeTtl and the access settings, the owner hooks, and
+/// the client-facing `ip:port` this node publishes in its heartbeat (`[Jumping] AdvertiseEndpoint`; empty: none,
+/// since the UDP socket listens on the wildcard address).
+/// </summary>
+public sealed record ClusterOptions(StoreUrl Store, string? OwnerUp, string? OwnerDown, string AdvertiseEndpoint = "");
 
 /// <summary>
 /// The whole `[Jumping]` section, typed (docs/configuration.md §2). <see cref="JumpingOptionsParser"/>

@@ -57,7 +57,7 @@ public static class JumpingOptionsParser
 
     /// <summary>
     /// The store URL in force (the command-line override, else `[Jumping] Store`, else null: single server),
-    /// with `Lease` and the store access settings applied; also checks the OwnerUp/OwnerDown templates, so a
+    /// with `NodeTtl` and the store access settings applied; also checks the OwnerUp/OwnerDown templates, so a
     /// bad one stops `jvpn up` before it changes anything.
     /// </summary>
     public static StoreUrl? ParseStore(TunnelConfig config, string? storeOverride, Func<string, string?>? environment = null)
@@ -72,13 +72,19 @@ public static class JumpingOptionsParser
         {
             throw storeOverride is null ? config.JumpingError("Store", problem!) : new ConfigException(null, null, "--store", problem!);
         }
-        if (config.Jumping.TryGetValue("lease", out string? lease))
+        if (config.Jumping.ContainsKey("lease"))
         {
-            if (!SessionPolicyParser.TryParseDuration(lease, out long ms, out string? p) || ms <= 2 * ClusterCoordinator.DriftMarginMs)
+            // Refused rather than ignored: a config written for 10 s leases would otherwise silently get 1 s
+            // node liveness, or a mapped 10 s NodeTtl and ten times slower failover (docs/configuration.md).
+            throw config.JumpingError("Lease", StoreUrl.LeaseIsGone);
+        }
+        if (config.Jumping.TryGetValue("nodettl", out string? ttl))
+        {
+            if (!SessionPolicyParser.TryParseDuration(ttl, out long ms, out string? p) || ms < ClusterCoordinator.MinNodeTtlMs)
             {
-                throw config.JumpingError("Lease", p ?? "must be longer than 1s (twice the 500ms drift margin)");
+                throw config.JumpingError("NodeTtl", p ?? StoreUrl.NodeTtlTooShort);
             }
-            url = url with { LeaseMs = ms };
+            url = url with { NodeTtlMs = ms };
         }
         foreach ((string key, string name) in (ReadOnlySpan<(string, string)>)[("ownerup", "OwnerUp"), ("ownerdown", "OwnerDown")])
         {
@@ -100,17 +106,17 @@ public static class JumpingOptionsParser
     }
 
     /// <summary>
-    /// Cluster checks that need the policy as well: the lease must be shorter than transport_lost_ttl
+    /// Cluster checks that need the policy as well: NodeTtl must be shorter than transport_lost_ttl
     /// (docs/session-spec.md §5.2.3), or a session would end before another node could take it over; and the
     /// node id must be one other nodes accept in the store's records.
     /// </summary>
     private static ClusterOptions Cluster(JumpingOptions options, StoreUrl store)
     {
         TunnelConfig config = options.Config;
-        if (store.LeaseMs >= options.Policy.TransportLostTtlMs)
+        if (store.NodeTtlMs >= options.Policy.TransportLostTtlMs)
         {
-            throw config.JumpingError("Lease",
-                $"the ownership lease ({SessionPolicyParser.FormatDuration(store.LeaseMs)}) must be shorter than transport_lost_ttl ({SessionPolicyParser.FormatDuration(options.Policy.TransportLostTtlMs)}), or no node could take a session over before it ends");
+            throw config.JumpingError("NodeTtl",
+                $"NodeTtl ({SessionPolicyParser.FormatDuration(store.NodeTtlMs)}) must be shorter than transport_lost_ttl ({SessionPolicyParser.FormatDuration(options.Policy.TransportLostTtlMs)}), or no node could take a session over before it ends");
         }
         if (StoreRecordCheck.NodeIdProblem(options.NodeId) is { } badNode)
         {
@@ -118,7 +124,12 @@ public static class JumpingOptionsParser
         }
         config.Jumping.TryGetValue("ownerup", out string? up);
         config.Jumping.TryGetValue("ownerdown", out string? down);
-        return new ClusterOptions(store, up, down);
+        string advertise = config.Jumping.TryGetValue("advertiseendpoint", out string? a) ? a.Trim() : "";
+        if (advertise.Length > 0 && (!JumpingVpn.Control.Sessions.TransportAddress.TryParse(advertise, out _) || advertise.Length > 64))
+        {
+            throw config.JumpingError("AdvertiseEndpoint", $"'{advertise}' is not IP:PORT (the address clients dial to reach this node, e.g. 192.0.2.10:51820)");
+        }
+        return new ClusterOptions(store, up, down, advertise);
     }
 
     /// <summary>One of <paramref name="accepted"/>, case-insensitive and trimmed; <paramref name="fallback"/> when the key is absent.</summary>

@@ -198,8 +198,8 @@ public sealed class InterfaceHost : IDisposable
         _undo.Add(_jumping.Dispose);
         if (cluster is not null)
         {
-            // Renewal starts with the node; on the way down the node stops first, then the leases are
-            // released (so clients fail over at once), then the store connection closes.
+            // The heartbeat starts with the node; on the way down the node stops first, then its sessions are
+            // released (so clients' next node takes them at once), then the store connection closes.
             cluster.Start();
             _undo.Add(cluster.Store.Dispose);
             _undo.Add(cluster.Dispose);
@@ -218,7 +218,7 @@ public sealed class InterfaceHost : IDisposable
             return null;
         }
         var inner = new Dictionary<Peer, IReadOnlyList<IpPrefix>>();
-        var cluster = JumpingVpn.Control.Cluster.ClusterSetup.Start(options.Store, nodeId, device, new HashSet<Peer>(clientPeers), inner, Udp!.LocalPort, _logger);
+        var cluster = JumpingVpn.Control.Cluster.ClusterSetup.Start(options.Store, nodeId, device, new HashSet<Peer>(clientPeers), inner, options.AdvertiseEndpoint, _logger);
         JumpingVpn.Control.Cluster.OwnerRouteHooks? hooks = null;
         (string? up, string? down) = (options.OwnerUp, options.OwnerDown);
         if (up is not null || down is not null)

@@ -86,7 +86,7 @@ internal static class ConfigTarget
             [Jumping]
             Store = redis://10.0.0.5:6379/0?prefix=jvpn&timeout=200ms
             NodeId = node-1
-            Lease = 10s
+            NodeTtl = 1s
             """));
     }
 }

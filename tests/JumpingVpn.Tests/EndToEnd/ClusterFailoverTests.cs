@@ -5,12 +5,14 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// A jvpn server cluster on a real store in namespaces (<see cref="ClusterTopology"/>), each test once on
-/// Redis and once on etcd (docs/cluster.md "Which store"): the owner
-/// node is killed with SIGKILL while the client pings through the tunnel, and the session continues on
-/// another node with the same id and inner address, contiguous versions and a measured gap; the old node,
-/// restarted, cannot serve it. And the store stopped: sessions forward until their lease ends, then fail
-/// closed; reattaches get STORE_UNAVAILABLE; service resumes by itself when the store is back.
+/// A jvpn server cluster on a real store in namespaces (<see cref="ClusterTopology"/>) with the default
+/// configuration (NodeTtl 1 s), each test once on Redis and once on etcd (docs/cluster.md "Which store"): the
+/// owner node is killed with SIGKILL while the client pings through the tunnel and a TCP stream runs inside
+/// it, and the session continues on another node with the same id and inner address, contiguous versions,
+/// exactly one owner and a gap of at most 1.5 s; the TCP stream survives; the old node, restarted, serves
+/// nothing. And the store stopped: the node forwards until NodeTtl minus the fence margin after its last
+/// successful heartbeat, then fails closed; reattaches get STORE_UNAVAILABLE; service resumes by itself
+/// (under a new node epoch) when the store is back.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -21,7 +23,7 @@ public sealed class ClusterFailoverTests
     [InlineData("etcd")]
     public void Kill_9_of_the_owner_node_moves_the_session_to_another_node_with_the_same_id_and_inner_address(string store)
     {
-        Requirements.Ensure(["jvpn", "wg", "ping", .. Server(store)]);
+        Requirements.Ensure(["jvpn", "wg", "ping", "iperf3", .. Server(store)]);
         using ClusterTopology t = ClusterTopology.Create(3, store);
         for (int i = 1; i <= 3; i++)
         {
@@ -37,16 +39,34 @@ public sealed class ClusterFailoverTests
             Assert.Equal("node-1", owner.GetProperty("owner_node_id").GetString());
 
             GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20));
+            // A TCP stream inside the tunnel across the kill (capped at 2 Mbit/s: it must survive, not measure).
+            Iperf3Result? stream = null;
+            Exception? streamFailed = null;
+            var tcp = new Thread(() =>
+            {
+                try
+                {
+                    stream = Iperf3.RunTcp(t.Router, ClusterTopology.ServiceV4, t.Client, 14, bitrate: "2M");
+                }
+                catch (InvalidOperationException ex)
+                {
+                    streamFailed = ex;
+                }
+            }) { IsBackground = true };
+            tcp.Start();
             Thread.Sleep(3000);
             DateTimeOffset killedAt = DateTimeOffset.UtcNow;
             t.Node(1).Process!.KillHard();
             GapReport gap = meter.Wait();
+            Assert.True(tcp.Join(TimeSpan.FromSeconds(40)), "the TCP stream did not finish");
             context = "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client) + "\nnode-2 events:\n" + ClusterTopology.Events(t.Node(2));
 
             TimeSpan? failoverGap = gap.GapAround(killedAt);
             TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
                 $"{store}: owner kill -9 at +{(killedAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {failoverGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply after it)"} ms; 50 ms ping: {gap}"));
             Assert.True(failoverGap is not null, $"no ping reply after the owner died: {gap}{context}");
+            TunnelScenarios.Log($"{store}: TCP stream across the kill: {stream?.ToString() ?? streamFailed?.Message}");
+            Assert.True(stream is { ReceivedBitsPerSecond: > 0 }, $"the TCP stream inside the tunnel did not survive: {streamFailed?.Message}{context}");
 
             SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
             Assert.Equal(before.Id, after.Id);
@@ -54,6 +74,10 @@ public sealed class ClusterFailoverTests
             string newOwner = moved.GetProperty("owner_node_id").GetString()!;
             Assert.True(newOwner is "node-2" or "node-3", $"owner after failover: {newOwner}{context}");
             Assert.Equal(2UL, moved.GetProperty("owner_epoch").GetUInt64());
+            // Exactly one owner: only the new owner holds the session and routes the client's address.
+            JvpnPeer other = t.Node(newOwner == "node-2" ? 3 : 2);
+            Assert.Null(SessionStatus.Read(other));
+            Assert.Contains("(none)", other.Namespace.Exec("wg", "show", other.InterfaceName, "allowed-ips").StandardOutput, StringComparison.Ordinal);
             Assert.Equal("10.77.0.2/32", moved.GetProperty("inner_addresses").GetString());
             // Versions contiguous: v(before) ATTACHED, +1 TRANSPORT_DEAD (OWNER_FAILOVER), +2 REATTACH_SUCCESS.
             Assert.Equal(before.Version + 2, moved.GetProperty("state_version").GetUInt64());
@@ -65,8 +89,8 @@ public sealed class ClusterFailoverTests
             Assert.Contains("\"reason_code\":\"REATTACH_SUCCESS\"", events, StringComparison.Ordinal);
             AssertVersionsContiguous(events, before.Version + 1, before.Version + 2, context);
 
-            // node-1 restarts with the same key and node id: it cannot serve the session (the new owner's
-            // lease is live), routes nothing for the client, and the store still names the new owner.
+            // node-1 restarts with the same key and node id (a new node epoch): it cannot serve the session
+            // (the new owner beats), routes nothing for the client, and the store still names the new owner.
             JvpnPeer restarted = t.StartNode(1);
             Thread.Sleep(2000);
             Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(5)), "ping after node-1 restarted" + context);
@@ -76,6 +100,10 @@ public sealed class ClusterFailoverTests
             Assert.Equal(newOwner, still.GetProperty("owner_node_id").GetString());
             Assert.Equal(2UL, still.GetProperty("owner_epoch").GetUInt64());
             TunnelScenarios.Log("cluster status after node-1 restarted:\n" + t.ClusterStatusJson());
+
+            // The issue's goal with the default configuration: the client fails over within 1.5 s. The server
+            // side is ready about NodeTtl (1 s) after the last beat; the client must not wait transport_dead.
+            Assert.True(failoverGap.Value.TotalMilliseconds <= 1500, $"{store}: gap {failoverGap.Value.TotalMilliseconds:0} ms across the kill, goal <= 1500 ms; 50 ms ping: {gap}{context}");
         }
         catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || context.Length == 0)
         {
@@ -86,7 +114,7 @@ public sealed class ClusterFailoverTests
     [Theory]
     [InlineData("redis")]
     [InlineData("etcd")]
-    public void Store_stopped_sessions_forward_until_the_lease_ends_then_fail_closed_and_resume_when_it_returns(string store)
+    public void Store_stopped_the_node_forwards_until_its_validity_ends_then_fails_closed_and_resumes_when_it_returns(string store)
     {
         Requirements.Ensure(["jvpn", "wg", "ping", .. Server(store)]);
         using ClusterTopology t = ClusterTopology.Create(1, store);
@@ -107,17 +135,19 @@ public sealed class ClusterFailoverTests
         GapReport gap = meter.Wait();
         string context = "\n" + t.Describe() + "\nclient events:\n" + clientEvents + "\nnode events:\n" + nodeEvents;
 
-        // Replies went on after the store stopped (inside the 3 s lease), stopped (fail closed), came back.
+        // Replies went on after the store stopped (until the last successful beat's send time + NodeTtl 1 s -
+        // fence margin 0.2 s: 0.55-0.8 s after the stop with beats every 0.25 s), stopped (fail closed), came back.
         double stopped = stoppedAt.ToUnixTimeMilliseconds() / 1000.0;
         double restarted = restartedAt.ToUnixTimeMilliseconds() / 1000.0;
         double lastBefore = gap.ReplyTimes.Where(x => x < restarted).DefaultIfEmpty(0).Max();
         double firstAfter = gap.ReplyTimes.Where(x => x > restarted).DefaultIfEmpty(0).Min();
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-            $"{store} stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (lease 3 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after it restarted; 50 ms ping: {gap}"));
-        Assert.True(lastBefore - stopped > 1.0, $"forwarding stopped before the lease ended ({lastBefore - stopped:0.00} s){context}");
-        Assert.True(lastBefore - stopped < 4.5, $"forwarding went on {lastBefore - stopped:0.00} s after the store stopped: the node did not fence at its 3 s lease{context}");
+            $"{store} stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (NodeTtl 1 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after it restarted; 50 ms ping: {gap}"));
+        // Ping replies are 50 ms apart, and the store process may take a moment to die: a 0.3 s allowance each way.
+        Assert.True(lastBefore - stopped > 0.25, $"forwarding stopped before the node's validity ended ({lastBefore - stopped:0.00} s){context}");
+        Assert.True(lastBefore - stopped < 1.3, $"forwarding went on {lastBefore - stopped:0.00} s after the store stopped: the node did not fence within NodeTtl{context}");
         Assert.True(firstAfter > 0, $"no reply after the store returned: {gap}{context}");
-        Assert.Contains("SESSION_FENCED", nodeEvents, StringComparison.Ordinal);
+        Assert.Contains("\"detail_code\":\"NODE_FENCED\"", nodeEvents, StringComparison.Ordinal);
         Assert.Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", clientEvents, StringComparison.Ordinal);
 
         SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));

@@ -41,9 +41,10 @@ internal sealed class ClusterTopology : IDisposable
     public JvpnPeer? ClientPeer { get; private set; }
     public KeyPair ServerKey { get; } = KeyPair.Generate();
     public KeyPair ClientKey { get; } = KeyPair.Generate();
-    public string Lease { get; set; } = "3s";
+    /// <summary>`nodettl=` in the store URL; null (the default) leaves jvpn's default NodeTtl (docs/cluster.md "Node liveness").</summary>
+    public string? NodeTtl { get; set; }
 
-    public string StoreUrl => Etcd?.Url(_prefix, Lease) ?? Redis!.Url(_prefix, Lease);
+    public string StoreUrl => Etcd?.Url(_prefix, NodeTtl) ?? Redis!.Url(_prefix, NodeTtl);
 
     private string StorePassword => Etcd?.Password ?? Redis!.Password;
 
@@ -135,6 +136,7 @@ internal sealed class ClusterTopology : IDisposable
                 ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
                 ["Store"] = StoreUrl,
                 ["StorePasswordFile"] = StorePasswordFile,
+                ["AdvertiseEndpoint"] = NodeV4(i) + ":" + Port.ToString(CultureInfo.InvariantCulture),
                 ["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}",
                 ["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}",
             });

@@ -68,14 +68,14 @@ internal sealed class EtcdServer : IDisposable
     /// <summary>The CA and server certificate of a TLS server, else null.</summary>
     public TestCertificates? Tls { get; }
 
-    /// <summary>The store URL for jvpn (user in the URL, password from the file or environment).</summary>
-    public string Url(string prefix = "t", string lease = "10s", string timeout = "1s") =>
-        string.Create(CultureInfo.InvariantCulture, $"{(Tls is null ? "etcd" : "etcds")}://{User}@{Bind}:{Port}?prefix={prefix}&timeout={timeout}&lease={lease}");
+    /// <summary>The store URL for jvpn (user in the URL, password from the file or environment); NodeTtl only when <paramref name="nodeTtl"/> names one.</summary>
+    public string Url(string prefix = "t", string? nodeTtl = null, string timeout = "1s") =>
+        string.Create(CultureInfo.InvariantCulture, $"{(Tls is null ? "etcd" : "etcds")}://{User}@{Bind}:{Port}?prefix={prefix}&timeout={timeout}{(nodeTtl is null ? "" : "&nodettl=" + nodeTtl)}");
 
     /// <summary><see cref="Url"/> parsed, with the password (and the test CA for TLS) as `jvpn up` would resolve them.</summary>
-    public StoreUrl StoreUrl(string prefix = "t", string lease = "10s", string timeout = "1s")
+    public StoreUrl StoreUrl(string prefix = "t", string? nodeTtl = null, string timeout = "1s")
     {
-        Assert.True(JumpingVpn.Control.Cluster.StoreUrl.TryParse(Url(prefix, lease, timeout), out StoreUrl url, out string? problem), problem);
+        Assert.True(JumpingVpn.Control.Cluster.StoreUrl.TryParse(Url(prefix, nodeTtl, timeout), out StoreUrl url, out string? problem), problem);
         return url with { Access = new StoreAccess(User, Password, Tls?.CaFile, null, null, null) };
     }
 

@@ -15,7 +15,8 @@ internal sealed record Iperf3Result(double SentBitsPerSecond, double ReceivedBit
 /// random port in one namespace, a JSON client (`-J`) in another, both bounded by timeouts.</summary>
 internal static class Iperf3
 {
-    public static Iperf3Result RunTcp(NetNs serverNs, string serverAddress, NetNs clientNs, int seconds, bool reverse = false)
+    /// <summary>One TCP stream for <paramref name="seconds"/>; <paramref name="bitrate"/> (iperf3 `-b`, e.g. `2M`) caps it, null: as fast as it goes.</summary>
+    public static Iperf3Result RunTcp(NetNs serverNs, string serverAddress, NetNs clientNs, int seconds, bool reverse = false, string? bitrate = null)
     {
         string port = Random.Shared.Next(20000, 40000).ToString(CultureInfo.InvariantCulture);
         using ManagedProcess server = serverNs.Start("iperf3", ["-s", "-1", "-p", port, "-B", serverAddress, "--forceflush"]);
@@ -25,6 +26,10 @@ internal static class Iperf3
         if (reverse)
         {
             arguments.Add("-R");
+        }
+        if (bitrate is not null)
+        {
+            arguments.AddRange(["-b", bitrate]);
         }
         CommandResult client = clientNs.TryExec("iperf3", arguments, TimeSpan.FromSeconds(seconds + 20));
         if (client.ExitCode != 0)

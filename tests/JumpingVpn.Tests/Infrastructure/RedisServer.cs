@@ -58,9 +58,9 @@ internal sealed class RedisServer : IDisposable
     public IReadOnlyDictionary<string, string> ClientEnvironment => new Dictionary<string, string> { [StoreAccess.PasswordVariable] = Password };
 
     /// <summary><see cref="Url"/> parsed, with the password (and the test CA for TLS) as `jvpn up` would resolve them.</summary>
-    public StoreUrl StoreUrl(string prefix = "t", string lease = "10s", string timeout = "1s")
+    public StoreUrl StoreUrl(string prefix = "t", string? nodeTtl = null, string timeout = "1s")
     {
-        Assert.True(JumpingVpn.Control.Cluster.StoreUrl.TryParse(Url(prefix, lease, timeout), out StoreUrl url, out string? problem), problem);
+        Assert.True(JumpingVpn.Control.Cluster.StoreUrl.TryParse(Url(prefix, nodeTtl, timeout), out StoreUrl url, out string? problem), problem);
         return url with { Access = new StoreAccess(User, Password, Tls?.CaFile, null, null, null) };
     }
 
@@ -72,10 +72,11 @@ internal sealed class RedisServer : IDisposable
 
     /// <summary>The store URL for jvpn, with a per-test key prefix and a short timeout (cluster tests that
     /// watch a node give up on the store want it short; store tests that only need answers pass a longer one,
-    /// so a CI machine busy with other work cannot turn a slow answer into "unavailable").</summary>
-    public string Url(string prefix = "t", string lease = "10s", string timeout = "1s") =>
+    /// so a CI machine busy with other work cannot turn a slow answer into "unavailable"); NodeTtl only when
+    /// <paramref name="nodeTtl"/> names one (null: jvpn's default).</summary>
+    public string Url(string prefix = "t", string? nodeTtl = null, string timeout = "1s") =>
         string.Create(CultureInfo.InvariantCulture,
-            $"{(Tls is null ? "redis" : "rediss")}://{(User is null ? "" : User + "@")}{Bind}:{Port}/0?prefix={prefix}&timeout={timeout}&lease={lease}");
+            $"{(Tls is null ? "redis" : "rediss")}://{(User is null ? "" : User + "@")}{Bind}:{Port}/0?prefix={prefix}&timeout={timeout}{(nodeTtl is null ? "" : "&nodettl=" + nodeTtl)}");
 
     /// <summary>Starts redis-server on loopback (no namespace) or on <paramref name="bind"/> inside <paramref name="ns"/>.</summary>
     public static RedisServer StartNew(NetNs? ns = null, string bind = "127.0.0.1", RedisSecurity? security = null)

@@ -8,14 +8,16 @@ using JumpingVpn.Tunnel.Device;
 namespace JumpingVpn.Control.Jumping.Server;
 
 /// <summary>
-/// Session ownership on a cluster node (docs/design.md §6, docs/session-spec.md §5.2.3). Every committed transition of a
-/// server session is compare-and-swapped into the shared store under this node's lease before it counts
-/// (<see cref="SessionSlot.ApplyCommitted"/>); a node serves a session (answers its control frames and
-/// forwards its traffic) only while it holds a valid lease, and self-fences otherwise. A HELLO or
-/// REATTACH for a session this node does not hold is answered from the store: the node acquires
-/// ownership once the previous owner's lease has ended (or was released), continues the session with the
-/// same id, versions and inner address (T4 TRANSPORT_DEAD detail OWNER_FAILOVER, then the reattach's T7),
-/// and otherwise refuses with NOT_AUTHORITATIVE_OWNER (retry after the lease) or STORE_UNAVAILABLE.
+/// Session ownership on a cluster node (docs/design.md §6, docs/session-spec.md §5.2.3, docs/cluster.md "Failover").
+/// Every committed transition of a server session is compare-and-swapped into the shared store under this
+/// node's current incarnation before it counts (<see cref="SessionSlot.ApplyCommitted"/>); a node serves a
+/// session (answers its control frames and forwards its traffic) only while that incarnation is valid, and
+/// self-fences otherwise. A HELLO or REATTACH for a session this node does not hold is answered from the
+/// store: the node acquires ownership once the owner's node is judged dead (its heartbeat did not change for
+/// NodeTtl on this node's clock), or at once when it was released or is this node's own older incarnation,
+/// continues the session with the same id, versions and inner address (T4 TRANSPORT_DEAD detail
+/// OWNER_FAILOVER, then the reattach's T7), and otherwise refuses with NOT_AUTHORITATIVE_OWNER (retry after the
+/// time the owner would be judged dead) or STORE_UNAVAILABLE.
 /// The data plane follows ownership through the allowed-IPs table: a peer's inner addresses are routed to
 /// it only while this node owns its session, so a restarted or fenced node cannot forward for it.
 /// </summary>
@@ -26,6 +28,9 @@ internal sealed class ClusterOwnership : ISessionOwnership
     private readonly ClusterCoordinator _cluster;
     private readonly IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> _innerPrefixes;
     private readonly OwnerRouteHooks? _ownerHooks;
+
+    /// <summary>Added to a live owner's time-to-death in retry_after_ms, so the retry does not arrive a moment too early (timer granularity, one-way delay).</summary>
+    private const long RetrySlackMs = 100;
 
     public ClusterOwnership(NodeContext context, ServerSessionTable sessions, ClusterCoordinator cluster,
         IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)
@@ -51,14 +56,14 @@ internal sealed class ClusterOwnership : ISessionOwnership
         }
     }
 
-    /// <summary>Applies an input to a server session only through the store and only under a valid lease.</summary>
+    /// <summary>Applies an input to a server session only through the store and only while this node's incarnation is valid.</summary>
     public SessionOutcome Apply(ServerSession s, in SessionEvent e, long now, List<AuditEvent> audit)
     {
-        if (!_cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) || !lease.IsValid(now))
+        if (!_cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) || !owned.IsValid(now))
         {
             return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.NotAuthoritativeOwner, s.Slot.Snapshot().StateVersion, 0, 0);
         }
-        return s.Slot.ApplyCommitted(e, now, audit, lease);
+        return s.Slot.ApplyCommitted(e, now, audit, owned);
     }
 
     /// <summary>
@@ -69,9 +74,9 @@ internal sealed class ClusterOwnership : ISessionOwnership
     public bool Admit(Peer peer, ref ServerSession? s, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, List<AuditEvent> audit)
     {
         ClusterCoordinator cluster = _cluster;
-        if (s is not null && (!cluster.TryGetLease(s.Slot.Id, out ClusterLease held) || !held.IsValid(now)))
+        if (s is not null && (!cluster.TryGetOwned(s.Slot.Id, out OwnedSession held) || !held.IsValid(now)))
         {
-            FenceSession(s, "LEASE_NOT_HELD");
+            FenceSession(s, "NOT_OWNED");
             s = null;
         }
         SessionId wanted;
@@ -117,9 +122,10 @@ internal sealed class ClusterOwnership : ISessionOwnership
     }
 
     /// <summary>
-    /// Continues a session from the store on this node (docs/session-spec.md §5.2.3 node failure): read, check that
-    /// the asking peer is the session's peer, acquire (epoch + 1) once the old lease has ended, restore the
-    /// record, and declare the old binding dead (T4, detail OWNER_FAILOVER) through the store.
+    /// Continues a session from the store on this node (docs/cluster.md "Failover"): read, check that the asking
+    /// peer is the session's peer, judge the owning incarnation (<see cref="ClusterCoordinator.Judge"/>), acquire
+    /// (owner_epoch + 1) conditioned on the record and on the owner's heartbeat being the one judged stale,
+    /// restore the record, and declare the old binding dead (T4, detail OWNER_FAILOVER) through the store.
     /// </summary>
     private ServerSession? Adopt(Peer peer, SessionId id, long now, List<AuditEvent> audit, out ReasonCode refused, out uint retryAfterMs, out ulong version)
     {
@@ -130,7 +136,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         refused = Refusal(read);
         if (refused != ReasonCode.None)
         {
-            retryAfterMs = refused == ReasonCode.StoreUnavailable ? 1000u : 0u;
+            retryAfterMs = refused == ReasonCode.StoreUnavailable ? (uint)cluster.BeatEveryMs : 0u;
             return null;
         }
         OwnershipRecord rec = read.Current!;
@@ -147,21 +153,31 @@ internal sealed class ClusterOwnership : ISessionOwnership
             refused = rec.State == SessionState.Terminated ? ReasonCode.SessionTerminated : ReasonCode.SessionNotFound;
             return null;
         }
-        StoreResult acq = cluster.Acquire(id, ToStore, out ClusterLease? lease);
-        if (acq.Status == StoreStatus.LeaseHeld)
+        LivenessVerdict verdict = cluster.Judge(rec);
+        OwnedSession? owned = null;
+        StoreResult acq = verdict.Kind == LivenessKind.Dead
+            ? cluster.Acquire(id, AcquireExpectation.Of(rec, verdict.StaleBeat), ToStore, out owned)
+            : new StoreResult(StoreStatus.OwnerAlive, rec, read.StoreNowUnixMs);
+        if (acq.Status == StoreStatus.OwnerAlive)
         {
+            // Alive (or not listed yet) on this node's clock: retry when it would be judged dead. Judged dead
+            // but the store holds a newer beat than the one judged: the owner is alive, ask again a beat later.
+            long wait = verdict.Kind == LivenessKind.Dead ? cluster.BeatEveryMs : verdict.RetryAfterMs + RetrySlackMs;
             refused = ReasonCode.NotAuthoritativeOwner;
-            retryAfterMs = (uint)Math.Min(int.MaxValue, acq.LeaseRemainingMs + 100);
-            _context.PublishLine("SESSION_OWNER_REJECTED", id, acq.Current!.StateVersion, w =>
+            uint retry = (uint)Math.Clamp(wait, 0, int.MaxValue);
+            retryAfterMs = retry;
+            OwnershipRecord cur = acq.Current!;
+            _context.PublishLine("SESSION_OWNER_REJECTED", id, cur.StateVersion, w =>
             {
-                w.WriteString("owner_node_id", acq.Current.OwnerNode);
-                w.WriteNumber("owner_epoch", acq.Current.OwnerEpoch);
-                w.WriteNumber("lease_remaining_ms", acq.LeaseRemainingMs);
+                w.WriteString("owner_node_id", cur.OwnerNode);
+                w.WriteNumber("owner_node_epoch", cur.OwnerNodeEpoch);
+                w.WriteNumber("owner_epoch", cur.OwnerEpoch);
+                w.WriteNumber("retry_after_ms", retry);
             });
             return null;
         }
         refused = Refusal(acq);
-        if (refused != ReasonCode.None || lease is null)
+        if (refused != ReasonCode.None || owned is null)
         {
             return null;
         }
@@ -183,13 +199,14 @@ internal sealed class ClusterOwnership : ISessionOwnership
         _context.PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
         {
             w.WriteString("owner_node_id", cluster.NodeId);
+            w.WriteNumber("owner_node_epoch", rec.OwnerNodeEpoch);
             w.WriteNumber("owner_epoch", rec.OwnerEpoch);
             w.WriteString("previous_owner_node_id", acq.PreviousOwner);
         });
         if (binding.HasValue)
         {
             // The old binding pointed at the dead node: T4 with detail OWNER_FAILOVER, its own version.
-            SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, lease);
+            SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, owned);
             if (dead.IsRejected)
             {
                 FenceSession(session, "COMMIT_REFUSED");
@@ -197,7 +214,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
                 return null;
             }
         }
-        Unfence(session, lease);
+        Unfence(session, owned);
         return session;
     }
 
@@ -206,13 +223,13 @@ internal sealed class ClusterOwnership : ISessionOwnership
         StoreStatus.Ok => ReasonCode.None,
         StoreStatus.Unavailable => ReasonCode.StoreUnavailable,
         StoreStatus.NotFound => ReasonCode.SessionNotFound,
-        StoreStatus.LeaseHeld => ReasonCode.NotAuthoritativeOwner,
+        StoreStatus.OwnerAlive => ReasonCode.NotAuthoritativeOwner,
         StoreStatus.Malformed => ReasonCode.SessionNotFound,
         _ => ReasonCode.OwnershipConflict,
     };
 
     /// <summary>
-    /// First write of a new session (epoch 1, this node's lease). False when the store did not take it: the
+    /// First write of a new session (owner_epoch 1, this node's incarnation). False when the store did not take it: the
     /// session must not exist (the HELLO is refused with STORE_UNAVAILABLE).
     /// </summary>
     public bool TryCreate(Peer peer, ServerSession? replaced, SessionSlot slot)
@@ -220,9 +237,9 @@ internal sealed class ClusterOwnership : ISessionOwnership
         ClusterCoordinator cluster = _cluster;
         string inner = InnerOf(peer);
         string key = Convert.ToBase64String(peer.PublicKey);
-        OwnershipRecord rec = slot.Read(r => Build(r, key, inner, cluster.NodeId, 0));
-        StoreResult r = cluster.Create(rec, ToStore, out ClusterLease? lease);
-        if (!r.IsOk || lease is null)
+        OwnershipRecord rec = slot.Read(r => Build(r, key, inner, cluster.NodeId, 0, 0));
+        StoreResult r = cluster.Create(rec, ToStore, out OwnedSession? owned);
+        if (!r.IsOk || owned is null)
         {
             return false;
         }
@@ -233,30 +250,35 @@ internal sealed class ClusterOwnership : ISessionOwnership
         _context.PublishLine("SESSION_OWNER_ACQUIRED", slot.Id, rec.StateVersion, w =>
         {
             w.WriteString("owner_node_id", cluster.NodeId);
+            w.WriteNumber("owner_node_epoch", owned.NodeEpoch);
             w.WriteNumber("owner_epoch", r.Current!.OwnerEpoch);
         });
         _ownerHooks?.Up(slot.Id.ToString(), inner);
-        Unfence(null, lease, peer);
+        Unfence(null, owned, peer);
         return true;
     }
 
-    /// <summary>Sweep part: self-fence sessions whose lease lapsed or was lost; stop renewing tombstones.</summary>
+    /// <summary>
+    /// Sweep part (every 50 ms, docs/threads.md): fence the node itself once its validity passed, then
+    /// self-fence sessions that were lost or whose incarnation is no longer valid; forget tombstones.
+    /// </summary>
     public void Sweep(long now)
     {
         ClusterCoordinator cluster = _cluster;
+        cluster.CheckFence(now);
         foreach (ServerSession s in _sessions.Sessions)
         {
-            if (!cluster.TryGetLease(s.Slot.Id, out ClusterLease lease))
+            if (!cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned))
             {
                 continue;
             }
-            if (lease.Lost)
+            if (owned.Lost)
             {
                 FenceSession(s, "OWNERSHIP_LOST");
             }
-            else if (!lease.IsValid(now))
+            else if (!owned.IsValid(now))
             {
-                FenceSession(s, "LEASE_EXPIRED");
+                FenceSession(s, "NODE_FENCED");
             }
             else if (s.Slot.Snapshot().State == SessionState.Terminated)
             {
@@ -279,7 +301,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         {
             _context.Device.AllowedIps.RemoveAll(s.Peer);
         }
-        bool lost = _cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) && lease.Lost;
+        bool lost = _cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && owned.Lost;
         _cluster.Forget(s.Slot.Id, release: false);
         SessionSnapshot snap = s.Slot.Snapshot();
         if (snap.State == SessionState.Terminated)
@@ -294,7 +316,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         });
     }
 
-    private void Unfence(ServerSession? s, ClusterLease lease, Peer? peer = null)
+    private void Unfence(ServerSession? s, OwnedSession owned, Peer? peer = null)
     {
         Peer p = peer ?? s!.Peer;
         p.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
@@ -308,17 +330,17 @@ internal sealed class ClusterOwnership : ISessionOwnership
         }
         if (s is not null)
         {
-            _ownerHooks?.Up(s.Slot.Id.ToString(), lease.InnerAddresses.Length > 0 ? lease.InnerAddresses : InnerOf(p));
+            _ownerHooks?.Up(s.Slot.Id.ToString(), owned.InnerAddresses.Length > 0 ? owned.InnerAddresses : InnerOf(p));
         }
     }
 
     private string InnerOf(Peer peer) =>
         _innerPrefixes.TryGetValue(peer, out IReadOnlyList<IpPrefix>? prefixes) ? string.Join(',', prefixes) : "";
 
-    private OwnershipRecord ToStore(SessionRecord r, ClusterLease lease) => Build(r, lease.PeerKey, lease.InnerAddresses, _cluster.NodeId, lease.Epoch);
+    private OwnershipRecord ToStore(SessionRecord r, OwnedSession owned) => Build(r, owned.PeerKey, owned.InnerAddresses, _cluster.NodeId, owned.NodeEpoch, owned.Epoch);
 
     /// <summary>The store's copy of a record: monotonic times become Unix ms (node clocks do not cross machines).</summary>
-    private OwnershipRecord Build(SessionRecord r, string peerKey, string inner, string node, ulong epoch)
+    private OwnershipRecord Build(SessionRecord r, string peerKey, string inner, string node, ulong nodeEpoch, ulong epoch)
     {
         long offset = _context.WallOffsetMs();
         return new OwnershipRecord
@@ -326,6 +348,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
             Id = r.Id,
             PeerKey = peerKey,
             OwnerNode = node,
+            OwnerNodeEpoch = nodeEpoch,
             OwnerEpoch = epoch,
             State = r.State,
             StateVersion = r.StateVersion,

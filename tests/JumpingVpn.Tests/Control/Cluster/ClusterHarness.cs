@@ -14,11 +14,12 @@ namespace JumpingVpn.Tests.Control.Cluster;
 /// A client and several cluster nodes on in-memory WireGuard cores with one manual clock and one shared
 /// store: every node has the same server identity key (docs/design.md §6), the client knows all node endpoints.
 /// Datagrams are delivered by destination address; a node marked down neither receives nor sends.
-/// Lease renewal is driven by hand (<see cref="Renew"/>), so lease expiry is deterministic.
+/// Every node's heartbeat loop is driven by the harness (<see cref="Run"/> ticks it every NodeTtl/4 of manual
+/// time, store calls inline), so liveness and fencing are deterministic.
 /// </summary>
 internal sealed class ClusterHarness
 {
-    public const long LeaseMs = 9000;
+    public const long NodeTtlMs = ClusterCoordinator.DefaultNodeTtlMs;
 
     public ManualTimeProvider Clock { get; } = new();
     public ISessionStore Store { get; }
@@ -83,7 +84,8 @@ internal sealed class ClusterHarness
         Peer client = device.AddPeer(ClientKeyPublic(), new byte[32]);
         var inner = IpPrefix.Parse("10.0.0.1/32");
         device.AddAllowedIp(client, inner);
-        var cluster = new ClusterCoordinator(Store, id, LeaseMs, NullLogger.Instance, Clock);
+        var cluster = new ClusterCoordinator(Store, id, NodeTtlMs, NullLogger.Instance, Clock) { Dispatch = static w => w() };
+        cluster.Tick(); // registers a node epoch and beats: the node is valid from here
         var jumping = new JumpingNode(device, SessionPolicy.Default, [], new AuditTail(id), NullLogger.Instance, Clock);
         jumping.UseCluster(cluster, new Dictionary<Peer, IReadOnlyList<IpPrefix>> { [client] = [inner] }, null);
         jumping.Attach();
@@ -159,26 +161,31 @@ internal sealed class ClusterHarness
         Pump();
     }
 
-    /// <summary>Advances the clock in sweep-sized steps, sweeping every live node and the client each time.</summary>
-    public void Run(TimeSpan duration, bool renew = true)
+    private long _sinceBeat;
+
+    /// <summary>
+    /// Advances the clock in sweep-sized steps, sweeping every live node and the client each time; every
+    /// NodeTtl/4 each live node's heartbeat loop ticks (a down node neither beats nor sweeps: kill -9).
+    /// </summary>
+    public void Run(TimeSpan duration)
     {
         long steps = (long)(duration.TotalMilliseconds / 50);
-        long sinceRenew = 0;
         for (long i = 0; i < steps; i++)
         {
             Clock.Advance(TimeSpan.FromMilliseconds(50));
-            sinceRenew += 50;
+            _sinceBeat += 50;
+            bool beat = _sinceBeat >= NodeTtlMs / 4;
+            if (beat)
+            {
+                _sinceBeat = 0;
+            }
             foreach (Node n in Nodes.Where(n => !n.Down))
             {
-                if (renew && sinceRenew >= LeaseMs / 3)
+                if (beat)
                 {
-                    n.Cluster.RenewOnce();
+                    n.Cluster.Tick();
                 }
                 n.Jumping.SweepOnce([]);
-            }
-            if (renew && sinceRenew >= LeaseMs / 3)
-            {
-                sinceRenew = 0;
             }
             Client.SweepOnce([]);
             Pump();

@@ -9,9 +9,10 @@ using static JumpingVpn.Tests.Control.Cluster.ClusterHarness;
 namespace JumpingVpn.Tests.Control.Cluster;
 
 /// <summary>
-/// Cluster nodes in one process (docs/design.md §6, docs/session-spec.md §5.2.3, TS10/TS20/TS21): ownership through the
-/// shared store, self-fencing, failover of a session to another node with the same id and contiguous
-/// versions, a restarted old owner that cannot serve, exactly one ACK when two nodes race, store outage.
+/// Cluster nodes in one process (docs/design.md §6, docs/session-spec.md §5.2.3, docs/cluster.md "Failover",
+/// TS10/TS20/TS21): ownership through the shared store under node liveness, self-fencing, failover of a session
+/// to another node with the same id and contiguous versions once the owner's heartbeat stood still for NodeTtl,
+/// a restarted old owner that cannot serve, exactly one ACK when two nodes race, store outage.
 /// </summary>
 public sealed class ClusterNodeTests
 {
@@ -24,8 +25,8 @@ public sealed class ClusterNodeTests
         Assert.Equal("ATTACHED", Field(sessions, "state"));
         SessionId id = Sid(Field(sessions, "session_id"));
         OwnershipRecord rec = h.Store.Read(id).Current!;
-        Assert.Equal(("n1", 1UL, 1UL, SessionState.Attached, "192.0.2.1:1001", "10.0.0.1/32"),
-            (rec.OwnerNode, rec.OwnerEpoch, rec.StateVersion, rec.State, rec.Binding, rec.InnerAddresses));
+        Assert.Equal(("n1", h["n1"].Cluster.NodeEpoch, 1UL, 1UL, SessionState.Attached, "192.0.2.1:1001", "10.0.0.1/32"),
+            (rec.OwnerNode, rec.OwnerNodeEpoch, rec.OwnerEpoch, rec.StateVersion, rec.State, rec.Binding, rec.InnerAddresses));
         Assert.Single(h["n1"].Device.AllowedIps.PrefixesOf(h["n1"].ClientOnNode));
         Assert.Empty(h["n2"].Device.AllowedIps.PrefixesOf(h["n2"].ClientOnNode)); // fenced until it owns the session
         Assert.Contains("SESSION_OWNER_ACQUIRED", h["n1"].Events(), StringComparison.Ordinal);
@@ -39,12 +40,12 @@ public sealed class ClusterNodeTests
         SessionId id = Sid(Field(h["n1"].Jumping.FormatSessions(), "session_id"));
         // The client goes silent (no client sweep runs): transport dead on the server once transport_dead
         // plus the idle keepalive interval the client announced in HELLO have passed (docs/paths.md
-        // "Idle"). The node renews its lease on the way, as its lease thread would.
+        // "Idle"). The node beats on the way, as its heartbeat loop would.
         long silenceMs = SessionPolicy.Default.TransportDeadMs + SessionPolicy.Default.IdleKeepaliveIntervalMs + 100;
-        for (long stepMs = 1_000; silenceMs > 0; silenceMs -= stepMs)
+        for (long stepMs = 250; silenceMs > 0; silenceMs -= stepMs)
         {
             h.Clock.Advance(TimeSpan.FromMilliseconds(Math.Min(stepMs, silenceMs)));
-            h["n1"].Cluster.RenewOnce();
+            h["n1"].Cluster.Tick();
         }
         h["n1"].Jumping.SweepOnce([]);
         Assert.Equal("RECOVERING", Field(h["n1"].Jumping.FormatSessions(), "state"));
@@ -53,48 +54,50 @@ public sealed class ClusterNodeTests
     }
 
     [Fact]
-    public void Owner_dies_the_client_fails_over_and_the_next_node_continues_the_session_after_the_lease()
+    public void Owner_dies_the_client_fails_over_and_the_next_node_continues_the_session_once_the_heartbeat_stood_still()
     {
         var h = new ClusterHarness(3);
         h.Connect();
         string before = h["n1"].Jumping.FormatSessions();
         string id = Field(before, "session_id");
-        h.Run(TimeSpan.FromSeconds(2)); // keepalives flow, n1 renews its lease
+        h.Run(TimeSpan.FromSeconds(2)); // keepalives flow, n1 beats
         Assert.True(h.ClientPacketReachesANode());
 
-        h["n1"].Down = true; // kill -9: no more renewals, no more answers
-        bool refusedWhileLeaseHeld = false;
+        h["n1"].Down = true; // kill -9: no more beats, no more answers
         for (int i = 0; i < 400 && Field(h.Client.FormatSessions(), "state") != "ATTACHED" || i < 100; i++)
         {
             h.Run(TimeSpan.FromMilliseconds(50));
-            refusedWhileLeaseHeld |= h["n2"].Events().Contains("SESSION_OWNER_REJECTED", StringComparison.Ordinal);
         }
         string after = h["n2"].Jumping.FormatSessions();
         Assert.Equal(id, Field(after, "session_id"));
         Assert.Equal("ATTACHED", Field(after, "state"));
         Assert.Equal("3", Field(after, "state_version")); // v1 ATTACHED, v2 TRANSPORT_DEAD (OWNER_FAILOVER), v3 REATTACH_SUCCESS
-        Assert.True(refusedWhileLeaseHeld, "n2 should refuse (NOT_AUTHORITATIVE_OWNER) while n1's lease runs");
         string events = h["n2"].Events();
         Assert.Contains("\"event_type\":\"SESSION_OWNER_TRANSFERRED\"", events, StringComparison.Ordinal);
         Assert.Contains("\"detail_code\":\"OWNER_FAILOVER\"", events, StringComparison.Ordinal);
         Assert.Contains("\"reason_code\":\"REATTACH_SUCCESS\"", events, StringComparison.Ordinal);
         SessionId sid = Sid(id);
         OwnershipRecord rec = h.Store.Read(sid).Current!;
-        Assert.Equal(("n2", 2UL, 3UL, "10.0.0.1/32"), (rec.OwnerNode, rec.OwnerEpoch, rec.StateVersion, rec.InnerAddresses));
+        Assert.Equal(("n2", h["n2"].Cluster.NodeEpoch, 2UL, 3UL, "10.0.0.1/32"), (rec.OwnerNode, rec.OwnerNodeEpoch, rec.OwnerEpoch, rec.StateVersion, rec.InnerAddresses));
         Assert.Equal(id, Field(h.Client.FormatSessions(), "session_id"));
         Assert.Equal("3", Field(h.Client.FormatSessions(), "state_version"));
         Assert.Contains("SERVER_FAILOVER", h.ClientEvents(), StringComparison.Ordinal);
         Assert.True(h.ClientPacketReachesANode());
         Assert.Empty(h["n3"].Device.AllowedIps.PrefixesOf(h["n3"].ClientOnNode)); // n3 never forwards for it
 
-        // The old owner comes back with its memory (a paused process): its lease is gone, so it fences
-        // itself, stops routing the client, and can never write again (epoch 1 < 2).
+        // The old owner comes back with its memory (a paused process): no beat succeeded for far longer than
+        // NodeTtl, so it fences itself, stops routing the client, registers a new node epoch, and can never
+        // write again under the old one (owner_epoch 1 < 2).
+        ulong oldEpoch = h["n1"].Cluster.NodeEpoch;
         h["n1"].Down = false;
-        h["n1"].Cluster.RenewOnce();
+        h["n1"].Cluster.Tick();
         h["n1"].Jumping.SweepOnce([]);
         Assert.Equal(string.Empty, h["n1"].Jumping.FormatSessions());
         Assert.Empty(h["n1"].Device.AllowedIps.PrefixesOf(h["n1"].ClientOnNode));
-        Assert.Contains("SESSION_OWNER_CONFLICT", h["n1"].Events(), StringComparison.Ordinal);
+        Assert.Contains("\"detail_code\":\"NODE_FENCED\"", h["n1"].Events(), StringComparison.Ordinal);
+        Assert.Equal(1, h["n1"].Cluster.Fences);
+        Assert.True(h["n1"].Cluster.NodeEpoch > oldEpoch, "a fenced node comes back under a new node epoch");
+        Assert.Equal("n2", h.Store.Read(sid).Current!.OwnerNode);
     }
 
     [Fact]
@@ -161,7 +164,7 @@ public sealed class ClusterNodeTests
             string id = Field(h["n1"].Jumping.FormatSessions(), "session_id");
             SessionId sid = Sid(id);
             h["n1"].Down = true;
-            // n1 stops and releases its lease (the store's clock need not pass the lease: Redis runs on real time).
+            // n1 stops and releases the session: the others may take it at once, no NodeTtl to wait.
             h["n1"].Cluster.Forget(sid, release: true);
             // The same client identity has a WireGuard session with n2 and with n3 (two handshakes).
             (WireGuardDevice c2, Peer p2, WireSender w2) = SecondClient(h, h["n2"]);
@@ -203,7 +206,7 @@ public sealed class ClusterNodeTests
     }
 
     [Fact]
-    public void With_the_store_unavailable_nothing_commits_sessions_fence_at_lease_end_and_resume_when_it_returns()
+    public void With_the_store_unavailable_nothing_commits_the_node_fences_after_its_last_beat_and_resumes_under_a_new_epoch()
     {
         var outage = new SwitchableStore(new InMemorySessionStore(new ManualTimeProvider()));
         var h = new ClusterHarness(1, outage);
@@ -212,11 +215,14 @@ public sealed class ClusterNodeTests
         string id = Field(h["n1"].Jumping.FormatSessions(), "session_id");
         Assert.True(h.ClientPacketReachesANode());
 
+        // The last beat that succeeded went out at most one beat period (250 ms) before the outage; the node is
+        // valid until that send time + NodeTtl - fence margin (docs/cluster.md "Fence margin").
+        ulong epochBefore = h["n1"].Cluster.NodeEpoch;
         outage.Down = true;
-        h.Run(TimeSpan.FromMilliseconds(LeaseMs - ClusterCoordinator.DriftMarginMs - 300));
-        Assert.True(h.ClientPacketReachesANode()); // still forwarding inside the lease
+        h.Run(TimeSpan.FromMilliseconds(NodeTtlMs - ClusterCoordinator.FenceMarginMs - 300));
+        Assert.True(h.ClientPacketReachesANode()); // still forwarding inside its validity
         h.Run(TimeSpan.FromMilliseconds(600));
-        Assert.False(h.ClientPacketReachesANode()); // lease over: fail closed
+        Assert.False(h.ClientPacketReachesANode()); // validity over: fail closed
         Assert.Contains("SESSION_FENCED", h["n1"].Events(), StringComparison.Ordinal);
         h.Run(TimeSpan.FromSeconds(6));
         Assert.Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", h.ClientEvents(), StringComparison.Ordinal);
@@ -231,6 +237,10 @@ public sealed class ClusterNodeTests
         Assert.Equal(id, Field(back, "session_id"));
         Assert.Equal("ATTACHED", Field(back, "state"));
         Assert.True(h.ClientPacketReachesANode());
+        // Re-acquired by the node's new incarnation without waiting for anyone's NodeTtl.
+        OwnershipRecord rec = outage.Inner.Read(Sid(id)).Current!;
+        Assert.True(h["n1"].Cluster.NodeEpoch > epochBefore);
+        Assert.Equal(("n1", h["n1"].Cluster.NodeEpoch, 2UL), (rec.OwnerNode, rec.OwnerNodeEpoch, rec.OwnerEpoch));
     }
 
     private static SessionId Sid(string hex)
@@ -293,15 +303,15 @@ public sealed class ClusterNodeTests
         public volatile bool Down;
 
         public string Description => "switchable";
-        public StoreResult Create(OwnershipRecord record, long leaseMs) => Down ? StoreResult.Unavailable : Inner.Create(record, leaseMs);
+        public StoreResult Create(OwnershipRecord record) => Down ? StoreResult.Unavailable : Inner.Create(record);
         public StoreResult Read(SessionId id) => Down ? StoreResult.Unavailable : Inner.Read(id);
         public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs) => Down ? StoreResult.Unavailable : Inner.CompareAndSwap(expectedVersion, next, tombstoneMs);
-        public StoreResult Acquire(SessionId id, string node, long leaseMs) => Down ? StoreResult.Unavailable : Inner.Acquire(id, node, leaseMs);
-        public StoreResult Renew(SessionId id, string node, ulong epoch, long leaseMs) => Down ? StoreResult.Unavailable : Inner.Renew(id, node, epoch, leaseMs);
-        public StoreResult Release(SessionId id, string node, ulong epoch) => Down ? StoreResult.Unavailable : Inner.Release(id, node, epoch);
+        public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => Down ? StoreResult.Unavailable : Inner.Acquire(id, node, nodeEpoch, expected);
+        public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Down ? StoreResult.Unavailable : Inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => Down ? [] : Inner.ListSessions();
-        public bool Heartbeat(string node, string detail, long ttlMs) => !Down && Inner.Heartbeat(node, detail, ttlMs);
-        public IReadOnlyList<ClusterNodeInfo> ListNodes() => Down ? [] : Inner.ListNodes();
+        public ulong RegisterNode(string node) => Down ? 0 : Inner.RegisterNode(node);
+        public bool Heartbeat(ClusterNodeInfo beat) => !Down && Inner.Heartbeat(beat);
+        public IReadOnlyList<ClusterNodeInfo>? ListNodes() => Down ? null : Inner.ListNodes();
         public bool PutPeer(RegisteredPeer peer) => !Down && Inner.PutPeer(peer);
         public IReadOnlyList<RegisteredPeer> ListPeers() => Down ? [] : Inner.ListPeers();
         public bool Ping(out double latencyMs)

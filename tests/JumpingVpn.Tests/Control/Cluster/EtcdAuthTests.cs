@@ -33,8 +33,8 @@ public sealed class EtcdAuthTests
         {
             Assert.Null(store.AuthenticationProblem);
             Assert.True(store.Ping(out _), store.LastError);
-            Assert.True(store.Heartbeat("n1", "udp 1", 5000));
-            Assert.Equal("n1", Assert.Single(store.ListNodes()).NodeId);
+            Assert.True(store.Heartbeat(new ClusterNodeInfo("n1", 1, 1, "", false, 0)));
+            Assert.Equal("n1", Assert.Single(store.ListNodes()!).NodeId);
         }
 
         using (var wrong = (EtcdSessionStore)(url with { Access = new StoreAccess(EtcdServer.User, "not-the-password", null, null, null, null) }).Open())
@@ -73,8 +73,10 @@ public sealed class EtcdAuthTests
         using var store = (EtcdSessionStore)(url with { Access = new StoreAccess("root", "pw", null, null, null, null) }).Open();
         Assert.Null(store.AuthenticationProblem);
         Assert.Equal(StoreStatus.Unavailable, store.Read(RandomId()).Status);
-        Assert.Equal(StoreStatus.Unavailable, store.Acquire(RandomId(), "n1", 1000).Status);
-        Assert.False(store.Heartbeat("n1", "udp 1", 1000));
+        Assert.Equal(StoreStatus.Unavailable, store.Acquire(RandomId(), "n1", 1, new AcquireExpectation("n0", 1, 1, 1, default)).Status);
+        Assert.Equal(0UL, store.RegisterNode("n1"));
+        Assert.Null(store.ListNodes());
+        Assert.False(store.Heartbeat(new ClusterNodeInfo("n1", 1, 1, "", false, 0)));
         Assert.Empty(store.ListSessions());
         Assert.False(store.Ping(out _));
         Assert.True(sw.ElapsedMilliseconds < 5000, $"unavailable answers took {sw.ElapsedMilliseconds} ms");

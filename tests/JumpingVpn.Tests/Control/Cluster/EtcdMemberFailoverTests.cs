@@ -33,12 +33,12 @@ public sealed class EtcdMemberFailoverTests
             SessionId id = SessionId.Read(b);
             OwnershipRecord r = store.Create(new OwnershipRecord
             {
-                Id = id, PeerKey = PeerKey, OwnerNode = "node-a", State = SessionState.Attached, StateVersion = 1, BoundAtVersion = 1,
+                Id = id, PeerKey = PeerKey, OwnerNode = "node-a", OwnerNodeEpoch = 1, State = SessionState.Attached, StateVersion = 1, BoundAtVersion = 1,
                 Binding = "192.0.2.7:4000", InnerAddresses = "10.77.0.2/32", PolicyVersion = "1", CreatedUnixMs = 1_700_000_000_000,
-            }, 1).Current!;
-            Thread.Sleep(20);
-            // An ownership transfer and a commit under the new epoch, both acknowledged before the leader dies.
-            Assert.True(store.Acquire(id, "node-b", 60_000).IsOk);
+            }).Current!;
+            // An ownership transfer (node-a never beat: no heartbeat record) and a commit under the new epoch,
+            // both acknowledged before the leader dies.
+            Assert.True(store.Acquire(id, "node-b", 1, AcquireExpectation.Of(r, default)).IsOk);
             OwnershipRecord b2 = store.Read(id).Current!;
             Assert.True(store.CompareAndSwap(1, b2 with { StateVersion = 2 }, 1000).IsOk);
 
@@ -65,7 +65,7 @@ public sealed class EtcdMemberFailoverTests
             // layer does; only a definite answer counts.
             OwnershipRecord current = read.Current;
             Assert.Equal(StoreStatus.OwnershipConflict, Answered(() => store.CompareAndSwap(2, r with { StateVersion = 3 }, 1000)).Status);
-            Assert.Equal(StoreStatus.LeaseHeld, Answered(() => store.Acquire(id, "node-a", 60_000)).Status);
+            Assert.Equal(StoreStatus.OwnershipConflict, Answered(() => store.Acquire(id, "node-a", 1, AcquireExpectation.Of(r, default))).Status);
             StoreResult next = Answered(() => store.CompareAndSwap(2, current with { StateVersion = 3 }, 1000));
             // A commit whose answer was lost with the dead member is retried and then conflicts with itself: the
             // record, not that answer, says whether it landed.

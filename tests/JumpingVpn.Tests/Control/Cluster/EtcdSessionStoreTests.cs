@@ -27,8 +27,11 @@ public sealed class EtcdSessionStoreTests : SharedSessionStoreContract, IDisposa
 
     protected override ISessionStore Store => _store;
 
-    // The nodes' clocks run the leases (one clock here); the same margin as the Redis tests, for a busy CI machine.
-    protected override long LeaseMs => 3000;
+    // The node's clock runs the tombstone expiry; the same margin as the Redis tests, for a busy CI machine.
+    protected override long TombstoneMs => 1500;
+
+    // etcd cannot compare a number inside a value: the heartbeat is a plain put (EtcdSessionStore.Heartbeat).
+    protected override bool RefusesOlderIncarnationBeats => false;
 
     protected override void Elapse(long ms) => Thread.Sleep(TimeSpan.FromMilliseconds(ms));
 
@@ -44,7 +47,7 @@ public sealed class EtcdSessionStoreTests : SharedSessionStoreContract, IDisposa
     public void A_record_that_is_not_jvpns_is_malformed_and_never_an_exception()
     {
         var id = NewId();
-        Store.Create(NewRecord(id), 60_000);
+        Store.Create(NewRecord(id));
         // Whoever can write to etcd can write any bytes under the prefix (docs/cluster.md "The store is untrusted input").
         using EtcdConnection raw = EtcdConnection.Open(_etcd.StoreUrl(_prefix));
         string key = _prefix + "/s/" + id;
@@ -54,7 +57,7 @@ public sealed class EtcdSessionStoreTests : SharedSessionStoreContract, IDisposa
             StoreResult read = Store.Read(id);
             Assert.Equal(StoreStatus.Malformed, read.Status);
             Assert.DoesNotContain('\u001b', read.Problem!);
-            Assert.Equal(StoreStatus.Malformed, Store.Acquire(id, "node-b", 1000).Status);
+            Assert.Equal(StoreStatus.Malformed, Store.Acquire(id, "node-b", 1, AcquireExpectation.Of(NewRecord(id) with { OwnerEpoch = 1 }, default)).Status);
             Assert.DoesNotContain(Store.ListSessions(), s => s.Id == id);
         }
     }

@@ -8,17 +8,17 @@ namespace JumpingVpn.Tests.Control.Cluster;
 public sealed class EtcdStoreUrlTests
 {
     [Theory]
-    [InlineData("etcd://10.0.0.5", "etcd", "10.0.0.5:2379", null, "jvpn", 200, 10000)]
-    [InlineData("etcd://jvpn@10.0.0.5:2381,10.0.0.6,etcd-3.internal:2379/?prefix=blue&timeout=300ms&lease=5s", "etcd", "10.0.0.5:2381,10.0.0.6:2379,etcd-3.internal:2379", "jvpn", "blue", 300, 5000)]
-    [InlineData("etcds://[fd00::5]:2379,[fd00::6]", "etcds", "[fd00::5]:2379,[fd00::6]:2379", null, "jvpn", 200, 10000)]
-    [InlineData("ETCD://node@h1", "etcd", "h1:2379", "node", "jvpn", 200, 10000)]
-    public void Etcd_urls_parse_every_member(string text, string scheme, string members, string? user, string prefix, int timeoutMs, long leaseMs)
+    [InlineData("etcd://10.0.0.5", "etcd", "10.0.0.5:2379", null, "jvpn", 200, 1000)]
+    [InlineData("etcd://jvpn@10.0.0.5:2381,10.0.0.6,etcd-3.internal:2379/?prefix=blue&timeout=300ms&nodettl=5s", "etcd", "10.0.0.5:2381,10.0.0.6:2379,etcd-3.internal:2379", "jvpn", "blue", 300, 5000)]
+    [InlineData("etcds://[fd00::5]:2379,[fd00::6]", "etcds", "[fd00::5]:2379,[fd00::6]:2379", null, "jvpn", 200, 1000)]
+    [InlineData("ETCD://node@h1", "etcd", "h1:2379", "node", "jvpn", 200, 1000)]
+    public void Etcd_urls_parse_every_member(string text, string scheme, string members, string? user, string prefix, int timeoutMs, long nodeTtlMs)
     {
         Assert.True(StoreUrl.TryParse(text, out StoreUrl url, out string? problem), problem);
         Assert.True(url.IsEtcd);
         Assert.Equal(scheme == "etcds", url.Tls);
-        Assert.Equal((scheme, members, user, prefix, timeoutMs, leaseMs),
-            (url.Scheme, string.Join(',', url.Endpoints), url.User, url.Prefix, url.TimeoutMs, url.LeaseMs));
+        Assert.Equal((scheme, members, user, prefix, timeoutMs, nodeTtlMs),
+            (url.Scheme, string.Join(',', url.Endpoints), url.User, url.Prefix, url.TimeoutMs, url.NodeTtlMs));
         Assert.Equal((url.Endpoints[0].Host, url.Endpoints[0].Port), (url.Host, url.Port));
         Assert.Equal($"{scheme}://{(user is null ? "" : user + "@")}{members}?prefix={prefix}", url.ToString());
     }
@@ -30,7 +30,8 @@ public sealed class EtcdStoreUrlTests
     [InlineData("etcd://10.0.0.5:2379/db", "is not HOST[:PORT]")]
     [InlineData("etcd://[not-v6]:2379", "is not HOST[:PORT]")]
     [InlineData("etcd://@10.0.0.5", "empty user")]
-    [InlineData("etcd://10.0.0.5?lease=10", "needs a unit")]
+    [InlineData("etcd://10.0.0.5?nodettl=10", "needs a unit")]
+    [InlineData("etcd://10.0.0.5?lease=10s", "per-session leases no longer exist")]
     [InlineData("etcd://10.0.0.5?color=red", "unknown parameter")]
     public void Bad_etcd_urls_are_refused_with_the_reason(string text, string expected)
     {

@@ -37,8 +37,8 @@ public sealed class RedisAuthTests
         using ISessionStore store = url.Open();
         Assert.Null(((RedisSessionStore)store).AuthenticationProblem);
         Assert.True(store.Ping(out _));
-        Assert.True(store.Heartbeat("n1", "udp 1", 5000));
-        Assert.Equal("n1", Assert.Single(store.ListNodes()).NodeId);
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("n1", 1, 1, "", false, 0)));
+        Assert.Equal("n1", Assert.Single(store.ListNodes()!).NodeId);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class RedisAuthTests
     {
         var device = new WireGuardDevice(new DeviceOptions { Time = new ManualTimeProvider(), Random = new DeterministicRandom(1).Fill }, new WireSender());
         device.SetPrivateKey(new byte[32] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 });
-        using ClusterCoordinator c = ClusterSetup.Start(url, "n1", device, new HashSet<Peer>(), [], 51820, NullLogger.Instance);
+        using ClusterCoordinator c = ClusterSetup.Start(url, "n1", device, new HashSet<Peer>(), [], "", NullLogger.Instance);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public abstract class SharedSessionStoreContract : SessionStoreContract
     public void Concurrent_writers_in_four_processes_produce_contiguous_versions_and_never_last_write_wins()
     {
         var id = NewId();
-        Store.Create(NewRecord(id), 60_000);
+        Store.Create(NewRecord(id));
         const int Processes = 4;
         const int Iterations = 150;
         string start = Path.Combine(Path.GetTempPath(), "jvc6-start-" + NetNs.RandomHex(4));
@@ -68,11 +68,12 @@ public abstract class SharedSessionStoreContract : SessionStoreContract
     }
 
     [Fact]
-    public void Four_processes_acquire_an_expired_lease_at_once_and_exactly_one_gets_it()
+    public void Four_processes_acquire_a_session_of_a_stale_node_at_once_and_exactly_one_gets_it()
     {
         var id = NewId();
-        Store.Create(NewRecord(id), 1);
-        Thread.Sleep(20);
+        string dead = NodeName("dead");
+        ObservedBeat last = Beat(dead, 17);
+        Store.Create(NewRecord(id, dead, last.NodeEpoch));
         string start = Path.Combine(Path.GetTempPath(), "jvc6-start-" + NetNs.RandomHex(4));
         var workers = new List<Process>();
         try
@@ -84,7 +85,7 @@ public abstract class SharedSessionStoreContract : SessionStoreContract
             StartTogether(workers, start);
             var outputs = workers.Select(p => p.StandardOutput.ReadToEnd()).ToList();
             Assert.Equal(1, outputs.Count(o => o.Contains("status=Ok epoch=2", StringComparison.Ordinal)));
-            Assert.Equal(3, outputs.Count(o => o.Contains("status=LeaseHeld", StringComparison.Ordinal)));
+            Assert.Equal(3, outputs.Count(o => o.Contains("status=OwnershipConflict", StringComparison.Ordinal)));
         }
         finally
         {
@@ -97,12 +98,15 @@ public abstract class SharedSessionStoreContract : SessionStoreContract
     public void With_the_store_stopped_every_operation_answers_unavailable_quickly_and_after_it_returns_service_resumes()
     {
         var id = NewId();
-        OwnershipRecord r = Store.Create(NewRecord(id), 60_000).Current!;
+        OwnershipRecord r = Store.Create(NewRecord(id)).Current!;
         StopServer();
         var sw = Stopwatch.StartNew();
         Assert.Equal(StoreStatus.Unavailable, Store.Read(id).Status);
         Assert.Equal(StoreStatus.Unavailable, Store.CompareAndSwap(1, r with { StateVersion = 2 }, 1000).Status);
-        Assert.Equal(StoreStatus.Unavailable, Store.Acquire(id, "node-b", 1000).Status);
+        Assert.Equal(StoreStatus.Unavailable, Store.Acquire(id, "node-b", 1, AcquireExpectation.Of(r, default)).Status);
+        Assert.Equal(0UL, Store.RegisterNode("node-b"));
+        Assert.False(Store.Heartbeat(new ClusterNodeInfo("node-b", 1, 1, "", false, 0)));
+        Assert.Null(Store.ListNodes());
         Assert.False(Store.Ping(out _));
         Assert.True(sw.ElapsedMilliseconds < 3000, $"unavailable answers took {sw.ElapsedMilliseconds} ms");
 

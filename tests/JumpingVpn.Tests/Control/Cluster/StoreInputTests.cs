@@ -25,6 +25,7 @@ public sealed class StoreInputTests
         Id = id,
         PeerKey = Key,
         OwnerNode = "node-a",
+        OwnerNodeEpoch = 1,
         OwnerEpoch = 1,
         State = SessionState.Attached,
         StateVersion = 3,
@@ -69,18 +70,19 @@ public sealed class StoreInputTests
     public void A_malformed_record_in_the_in_memory_store_is_counted_and_dropped_by_the_node(string what, Func<OwnershipRecord, OwnershipRecord> spoil)
     {
         var store = new InMemorySessionStore();
-        using var cluster = new ClusterCoordinator(store, "node-b", 3000, NullLogger.Instance);
+        using var cluster = new ClusterCoordinator(store, "node-b", 3000, NullLogger.Instance) { Dispatch = static w => w() };
+        cluster.Tick(); // registered and valid: the acquire below reaches the store
         SessionId id = NewId();
-        Assert.True(store.Create(spoil(Good(id)), 60_000).IsOk, what);
+        Assert.True(store.Create(spoil(Good(id))).IsOk, what);
         StoreResult read = cluster.Read(id);
         Assert.Equal(StoreStatus.Malformed, read.Status);
         Assert.Null(read.Current);
         Assert.Equal(1, cluster.RejectedRecords);
         Assert.True(read.Problem!.Length < 200, read.Problem);
         Assert.DoesNotContain('\n', read.Problem);
-        StoreResult acquire = cluster.Acquire(id, (_, _) => throw new InvalidOperationException("not reached"), out ClusterLease? lease);
+        StoreResult acquire = cluster.Acquire(id, AcquireExpectation.Of(Good(id), default), (_, _) => throw new InvalidOperationException("not reached"), out OwnedSession? owned);
         Assert.Equal(StoreStatus.Malformed, acquire.Status);
-        Assert.Null(lease);
+        Assert.Null(owned);
         Assert.Equal(2, cluster.RejectedRecords);
     }
 
@@ -92,7 +94,7 @@ public sealed class StoreInputTests
         var store = new InMemorySessionStore(clock);
         using var cluster = new ClusterCoordinator(store, "node-b", 3000, log, clock);
         SessionId id = NewId();
-        store.Create(Good(id) with { Binding = "nonsense" }, 600_000);
+        store.Create(Good(id) with { Binding = "nonsense" });
         for (int i = 0; i < 50; i++)
         {
             cluster.Read(id);
@@ -148,7 +150,7 @@ public sealed class StoreInputTests
         SessionId id = NewId();
         var fields = new Dictionary<string, string>
         {
-            ["peer"] = Key, ["owner"] = "node-a", ["epoch"] = "1", ["lease"] = "1700000005000", ["state"] = "3", ["ver"] = "3", ["bav"] = "2",
+            ["peer"] = Key, ["owner"] = "node-a", ["nepoch"] = "1", ["epoch"] = "1", ["rel"] = "0", ["state"] = "3", ["ver"] = "3", ["bav"] = "2",
             ["bind"] = "192.0.2.7:4000", ["inner"] = "10.77.0.2/32", ["pol"] = "1", ["created"] = "1700000000000", ["unbound"] = "-1",
             ["sw"] = "0", ["hw"] = "5", ["reason"] = "0",
         };
@@ -191,7 +193,7 @@ public sealed class StoreInputTests
         using ISessionStore store = url.Open();
         using var cluster = new ClusterCoordinator(store, "node-b", 3000, NullLogger.Instance);
         SessionId id = NewId();
-        Assert.True(store.Create(Good(id), 60_000).IsOk);
+        Assert.True(store.Create(Good(id)).IsOk);
         using (ConnectionMultiplexer raw = ConnectionMultiplexer.Connect(new ConfigurationOptions { EndPoints = { { redis.Bind, redis.Port } }, Password = redis.Password }))
         {
             raw.GetDatabase().HashSet("evil:s:" + id.ToString(), "inner", "10.77.0.2/32; touch /tmp/jv-owned");

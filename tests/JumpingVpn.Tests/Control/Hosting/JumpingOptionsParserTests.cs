@@ -35,8 +35,10 @@ public sealed class JumpingOptionsParserTests
         { "AuditFiles", "-3", "AuditFiles", "whole number from 1" },
         { "AuditFiles", "99999999999", "AuditFiles", "whole number from 1" },
         { "Store", "http://10.0.0.5", "Store", "not a store" },
-        { "Lease", "10", "Lease", "needs a unit" },
-        { "Lease", "800ms", "Lease", "longer than 1s" },
+        { "Lease", "10s", "Lease", "per-session leases no longer exist" },
+        { "NodeTtl", "10", "NodeTtl", "needs a unit" },
+        { "NodeTtl", "250ms", "NodeTtl", "at least 300ms" },
+        { "AdvertiseEndpoint", "node-1.example:51820", "AdvertiseEndpoint", "not IP:PORT" },
         { "OwnerUp", "ip route add 'unterminated", "OwnerUp", "quote" },
         { "max_lifetime", "8", "max_lifetime", "needs a unit" },
         { "LossThreshold", "much", "lossthreshold", "ratio" },
@@ -51,7 +53,7 @@ public sealed class JumpingOptionsParserTests
     public void A_bad_value_names_file_line_and_key(string key, string value, string errorKey, string expected)
     {
         // Store-dependent keys are checked in cluster mode only, as before: give them a store.
-        string extra = key is "Lease" or "OwnerUp" ? "\nStore = memory" : string.Empty;
+        string extra = key is "Lease" or "NodeTtl" or "AdvertiseEndpoint" or "OwnerUp" ? "\nStore = memory" : string.Empty;
 
         ConfigException e = Assert.Throws<ConfigException>(() => Options($"{key} = {value}{extra}"));
 
@@ -71,11 +73,11 @@ public sealed class JumpingOptionsParserTests
     [Fact]
     public void Cluster_checks_that_need_the_policy_name_their_line()
     {
-        ConfigException lease = Assert.Throws<ConfigException>(() => Options("Store = memory\nLease = 5m"));
+        ConfigException ttl = Assert.Throws<ConfigException>(() => Options("Store = memory\nNodeTtl = 5m"));
         ConfigException node = Assert.Throws<ConfigException>(() => Options("Store = memory\nNodeId = has space"));
 
-        Assert.Equal(("Lease", KeyLine + 1), (lease.Key, lease.Line));
-        Assert.Contains("shorter than transport_lost_ttl", lease.Problem, StringComparison.Ordinal);
+        Assert.Equal(("NodeTtl", KeyLine + 1), (ttl.Key, ttl.Line));
+        Assert.Contains("shorter than transport_lost_ttl", ttl.Problem, StringComparison.Ordinal);
         Assert.Equal(("NodeId", KeyLine + 1), (node.Key, node.Line));
     }
 
@@ -143,13 +145,15 @@ public sealed class JumpingOptionsParserTests
     }
 
     [Fact]
-    public void A_cluster_config_keeps_store_lease_and_hooks()
+    public void A_cluster_config_keeps_store_node_ttl_endpoint_and_hooks()
     {
-        JumpingOptions o = Options("Store = memory\nLease = 4s\nOwnerUp = ip route add {inner} dev %i\nNodeId = node-1");
+        JumpingOptions o = Options("Store = memory\nNodeTtl = 2s\nAdvertiseEndpoint = 192.0.2.10:51820\nOwnerUp = ip route add {inner} dev %i\nNodeId = node-1");
 
         ClusterOptions cluster = Assert.IsType<ClusterOptions>(o.Cluster);
         Assert.True(cluster.Store.IsMemory);
-        Assert.Equal(4000, cluster.Store.LeaseMs);
+        Assert.Equal(2000, cluster.Store.NodeTtlMs);
+        Assert.Equal("192.0.2.10:51820", cluster.AdvertiseEndpoint);
+        Assert.Equal("", Assert.IsType<ClusterOptions>(Options("Store = memory").Cluster).AdvertiseEndpoint);
         Assert.Equal("ip route add {inner} dev %i", cluster.OwnerUp);
         Assert.Null(cluster.OwnerDown);
     }

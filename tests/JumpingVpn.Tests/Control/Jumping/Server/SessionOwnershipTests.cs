@@ -11,13 +11,14 @@ namespace JumpingVpn.Tests.Control.Jumping.Server;
 
 /// <summary>
 /// The server role's ownership strategy (docs/design.md §6, docs/session-spec.md §5.2.3): a single node owns what
-/// it creates; a cluster node owns a session only through the store and only while its lease is valid.
+/// it creates; a cluster node owns a session only through the store and only while its incarnation is valid
+/// (docs/cluster.md "Node liveness").
 /// The same role and frames run against <see cref="SingleNodeOwnership"/>, <see cref="ClusterOwnership"/> over
 /// an in-memory store, and a strategy that refuses everything.
 /// </summary>
 public sealed class SessionOwnershipTests
 {
-    private const long LeaseMs = 9_000;
+    private const long NodeTtlMs = 1_000;
     private static readonly SocketAddress Natted = RoleRig.Address("203.0.113.5", 40001);
     private static readonly IpPrefix Inner = IpPrefix.Parse("10.0.0.1/32");
 
@@ -35,7 +36,8 @@ public sealed class SessionOwnershipTests
     private (ClusterOwnership Ownership, InMemorySessionStore Store, ClusterCoordinator Coordinator) UseCluster()
     {
         var store = new InMemorySessionStore(_rig.T.Clock);
-        var coordinator = new ClusterCoordinator(store, "n1", LeaseMs, NullLogger.Instance, _rig.T.Clock);
+        var coordinator = new ClusterCoordinator(store, "n1", NodeTtlMs, NullLogger.Instance, _rig.T.Clock) { Dispatch = static w => w() };
+        coordinator.Tick(); // registered, first beat answered: valid
         var ownership = new ClusterOwnership(_rig.ServerContext, _table, coordinator,
             new Dictionary<Peer, IReadOnlyList<IpPrefix>> { [_rig.T.PeerAOnB] = [Inner] }, hooks: null);
         ownership.UnrouteServerPeers(_ => false);
@@ -70,7 +72,7 @@ public sealed class SessionOwnershipTests
         Hello();
         Assert.True(HelloAckFrame.TryParse(Answer(ControlFrameType.HelloAck), out HelloAckFrame ack));
 
-        _rig.Advance(LeaseMs * 3); // no lease to expire
+        _rig.Advance(NodeTtlMs * 30); // no heartbeat to miss
         _role.Sweep(_rig.ServerContext.NowMs(), []);
         Assert.True(_table.TryGet(_rig.T.PeerAOnB, out _));
         Reattach(ack.SessionId, 2, ack.StateVersion);
@@ -91,7 +93,8 @@ public sealed class SessionOwnershipTests
         Assert.Equal("n1", record.Current!.OwnerNode);
         Assert.Equal(1UL, record.Current.OwnerEpoch);
         Assert.Equal(Convert.ToBase64String(_rig.T.PeerAOnB.PublicKey), record.Current.PeerKey);
-        Assert.True(coordinator.TryGetLease(ack.SessionId, out _));
+        Assert.True(coordinator.TryGetOwned(ack.SessionId, out _));
+        Assert.Equal(coordinator.NodeEpoch, record.Current.OwnerNodeEpoch);
         Assert.True(Routed());
         Assert.Single(RoleRig.LinesOf(_rig.ServerContext.Audit, "SESSION_OWNER_ACQUIRED"));
 
@@ -102,19 +105,19 @@ public sealed class SessionOwnershipTests
     }
 
     [Fact]
-    public void A_cluster_node_whose_lease_lapsed_fences_the_session_and_stops_answering_for_it()
+    public void A_cluster_node_whose_heartbeats_stopped_succeeding_fences_the_session_and_stops_answering_for_it()
     {
         UseCluster();
         Hello();
         Assert.True(HelloAckFrame.TryParse(Answer(ControlFrameType.HelloAck), out HelloAckFrame ack));
 
-        _rig.Advance(LeaseMs + 1); // never renewed
+        _rig.Advance(NodeTtlMs - ClusterCoordinator.FenceMarginMs); // no further beat: validity ends here
         _role.Sweep(_rig.ServerContext.NowMs(), []);
 
         Assert.False(_table.TryGet(_rig.T.PeerAOnB, out _));
         Assert.False(Routed());
         string fenced = Assert.Single(RoleRig.LinesOf(_rig.ServerContext.Audit, "SESSION_FENCED"));
-        Assert.Contains("\"detail_code\":\"LEASE_EXPIRED\"", fenced, StringComparison.Ordinal);
+        Assert.Contains("\"detail_code\":\"NODE_FENCED\"", fenced, StringComparison.Ordinal);
 
         _rig.AtClient.Clear();
         Span<byte> frame = stackalloc byte[64];

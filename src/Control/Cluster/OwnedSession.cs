@@ -3,28 +3,25 @@ using JumpingVpn.Control.Sessions;
 namespace JumpingVpn.Control.Cluster;
 
 /// <summary>
-/// This node's ownership of one session: the fencing epoch it writes with and, on this node's monotonic
-/// clock, until when its lease is known to hold. The lease is renewed by <see cref="ClusterCoordinator"/>;
-/// <see cref="ValidUntilMs"/> is taken from the moment the renewal was *sent* minus a drift margin, so the
-/// node stops serving before the store could hand the session to another node (self-fencing,
-/// docs/session-spec.md §5.2.3).
+/// This node's ownership of one session: the fencing epoch it writes with and the node epoch (incarnation) it
+/// was taken under. It has no lease of its own: it is valid while that incarnation is (docs/cluster.md "Node
+/// liveness", <see cref="ClusterCoordinator.IsValid(ulong, long)"/>), so the owner self-fences every session at
+/// once when its heartbeats stop succeeding (docs/session-spec.md §5.2.3).
 /// </summary>
-public sealed class ClusterLease : ISessionCommitter
+public sealed class OwnedSession : ISessionCommitter
 {
     private readonly ClusterCoordinator _cluster;
-    private long _validUntilMs;
-    private long _epoch;
     private volatile bool _lost;
 
-    internal ClusterLease(ClusterCoordinator cluster, SessionId id, string peerKey, string innerAddresses, ulong epoch, long validUntilMs,
-        Func<SessionRecord, ClusterLease, OwnershipRecord> toStore)
+    internal OwnedSession(ClusterCoordinator cluster, SessionId id, string peerKey, string innerAddresses, ulong epoch, ulong nodeEpoch,
+        Func<SessionRecord, OwnedSession, OwnershipRecord> toStore)
     {
         _cluster = cluster;
         Id = id;
         PeerKey = peerKey;
         InnerAddresses = innerAddresses;
-        _epoch = (long)epoch;
-        _validUntilMs = validUntilMs;
+        Epoch = epoch;
+        NodeEpoch = nodeEpoch;
         ToStore = toStore;
     }
 
@@ -34,18 +31,18 @@ public sealed class ClusterLease : ISessionCommitter
 
     public string InnerAddresses { get; }
 
-    public ulong Epoch => (ulong)Interlocked.Read(ref _epoch);
+    /// <summary>owner_epoch of the record while this node owns it.</summary>
+    public ulong Epoch { get; }
 
-    public long ValidUntilMs => Interlocked.Read(ref _validUntilMs);
+    /// <summary>The incarnation of this node that owns the session.</summary>
+    public ulong NodeEpoch { get; }
 
     /// <summary>The store says another node (or a newer incarnation) owns the session: never serve it again.</summary>
     public bool Lost => _lost;
 
-    internal Func<SessionRecord, ClusterLease, OwnershipRecord> ToStore { get; }
+    internal Func<SessionRecord, OwnedSession, OwnershipRecord> ToStore { get; }
 
-    public bool IsValid(long nowMs) => !_lost && nowMs < ValidUntilMs;
-
-    internal void Extend(long validUntilMs) => Interlocked.Exchange(ref _validUntilMs, validUntilMs);
+    public bool IsValid(long nowMs) => !_lost && _cluster.IsValid(NodeEpoch, nowMs);
 
     internal void MarkLost() => _lost = true;
 

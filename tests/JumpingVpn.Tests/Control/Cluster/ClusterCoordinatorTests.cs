@@ -1,0 +1,195 @@
+using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Sessions;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace JumpingVpn.Tests.Control.Cluster;
+
+/// <summary>
+/// The owner side of docs/cluster.md "Node liveness" with a manual clock: validity from the send time of the
+/// last successful beat, the fence, a new node epoch afterwards, beats that never wait for each other, and a
+/// late answer that cannot bring a fenced incarnation back.
+/// </summary>
+public sealed class ClusterCoordinatorTests : IDisposable
+{
+    private const long Ttl = 1000;
+    private readonly ManualTimeProvider _clock = new();
+    private readonly InMemorySessionStore _store;
+    private readonly Queue<(long At, Action Work)> _pending = new();
+
+    public ClusterCoordinatorTests() => _store = new InMemorySessionStore(_clock);
+
+    public void Dispose() => _store.Dispose();
+
+    private ClusterCoordinator Inline() =>
+        new(_store, "n1", Ttl, NullLogger.Instance, _clock) { Dispatch = static w => w() };
+
+    /// <summary>Store calls wait in a queue until the test runs them: a store that answers as late as the test likes.</summary>
+    private ClusterCoordinator Queued() =>
+        new(_store, "n1", Ttl, NullLogger.Instance, _clock) { Dispatch = w => _pending.Enqueue((Now(), w)) };
+
+    private long Now() => _clock.GetTimestamp() * 1000 / _clock.TimestampFrequency;
+
+    private void Advance(long ms) => _clock.Advance(TimeSpan.FromMilliseconds(ms));
+
+    /// <summary>Answers every queued store call dispatched at least <paramref name="lateMs"/> ago.</summary>
+    private void RunPending(long lateMs = 0)
+    {
+        while (_pending.TryPeek(out var p) && Now() - p.At >= lateMs)
+        {
+            _pending.Dequeue().Work();
+        }
+    }
+
+    [Fact]
+    public void A_node_is_valid_until_its_last_successful_beat_was_sent_plus_node_ttl_minus_the_fence_margin()
+    {
+        using ClusterCoordinator c = Inline();
+        Assert.False(c.IsValid(0, c.NowMs()));
+        c.Tick();
+        ulong epoch = c.NodeEpoch;
+        Assert.Equal(1UL, epoch);
+        long sent = c.NowMs();
+        Assert.Equal(sent + Ttl - ClusterCoordinator.FenceMarginMs, c.ValidUntilMs);
+        Advance(250);
+        c.Tick();
+        Assert.Equal(sent + 250 + Ttl - ClusterCoordinator.FenceMarginMs, c.ValidUntilMs);
+        Assert.True(c.IsValid(epoch, c.NowMs()));
+        Assert.False(c.IsValid(epoch + 1, c.NowMs()));
+        ClusterNodeInfo beat = _store.ListNodes()!.Single();
+        Assert.Equal((epoch, 2UL), (beat.NodeEpoch, beat.Beat));
+    }
+
+    [Fact]
+    public void Without_a_successful_beat_the_node_fences_and_comes_back_under_a_new_node_epoch()
+    {
+        var store = new FlakyStore(_store);
+        using var c = new ClusterCoordinator(store, "n1", Ttl, NullLogger.Instance, _clock) { Dispatch = static w => w() };
+        c.Tick();
+        long validUntil = c.ValidUntilMs;
+        store.Down = true;
+        for (int i = 0; i < 3; i++)
+        {
+            Advance(250);
+            c.Tick();
+        }
+        Assert.True(c.IsValid(1, c.NowMs()), "750 ms after the last beat: still inside NodeTtl - margin");
+        Advance(validUntil - c.NowMs());
+        c.CheckFence(c.NowMs());
+        Assert.False(c.IsValid(1, c.NowMs()));
+        Assert.Equal(1, c.Fences);
+        Assert.Equal(long.MinValue, c.ValidUntilMs);
+
+        store.Down = false;
+        Advance(250);
+        c.Tick();
+        Assert.Equal(2UL, c.NodeEpoch);
+        Assert.True(c.IsValid(2, c.NowMs()));
+        Assert.False(c.IsValid(1, c.NowMs()), "the fenced incarnation never serves again");
+    }
+
+    [Fact]
+    public void A_beat_in_flight_never_holds_back_the_next_and_at_most_four_are_outstanding()
+    {
+        using ClusterCoordinator c = Queued();
+        c.Tick();
+        RunPending(); // registered, first beat answered
+        Assert.Equal(1UL, c.NodeEpoch);
+        for (int i = 0; i < 6; i++)
+        {
+            Advance(250);
+            c.Tick(); // the store answers none of these yet
+        }
+        int beats = _pending.Count - 1; // one listing is outstanding too
+        Assert.Equal(ClusterCoordinator.MaxBeatsInFlight, beats);
+    }
+
+    [Fact]
+    public void A_store_answering_300_ms_late_keeps_the_node_valid()
+    {
+        using ClusterCoordinator c = Queued();
+        c.Tick();
+        RunPending();
+        for (int i = 0; i < 80; i++)
+        {
+            Advance(50);
+            if (i % 5 == 0)
+            {
+                c.Tick(); // every 250 ms
+            }
+            RunPending(lateMs: 300); // each beat and listing is answered 300 ms after it was sent
+            Assert.True(c.IsValid(1, c.NowMs()), $"at +{(i + 1) * 50} ms");
+        }
+        Assert.Equal(0, c.Fences);
+        Assert.True(c.BeatsSucceeded >= 12, c.BeatsSucceeded.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void A_beat_answered_after_validity_ended_fences_instead_of_extending()
+    {
+        using ClusterCoordinator c = Queued();
+        c.Tick();
+        RunPending();
+        long validUntil = c.ValidUntilMs;
+        Advance(250);
+        c.Tick(); // beat 2 sent, the answer is late
+        Advance(validUntil - c.NowMs() + 10);
+        RunPending(); // beat 2 "succeeded", but only now: survivors may already have judged beat 1 stale
+        Assert.Equal(1, c.Fences);
+        Assert.False(c.IsValid(1, c.NowMs()));
+    }
+
+    [Fact]
+    public void Sessions_are_created_and_acquired_only_while_valid_and_own_older_incarnations_need_no_wait()
+    {
+        using ClusterCoordinator c = Inline();
+        var rec = new OwnershipRecord
+        {
+            Id = SessionId.Read(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+            PeerKey = Convert.ToBase64String(new byte[32]), OwnerNode = "n1", State = SessionState.Attached, StateVersion = 1,
+            BoundAtVersion = 1, Binding = "192.0.2.7:4000", PolicyVersion = "1", CreatedUnixMs = 1_700_000_000_000,
+        };
+        Assert.Equal(StoreStatus.Unavailable, c.Create(rec, (_, _) => rec, out _).Status); // not registered yet
+        c.Tick();
+        Assert.True(c.Create(rec, (_, _) => rec, out OwnedSession? owned).IsOk);
+        Assert.Equal((1UL, 1UL), (owned!.NodeEpoch, owned.Epoch));
+
+        // Fenced and back: the session recorded under node epoch 1 is this node's own, free at once.
+        Advance(Ttl);
+        c.CheckFence(c.NowMs());
+        Assert.False(owned.IsValid(c.NowMs()));
+        c.Tick();
+        OwnershipRecord stored = _store.Read(rec.Id).Current!;
+        LivenessVerdict v = c.Judge(stored);
+        Assert.Equal(LivenessKind.Dead, v.Kind);
+        StoreResult again = c.Acquire(rec.Id, AcquireExpectation.Of(stored, v.StaleBeat), (_, _) => rec, out OwnedSession? reowned);
+        Assert.True(again.IsOk, again.Status.ToString());
+        Assert.Equal((2UL, 2UL), (reowned!.NodeEpoch, reowned.Epoch));
+        Assert.True(reowned.IsValid(c.NowMs()));
+    }
+
+    /// <summary>A store whose every call fails while <see cref="Down"/>.</summary>
+    private sealed class FlakyStore(ISessionStore inner) : ISessionStore
+    {
+        public volatile bool Down;
+
+        public string Description => "flaky";
+        public StoreResult Create(OwnershipRecord record) => Down ? StoreResult.Unavailable : inner.Create(record);
+        public StoreResult Read(SessionId id) => Down ? StoreResult.Unavailable : inner.Read(id);
+        public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs) => Down ? StoreResult.Unavailable : inner.CompareAndSwap(expectedVersion, next, tombstoneMs);
+        public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => Down ? StoreResult.Unavailable : inner.Acquire(id, node, nodeEpoch, expected);
+        public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Down ? StoreResult.Unavailable : inner.Release(id, node, nodeEpoch, epoch);
+        public IReadOnlyList<OwnershipRecord> ListSessions() => Down ? [] : inner.ListSessions();
+        public ulong RegisterNode(string node) => Down ? 0 : inner.RegisterNode(node);
+        public bool Heartbeat(ClusterNodeInfo beat) => !Down && inner.Heartbeat(beat);
+        public IReadOnlyList<ClusterNodeInfo>? ListNodes() => Down ? null : inner.ListNodes();
+        public bool PutPeer(RegisteredPeer peer) => !Down && inner.PutPeer(peer);
+        public IReadOnlyList<RegisteredPeer> ListPeers() => Down ? [] : inner.ListPeers();
+        public bool Ping(out double latencyMs)
+        {
+            latencyMs = 0;
+            return !Down;
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+}
