@@ -37,6 +37,8 @@ public sealed class ClusterCoordinator : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
+    private readonly BlockingCollection<Action> _work = new();
+    private readonly Thread[] _workers;
     private readonly Lock _lock = new();
     private long _nodeEpoch;
     private long _validUntilMs = long.MinValue;
@@ -72,6 +74,12 @@ public sealed class ClusterCoordinator : IDisposable
         _time = time ?? TimeProvider.System;
         Liveness = new NodeLiveness(nodeTtlMs);
         _loop = new Thread(Loop) { IsBackground = true, Name = "jvpn-heartbeat" };
+        _workers = new Thread[MaxBeatsInFlight + 2];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            _workers[i] = new Thread(Work) { IsBackground = true, Name = "jvpn-store-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        }
+        Dispatch = _work.Add;
     }
 
     public ISessionStore Store { get; }
@@ -92,10 +100,13 @@ public sealed class ClusterCoordinator : IDisposable
     public bool Draining { get; set; }
 
     /// <summary>
-    /// Runs store calls of the heartbeat loop. Default: the thread pool, so a slow store never holds the loop;
-    /// tests run them inline for determinism.
+    /// Runs store calls of the heartbeat loop. Default: this coordinator's own store threads, one per call that
+    /// can be outstanding (<see cref="MaxBeatsInFlight"/> beats, a listing, a registration), so a slow store
+    /// never holds the loop or waits behind anything. Not the thread pool: the store clients complete their
+    /// calls on pool threads, and blocking calls made from pool threads starve it (seen as 1.5 s heartbeat
+    /// stalls in a freshly started node). Tests run the calls inline for determinism.
     /// </summary>
-    internal Action<Action> Dispatch { get; set; } = static work => ThreadPool.UnsafeQueueUserWorkItem(static w => w(), work, preferLocal: false);
+    internal Action<Action> Dispatch { get; set; }
 
     /// <summary>The current incarnation (0 before the store first answered).</summary>
     public ulong NodeEpoch => (ulong)Interlocked.Read(ref _nodeEpoch);
@@ -133,7 +144,29 @@ public sealed class ClusterCoordinator : IDisposable
     /// <summary>May a session owned under <paramref name="nodeEpoch"/> be served at <paramref name="nowMs"/>? Lock-free (per frame).</summary>
     public bool IsValid(ulong nodeEpoch, long nowMs) => nodeEpoch != 0 && nodeEpoch == NodeEpoch && nowMs < ValidUntilMs;
 
-    public void Start() => _loop.Start();
+    public void Start()
+    {
+        foreach (Thread w in _workers)
+        {
+            w.Start();
+        }
+        _loop.Start();
+    }
+
+    private void Work()
+    {
+        foreach (Action a in _work.GetConsumingEnumerable())
+        {
+            try
+            {
+                a();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _logger.LogError(ex, "cluster: store call of the heartbeat loop failed");
+            }
+        }
+    }
 
     public bool TryGetOwned(SessionId id, out OwnedSession owned) => _owned.TryGetValue(id, out owned!);
 
@@ -484,10 +517,19 @@ public sealed class ClusterCoordinator : IDisposable
         {
             _loop.Join(TimeSpan.FromSeconds(2));
         }
+        _work.CompleteAdding();
+        foreach (Thread w in _workers)
+        {
+            if (w.IsAlive)
+            {
+                w.Join(TimeSpan.FromSeconds(2));
+            }
+        }
         foreach (SessionId id in _owned.Keys)
         {
             Forget(id, release: true);
         }
         _stop.Dispose();
+        _work.Dispose();
     }
 }

@@ -76,7 +76,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         ClusterCoordinator cluster = _cluster;
         if (s is not null && (!cluster.TryGetOwned(s.Slot.Id, out OwnedSession held) || !held.IsValid(now)))
         {
-            FenceSession(s, "NOT_OWNED");
+            FenceSession(s, held is null ? "NOT_OWNED" : held.Lost ? "OWNERSHIP_LOST" : "NODE_FENCED");
             s = null;
         }
         SessionId wanted;
