@@ -128,6 +128,48 @@ public sealed class ClusterNodeTests
         Assert.True(h.Store.Read(sid).Current!.OwnerNode == "n2", "n1:\n" + n1.Events() + "\nn2:\n" + h["n2"].Events() + "\nclient:\n" + h.ClientEvents());
     }
 
+    [Fact]
+    public void A_reattach_to_another_node_while_the_owner_beats_is_refused_until_it_would_be_judged_dead_then_taken()
+    {
+        var h = new ClusterHarness(2);
+        h.Connect();
+        h.Run(TimeSpan.FromSeconds(1)); // both nodes beat and list each other
+        SessionId sid = Sid(Field(h["n1"].Jumping.FormatSessions(), "session_id"));
+        (WireGuardDevice c2, Peer p2, WireSender w2) = SecondClient(h, h["n2"]);
+        Span<byte> frame = stackalloc byte[128];
+
+        ReattachRejectFrame Ask(ulong seq)
+        {
+            Span<byte> f = stackalloc byte[128];
+            int len = new ReattachRequestFrame(sid, seq, 1, ReasonCode.TransportDeadRecovery, 0, 0).Write(f);
+            c2.SendControl(p2, f[..len]);
+            Deliver(h["n2"].Device, w2.Drain().Single().Datagram, Addr("192.0.2.77", 7002), []);
+            var sink = new FrameCollector();
+            c2.Observer = sink;
+            foreach ((byte[] d, _) in h["n2"].Wire.Drain())
+            {
+                Deliver(c2, d, h["n2"].Addr, []);
+            }
+            Assert.True(ReattachRejectFrame.TryParse(Assert.Single(sink.Frames), out ReattachRejectFrame reject));
+            return reject;
+        }
+
+        // n1 is alive: refused, with the time until n1 would be judged dead (at most NodeTtl) + 100 ms.
+        ReattachRejectFrame alive = Ask(50);
+        Assert.Equal(ReasonCode.NotAuthoritativeOwner, alive.Reason);
+        Assert.InRange(alive.RetryAfterMs, 100u, (uint)(NodeTtlMs + 100));
+        Assert.Contains("\"event_type\":\"SESSION_OWNER_REJECTED\"", h["n2"].Events(), StringComparison.Ordinal);
+
+        // n1 stops beating; after NodeTtl on n2's clock the same request takes the session.
+        h["n1"].Down = true;
+        h.Run(TimeSpan.FromMilliseconds(NodeTtlMs + 300));
+        int n = new ReattachRequestFrame(sid, 51, 1, ReasonCode.TransportDeadRecovery, 0, 0).Write(frame);
+        c2.SendControl(p2, frame[..n]);
+        Deliver(h["n2"].Device, w2.Drain().Single().Datagram, Addr("192.0.2.77", 7002), []);
+        OwnershipRecord rec = h.Store.Read(sid).Current!;
+        Assert.Equal(("n2", 2UL), (rec.OwnerNode, rec.OwnerEpoch));
+    }
+
     [Theory]
     [InlineData("memory")]
     [InlineData("redis")]
@@ -274,6 +316,22 @@ public sealed class ClusterNodeTests
     }
 
     private static byte[] PrivateKeyOf(ClusterHarness h) => h.ClientPrivateKey;
+
+    /// <summary>The control frames a client device received, as bytes.</summary>
+    private sealed class FrameCollector : IDeviceObserver
+    {
+        public List<byte[]> Frames { get; } = [];
+
+        public void OnSessionKeysInstalled(Peer peer, bool weInitiated)
+        {
+        }
+
+        public void OnUnboundSource(Peer peer, System.Net.SocketAddress from, ReadOnlySpan<byte> packet)
+        {
+        }
+
+        public void OnControlFrame(Peer peer, ReadOnlySpan<byte> frame, System.Net.SocketAddress from, IDatagramSender? arrivedVia) => Frames.Add(frame.ToArray());
+    }
 
     private sealed class Collector : IDeviceObserver
     {
