@@ -96,7 +96,7 @@ public sealed class ClusterCoordinator : IDisposable
     /// <summary>The client-facing `ip:port` published in the heartbeat (what clients would dial), or empty.</summary>
     public string AdvertiseEndpoint { get; set; } = "";
 
-    /// <summary>Published in the heartbeat: this node is moving its sessions away (docs/cluster.md "Drain").</summary>
+    /// <summary>Published in the heartbeat: this node is moving its sessions away (docs/cluster.md "Node liveness": the draining flag).</summary>
     public bool Draining { get; set; }
 
     /// <summary>
