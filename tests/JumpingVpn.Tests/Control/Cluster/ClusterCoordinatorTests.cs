@@ -167,27 +167,69 @@ public sealed class ClusterCoordinatorTests : IDisposable
         Assert.True(reowned.IsValid(c.NowMs()));
     }
 
-    /// <summary>A store whose every call fails while <see cref="Down"/>.</summary>
+    [Fact]
+    public void Steady_state_store_load_is_one_beat_and_one_listing_per_period_whatever_the_number_of_sessions()
+    {
+        var counting = new FlakyStore(_store);
+        using var c = new ClusterCoordinator(counting, "n1", Ttl, NullLogger.Instance, _clock) { Dispatch = static w => w() };
+        c.Tick();
+        int PerPeriod()
+        {
+            int before = counting.Calls;
+            Advance(250);
+            c.Tick();
+            return counting.Calls - before;
+        }
+        Assert.Equal(2, PerPeriod());
+        for (int i = 0; i < 1000; i++)
+        {
+            var id = SessionId.Read(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            var rec = new OwnershipRecord
+            {
+                Id = id, PeerKey = Convert.ToBase64String(new byte[32]), OwnerNode = "n1", State = SessionState.Attached, StateVersion = 1,
+                BoundAtVersion = 1, Binding = "192.0.2.7:4000", PolicyVersion = "1", CreatedUnixMs = 1_700_000_000_000,
+            };
+            Assert.True(c.Create(rec, (_, _) => rec, out _).IsOk);
+            if (i % 200 == 0)
+            {
+                Advance(250);
+                c.Tick();
+            }
+        }
+        Assert.Equal(1000, c.OwnedCount);
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(2, PerPeriod()); // one heartbeat write, one listing: O(nodes), nothing per session
+        }
+    }
+
+    /// <summary>A store whose every call fails while <see cref="Down"/>; counts the calls made to it.</summary>
     private sealed class FlakyStore(ISessionStore inner) : ISessionStore
     {
         public volatile bool Down;
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        /// <summary>Counts the call; true when the store is down.</summary>
+        private bool CountedDown() => Interlocked.Increment(ref _calls) > 0 && Down;
 
         public string Description => "flaky";
-        public StoreResult Create(OwnershipRecord record) => Down ? StoreResult.Unavailable : inner.Create(record);
-        public StoreResult Read(SessionId id) => Down ? StoreResult.Unavailable : inner.Read(id);
-        public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs) => Down ? StoreResult.Unavailable : inner.CompareAndSwap(expectedVersion, next, tombstoneMs);
-        public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => Down ? StoreResult.Unavailable : inner.Acquire(id, node, nodeEpoch, expected);
-        public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Down ? StoreResult.Unavailable : inner.Release(id, node, nodeEpoch, epoch);
-        public IReadOnlyList<OwnershipRecord> ListSessions() => Down ? [] : inner.ListSessions();
-        public ulong RegisterNode(string node) => Down ? 0 : inner.RegisterNode(node);
-        public bool Heartbeat(ClusterNodeInfo beat) => !Down && inner.Heartbeat(beat);
-        public IReadOnlyList<ClusterNodeInfo>? ListNodes() => Down ? null : inner.ListNodes();
-        public bool PutPeer(RegisteredPeer peer) => !Down && inner.PutPeer(peer);
-        public IReadOnlyList<RegisteredPeer> ListPeers() => Down ? [] : inner.ListPeers();
+        public StoreResult Create(OwnershipRecord record) => CountedDown() ? StoreResult.Unavailable : inner.Create(record);
+        public StoreResult Read(SessionId id) => CountedDown() ? StoreResult.Unavailable : inner.Read(id);
+        public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs) => CountedDown() ? StoreResult.Unavailable : inner.CompareAndSwap(expectedVersion, next, tombstoneMs);
+        public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => CountedDown() ? StoreResult.Unavailable : inner.Acquire(id, node, nodeEpoch, expected);
+        public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => CountedDown() ? StoreResult.Unavailable : inner.Release(id, node, nodeEpoch, epoch);
+        public IReadOnlyList<OwnershipRecord> ListSessions() => CountedDown() ? [] : inner.ListSessions();
+        public ulong RegisterNode(string node) => CountedDown() ? 0 : inner.RegisterNode(node);
+        public bool Heartbeat(ClusterNodeInfo beat) => !CountedDown() && inner.Heartbeat(beat);
+        public IReadOnlyList<ClusterNodeInfo>? ListNodes() => CountedDown() ? null : inner.ListNodes();
+        public bool PutPeer(RegisteredPeer peer) => !CountedDown() && inner.PutPeer(peer);
+        public IReadOnlyList<RegisteredPeer> ListPeers() => CountedDown() ? [] : inner.ListPeers();
         public bool Ping(out double latencyMs)
         {
             latencyMs = 0;
-            return !Down;
+            return !CountedDown();
         }
 
         public void Dispose() => inner.Dispose();
