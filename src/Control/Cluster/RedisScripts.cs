@@ -8,7 +8,7 @@ namespace JumpingVpn.Control.Cluster;
 /// Every session script answers {status, store_now_ms, previous_owner, field1, value1, ...} (the record after
 /// the operation, or as it stands when the operation lost).
 /// Garbage collection: a TERMINATED record is kept only for the tombstone time; live records have no expiry
-/// (there is no per-session lease any more to hang one on; docs/cluster.md "Not done yet").
+/// (there is no per-session lease to hang one on; docs/cluster.md "Not done yet").
 /// </summary>
 internal static class RedisScripts
 {

@@ -88,6 +88,9 @@ public sealed class ClusterFailoverTests
             Assert.Contains("\"detail_code\":\"OWNER_FAILOVER\"", events, StringComparison.Ordinal);
             Assert.Contains("\"reason_code\":\"REATTACH_SUCCESS\"", events, StringComparison.Ordinal);
             AssertVersionsContiguous(events, before.Version + 1, before.Version + 2, context);
+            JsonElement deadNode = NodeOf(t, "node-1");
+            Assert.Equal("dead", deadNode.GetProperty("liveness").GetString());
+            ulong killedEpoch = deadNode.GetProperty("node_epoch").GetUInt64();
 
             // node-1 restarts with the same key and node id (a new node epoch): it cannot serve the session
             // (the new owner beats), routes nothing for the client, and the store still names the new owner.
@@ -99,6 +102,10 @@ public sealed class ClusterFailoverTests
             JsonElement still = SessionOf(t, before.Id!);
             Assert.Equal(newOwner, still.GetProperty("owner_node_id").GetString());
             Assert.Equal(2UL, still.GetProperty("owner_epoch").GetUInt64());
+            JsonElement back = NodeOf(t, "node-1");
+            Assert.Equal(("alive", 0), (back.GetProperty("liveness").GetString(), back.GetProperty("sessions").GetInt32()));
+            Assert.True(back.GetProperty("node_epoch").GetUInt64() > killedEpoch, "the restarted node runs under a new node epoch" + context);
+            Assert.Equal(1, NodeOf(t, newOwner).GetProperty("sessions").GetInt32());
             TunnelScenarios.Log("cluster status after node-1 restarted:\n" + t.ClusterStatusJson());
 
             // The goal with the default configuration: the client fails over within 1.5 s. The server
@@ -171,6 +178,20 @@ public sealed class ClusterFailoverTests
             }
         }
         throw new InvalidOperationException($"session {id} not in the store: {doc.RootElement}");
+    }
+
+    /// <summary>A node's heartbeat entry in `jvpn cluster status --json` (node epoch, beat, liveness, sessions).</summary>
+    private static JsonElement NodeOf(ClusterTopology t, string node)
+    {
+        using JsonDocument doc = JsonDocument.Parse(t.ClusterStatusJson());
+        foreach (JsonElement n in doc.RootElement.GetProperty("nodes").EnumerateArray())
+        {
+            if (n.GetProperty("node_id").GetString() == node)
+            {
+                return n.Clone();
+            }
+        }
+        throw new InvalidOperationException($"node {node} has no heartbeat record: {doc.RootElement}");
     }
 
     /// <summary>Exactly one STATE_CHANGE per version in [from, to] in the node's audit lines.</summary>
