@@ -146,7 +146,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         long now = _context.NowMs();
         if (_client.TryGet(peer, out ClientSession? c))
         {
-            _client.OnFrame(c, type, frame, arrivedVia, now);
+            _client.OnFrame(c, type, frame, arrivedVia, now, from);
         }
         else
         {
