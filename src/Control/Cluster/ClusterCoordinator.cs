@@ -238,6 +238,12 @@ public sealed class ClusterCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// True once when `jvpn cluster drain` asked this node to drain (docs/cluster.md "Drain"): the one read of the
+    /// drain request, for whichever loop polls it (<see cref="DrainRequestWatch"/>).
+    /// </summary>
+    public bool TakeDrainRequest() => Store.TakeDrainRequest(NodeId);
+
     /// <summary>Stops renewing and releases every lease still held, so clients fail over without waiting.</summary>
     public void Dispose()
     {

@@ -80,10 +80,16 @@ internal sealed class ServerFailover(NodeContext context)
         {
             return false;
         }
-        // Only the node the client talks to now may send it elsewhere: a late copy from a node the client
-        // already left (its old keypair may still decrypt) must not bounce it again.
-        if (from is not null && c.Peer.Endpoint is { } current && !from.Equals(current))
+        // Only the node the client chose may send it elsewhere. A late copy from a node the client already
+        // left still decrypts under the previous keypair, and WireGuard's roaming has just pointed the peer
+        // back at that node's address: undo that, and ignore the frame.
+        SocketAddress chosen = _serverEndpoints[_serverEndpointIndex];
+        if (from is not null && !from.Equals(chosen))
         {
+            if (c.Peer.Endpoint is { } roamed && roamed.Equals(from))
+            {
+                c.Peer.Endpoint = EndpointCodec.Copy(chosen);
+            }
             return false;
         }
         int index = -1;
