@@ -228,4 +228,19 @@ public abstract class SessionStoreContract
             Assert.Equal((ulong)i + 2, sorted[i]);
         }
     }
+
+    [Fact]
+    public void A_drain_request_is_taken_exactly_once_by_its_node_and_expires_untaken()
+    {
+        string node = "drain-" + NewId().ToString()[..8];
+        Assert.False(Store.TakeDrainRequest(node));
+        Assert.True(Store.RequestDrain(node, 10 * LeaseMs));
+        Assert.False(Store.TakeDrainRequest(node + "x"));
+        Assert.True(Store.TakeDrainRequest(node));
+        Assert.False(Store.TakeDrainRequest(node));
+
+        Assert.True(Store.RequestDrain(node, LeaseMs / 2));
+        Elapse(LeaseMs);
+        Assert.False(Store.TakeDrainRequest(node));
+    }
 }
