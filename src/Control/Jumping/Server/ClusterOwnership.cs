@@ -332,14 +332,18 @@ internal sealed class ClusterOwnership : ISessionOwnership
     }
 
     /// <summary>
-    /// Hands a session back for a drain (docs/cluster.md "Drain"): first stop forwarding and answering it here
-    /// (as a fence does), then release it in the store, so there is no moment at which two nodes forward for it
-    /// and the node its client goes to can acquire it at once. Returns the store's answer to the release.
+    /// Hands a session back for a drain (docs/cluster.md "Drain"): stop renewing it, release it in the store so the
+    /// node its client goes to can acquire it at once, then stop forwarding and answering it here (as a fence
+    /// does). Forwarding goes on only for the duration of the release call, before the client has been told
+    /// to move, so no other node can hold the session yet. Returns the store's answer to the release.
     /// </summary>
     public StoreStatus ReleaseForDrain(ServerSession s, string target)
     {
         ArgumentNullException.ThrowIfNull(s);
         bool held = _cluster.TryGetLease(s.Slot.Id, out ClusterLease lease) && !lease.Lost;
+        _cluster.Forget(s.Slot.Id, release: false); // no renewal from now on, then the release
+        StoreStatus released = held ? _cluster.Store.Release(s.Slot.Id, _cluster.NodeId, lease.Epoch).Status : StoreStatus.OwnershipConflict;
+        _cluster.CountStoreResult(released);
         _sessions.ForgetId(s.Slot.Id);
         _sessions.RemoveIfCurrent(s);
         if (!_sessions.Contains(s.Peer))
@@ -347,9 +351,6 @@ internal sealed class ClusterOwnership : ISessionOwnership
             _context.Device.AllowedIps.RemoveAll(s.Peer);
         }
         _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
-        _cluster.Forget(s.Slot.Id, release: false); // no renewal from now on, then the release
-        StoreStatus released = held ? _cluster.Store.Release(s.Slot.Id, _cluster.NodeId, lease.Epoch).Status : StoreStatus.OwnershipConflict;
-        _cluster.CountStoreResult(released);
         SessionSnapshot snap = s.Slot.Snapshot();
         _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
         {
