@@ -21,7 +21,7 @@ internal static class ClusterCommands
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var status = new Command("status", "Nodes, store health, leases and sessions per node of a server cluster.") { store, config, json };
         status.SetAction(parse => Status(parse.GetValue(store), parse.GetValue(config), parse.GetValue(json)));
-        return new Command("cluster", "Inspect a cluster of jvpn servers sharing a session store.") { status, CreateDrain(store, config) };
+        return new Command("cluster", "Inspect and maintain a cluster of jvpn servers sharing a session store.") { status, CreateDrain(store, config) };
     }
 
     /// <summary>
@@ -34,7 +34,7 @@ internal static class ClusterCommands
     {
         var node = new Argument<string>("NODE") { Description = "The node id to drain (as `jvpn cluster status` lists it)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until every session of NODE is owned by another node and print the moves" };
-        var timeout = new Option<int>("--timeout") { Description = "With --wait: give up after this many seconds (default 30)", DefaultValueFactory = _ => 30 };
+        var timeout = new Option<int>("--timeout") { Description = "With --wait: give up after this many seconds", DefaultValueFactory = _ => 30 };
         var drain = new Command("drain", "Move every session off a live node to the other nodes, then stop that node (planned maintenance).") { node, store, config, wait, timeout };
         drain.SetAction(parse => Drain(parse.GetValue(node)!, parse.GetValue(store), parse.GetValue(config), parse.GetValue(wait), parse.GetValue(timeout)));
         return drain;
