@@ -23,45 +23,150 @@ internal static class ClusterCommands
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
         var status = new Command("status", "Nodes (epoch, liveness), store health and sessions per node of a server cluster.") { store, config, json };
         status.SetAction(parse => Status(parse.GetValue(store), parse.GetValue(config), parse.GetValue(json)));
-        return new Command("cluster", "Inspect a cluster of jvpn servers sharing a session store.") { status };
+        return new Command("cluster", "Inspect and maintain a cluster of jvpn servers sharing a session store.") { status, CreateDrain(store, config) };
     }
 
-    private static int Status(string? storeArg, string? configArg, bool json)
+    /// <summary>
+    /// `jvpn cluster drain NODE`: planned maintenance (docs/cluster.md "Drain"). Writes a drain request for NODE
+    /// into the store; the node sees it within one heartbeat, tells each client which node to go to
+    /// (SESSION_MOVE), releases its sessions, and exits once they moved (at most about 5 s). `--wait` follows
+    /// the sessions in the store until every one has another owner and prints each move.
+    /// </summary>
+    private static Command CreateDrain(Option<string?> store, Option<string?> config)
     {
+        var node = new Argument<string>("NODE") { Description = "The node id to drain (as `jvpn cluster status` lists it)" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until every session of NODE is owned by another node and print the moves" };
+        var timeout = new Option<int>("--timeout") { Description = "With --wait: give up after this many seconds", DefaultValueFactory = _ => 30 };
+        var drain = new Command("drain", "Move every session off a live node to the other nodes, then stop that node (planned maintenance).") { node, store, config, wait, timeout };
+        drain.SetAction(parse => Drain(parse.GetValue(node)!, parse.GetValue(store), parse.GetValue(config), parse.GetValue(wait), parse.GetValue(timeout)));
+        return drain;
+    }
+
+    /// <summary>How long a drain request waits in the store for its node before it expires.</summary>
+    private const long DrainRequestTtlMs = 60_000;
+
+    private static int Drain(string nodeId, string? storeArg, string? configArg, bool wait, int timeoutSeconds)
+    {
+        int rc = Open("drain", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out _);
+        if (opened is null)
+        {
+            return rc;
+        }
+        using ISessionStore store = opened;
+        IReadOnlyList<ClusterNodeInfo>? listed = store.ListNodes();
+        if (listed is null)
+        {
+            Console.Error.WriteLine($"jvpn cluster drain: store {url} did not answer the node listing; nothing changed, try again");
+            return ExitCodes.Failure;
+        }
+        List<ClusterNodeInfo> nodes = [.. listed.Where(n => StoreRecordCheck.NodeProblem(n) is null)];
+        if (!nodes.Any(n => string.Equals(n.NodeId, nodeId, StringComparison.Ordinal)))
+        {
+            string live = nodes.Count == 0 ? "(none)" : string.Join(", ", nodes.Select(n => n.NodeId));
+            Console.Error.WriteLine($"jvpn cluster drain: '{nodeId}' is not a live node of store {url}; live nodes: {live}");
+            return ExitCodes.Failure;
+        }
+        long start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        List<OwnershipRecord> owned = [.. store.ListSessions().Where(s => StoreRecordCheck.Problem(s) is null
+            && string.Equals(s.OwnerNode, nodeId, StringComparison.Ordinal) && !s.Released)];
+        if (!store.RequestDrain(nodeId, DrainRequestTtlMs))
+        {
+            Console.Error.WriteLine($"jvpn cluster drain: store {url} did not take the drain request (unreachable or refused); nothing changed, try again");
+            return ExitCodes.Failure;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"drain requested: node {nodeId} moves its {owned.Count} sessions to the other nodes, then stops"));
+        if (!wait)
+        {
+            return ExitCodes.Ok;
+        }
+        var pending = owned.ToDictionary(s => s.Id, s => s);
+        long deadline = start + Math.Max(1, timeoutSeconds) * 1000L;
+        while (pending.Count > 0 && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < deadline)
+        {
+            Thread.Sleep(100);
+            foreach (OwnershipRecord before in pending.Values.ToList())
+            {
+                StoreResult r = store.Read(before.Id);
+                long at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - start;
+                if (r.Status == StoreStatus.NotFound || r is { Status: StoreStatus.Ok, Current.State: JumpingVpn.Control.Sessions.SessionState.Terminated })
+                {
+                    Console.WriteLine(string.Create(inv, $"  {before.Id} ended (not moved) after {at} ms"));
+                    pending.Remove(before.Id);
+                }
+                else if (r is { Status: StoreStatus.Ok, Current: { } now } && StoreRecordCheck.Problem(now) is null
+                    && !string.Equals(now.OwnerNode, nodeId, StringComparison.Ordinal))
+                {
+                    Console.WriteLine(string.Create(inv, $"  {before.Id} {nodeId} -> {now.OwnerNode} epoch {before.OwnerEpoch} -> {now.OwnerEpoch} v{before.StateVersion} -> v{now.StateVersion} after {at} ms"));
+                    pending.Remove(before.Id);
+                }
+            }
+        }
+        if (pending.Count > 0)
+        {
+            Console.Error.WriteLine(string.Create(inv, $"jvpn cluster drain: {pending.Count} sessions still owned by {nodeId} after {timeoutSeconds} s: {string.Join(", ", pending.Keys)}"));
+            return ExitCodes.Failure;
+        }
+        Console.WriteLine(string.Create(inv, $"all {owned.Count} sessions moved off {nodeId} in {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - start} ms"));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Opens the store named by --store or --config's [Jumping] Store with the same access settings as `jvpn up`.
+    /// Null (and the exit code) after a one-line error naming the problem.
+    /// </summary>
+    private static int Open(string verb, string? storeArg, string? configArg, out ISessionStore? opened, out StoreUrl url, out TunnelConfig? cfg)
+    {
+        opened = null;
+        url = default!;
         string? text = storeArg;
-        TunnelConfig? cfg = configArg is null ? null : TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
+        cfg = configArg is null ? null : TunnelConfigParser.ParseFile(TunnelConfigParser.ResolveConfigPath(configArg));
         if (text is null && cfg is not null)
         {
             text = cfg.Jumping.TryGetValue("store", out string? s) ? s : throw new ConfigException(cfg.SourcePath, null, "Store", "this config has no [Jumping] Store (a single server has no cluster)");
         }
         if (text is null)
         {
-            Console.Error.WriteLine("jvpn cluster status: name the store with --store URL or --config SERVER.conf");
+            Console.Error.WriteLine($"jvpn cluster {verb}: name the store with --store URL or --config SERVER.conf");
             return ExitCodes.Usage;
         }
-        if (!StoreUrl.TryParse(text, out StoreUrl url, out string? problem))
+        if (!StoreUrl.TryParse(text, out url, out string? problem))
         {
             throw new ConfigException(null, null, "--store", problem!);
         }
         if (url.IsMemory)
         {
-            Console.Error.WriteLine("jvpn cluster status: the in-memory store lives inside one jvpn process; use `jvpn status` there");
+            Console.Error.WriteLine($"jvpn cluster {verb}: the in-memory store lives inside one jvpn process; use `jvpn status` there");
             return ExitCodes.Usage;
         }
         // The same access settings as `jvpn up`: the config's Store* keys, else the environment.
         url = url with { Access = StoreAccess.Resolve(url, cfg?.Jumping ?? new Dictionary<string, string>(), cfg?.SourcePath, Environment.GetEnvironmentVariable) };
-        using ISessionStore store = url.Open();
+        ISessionStore store = url.Open();
         if (store is IStoreAuthentication { AuthenticationProblem: { } refused })
         {
-            Console.Error.WriteLine($"jvpn cluster status: store {url} refused authentication: {refused}");
+            store.Dispose();
+            Console.Error.WriteLine($"jvpn cluster {verb}: store {url} refused authentication: {refused}");
             return ExitCodes.Failure;
         }
-        bool up = store.Ping(out double latency);
-        if (!up)
+        if (!store.Ping(out _))
         {
-            Console.Error.WriteLine($"jvpn cluster status: store {url} is unreachable");
+            store.Dispose();
+            Console.Error.WriteLine($"jvpn cluster {verb}: store {url} is unreachable");
             return ExitCodes.Failure;
         }
+        opened = store;
+        return ExitCodes.Ok;
+    }
+
+    private static int Status(string? storeArg, string? configArg, bool json)
+    {
+        int rc = Open("status", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out TunnelConfig? cfg);
+        if (opened is null)
+        {
+            return rc;
+        }
+        using ISessionStore store = opened;
+        bool up = store.Ping(out double latency);
         // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
         // carry terminal escapes), only counted. Node liveness needs two readings NodeTtl apart.
         long nodeTtl = cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)

@@ -509,6 +509,12 @@ public sealed class ClusterCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// True once when `jvpn cluster drain` asked this node to drain (docs/cluster.md "Drain"): the one read of the
+    /// drain request, for whichever loop polls it (<see cref="DrainRequestWatch"/>).
+    /// </summary>
+    public bool TakeDrainRequest() => Store.TakeDrainRequest(NodeId);
+
     /// <summary>Stops the heartbeat and releases every session still owned, so clients' next node takes them at once.</summary>
     public void Dispose()
     {

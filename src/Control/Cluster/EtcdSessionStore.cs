@@ -506,4 +506,35 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     private static bool IsUnavailable(Exception ex) =>
         ex is RpcException or TimeoutException or OperationCanceledException or ObjectDisposedException or HttpRequestException or IOException
             or InvalidOperationException or AggregateException;
+
+    private ByteString DrainKey(string node) => Key(DrainPrefix + node);
+
+    /// <summary>`PREFIX/d/`, beside the node registry's `PREFIX/n/`.</summary>
+    private string DrainPrefix => _nodes[..^"n/".Length] + "d/";
+
+    /// <summary>The request's value is its expiry (Unix ms, this node's clock, as the node registry's).</summary>
+    public bool RequestDrain(string node, long ttlMs)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        string value = (Now() + ttlMs).ToString(CultureInfo.InvariantCulture);
+        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = DrainKey(node), Value = ByteString.CopyFromUtf8(value) }, h, d)));
+    }
+
+    /// <summary>One delete that returns what it deleted: exactly one taker sees the request.</summary>
+    public bool TakeDrainRequest(string node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            DeleteRangeResponse r = Call((c, h, d) => c.Delete(new DeleteRangeRequest { Key = DrainKey(node), PrevKv = true }, h, d));
+            return r.PrevKvs.Count == 1
+                && long.TryParse(r.PrevKvs[0].Value.ToStringUtf8(), NumberStyles.None, CultureInfo.InvariantCulture, out long expires)
+                && expires > Now();
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return false;
+        }
+    }
 }

@@ -76,4 +76,13 @@ public interface ISessionStore : IDisposable
 
     /// <summary>A round trip to the store; false when it is unreachable or slower than the operation timeout.</summary>
     bool Ping(out double latencyMs);
+
+    /// <summary>
+    /// Asks <paramref name="node"/> to drain (`jvpn cluster drain`, docs/cluster.md "Drain"); the request expires after
+    /// <paramref name="ttlMs"/> if no node takes it. False when the store did not take the write.
+    /// </summary>
+    bool RequestDrain(string node, long ttlMs);
+
+    /// <summary>True once when a live drain request for <paramref name="node"/> exists: reads and removes it in one atomic step.</summary>
+    bool TakeDrainRequest(string node);
 }

@@ -206,4 +206,26 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
     public void Dispose()
     {
     }
+
+    public bool RequestDrain(string node, long ttlMs)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        lock (_lock)
+        {
+            _drainRequests[node] = Now() + ttlMs;
+            return true;
+        }
+    }
+
+    public bool TakeDrainRequest(string node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        lock (_lock)
+        {
+            return _drainRequests.Remove(node, out long expires) && expires > Now();
+        }
+    }
+
+    /// <summary>Drain requests by node: when each expires (Unix ms).</summary>
+    private readonly Dictionary<string, long> _drainRequests = new(StringComparer.Ordinal);
 }

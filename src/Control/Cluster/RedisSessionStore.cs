@@ -461,4 +461,35 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         problem = null;
         return true;
     }
+
+    /// <summary>GET and DEL of a drain request in one script: exactly one taker sees it.</summary>
+    private const string TakeDrainScript = "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) return 1 end return 0";
+
+    private RedisKey DrainKey(string node) => _prefix + ":drain:" + node;
+
+    public bool RequestDrain(string node, long ttlMs)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            return Db.StringSet(DrainKey(node), "1", TimeSpan.FromMilliseconds(Math.Max(1, ttlMs)));
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            return false;
+        }
+    }
+
+    public bool TakeDrainRequest(string node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        try
+        {
+            return (long)Db.ScriptEvaluate(TakeDrainScript, [DrainKey(node)]) == 1;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            return false;
+        }
+    }
 }

@@ -47,7 +47,7 @@ public static class ControlFrame
             return false;
         }
         byte t = plaintext[1];
-        if (t is < (byte)ControlFrameType.Hello or > (byte)ControlFrameType.TerminateAck)
+        if (t is < (byte)ControlFrameType.Hello or > (byte)ControlFrameType.SessionMove)
         {
             return false;
         }

@@ -15,6 +15,7 @@ public enum ControlFrameType : byte
     RebindHint = 10,
     Terminate = 11,
     TerminateAck = 12,
+    SessionMove = 13,
 }
 
 /// <summary>What the first byte of a decrypted transport payload says it is (docs/design.md §2.2).</summary>

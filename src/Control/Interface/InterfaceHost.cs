@@ -203,6 +203,15 @@ public sealed class InterfaceHost : IDisposable
             cluster.Start();
             _undo.Add(cluster.Store.Dispose);
             _undo.Add(cluster.Dispose);
+            // `jvpn cluster drain NODE`: drain, then stop as `jvpn down` would (docs/cluster.md "Drain").
+            JumpingNode node = _jumping;
+            var watch = new JumpingVpn.Control.Cluster.DrainRequestWatch(cluster, cancel =>
+            {
+                node.Drain(cancel);
+                DownRequested?.Invoke();
+            }, _logger);
+            watch.Start();
+            _undo.Add(watch.Dispose);
         }
         StartClientFailover(clientPeers, _jumping);
     }
@@ -402,6 +411,12 @@ public sealed class InterfaceHost : IDisposable
             return;
         }
         _disposed = true;
+        if (_jumping is { } jumping)
+        {
+            // A cluster node moves its sessions to the other nodes before it goes (bounded, docs/cluster.md
+            // "Drain"); a single server and a node already drained return at once.
+            TryRun(() => jumping.Drain());
+        }
         if (Device is not null)
         {
             TryRun(() => RunHooks("PreDown", _config.Interface.PreDown));

@@ -39,6 +39,8 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     private readonly Thread _sweeper;
     private readonly AutoResetEvent _wake = new(false);
     private ClusterCoordinator? _cluster;
+    private ClusterOwnership? _ownership;
+    private int _drainStarted;
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -87,8 +89,40 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         ArgumentNullException.ThrowIfNull(innerPrefixes);
         _cluster = cluster;
         var ownership = new ClusterOwnership(_context, _serverSessions, cluster, innerPrefixes, hooks);
+        _ownership = ownership;
         _server.Ownership = ownership;
         ownership.UnrouteServerPeers(_client.Serves);
+    }
+
+    /// <summary>
+    /// Moves every session this cluster node owns to the other nodes and returns when they have moved or the
+    /// drain's bound passed (docs/cluster.md "Drain"); from its start the node takes no session on. Only the
+    /// first call drains (a drain request and the shutdown that follows it both ask); a single server returns at once.
+    /// </summary>
+    public void Drain(CancellationToken cancel = default)
+    {
+        if (!BeginDrain(new DrainLimits(), out DrainDriver? driver))
+        {
+            return;
+        }
+        // Every few ms: the drain's own timers (SESSION_MOVE every 40 ms, store checks every 50 ms) are the schedule.
+        while (!driver!.Step(cancel.IsCancellationRequested))
+        {
+            Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>Starts a drain that the caller steps (<see cref="DrainDriver.Step"/>; tests on a manual clock). False: not a cluster node, or a drain already started.</summary>
+    internal bool BeginDrain(DrainLimits limits, out DrainDriver? driver)
+    {
+        driver = null;
+        if (_ownership is not { } ownership || Interlocked.Exchange(ref _drainStarted, 1) != 0)
+        {
+            return false;
+        }
+        driver = new DrainDriver(_context, ownership);
+        driver.Begin(limits);
+        return true;
     }
 
     /// <summary>The cluster nodes of the one server peer, first the configured Endpoint.</summary>
@@ -146,7 +180,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         long now = _context.NowMs();
         if (_client.TryGet(peer, out ClientSession? c))
         {
-            _client.OnFrame(c, type, frame, arrivedVia, now);
+            _client.OnFrame(c, type, frame, arrivedVia, now, from);
         }
         else
         {

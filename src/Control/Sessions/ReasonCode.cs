@@ -68,4 +68,7 @@ public enum ReasonCode : ushort
 
     // Detail of TRANSPORT_DEAD when a new node takes over a session whose owner died (docs/session-spec.md §5.2.3).
     OwnerFailover = 84,
+
+    // Why a node sends SESSION_MOVE: it is draining for planned maintenance (docs/cluster.md "Drain").
+    NodeDrain = 85,
 }

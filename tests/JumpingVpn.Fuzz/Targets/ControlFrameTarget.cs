@@ -32,6 +32,7 @@ internal static class ControlFrameTarget
         RoundTrip<RebindHintFrame>(data, RebindHintFrame.TryParse, static (in f, d) => f.Write(d));
         RoundTrip<TerminateFrame>(data, TerminateFrame.TryParse, static (in f, d) => f.Write(d));
         RoundTrip<TerminateAckFrame>(data, TerminateAckFrame.TryParse, static (in f, d) => f.Write(d));
+        RoundTrip<SessionMoveFrame>(data, SessionMoveFrame.TryParse, static (in f, d) => f.Write(d));
     }
 
     private static void RoundTrip<T>(ReadOnlySpan<byte> data, Parser<T> parse, Writer<T> write)
@@ -73,6 +74,7 @@ internal static class ControlFrameTarget
             (ControlFrameType.RebindHint, RebindHintFrame.BodySize),
             (ControlFrameType.Terminate, TerminateFrame.BodySize),
             (ControlFrameType.TerminateAck, TerminateAckFrame.BodySize),
+            (ControlFrameType.SessionMove, SessionMoveFrame.BodySize),
         ];
         foreach ((ControlFrameType type, int bodySize) in frames)
         {

@@ -1,4 +1,5 @@
 using JumpingVpn.Control.Cluster;
+using JumpingVpn.Control.Sessions;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Cli;
@@ -55,5 +56,70 @@ public sealed class ClusterCliTests
         Assert.Contains("nodes: 0", text.StandardOutput, StringComparison.Ordinal);
         CommandResult json = JvpnWithPassword(redis.Password, "cluster", "status", "--store", redis.Url("cli"), "--json");
         Assert.Contains("\"store_up\": true", json.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static OwnershipRecord Owned(SessionId id, string node) => new()
+    {
+        Id = id,
+        PeerKey = Convert.ToBase64String(new byte[32] { 9, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 }),
+        OwnerNode = node,
+        State = JumpingVpn.Control.Sessions.SessionState.Attached,
+        StateVersion = 1,
+        BoundAtVersion = 1,
+        Binding = "192.0.2.7:4000",
+        InnerAddresses = "10.77.0.2/32",
+        PolicyVersion = "1.0",
+        CreatedUnixMs = 1_700_000_000_000,
+        LastReason = JumpingVpn.Control.Sessions.ReasonCode.HandshakeOk,
+    };
+
+    [Fact]
+    public void Cluster_drain_of_an_unknown_node_fails_with_the_live_nodes_listed()
+    {
+        Requirements.EnsureTools("redis-server");
+        using RedisServer redis = RedisServer.StartNew();
+        using ISessionStore store = redis.StoreUrl("drain1", timeout: "5s").Open();
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", store.RegisterNode("node-a"), 1, "192.0.2.1:51820", false, 0)));
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-b", store.RegisterNode("node-b"), 1, "192.0.2.2:51820", false, 0)));
+
+        CommandResult r = JvpnWithPassword(redis.Password, "cluster", "drain", "node-z", "--store", redis.Url("drain1"));
+
+        Assert.Equal(1, r.ExitCode);
+        string line = Assert.Single(r.StandardError.Trim().Split('\n'));
+        Assert.Contains("'node-z' is not a live node", line, StringComparison.Ordinal);
+        Assert.Contains("live nodes: node-a, node-b", line, StringComparison.Ordinal);
+        Assert.False(store.TakeDrainRequest("node-z"));
+    }
+
+    [Fact]
+    public async Task Cluster_drain_wait_writes_the_request_and_reports_each_session_once_another_node_owns_it()
+    {
+        Requirements.EnsureTools("redis-server");
+        using RedisServer redis = RedisServer.StartNew();
+        using ISessionStore store = redis.StoreUrl("drain2", timeout: "5s").Open();
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", store.RegisterNode("node-a"), 1, "192.0.2.1:51820", false, 0)));
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-b", store.RegisterNode("node-b"), 1, "192.0.2.2:51820", false, 0)));
+        Assert.True(SessionId.TryParse("0123456789abcdef0123456789abcdef", out SessionId id));
+        OwnershipRecord created = store.Create(Owned(id, "node-a") with { OwnerNodeEpoch = store.ListNodes()!.Single(n => n.NodeId == "node-a").NodeEpoch }).Current!;
+
+        Task<CommandResult> drain = Task.Run(() => JvpnWithPassword(redis.Password, "cluster", "drain", "node-a", "--store", redis.Url("drain2"), "--wait", "--timeout", "20"), TestContext.Current.CancellationToken);
+        // Play node-a (takes the request, releases) and node-b (the client arrived: acquires).
+        bool taken = false;
+        for (int i = 0; i < 300 && !taken && !drain.IsCompleted; i++)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+            taken = store.TakeDrainRequest("node-a");
+        }
+        Assert.True(taken, "the drain request never appeared in the store");
+        Assert.Equal(StoreStatus.Ok, store.Release(id, "node-a", created.OwnerNodeEpoch, created.OwnerEpoch).Status);
+        OwnershipRecord released = store.Read(id).Current!;
+        ulong nodeB = store.ListNodes()!.Single(n => n.NodeId == "node-b").NodeEpoch;
+        Assert.Equal(StoreStatus.Ok, store.Acquire(id, "node-b", nodeB, AcquireExpectation.Of(released, default)).Status);
+
+        CommandResult r = await drain;
+        Assert.True(r.ExitCode == 0, r.StandardError);
+        Assert.Contains("moves its 1 sessions", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"{id} node-a -> node-b epoch 1 -> 2", r.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("all 1 sessions moved off node-a", r.StandardOutput, StringComparison.Ordinal);
     }
 }

@@ -175,6 +175,10 @@ internal sealed class ClusterTopology : IDisposable
         return r.StandardOutput;
     }
 
+    /// <summary>`jvpn cluster drain NODE --wait` against the topology's store, from the router namespace.</summary>
+    public CommandResult ClusterDrain(string node) =>
+        Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + StorePassword, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "drain", node, "--store", StoreUrl, "--wait", "--timeout", "15"], TimeSpan.FromSeconds(30));
+
     /// <summary>The audit events a running jvpn has buffered (`jvpn events`).</summary>
     public static string Events(JvpnPeer peer)
     {

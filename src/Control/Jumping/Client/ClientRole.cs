@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Net;
 using JumpingVpn.Control.Frames;
 using JumpingVpn.Control.Jumping.PathSwitching;
 using JumpingVpn.Control.Paths;
@@ -64,15 +65,25 @@ internal sealed class ClientRole
     public void OnSessionKeysInstalled(ClientSession c) => SendHello(c, _context.NowMs());
 
     /// <summary>A control frame from the server.</summary>
-    public void OnFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
+    public void OnFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now, SocketAddress? from = null)
     {
         // The frequent answers (several per second while data flows) take a path without lambdas:
         // a capturing lambda anywhere in a method allocates its closure on every call, and the
         // receive loop must allocate nothing per packet.
-        if (!TryClientLiveness(c, type, frame, now))
+        if (TryClientLiveness(c, type, frame, now))
         {
-            OnClientFrame(c, type, frame, arrivedVia, now);
+            return;
         }
+        if (type == ControlFrameType.SessionMove)
+        {
+            // A draining node names where to go (docs/cluster.md "Drain"); a client without other nodes ignores it.
+            if (SessionMoveFrame.TryParse(frame, out SessionMoveFrame move))
+            {
+                Failover.OnSessionMove(c, move, from, now);
+            }
+            return;
+        }
+        OnClientFrame(c, type, frame, arrivedVia, now);
     }
 
     /// <summary>The client half of the sweep: paths, HELLO and reattach retries, liveness, keepalives.</summary>
@@ -223,7 +234,7 @@ internal sealed class ClientRole
                 }
                 else
                 {
-                    c.ReattachDeadlineMs = now + Math.Max(100, rej.RetryAfterMs);
+                    c.ReattachDeadlineMs = now + ServerFailover.RetryAfterMs(rej);
                 }
                 break;
             case ControlFrameType.Terminate when TerminateFrame.TryParse(frame, out TerminateFrame t) && t.SessionId.IsNone:
@@ -289,6 +300,26 @@ internal sealed class ClientRole
         long unansweredMs = UnansweredMs(c, nowNs);
         long lastRx = c.Peer.LastAuthenticatedRxNs;
         long silentMs = lastRx == long.MinValue ? 0 : (nowNs - lastRx) / 1_000_000;
+        // With other cluster nodes to go to, every path to this one dead by path_dead (traffic outstanding) is
+        // enough to leave it: waiting for transport_dead would cost seconds (docs/cluster.md "Client failover").
+        long dataWaitMs = NodeSilence.DataWaitMs(ref c.DataWaitingSinceNs, c.Peer.LastDataTxNs, lastRx, nowNs);
+        if (Failover.HasOtherNodes(c) && now >= c.NextNodeFailoverMs
+            && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx, _policy.PathDeadMs))
+        {
+            c.NextNodeFailoverMs = now + _policy.PathDeadMs;
+            c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout; the failover may set an earlier retry
+            c.State = SessionState.Recovering;
+            c.LastReason = "PATH_DEAD";
+            c.LastTransitionMs = now;
+            Failover.FailoverToNextServer(c, now, "PATH_DEAD");
+        }
+        else if (Failover.InitiationOwed(c) && now >= c.NextRehandshakeMs)
+        {
+            // The initiation to the chosen node may leave now; that node gets its RekeyTimeout before
+            // transport_dead may move the client on again.
+            c.NextRehandshakeMs = now + 5_000;
+            Failover.FailoverToNextServer(c, now);
+        }
         if (unansweredMs > _policy.TransportDeadMs && now >= c.NextRehandshakeMs)
         {
             c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout: at most one initiation per 5 s

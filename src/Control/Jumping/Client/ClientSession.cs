@@ -30,6 +30,12 @@ internal sealed class ClientSession(Peer peer)
     /// <summary>Device time of the oldest request still waiting for any answer (long.MinValue = none).</summary>
     public long WaitingSinceNs { get; set; } = long.MinValue;
     public long RttMs { get; set; } = -1;
+
+    /// <summary>Device time of the oldest data packet still waiting for any answer (long.MinValue = none).</summary>
+    public long DataWaitingSinceNs;
+
+    /// <summary>No node failover on path_dead before this time (node ms): one node per path_dead at most.</summary>
+    public long NextNodeFailoverMs { get; set; }
     public long NextRehandshakeMs { get; set; }
     public int Switches { get; set; }
     public string? LastReason { get; set; }

@@ -79,6 +79,12 @@ internal sealed class ClusterOwnership : ISessionOwnership
             FenceSession(s, held is null ? "NOT_OWNED" : held.Lost ? "OWNERSHIP_LOST" : "NODE_FENCED");
             s = null;
         }
+        if (s is null && Draining)
+        {
+            // A draining node takes nothing on (docs/cluster.md "Drain"): silent, so the client's own
+            // failover or the SESSION_MOVE it gets sends it to another node.
+            return false;
+        }
         SessionId wanted;
         ulong ctrlSeq;
         if (type == ControlFrameType.Hello && HelloFrame.TryParse(frame, out HelloFrame hello) && hello.IsResume)
@@ -100,6 +106,10 @@ internal sealed class ClusterOwnership : ISessionOwnership
         if (s is not null && s.Slot.Id == wanted)
         {
             return true;
+        }
+        if (Draining)
+        {
+            return false;
         }
         ServerSession? adopted = Adopt(peer, wanted, now, audit, out ReasonCode refused, out uint retryAfterMs, out ulong version);
         if (adopted is not null)
@@ -235,6 +245,10 @@ internal sealed class ClusterOwnership : ISessionOwnership
     public bool TryCreate(Peer peer, ServerSession? replaced, SessionSlot slot)
     {
         ClusterCoordinator cluster = _cluster;
+        if (Draining)
+        {
+            return false; // no new sessions on a node about to leave
+        }
         string inner = InnerOf(peer);
         string key = Convert.ToBase64String(peer.PublicKey);
         OwnershipRecord rec = slot.Read(r => Build(r, key, inner, cluster.NodeId, 0, 0));
@@ -314,6 +328,58 @@ internal sealed class ClusterOwnership : ISessionOwnership
             w.WriteString("owner_node_id", _cluster.NodeId);
             w.WriteString("detail_code", why);
         });
+    }
+
+    /// <summary>Set once the node starts draining (docs/cluster.md "Drain"): no session is created or adopted here from then on.</summary>
+    public bool Draining
+    {
+        get => Volatile.Read(ref _draining);
+        set => Volatile.Write(ref _draining, value);
+    }
+
+    private bool _draining;
+
+    /// <summary>The sessions this node serves now: owned under the current node epoch and not TERMINATED (what a drain moves).</summary>
+    public List<ServerSession> HeldSessions(long now)
+    {
+        var held = new List<ServerSession>();
+        foreach (ServerSession s in _sessions.Sessions)
+        {
+            if (_cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && owned.IsValid(now) && s.Slot.Snapshot().State != SessionState.Terminated)
+            {
+                held.Add(s);
+            }
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// Hands a session back for a drain (docs/cluster.md "Drain"): release it in the store so the
+    /// node its client goes to can acquire it at once, then stop forwarding and answering it here (as a fence
+    /// does). Forwarding goes on only for the duration of the release call, before the client has been told
+    /// to move, so no other node can hold the session yet. Returns the store's answer to the release.
+    /// </summary>
+    public StoreStatus ReleaseForDrain(ServerSession s, string target)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        bool held = _cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && !owned.Lost;
+        // Forget releases in the store (counted there); a session not held any more has nothing to release.
+        StoreStatus released = held ? _cluster.Forget(s.Slot.Id, release: true).Status : StoreStatus.OwnershipConflict;
+        _sessions.ForgetId(s.Slot.Id);
+        _sessions.RemoveIfCurrent(s);
+        if (!_sessions.Contains(s.Peer))
+        {
+            _context.Device.AllowedIps.RemoveAll(s.Peer);
+        }
+        _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
+        SessionSnapshot snap = s.Slot.Snapshot();
+        _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
+        {
+            w.WriteString("owner_node_id", _cluster.NodeId);
+            w.WriteString("target_node_id", target);
+            w.WriteString("release", released == StoreStatus.Ok ? "OK" : released.ToString());
+        });
+        return released;
     }
 
     private void Unfence(ServerSession? s, OwnedSession owned, Peer? peer = null)

@@ -222,6 +222,8 @@ public sealed class ClusterCoordinatorTests : IDisposable
         public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => CountedDown() ? StoreResult.Unavailable : inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => CountedDown() ? [] : inner.ListSessions();
         public ulong RegisterNode(string node) => CountedDown() ? 0 : inner.RegisterNode(node);
+        public bool RequestDrain(string node, long ttlMs) => !CountedDown() && inner.RequestDrain(node, ttlMs);
+        public bool TakeDrainRequest(string node) => !CountedDown() && inner.TakeDrainRequest(node);
         public bool Heartbeat(ClusterNodeInfo beat) => !CountedDown() && inner.Heartbeat(beat);
         public IReadOnlyList<ClusterNodeInfo>? ListNodes() => CountedDown() ? null : inner.ListNodes();
         public bool PutPeer(RegisteredPeer peer) => !CountedDown() && inner.PutPeer(peer);

@@ -378,6 +378,9 @@ public sealed class ClusterNodeTests
             return !Down;
         }
 
+        public bool RequestDrain(string node, long ttlMs) => !Down && Inner.RequestDrain(node, ttlMs);
+        public bool TakeDrainRequest(string node) => !Down && Inner.TakeDrainRequest(node);
+
         public void Dispose() => Inner.Dispose();
     }
 }

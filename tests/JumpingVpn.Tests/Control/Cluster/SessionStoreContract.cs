@@ -332,4 +332,19 @@ public abstract class SessionStoreContract
             Assert.Equal((ulong)i + 2, sorted[i]);
         }
     }
+
+    [Fact]
+    public void A_drain_request_is_taken_exactly_once_by_its_node_and_expires_untaken()
+    {
+        string node = "drain-" + NewId().ToString()[..8];
+        Assert.False(Store.TakeDrainRequest(node));
+        Assert.True(Store.RequestDrain(node, 10_000));
+        Assert.False(Store.TakeDrainRequest(node + "x"));
+        Assert.True(Store.TakeDrainRequest(node));
+        Assert.False(Store.TakeDrainRequest(node));
+
+        Assert.True(Store.RequestDrain(node, 500));
+        Elapse(1_000);
+        Assert.False(Store.TakeDrainRequest(node));
+    }
 }

@@ -23,6 +23,7 @@ public sealed class ControlFrameTests
         ("REBIND_HINT", b => RebindHintFrame.TryParse(b, out _)),
         ("TERMINATE", b => TerminateFrame.TryParse(b, out _)),
         ("TERMINATE_ACK", b => TerminateAckFrame.TryParse(b, out _)),
+        ("SESSION_MOVE", b => SessionMoveFrame.TryParse(b, out _)),
         ("header", b => ControlFrame.TryReadHeader(b, out _, out _)),
     ];
 
@@ -41,6 +42,7 @@ public sealed class ControlFrameTests
         yield return (ControlFrameType.RebindHint, Encode(new RebindHintFrame(s_id, 6).Write, RebindHintFrame.Size));
         yield return (ControlFrameType.Terminate, Encode(new TerminateFrame(s_id, 9, 6, ReasonCode.ClientTerminated).Write, TerminateFrame.Size));
         yield return (ControlFrameType.TerminateAck, Encode(new TerminateAckFrame(s_id, 9, 7, ReasonCode.ClientTerminated).Write, TerminateAckFrame.Size));
+        yield return (ControlFrameType.SessionMove, Encode(new SessionMoveFrame(s_id, 7, ReasonCode.NodeDrain, new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.7"), 51820)).Write, SessionMoveFrame.Size));
     }
 
     private delegate int Writer(Span<byte> destination);
@@ -72,7 +74,7 @@ public sealed class ControlFrameTests
     {
         // Random bytes rarely pass the marker/type/length checks; force a plausible header so the body
         // decoding paths get fuzzed too.
-        Gen.Select(Gen.Byte[1, 12], Gen.Byte.Array[0, 120], Gen.Int[0, 16]).Sample((type, body, pad) =>
+        Gen.Select(Gen.Byte[1, 13], Gen.Byte.Array[0, 120], Gen.Int[0, 16]).Sample((type, body, pad) =>
         {
             byte[] b = new byte[4 + body.Length + pad];
             b[1] = type;
@@ -93,7 +95,7 @@ public sealed class ControlFrameTests
             Assert.Equal(PlaintextKind.Control, ControlFrame.Classify(bytes));
             Assert.True(ControlFrame.TryReadHeader(bytes, out ControlFrameType read, out _));
             Assert.Equal(type, read);
-            for (int i = 0; i < 12; i++)
+            for (int i = 0; i < s_parsers.Length - 1; i++)
             {
                 Assert.Equal(i == (int)type - 1, s_parsers[i].Parse(bytes));
             }
@@ -143,7 +145,7 @@ public sealed class ControlFrameTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(13)]
+    [InlineData(14)]
     [InlineData(0x7f)]
     [InlineData(0xff)]
     public void UnknownTypeIsRejected(byte type)

@@ -207,7 +207,7 @@ public sealed class ClientRoleTests
         ServerAnswersKeepalives();
         Attach();
         Span<byte> frame = stackalloc byte[128];
-        int n = new ReattachRejectFrame(Id, 5, 1, ReasonCode.NotAuthoritativeOwner, 700).Write(frame);
+        int n = new ReattachRejectFrame(Id, 5, 1, ReasonCode.StoreUnavailable, 700).Write(frame);
         _rig.ServerSends(frame[..n]);
         _rig.Pump();
         Assert.Equal(SessionState.Recovering, _session.State);

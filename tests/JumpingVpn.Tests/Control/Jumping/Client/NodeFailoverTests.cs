@@ -1,0 +1,346 @@
+using System.Net;
+using JumpingVpn.Control.Frames;
+using JumpingVpn.Control.Jumping.Client;
+using JumpingVpn.Control.Jumping.PathSwitching;
+using JumpingVpn.Control.Sessions;
+using JumpingVpn.Tests.Tunnel.Device;
+using JumpingVpn.Tunnel.Device;
+
+namespace JumpingVpn.Tests.Control.Jumping.Client;
+
+/// <summary>
+/// The client leaving a cluster node (docs/cluster.md "Client failover", "Drain") on a manual clock: at path_dead
+/// when every path is silent with traffic outstanding, never while the node answers (idle or lossy), and at
+/// once on SESSION_MOVE, only ever to a configured endpoint. The server is device B played by hand.
+/// </summary>
+public sealed class NodeFailoverTests
+{
+    private static readonly SessionId Id = Parse("00112233445566778899aabbccddeeff");
+    private static readonly IPEndPoint Second = new(IPAddress.Parse("192.0.2.9"), 1009);
+    private static readonly IPEndPoint Third = new(IPAddress.Parse("192.0.2.10"), 1010);
+
+    private readonly RoleRig _rig = new();
+    private readonly ClientRole _role;
+    private readonly ClientSession _session;
+    private readonly List<string> _sentAfterMove = [];
+    private bool _answerKeepalives = true;
+
+    public NodeFailoverTests()
+    {
+        _role = new ClientRole(_rig.ClientContext, [_rig.T.PeerBOnA], new PathSwitcher(_rig.ClientContext));
+        Assert.True(_role.TryGet(_rig.T.PeerBOnA, out ClientSession? c));
+        _session = c;
+        _rig.AtClient.OnKeys = peer => _role.OnSessionKeysInstalled(_session);
+        _rig.AtClient.OnFrame = (peer, frame, from, via) =>
+        {
+            Assert.True(ControlFrame.TryReadHeader(frame, out ControlFrameType type, out _));
+            _role.OnFrame(_session, type, frame, via, _rig.ClientContext.NowMs(), from);
+        };
+        _rig.AtServer.OnFrame = (_, frame, _, _) =>
+        {
+            if (_answerKeepalives && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka))
+            {
+                Span<byte> reply = stackalloc byte[64];
+                int n = new KeepaliveAckFrame(ka.CtrlSeq, 0, ka.SendTimestampMs, 1).Write(reply);
+                _rig.ServerSends(reply[..n]);
+            }
+        };
+    }
+
+    private static SessionId Parse(string hex)
+    {
+        Assert.True(SessionId.TryParse(hex, out SessionId id));
+        return id;
+    }
+
+    private void UseNodes(params IPEndPoint[] more) =>
+        _role.Failover.UseServerEndpoints(_rig.T.PeerBOnA, [EndpointCodec.ToIPEndPoint(_rig.T.AddrB), .. more], dualMode: false);
+
+    private void Attach()
+    {
+        _rig.Handshake();
+        Span<byte> frame = stackalloc byte[256];
+        int n = new HelloAckFrame(ControlFrame.ProtocolVersion, false, ControlCapabilities.None, 1, Id, 1, 1, default).Write(frame);
+        _rig.ServerSends(frame[..n]);
+        _rig.Pump();
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    /// <summary>
+    /// One 50 ms tick: the client sends a data packet (a ping) when <paramref name="traffic"/>; the server
+    /// gets it unless <paramref name="silent"/>, and echoes it back when <paramref name="echo"/>.
+    /// </summary>
+    private void Tick(bool traffic, bool silent, bool echo = true)
+    {
+        _rig.Advance(50);
+        if (traffic)
+        {
+            (SendResult r, byte[]? d) = TwoDevices.Encapsulate(_rig.T.A, TwoDevices.Ipv4Packet("10.0.0.1", "10.0.0.2", 56));
+            Assert.Equal(SendResult.Send, r);
+            if (!silent)
+            {
+                RoleRig.Deliver(_rig.T.B, d!, _rig.T.AddrA);
+                if (echo)
+                {
+                    (_, byte[]? back) = TwoDevices.Encapsulate(_rig.T.B, TwoDevices.Ipv4Packet("10.0.0.2", "10.0.0.1", 56));
+                    RoleRig.Deliver(_rig.T.A, back!, _rig.T.AddrB);
+                }
+            }
+        }
+        _role.Sweep(_rig.ClientContext.NowMs());
+        _rig.Pump(dropFromClient: silent);
+    }
+
+    private string[] Failovers() => RoleRig.LinesOf(_rig.ClientContext.Audit, "SERVER_FAILOVER");
+
+    private string CurrentEndpoint => EndpointCodec.ToIPEndPoint(_rig.T.PeerBOnA.Endpoint!).ToString();
+
+    [Fact]
+    public void Silence_with_traffic_outstanding_moves_to_the_next_node_within_path_dead_and_one_tick()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false); // 5 s of answered pings: past WireGuard's initiation limit too
+        }
+        Assert.Empty(Failovers());
+
+        long silentFrom = _rig.NowMs + 50; // the first unanswered ping leaves on the next tick
+        long movedAt = -1;
+        for (int i = 0; i < 60 && movedAt < 0; i++)
+        {
+            Tick(traffic: true, silent: true);
+            if (Failovers().Length > 0)
+            {
+                movedAt = _rig.NowMs;
+            }
+        }
+
+        Assert.True(movedAt > 0, "no failover within 3 s of silence");
+        Assert.InRange(movedAt - silentFrom, _rig.Policy.PathDeadMs, _rig.Policy.PathDeadMs + 50);
+        string line = Assert.Single(Failovers());
+        Assert.Contains("\"detail_code\":\"PATH_DEAD\"", line, StringComparison.Ordinal);
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.Empty(RoleRig.LinesOf(_rig.ClientContext.Audit, "TRANSPORT_DEAD"));
+        Assert.Equal(SessionState.Recovering, _session.State);
+    }
+
+    [Fact]
+    public void A_node_that_stays_silent_is_left_for_the_next_one_path_dead_later()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        for (int i = 0; i < 50; i++)
+        {
+            Tick(traffic: true, silent: true); // 2.5 s: the second node does not answer either
+        }
+        Assert.True(Failovers().Length >= 2, string.Join("\n", Failovers()));
+        Assert.Contains($"\"new_endpoint\":\"{Third}\"", Failovers()[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_idle_session_whose_node_answers_never_moves()
+    {
+        UseNodes(Second);
+        Attach();
+        for (int i = 0; i < 400; i++)
+        {
+            Tick(traffic: false, silent: false); // 20 s idle: only keepalives, all answered
+        }
+        Assert.Empty(Failovers());
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    [Fact]
+    public void A_lossy_but_answering_path_does_not_rotate_nodes()
+    {
+        UseNodes(Second);
+        Attach();
+        for (int i = 0; i < 400; i++)
+        {
+            // Two of every three pings are lost on the way, 20 s long: replies still arrive every 150 ms.
+            Tick(traffic: true, silent: false, echo: i % 3 == 0);
+        }
+        Assert.Empty(Failovers());
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    [Fact]
+    public void A_one_way_upload_the_node_does_not_answer_does_not_rotate_nodes_while_keepalives_are_answered()
+    {
+        UseNodes(Second);
+        Attach();
+        for (int i = 0; i < 200; i++)
+        {
+            Tick(traffic: true, silent: false, echo: false);
+        }
+        Assert.Empty(Failovers());
+    }
+
+    [Fact]
+    public void A_client_with_one_node_keeps_waiting_for_transport_dead()
+    {
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        for (int i = 0; i < 40; i++)
+        {
+            Tick(traffic: true, silent: true);
+        }
+        Assert.Empty(Failovers());
+        Assert.Empty(RoleRig.LinesOf(_rig.ClientContext.Audit, "TRANSPORT_DEAD"));
+        for (int i = 0; i < 60; i++)
+        {
+            Tick(traffic: true, silent: true);
+        }
+        Assert.Single(RoleRig.LinesOf(_rig.ClientContext.Audit, "TRANSPORT_DEAD"));
+        Assert.Empty(Failovers());
+    }
+
+    [Fact]
+    public void Not_authoritative_owner_is_retried_at_least_every_200_ms_whatever_the_named_time()
+    {
+        UseNodes(Second);
+        Attach();
+        Span<byte> frame = stackalloc byte[128];
+        int n = new ReattachRejectFrame(Id, 5, 1, ReasonCode.NotAuthoritativeOwner, 9_000).Write(frame);
+        _rig.ServerSends(frame[..n]);
+        _rig.Pump();
+        _answerKeepalives = false;
+        for (int i = 0; i < 3; i++)
+        {
+            Tick(traffic: false, silent: false);
+        }
+        Assert.Empty(_rig.AtServer.Of(ControlFrameType.ReattachRequest));
+        Tick(traffic: false, silent: false);
+        Assert.Single(_rig.AtServer.Of(ControlFrameType.ReattachRequest));
+    }
+
+    private void Move(IPEndPoint? target, SessionId? id = null, SocketAddress? from = null)
+    {
+        Span<byte> frame = stackalloc byte[64];
+        int n = new SessionMoveFrame(id ?? Id, 7, ReasonCode.NodeDrain, target).Write(frame);
+        if (from is null)
+        {
+            _rig.ServerSends(frame[..n]);
+            foreach ((byte[] d, _) in _rig.T.WireB.Drain())
+            {
+                RoleRig.Deliver(_rig.T.A, d, _rig.T.AddrB);
+            }
+            // What the client sends now goes to the node it moved to, which this rig does not play.
+            _sentAfterMove.AddRange(_rig.T.WireA.Drain().Select(x => EndpointCodec.ToIPEndPoint(x.To).ToString()));
+        }
+        else
+        {
+            Assert.True(ControlFrame.TryReadHeader(frame[..n], out ControlFrameType type, out _));
+            _role.OnFrame(_session, type, frame[..n], null, _rig.NowMs, from);
+        }
+    }
+
+    /// <summary>Attached, then quiet long enough that WireGuard allows a new initiation at once.</summary>
+    private void AttachAndSettle()
+    {
+        Attach();
+        for (int i = 0; i < 110; i++)
+        {
+            Tick(traffic: false, silent: false);
+        }
+    }
+
+    [Fact]
+    public void Session_move_to_a_configured_node_goes_there_at_once_and_handshakes()
+    {
+        UseNodes(Second, Third);
+        AttachAndSettle();
+        long initiationBefore = _rig.T.PeerBOnA.Timers.LastInitiationSentNs;
+
+        Move(Third);
+
+        Assert.Equal(Third.ToString(), CurrentEndpoint);
+        Assert.Equal([Third.ToString()], _sentAfterMove); // the handshake initiation
+        Assert.NotEqual(initiationBefore, _rig.T.PeerBOnA.Timers.LastInitiationSentNs);
+        string line = Assert.Single(Failovers());
+        Assert.Contains("\"detail_code\":\"DRAIN\"", line, StringComparison.Ordinal);
+        Assert.Contains("\"requested_endpoint_configured\":true", line, StringComparison.Ordinal);
+        Assert.Equal(7ul, _session.LastAckedVersion);
+        Assert.Equal(SessionState.Recovering, _session.State);
+        Assert.Equal("NODE_DRAIN", _session.LastReason);
+    }
+
+    [Fact]
+    public void Session_move_to_an_address_the_user_did_not_configure_goes_to_the_next_configured_node()
+    {
+        UseNodes(Second, Third);
+        AttachAndSettle();
+
+        Move(new IPEndPoint(IPAddress.Parse("203.0.113.66"), 4444));
+
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        string line = Assert.Single(Failovers());
+        Assert.Contains("\"requested_endpoint\":\"203.0.113.66:4444\"", line, StringComparison.Ordinal);
+        Assert.Contains("\"requested_endpoint_configured\":false", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Session_move_without_a_target_goes_to_the_next_configured_node()
+    {
+        UseNodes(Second, Third);
+        AttachAndSettle();
+        Move(null);
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+    }
+
+    [Fact]
+    public void Session_move_for_another_session_or_from_a_node_already_left_is_ignored()
+    {
+        UseNodes(Second, Third);
+        AttachAndSettle();
+
+        Move(Third, id: Parse("ffeeddccbbaa99887766554433221100"));
+        Move(Third, from: EndpointCodec.ToSocketAddress(Second, dualMode: false));
+
+        Assert.Empty(Failovers());
+        Assert.Equal(EndpointCodec.ToIPEndPoint(_rig.T.AddrB).ToString(), CurrentEndpoint);
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    [Fact]
+    public void A_client_with_one_node_ignores_session_move()
+    {
+        AttachAndSettle();
+        Move(Second);
+        Assert.Empty(Failovers());
+        Assert.Equal(EndpointCodec.ToIPEndPoint(_rig.T.AddrB).ToString(), CurrentEndpoint);
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    [Fact]
+    public void A_move_whose_initiation_waits_for_wireguards_limit_handshakes_as_soon_as_allowed()
+    {
+        UseNodes(Second);
+        Attach(); // the handshake just happened: the next initiation may leave only RekeyTimeout later
+        long initiationBefore = _rig.T.PeerBOnA.Timers.LastInitiationSentNs;
+        Move(Second);
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.Equal(initiationBefore, _rig.T.PeerBOnA.Timers.LastInitiationSentNs);
+
+        Assert.Empty(_sentAfterMove);
+        for (int i = 0; i < 110 && _rig.T.PeerBOnA.Timers.LastInitiationSentNs == initiationBefore; i++)
+        {
+            _rig.Advance(50);
+            _role.Sweep(_rig.ClientContext.NowMs());
+            _sentAfterMove.AddRange(_rig.T.WireA.Drain().Select(x => EndpointCodec.ToIPEndPoint(x.To).ToString()));
+        }
+        Assert.Contains(Second.ToString(), _sentAfterMove);
+        Assert.NotEqual(initiationBefore, _rig.T.PeerBOnA.Timers.LastInitiationSentNs);
+        Assert.True(_rig.T.PeerBOnA.Timers.LastInitiationSentNs - initiationBefore <= 5_200_000_000L);
+        Assert.Single(Failovers());
+    }
+}
