@@ -183,4 +183,26 @@ public sealed class ControlWorkersTests
         Assert.Same(session, handler.Sweeps.Single());
         WaitUntil(() => !workers.HasPending(bad) && !workers.HasPending(good), "both peers to be done");
     }
+    [Fact]
+    public void Queueing_a_frame_allocates_nothing_on_the_receive_thread_once_the_slots_are_warm()
+    {
+        var handler = new RecordingHandler();
+        using var workers = new ControlWorkers(handler, NullLogger.Instance, workers: 1, capacity: 16);
+        workers.Start();
+        Peer p = NewPeer();
+        byte[] frame = Frame(1);
+        for (int i = 0; i < 64; i++)
+        {
+            Assert.True(workers.TryEnqueue(p, ControlFrameType.Keepalive, frame, From));
+            WaitUntil(() => !workers.HasPending(p), "the warm-up frame");
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 16; i++)
+        {
+            workers.TryEnqueue(p, ControlFrameType.Keepalive, frame, From);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        WaitUntil(() => !workers.HasPending(p), "the measured frames");
+    }
 }
