@@ -180,7 +180,10 @@ internal sealed class ControlWorkers : IDisposable
             {
                 s.Thread.Join(TimeSpan.FromSeconds(2));
             }
-            s.Dispose();
+            if (!s.Thread.IsAlive)
+            {
+                s.Dispose(); // a worker still inside a store call keeps its semaphore; it returns when the call does
+            }
         }
     }
 
@@ -263,6 +266,10 @@ internal sealed class ControlWorkers : IDisposable
                 {
                     _head = (_head + 1) % _ring.Length;
                     _count--;
+                }
+                if (_owner._stopping)
+                {
+                    return;
                 }
             }
         }
