@@ -122,6 +122,60 @@ public sealed class StoreOffReceiveThreadTests
         }
     }
 
+    [Fact]
+    public void A_keepalive_that_would_fire_a_due_timer_goes_to_the_worker_and_the_timer_commits_there()
+    {
+        var store = new GatedStore(new InMemorySessionStore());
+        var h = new ClusterHarness(1, store);
+        h.Connect();
+        Node n1 = h["n1"];
+        SessionId id = Sid(Field(n1.Jumping.FormatSessions(), "session_id"));
+        // Silent client: transport dead (inline, before the workers start), then past the recovery window, so
+        // the session has a due timer (T9 RECOVERING -> DEGRADED) that the next input would fire.
+        Advance(h, n1, SessionPolicy.Default.TransportDeadMs + SessionPolicy.Default.IdleKeepaliveIntervalMs + 100);
+        n1.Jumping.SweepOnce([]);
+        Assert.Equal(SessionState.Recovering, store.Inner.Read(id).Current!.State);
+        Advance(h, n1, SessionPolicy.Default.RecoveryWindowMs + 100);
+        n1.Jumping.StartControlWorkers();
+        try
+        {
+            int caller = Environment.CurrentManagedThreadId;
+            store.Close();
+            long took = DeliverFromClient(h, n1, Keepalive(60), h.ClientAddr);
+            Assert.True(took < ReturnsWithinMs, $"a keepalive with a due timer held the receive thread {took} ms");
+            Assert.Empty(n1.Wire.Drain()); // not answered inline: its timer's transition waits for the store
+
+            store.Open();
+            var sw = Stopwatch.StartNew();
+            var replies = new List<(byte[] Datagram, SocketAddress To)>();
+            while (replies.Count < 1 && sw.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                replies.AddRange(n1.Wire.Drain());
+                Thread.Sleep(5);
+            }
+            Assert.Single(replies);
+            OwnershipRecord rec = store.Inner.Read(id).Current!;
+            Assert.Equal((3UL, SessionState.Degraded), (rec.StateVersion, rec.State));
+            Assert.NotEmpty(store.SessionCallThreads);
+            Assert.DoesNotContain(caller, store.SessionCallThreads.Select(t => t.Id));
+        }
+        finally
+        {
+            store.Open();
+            n1.Jumping.Workers?.Dispose();
+        }
+    }
+
+    /// <summary>Moves the harness clock in 1 s steps, renewing the node's leases as its lease thread would.</summary>
+    private static void Advance(ClusterHarness h, Node node, long ms)
+    {
+        for (long stepMs = 1_000; ms > 0; ms -= stepMs)
+        {
+            h.Clock.Advance(TimeSpan.FromMilliseconds(Math.Min(stepMs, ms)));
+            node.Cluster.RenewOnce();
+        }
+    }
+
     private static byte[] Keepalive(ulong ctrlSeq)
     {
         byte[] frame = new byte[128];
