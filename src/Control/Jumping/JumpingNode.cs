@@ -26,7 +26,9 @@ namespace JumpingVpn.Control.Jumping;
 /// <see cref="ISessionOwnership"/> is this node alone or, after <see cref="UseCluster"/>, the cluster store.</item>
 /// </list>
 /// A peer that never sends HELLO stays a plain WireGuard peer with WireGuard's roaming. Control frames are
-/// rare; everything here runs on the receive thread, the handshake thread or the node's 50 ms sweep (docs/threads.md).
+/// rare; everything here runs on the receive thread, the handshake thread or the node's 50 ms sweep, except on a
+/// started cluster node, where the server frames and sweep work that may wait for the store run on the
+/// <see cref="ControlWorkers"/> (docs/threads.md "Control workers").
 /// </summary>
 public sealed class JumpingNode : IDeviceObserver, IDisposable
 {
@@ -41,6 +43,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     private ClusterCoordinator? _cluster;
     private ClusterOwnership? _ownership;
     private int _drainStarted;
+    private ControlWorkers? _workers;
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -59,7 +62,35 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     public JvpnMetrics? Metrics
     {
         get => _context.Metrics;
-        set => _context.Metrics = value;
+        set
+        {
+            _context.Metrics = value;
+            if (value is not null)
+            {
+                BindControlQueueMetrics(value);
+            }
+        }
+    }
+
+    /// <summary>The control workers of a started cluster node (null: a single server, or not started).</summary>
+    internal ControlWorkers? Workers => _workers;
+
+    /// <summary>
+    /// The control queue in the Prometheus endpoint (docs/cluster.md "Operations"); zero on a single server,
+    /// which has no queue.
+    /// </summary>
+    private void BindControlQueueMetrics(JvpnMetrics metrics)
+    {
+        metrics.Registry.AddCounter("jvpn_control_queue_dropped_total", "control frames and sweep items dropped because their control worker's queue was full")
+            .AddCallback(() => _workers?.Dropped ?? 0);
+        metrics.Registry.AddGauge("jvpn_control_queue_depth", "control frames and sweep items queued or running on the control workers")
+            .AddCallback(() => _workers?.Depth ?? 0);
+        metrics.Registry.AddCounter("jvpn_control_queue_handled_total", "control frames and sweep items the control workers handled")
+            .AddCallback(() => _workers?.Handled ?? 0);
+        metrics.Registry.AddCounter("jvpn_control_queue_wait_microseconds_total", "time items waited in the control queue before a worker took them (divide by handled for the mean)")
+            .AddCallback(() => _workers?.WaitMicrosTotal ?? 0);
+        metrics.Registry.AddGauge("jvpn_control_queue_last_wait_microseconds", "how long the most recently taken control queue item had waited")
+            .AddCallback(() => _workers?.LastWaitMicros ?? 0);
     }
 
     /// <summary>Per-interface path sockets for the client sessions; set before <see cref="Start"/>.</summary>
@@ -137,6 +168,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
 
     public void Start()
     {
+        StartControlWorkers();
         Attach(); // first: the initial path choice may complete a handshake, whose HELLO needs the hooks
         _paths.Sockets?.StartMonitor(WakeSweep);
         _paths.InitialChoice(_client.Sessions);
@@ -153,6 +185,23 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         {
             // The node stopped first; the paths' monitor is about to stop too.
         }
+    }
+
+    /// <summary>
+    /// A cluster node's control workers (docs/threads.md "Control workers"): from here on no store call runs on the
+    /// receive thread or the sweep. A single server has no store, so nothing there can stall, and it keeps
+    /// handling frames where they arrive (no hand-off cost). Tests that drive the node by hand
+    /// (<see cref="Attach"/>, <see cref="SweepOnce"/>) keep everything inline and deterministic.
+    /// </summary>
+    internal void StartControlWorkers()
+    {
+        if (_cluster is null || _workers is not null)
+        {
+            return;
+        }
+        _workers = new ControlWorkers(_server, _context.Logger);
+        _workers.Start();
+        _server.UseWorkers(_workers);
     }
 
     /// <summary>Hooks into the device without the sweep thread (tests drive <see cref="SweepOnce"/> with a manual clock).</summary>
@@ -228,6 +277,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
             _sweeper.Join(TimeSpan.FromSeconds(2));
         }
         _context.Device.Observer = null;
+        _workers?.Dispose(); // after the observer is gone: nothing queues any more
         _stop.Dispose();
         _wake.Dispose();
     }

@@ -21,6 +21,7 @@ public sealed partial class SessionSlot
     internal SessionSlot(SessionRecord restored)
     {
         _record = restored;
+        Cache();
     }
 
     /// <summary>
@@ -41,15 +42,20 @@ public sealed partial class SessionSlot
             SessionOutcome outcome = SessionMachine.Apply(_record, e, nowMs, audit);
             if (_record.StateVersion == before)
             {
+                Cache();
                 return outcome;
             }
             ReasonCode refused = committer.Commit(_record, before);
             if (refused == ReasonCode.None)
             {
+                // The lock-free summary follows every committed change, as after Apply: the sweep and the
+                // receive thread judge due timers and liveness from it without taking this lock.
+                Cache();
                 return outcome;
             }
             _record.CopyFrom(_backup);
             audit?.RemoveRange(mark, audit.Count - mark);
+            Cache();
             return new SessionOutcome(SessionOutcomeKind.Rejected, refused, _record.StateVersion, 0, 0);
         }
     }

@@ -65,12 +65,59 @@ public sealed partial class SessionSlot
     /// Binding rule (docs/design.md §2.2) under the slot's lock: whether authenticated traffic from
     /// <paramref name="observed"/> deserves a REBIND_HINT now (rate-limited per session), and what to put in it.
     /// </summary>
+    /// <remarks>
+    /// Never waits: the receive thread calls it, and in a cluster the lock may be held across a store commit
+    /// (docs/threads.md "Control workers"). A busy slot sends no hint now; the next packet from that address asks again.
+    /// </remarks>
     public bool TryTakeRebindHint(TransportAddress observed, long nowMs, out ulong stateVersion)
     {
-        lock (_lock)
+        stateVersion = 0;
+        if (!_lock.TryEnter())
+        {
+            return false;
+        }
+        try
         {
             stateVersion = _record.StateVersion;
             return SessionMachine.ShouldSendRebindHint(_record, observed, nowMs);
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Applies a KEEPALIVE or PATH_PROBE without waiting and without a store commit, for the receive thread
+    /// of a cluster node (docs/threads.md "Control workers"). Those inputs never transition by themselves; they
+    /// would only fire a due timer, whose transition must go through the store. So: false, and nothing
+    /// changed, when the slot is busy (a commit in flight elsewhere) or a timer is due at
+    /// <paramref name="nowMs"/>; the caller then hands the frame to a control worker.
+    /// </summary>
+    public bool TryApplyUncommitted(in SessionEvent e, long nowMs, List<AuditEvent>? audit, out SessionOutcome outcome)
+    {
+        if (e.Kind is not (SessionEventKind.Keepalive or SessionEventKind.PathProbe))
+        {
+            throw new ArgumentException("only KEEPALIVE and PATH_PROBE apply without a commit", nameof(e));
+        }
+        outcome = default;
+        if (!_lock.TryEnter())
+        {
+            return false;
+        }
+        try
+        {
+            if (SessionMachine.NextDeadlineMs(_record) <= nowMs)
+            {
+                return false;
+            }
+            outcome = SessionMachine.Apply(_record, e, nowMs, audit);
+            Cache();
+            return true;
+        }
+        finally
+        {
+            _lock.Exit();
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using JumpingVpn.Control.Cluster;
 
 namespace JumpingVpn.Tests.Infrastructure;
@@ -26,12 +27,25 @@ internal sealed class ClusterTopology : IDisposable
     private readonly Dictionary<int, JvpnPeer> _nodes = [];
     private readonly string _prefix = "c" + NetNs.RandomHex(3);
 
-    private ClusterTopology(NetNs router, NetNs client, IReadOnlyList<NetNs> nodes)
+    private ClusterTopology(NetNs router, NetNs client, IReadOnlyList<NetNs> nodes, IReadOnlyList<NetNs> extraClients)
     {
         Router = router;
         Client = client;
         NodeNamespaces = nodes;
+        ExtraClientNamespaces = extraClients;
+        ExtraClientKeys = [.. extraClients.Select(_ => KeyPair.Generate())];
     }
+
+    /// <summary>More clients (own namespace, key and inner address 10.77.0.(10+j)), known to every node.</summary>
+    public IReadOnlyList<NetNs> ExtraClientNamespaces { get; }
+
+    public IReadOnlyList<KeyPair> ExtraClientKeys { get; }
+
+    /// <summary>
+    /// A relay between the nodes and the store (<see cref="AddStoreProxy"/>): the nodes' store URL points at it,
+    /// so a test can make the store slow or silent for the nodes alone.
+    /// </summary>
+    public LatencyTcpProxy? StoreProxy { get; private set; }
 
     public NetNs Router { get; }
     public NetNs Client { get; }
@@ -44,7 +58,26 @@ internal sealed class ClusterTopology : IDisposable
     /// <summary>`nodettl=` in the store URL; null (the default) leaves jvpn's default NodeTtl (docs/cluster.md "Node liveness").</summary>
     public string? NodeTtl { get; set; }
 
-    public string StoreUrl => Etcd?.Url(_prefix, NodeTtl) ?? Redis!.Url(_prefix, NodeTtl);
+    /// <summary>The store operation timeout the nodes use (a store behind a slow relay needs a longer one).</summary>
+    public string StoreTimeout { get; set; } = "1s";
+
+    public string StoreUrl => StoreProxy is { } proxy
+        ? DirectStoreUrl.Replace(StoreBind + ":" + StorePort.ToString(CultureInfo.InvariantCulture), StoreBind + ":" + proxy.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        : DirectStoreUrl;
+
+    /// <summary>The store itself (tools such as `jvpn cluster status` bypass the relay).</summary>
+    private string DirectStoreUrl => Etcd?.Url(_prefix, NodeTtl, StoreTimeout) ?? Redis!.Url(_prefix, NodeTtl, StoreTimeout);
+
+    private int StorePort => Etcd?.Port ?? Redis!.Port;
+
+    public static string ExtraClientInnerV4(int j) => string.Create(CultureInfo.InvariantCulture, $"10.77.0.{10 + j}");
+
+    /// <summary>Puts a <see cref="LatencyTcpProxy"/> on the router between the nodes and the store; call before starting nodes.</summary>
+    public LatencyTcpProxy AddStoreProxy()
+    {
+        StoreProxy = LatencyTcpProxy.Start(Router, new IPEndPoint(IPAddress.Parse(StoreBind), 0), new IPEndPoint(IPAddress.Parse(StoreBind), StorePort));
+        return StoreProxy;
+    }
 
     private string StorePassword => Etcd?.Password ?? Redis!.Password;
 
@@ -66,7 +99,7 @@ internal sealed class ClusterTopology : IDisposable
     public static string NodeV4(int i) => string.Create(CultureInfo.InvariantCulture, $"10.62.{i}.2");
 
     /// <summary>The topology with <paramref name="nodeCount"/> nodes on a <paramref name="store"/> (`redis` or `etcd`) on the router.</summary>
-    public static ClusterTopology Create(int nodeCount, string store = "redis")
+    public static ClusterTopology Create(int nodeCount, string store = "redis", int extraClients = 0)
     {
         var created = new List<NetNs>();
         try
@@ -78,7 +111,12 @@ internal sealed class ClusterTopology : IDisposable
             {
                 nodes.Add(Add(created, NetNs.Create("c6n" + i.ToString(CultureInfo.InvariantCulture))));
             }
-            var t = new ClusterTopology(router, client, nodes);
+            var extra = new List<NetNs>();
+            for (int j = 1; j <= extraClients; j++)
+            {
+                extra.Add(Add(created, NetNs.Create("c6x" + j.ToString(CultureInfo.InvariantCulture))));
+            }
+            var t = new ClusterTopology(router, client, nodes, extra);
             t._namespaces.AddRange(created);
             NetNs.ConnectVeth(router, "vc", ["10.61.0.1/24"], client, "veth0", ["10.61.0.2/24"]);
             client.Ip("route", "add", "default", "via", "10.61.0.1");
@@ -90,6 +128,12 @@ internal sealed class ClusterTopology : IDisposable
                 Sysctl(nodes[i - 1], "net/ipv4/ip_forward", "1");
                 Sysctl(nodes[i - 1], "net/ipv4/conf/all/rp_filter", "0");
                 Sysctl(nodes[i - 1], "net/ipv4/conf/default/rp_filter", "0");
+            }
+            for (int j = 1; j <= extraClients; j++)
+            {
+                string net = string.Create(CultureInfo.InvariantCulture, $"10.63.{j}");
+                NetNs.ConnectVeth(router, "vx" + j.ToString(CultureInfo.InvariantCulture), [net + ".1/24"], extra[j - 1], "veth0", [net + ".2/24"]);
+                extra[j - 1].Ip("route", "add", "default", "via", net + ".1");
             }
             router.Ip("addr", "add", StoreBind + "/32", "dev", "lo");
             router.Ip("addr", "add", ServiceV4 + "/32", "dev", "lo");
@@ -129,7 +173,8 @@ internal sealed class ClusterTopology : IDisposable
     {
         string ip = Binaries.Find("ip");
         var config = new TunnelConfig(ServerKey.PrivateKey, ["10.77.0.1/24"],
-            [new TunnelPeerConfig(ClientKey.PublicKey, [ClientInnerV4 + "/32"])],
+            [new TunnelPeerConfig(ClientKey.PublicKey, [ClientInnerV4 + "/32"]),
+                .. ExtraClientKeys.Select((k, j) => new TunnelPeerConfig(k.PublicKey, [ExtraClientInnerV4(j + 1) + "/32"]))],
             ListenPort: Port,
             Jumping: new Dictionary<string, string>
             {
@@ -167,10 +212,28 @@ internal sealed class ClusterTopology : IDisposable
         return ClientPeer;
     }
 
+    /// <summary>
+    /// Starts extra client <paramref name="j"/> (1-based) toward node 1, the other nodes as failover endpoints;
+    /// the caller disposes it (a stop sends TERMINATE, a start a fresh HELLO: control traffic on demand).
+    /// </summary>
+    public JvpnPeer StartExtraClient(int j)
+    {
+        var jumping = new Dictionary<string, string>();
+        string extra = string.Join(", ", Enumerable.Range(2, NodeNamespaces.Count - 1).Select(i => NodeV4(i) + ":" + Port.ToString(CultureInfo.InvariantCulture)));
+        if (extra.Length > 0)
+        {
+            jumping["Endpoints"] = extra;
+        }
+        var config = new TunnelConfig(ExtraClientKeys[j - 1].PrivateKey, [ExtraClientInnerV4(j) + "/24"],
+            [new TunnelPeerConfig(ServerKey.PublicKey, ["10.77.0.0/24", "10.99.0.0/24"], NodeV4(1) + ":" + Port.ToString(CultureInfo.InvariantCulture), PersistentKeepalive: 1)],
+            Jumping: jumping);
+        return JvpnPeer.Start(ExtraClientNamespaces[j - 1], config);
+    }
+
     /// <summary>`jvpn cluster status --json` against the topology's store, from the router namespace.</summary>
     public string ClusterStatusJson()
     {
-        CommandResult r = Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + StorePassword, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "status", "--store", StoreUrl, "--json"], TimeSpan.FromSeconds(20));
+        CommandResult r = Router.TryExec(Binaries.Find("env"), [StoreAccess.PasswordVariable + "=" + StorePassword, Binaries.Dotnet(), Binaries.JvpnDll, "cluster", "status", "--store", DirectStoreUrl, "--json"], TimeSpan.FromSeconds(20));
         Assert.True(r.ExitCode == 0, $"{r.CommandLine}: {r.StandardError}");
         return r.StandardOutput;
     }
@@ -196,6 +259,7 @@ internal sealed class ClusterTopology : IDisposable
         {
             n.Dispose();
         }
+        StoreProxy?.Dispose();
         Redis?.Dispose();
         Etcd?.Dispose();
         for (int i = _namespaces.Count - 1; i >= 0; i--)

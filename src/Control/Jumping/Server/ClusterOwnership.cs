@@ -294,7 +294,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
             {
                 FenceSession(s, "NODE_FENCED");
             }
-            else if (s.Slot.Snapshot().State == SessionState.Terminated)
+            else if (s.Slot.IsTerminated) // lock-free: a worker may hold the slot's lock across a slow store call
             {
                 // The store keeps the tombstone (with its own expiry); nothing left to own.
                 cluster.Forget(s.Slot.Id, release: false);

@@ -9,7 +9,10 @@ namespace JumpingVpn.Control.Jumping.Server;
 /// Who may change a server session: this node alone (<see cref="SingleNodeOwnership"/>), or whichever node of a
 /// cluster holds the session's lease in the shared store (<see cref="ClusterOwnership"/>, docs/design.md §6,
 /// docs/session-spec.md §5.2.3). The server role asks it at the four points where that differs: applying an
-/// input, admitting a frame, creating a session, and the sweep.
+/// input, admitting a frame, creating a session, and the sweep. A store-backed strategy may wait for the store in
+/// <see cref="Apply"/>, <see cref="TryCreate"/> and in <see cref="Admit"/> of a HELLO or REATTACH_REQUEST, so the
+/// server role calls those on its control workers, never on the receive thread; <see cref="Admit"/> of any other
+/// frame and <see cref="Sweep"/> must not call the store (docs/threads.md "Control workers").
 /// </summary>
 internal interface ISessionOwnership
 {

@@ -13,20 +13,24 @@ namespace JumpingVpn.Control.Jumping.Server;
 /// an unbound address with a rate-limited REBIND_HINT, moves the binding only on a validated REATTACH,
 /// declares the transport dead when the client goes silent for transport_dead, and lets the state
 /// machine's timers run. Frames arrive on the receive thread, <see cref="Sweep"/> runs on the node's sweep
-/// (docs/threads.md); who may change a session is the <see cref="Ownership"/> strategy's call.
+/// (docs/threads.md); who may change a session is the <see cref="Ownership"/> strategy's call. With
+/// <see cref="UseWorkers"/> (a cluster node) everything that may wait for the store runs on the control
+/// workers instead (docs/threads.md "Control workers"): the receive thread keeps only the KEEPALIVEs and
+/// PATH_PROBEs that change nothing, and the sweep hands due sessions over.
 /// </summary>
-internal sealed class ServerRole
+internal sealed class ServerRole : IControlHandler
 {
     private readonly NodeContext _context;
     private readonly ServerSessionTable _sessions;
     private readonly Action<Span<byte>> _random;
     private readonly SessionPolicy _policy;
     private ISessionOwnership _ownership = SingleNodeOwnership.Instance;
+    private ControlWorkers? _workers;
     private long _controlFloodSuppressed;
     private long _sessionLimitRefusals;
     private long _sessionLimitLoggedMs = -1;
 
-    /// <summary>One reusable event list per receive thread: a keepalive or rejected frame allocates nothing.</summary>
+    /// <summary>One reusable event list per thread (receive thread, each control worker): a keepalive or rejected frame allocates nothing.</summary>
     [ThreadStatic]
     private static List<AuditEvent>? t_serverAudit;
 
@@ -47,12 +51,21 @@ internal sealed class ServerRole
 
     public ServerSessionTable Sessions => _sessions;
 
+    /// <summary>The control workers, once a cluster node started them (null: everything runs where it arrives).</summary>
+    public ControlWorkers? Workers => _workers;
+
+    /// <summary>
+    /// From now on frames and sweep work that may wait for the store run on <paramref name="workers"/> (cluster
+    /// mode, set when the node starts; before that, and on a single server, they run inline).
+    /// </summary>
+    public void UseWorkers(ControlWorkers workers) => _workers = workers;
+
     /// <summary>Authenticated traffic from an address the session is not bound to (docs/design.md §2.2 binding rule).</summary>
     public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext)
     {
-        if (!_sessions.TryGet(peer, out ServerSession? s) || IsPathControl(plaintext))
+        if (!_sessions.TryGet(peer, out ServerSession? s) || IsPathControl(plaintext) || _workers?.HasPending(peer) == true)
         {
-            return;
+            return; // with a reattach of this peer queued or running, its answer moves the binding or not
         }
         long now = _context.NowMs();
         if (now < s.NextHintCheckMs)
@@ -79,21 +92,104 @@ internal sealed class ServerRole
         plaintext.Length >= 2 && plaintext[0] == 0x00
         && (ControlFrameType)plaintext[1] is ControlFrameType.PathProbe or ControlFrameType.ReattachRequest or ControlFrameType.Hello;
 
-    /// <summary>A control frame from a server-role peer: HELLO, REATTACH_REQUEST, KEEPALIVE, PATH_PROBE, TERMINATE.</summary>
+    /// <summary>
+    /// A control frame from a server-role peer (HELLO, REATTACH_REQUEST, KEEPALIVE, PATH_PROBE, TERMINATE), on the
+    /// receive thread. Without workers it is handled here. With them (docs/threads.md "Control workers"), HELLO,
+    /// REATTACH_REQUEST and TERMINATE always go to the peer's worker (they commit through the store); a
+    /// KEEPALIVE or PATH_PROBE is answered here only when it commits nothing: no frame of its peer is still
+    /// queued (order), the session's lock is free and no timer of the session is due. Otherwise it queues too.
+    /// </summary>
     public void OnFrame(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now)
     {
-        // One reusable event list per receive thread and the source read straight from the socket
-        // address: a keepalive or rejected frame allocates nothing.
+        _sessions.TryGet(peer, out ServerSession? s);
+        if (s is not null && type is ControlFrameType.Hello or ControlFrameType.ReattachRequest && !AdmitAudited(s, now))
+        {
+            return; // over the session's tier-0 budget: counted, not processed, not logged (and never queued)
+        }
+        if (_workers is not { } workers)
+        {
+            Handle(peer, type, frame, from, now, s);
+            return;
+        }
+        if (type is ControlFrameType.Hello or ControlFrameType.ReattachRequest or ControlFrameType.Terminate
+            || workers.HasPending(peer) || !TryHandleInline(peer, type, frame, from, now, s))
+        {
+            workers.TryEnqueue(peer, type, frame, from); // a full queue drops and counts; the client retries
+        }
+    }
+
+    /// <summary>A control worker's item: the frame as the receive thread would have handled it, at the worker's time.</summary>
+    void IControlHandler.Handle(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from)
+    {
+        _sessions.TryGet(peer, out ServerSession? s);
+        Handle(peer, type, frame, from, _context.NowMs(), s);
+    }
+
+    /// <summary>
+    /// A KEEPALIVE or PATH_PROBE on the receive thread of a cluster node, answered only if that takes no store
+    /// call and no wait: false when it has to go to the worker (a due timer, or the session's lock is held by
+    /// a commit). <see cref="ISessionOwnership.Admit"/> of these frames never calls the store. Other frame
+    /// types carry nothing the server acts on and are dropped (true).
+    /// </summary>
+    private bool TryHandleInline(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, ServerSession? s)
+    {
+        if (type is not (ControlFrameType.Keepalive or ControlFrameType.PathProbe))
+        {
+            return true;
+        }
+        List<AuditEvent> audit = t_serverAudit ??= new List<AuditEvent>(8);
+        audit.Clear();
+        if (s is not null && now >= s.Slot.NextDueMs)
+        {
+            return false; // the input would fire a timer: its transition is committed by the worker
+        }
+        if (!_ownership.Admit(peer, ref s, type, frame, from, now, audit))
+        {
+            _sessions.Publish(audit);
+            return true;
+        }
+        Span<byte> reply = stackalloc byte[64];
+        int n = 0;
+        if (type == ControlFrameType.Keepalive)
+        {
+            if (s is null || !KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka))
+            {
+                return true;
+            }
+            if (!s.Slot.TryApplyUncommitted(SessionEvent.Keepalive(ka.CtrlSeq), now, audit, out SessionOutcome o))
+            {
+                return false;
+            }
+            n = new KeepaliveAckFrame(ka.CtrlSeq, _context.WallMs(), ka.SendTimestampMs, o.StateVersion).Write(reply);
+        }
+        else
+        {
+            if (!PathProbeFrame.TryParse(frame, out PathProbeFrame probe))
+            {
+                return true;
+            }
+            if (s is not null && !s.Slot.TryApplyUncommitted(SessionEvent.PathProbe(TransportAddress.From(from), probe.CtrlSeq), now, audit, out _))
+            {
+                return false;
+            }
+            n = PathProbeAckFrame.For(probe).Write(reply);
+        }
+        _sessions.Publish(audit);
+        audit.Clear();
+        _context.Device.SendControl(peer, reply[..n], from);
+        return true;
+    }
+
+    /// <summary>Today's handling of one server control frame: admission by the ownership, the state machine, the reply.</summary>
+    private void Handle(Peer peer, ControlFrameType type, ReadOnlySpan<byte> frame, SocketAddress from, long now, ServerSession? s)
+    {
+        // One reusable event list per thread and the source read straight from the socket address: a
+        // keepalive or rejected frame allocates nothing.
         List<AuditEvent> audit = t_serverAudit ??= new List<AuditEvent>(8);
         audit.Clear();
         Span<byte> reply = stackalloc byte[256];
         int n = 0;
         TransportAddress source = TransportAddress.From(from);
-        _sessions.TryGet(peer, out ServerSession? s);
-        if (s is not null && type is ControlFrameType.Hello or ControlFrameType.ReattachRequest && !AdmitAudited(s, now))
-        {
-            return; // over the session's tier-0 budget: counted, not processed, not logged
-        }
         if (!_ownership.Admit(peer, ref s, type, frame, from, now, audit))
         {
             return; // refused from the store's answer, or a session this node may not serve (ClusterOwnership)
@@ -206,7 +302,7 @@ internal sealed class ServerRole
         if (n > 0)
         {
             // Replies go where the request came from: a rejected reattach must still reach the client.
-            // SendControl does not keep the address, so the receive buffer's own is fine.
+            // SendControl does not keep the address, so the receive buffer's (or the queue slot's) own is fine.
             _context.Device.SendControl(peer, reply[..n], from);
         }
     }
@@ -341,23 +437,59 @@ internal sealed class ServerRole
                 ScheduleCheck(s, now, lastRx);
                 continue;
             }
-            audit.Clear();
-            if (removed)
+            if (_workers is { } workers)
             {
-                // The operator removed the peer at run time (UAPI remove=true): its session ends.
-                _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
+                // Its transitions commit through the store: the peer's worker runs them, and this pass goes
+                // on to the other sessions (docs/threads.md "Control workers"). One item per session at a time.
+                if (s.TryMarkSweepQueued() && !workers.TryEnqueueSweep(s))
+                {
+                    s.ClearSweepQueued(); // the shard is full: the next pass tries again
+                }
+                continue;
             }
-            else if (silent)
-            {
-                _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
-            }
-            _ownership.Apply(s, SessionEvent.Tick(), now, audit);
-            _sessions.Publish(audit);
-            ReportReplays(s);
-            EvictTombstone(s, now);
-            ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
+            SweepDue(s, now, nowNs, audit);
         }
         _ownership.Sweep(now);
+    }
+
+    /// <summary>A control worker's sweep item: the session's due work, judged again at the worker's time.</summary>
+    void IControlHandler.SweepDue(ServerSession session)
+    {
+        try
+        {
+            List<AuditEvent> audit = t_serverAudit ??= new List<AuditEvent>(8);
+            SweepDue(session, _context.NowMs(), _context.Device.NowNs(), audit);
+        }
+        finally
+        {
+            session.ClearSweepQueued();
+        }
+    }
+
+    /// <summary>
+    /// The part of the sweep that changes a session: operator removal, transport_dead, the state machine's
+    /// timers (each committed through the ownership), then replay reports, tombstone eviction and the next check.
+    /// </summary>
+    private void SweepDue(ServerSession s, long now, long nowNs, List<AuditEvent> audit)
+    {
+        long lastRx = s.Peer.LastAuthenticatedRxNs;
+        bool silent = s.Slot.WatchesTransport && lastRx != long.MinValue && (nowNs - lastRx) / 1_000_000 > SilenceLimitMs(s);
+        bool removed = s.Peer.IsRemoved && !s.Slot.IsTerminated;
+        audit.Clear();
+        if (removed)
+        {
+            // The operator removed the peer at run time (UAPI remove=true): its session ends.
+            _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.OperatorTerminate), now, audit);
+        }
+        else if (silent)
+        {
+            _ownership.Apply(s, SessionEvent.Internal(SessionEventKind.TransportDead), now, audit);
+        }
+        _ownership.Apply(s, SessionEvent.Tick(), now, audit);
+        _sessions.Publish(audit);
+        ReportReplays(s);
+        EvictTombstone(s, now);
+        ScheduleCheck(s, now, s.Peer.LastAuthenticatedRxNs);
     }
 
     /// <summary>

@@ -31,6 +31,16 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
 
     public long NextTransportCheckNs { get; set; }
 
+    private int _sweepQueued;
+
+    /// <summary>
+    /// Claims the one sweep item this session may have on the control workers at a time (docs/threads.md
+    /// "Control workers"): false when one is already queued or running, so a slow store never piles up items.
+    /// </summary>
+    public bool TryMarkSweepQueued() => Interlocked.CompareExchange(ref _sweepQueued, 1, 0) == 0;
+
+    public void ClearSweepQueued() => Volatile.Write(ref _sweepQueued, 0);
+
     /// <summary>Tier-0 budget for HELLO/REATTACH_REQUEST; kept when a HELLO replaces the session.</summary>
     public ControlFloodGuard Flood { get; init; } = new();
 }

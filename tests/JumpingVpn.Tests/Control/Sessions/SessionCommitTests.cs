@@ -93,4 +93,55 @@ public sealed class SessionCommitTests
         SessionOutcome replay = restored.Apply(SessionEvent.Reattach(SessionHarness.B, 40, 6, ReasonCode.TransportDeadRecovery), 1_100, audit);
         Assert.Equal(ReasonCode.ReplayDetected, replay.Reason);
     }
+    [Fact]
+    public void A_committed_transition_refreshes_the_lock_free_summary_the_sweep_reads()
+    {
+        SessionSlot slot = Attached(out List<AuditEvent> audit);
+        var store = new Committer(ReasonCode.None);
+        Assert.True(slot.WatchesTransport);
+        slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead), 2_000, audit, store);
+        Assert.Equal(SessionState.Recovering, slot.Snapshot().State);
+        // Unbound: no transport watch any more, and the recovery window's end is the next due time.
+        Assert.False(slot.WatchesTransport);
+        Assert.Equal(2_000 + SessionPolicy.Default.RecoveryWindowMs + 1, slot.NextDueMs);
+        slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.OperatorTerminate), 2_100, audit, store);
+        Assert.True(slot.IsTerminated);
+    }
+
+    [Fact]
+    public void A_keepalive_applies_without_a_commit_only_while_nothing_is_due_and_the_slot_is_free()
+    {
+        SessionSlot slot = Attached(out List<AuditEvent> audit);
+        Assert.True(slot.TryApplyUncommitted(SessionEvent.Keepalive(5), 1_100, audit, out SessionOutcome o));
+        Assert.Equal((SessionOutcomeKind.Accepted, 1UL), (o.Kind, o.StateVersion));
+        Assert.True(slot.TryApplyUncommitted(SessionEvent.PathProbe(SessionHarness.B, 6), 1_200, audit, out _));
+
+        // At the session's lifetime the input would fire T12, a transition for the store: not here.
+        long late = 1_000 + SessionPolicy.Default.MaxLifetimeMs + 1;
+        Assert.False(slot.TryApplyUncommitted(SessionEvent.Keepalive(7), late, audit, out _));
+        Assert.Equal((SessionState.Attached, 1UL), (slot.Snapshot().State, slot.Snapshot().StateVersion));
+
+        // While another thread holds the slot (a commit waiting for the store), it returns at once.
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() => slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead), 1_300, null, new Blocking(held, release)));
+        holder.Start();
+        Assert.True(held.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.False(slot.TryApplyUncommitted(SessionEvent.Keepalive(9), 1_300, audit, out _));
+        Assert.False(slot.TryTakeRebindHint(SessionHarness.B, 1_300, out _));
+        release.Set();
+        holder.Join();
+        Assert.Throws<ArgumentException>(() => slot.TryApplyUncommitted(SessionEvent.Tick(), 1_400, audit, out _));
+    }
+
+    /// <summary>A store that answers only when released: holds the slot's lock inside the commit.</summary>
+    private sealed class Blocking(ManualResetEventSlim held, ManualResetEventSlim release) : ISessionCommitter
+    {
+        public ReasonCode Commit(SessionRecord committed, ulong readVersion)
+        {
+            held.Set();
+            release.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            return ReasonCode.None;
+        }
+    }
 }
