@@ -1,0 +1,87 @@
+using System.Text.Json;
+
+namespace JumpingVpn.LoadGen.Bench.Failover;
+
+/// <summary>One session record as `jvpn cluster status --json` prints it.</summary>
+internal sealed record StoreSession(string Owner, ulong Version, string State);
+
+/// <summary>
+/// After the takeover has settled: who owns each session, judged from three sides (docs/cluster.md
+/// "Benchmark"). A dual owner is a session two live nodes both serve (their own session tables), or whose
+/// store record names a node other than the one that answered the client. A version gap is a resumed
+/// session whose first version after the kill is not the last one before it plus the failover's
+/// transitions, whose versions went back, or whose store record carries another version than the client
+/// was last told. Pure: the inputs are read by the caller.
+/// </summary>
+internal static class OwnershipCheck
+{
+    internal sealed record Result(int DualOwners, int VersionGaps, int MissingFromStore, IReadOnlyDictionary<string, int> SessionsPerNode);
+
+    /// <param name="nodeIds">Node ids by node index.</param>
+    /// <param name="claims">Per node index, the session ids its own table serves; null for a node not read (the killed one).</param>
+    public static Result Check(IReadOnlyList<SessionTrace> traces, IReadOnlyList<string> nodeIds,
+        IReadOnlyDictionary<string, StoreSession> store, IReadOnlyList<IReadOnlySet<string>?> claims)
+    {
+        ArgumentNullException.ThrowIfNull(traces);
+        ArgumentNullException.ThrowIfNull(nodeIds);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(claims);
+        int dual = 0, gaps = 0, missing = 0;
+        var perNode = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (StoreSession s in store.Values)
+        {
+            perNode[s.Owner] = perNode.GetValueOrDefault(s.Owner) + 1;
+        }
+        foreach (SessionTrace t in traces)
+        {
+            if (t.Id.IsNone)
+            {
+                continue;
+            }
+            string id = t.Id.ToString();
+            int claimed = 0;
+            foreach (IReadOnlySet<string>? set in claims)
+            {
+                if (set is not null && set.Contains(id))
+                {
+                    claimed++;
+                }
+            }
+            bool inStore = store.TryGetValue(id, out StoreSession? rec);
+            if (!inStore)
+            {
+                missing++;
+            }
+            bool wrongOwner = t.Resumed && inStore && t.LastNode >= 0 && !string.Equals(rec!.Owner, nodeIds[t.LastNode], StringComparison.Ordinal);
+            if (claimed > 1 || wrongOwner)
+            {
+                dual++;
+            }
+            if (t.Resumed && (!t.VersionsContiguous(FailoverSemantics.VersionsPerFailover) || (inStore && rec!.Version != t.LastVersion)))
+            {
+                gaps++;
+            }
+        }
+        return new Result(dual, gaps, missing, perNode);
+    }
+
+    /// <summary>The sessions of a `jvpn cluster status --json` document, by session id.</summary>
+    public static Dictionary<string, StoreSession> ParseStatus(string json)
+    {
+        var result = new Dictionary<string, StoreSession>(StringComparer.Ordinal);
+        using JsonDocument doc = JsonDocument.Parse(json);
+        if (!doc.RootElement.TryGetProperty(FailoverSemantics.StatusSessions, out JsonElement sessions))
+        {
+            return result;
+        }
+        foreach (JsonElement s in sessions.EnumerateArray())
+        {
+            string id = s.GetProperty(FailoverSemantics.StatusSessionId).GetString() ?? "";
+            result[id] = new StoreSession(
+                s.GetProperty(FailoverSemantics.StatusOwner).GetString() ?? "",
+                s.GetProperty(FailoverSemantics.StatusVersion).GetUInt64(),
+                s.TryGetProperty(FailoverSemantics.StatusState, out JsonElement st) ? st.GetString() ?? "" : "");
+        }
+        return result;
+    }
+}

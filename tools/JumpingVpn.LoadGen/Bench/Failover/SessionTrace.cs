@@ -1,0 +1,116 @@
+using JumpingVpn.Control.Sessions;
+
+namespace JumpingVpn.LoadGen.Bench.Failover;
+
+/// <summary>
+/// What one simulated session saw around the kill (docs/cluster.md "Benchmark"): its last answer before
+/// the kill and its first after, which node answered, the session id and every state version the nodes
+/// reported. Times are milliseconds on the generator's one monotonic clock. An answer is an authenticated
+/// reply of a node serving the session (HELLO_ACK, KEEPALIVE_ACK, REATTACH_ACK); a refusal is not one.
+/// Pure bookkeeping: the caller serialises access (the client's lock).
+/// </summary>
+internal sealed class SessionTrace
+{
+    public long KillMs { get; private set; } = -1;
+    public int KilledNode { get; private set; } = -1;
+    public long LastAnswerBeforeKillMs { get; private set; } = -1;
+    public long FirstAnswerAfterKillMs { get; private set; } = -1;
+    public int NodeBeforeKill { get; private set; } = -1;
+    public int NodeAfterKill { get; private set; } = -1;
+
+    /// <summary>The node whose answer came last (after the settle period: the one serving the session).</summary>
+    public int LastNode { get; private set; } = -1;
+
+    public SessionId Id { get; private set; }
+
+    /// <summary>A node answered with a session id other than the one the client attached with.</summary>
+    public bool IdChanged { get; private set; }
+
+    public ulong VersionBeforeKill { get; private set; }
+    public ulong FirstVersionAfterKill { get; private set; }
+    public ulong LastVersion { get; private set; }
+
+    /// <summary>An answer reported a state version below one reported earlier.</summary>
+    public bool VersionWentBack { get; private set; }
+
+    /// <summary>When the client judged the killed node silent and moved on (-1: not yet).</summary>
+    public long SilentAtMs { get; private set; } = -1;
+
+    public int RetryableRefusals { get; private set; }
+
+    /// <summary>A refusal the client cannot retry (the session is gone), else None.</summary>
+    public ReasonCode LostReason { get; private set; }
+
+    public bool Resumed => FirstAnswerAfterKillMs >= 0;
+
+    public bool Lost => LostReason != ReasonCode.None;
+
+    /// <summary>Silence the session saw across the kill: last answer before it to first answer after it.</summary>
+    public double GapMs => Resumed && LastAnswerBeforeKillMs >= 0 ? FirstAnswerAfterKillMs - LastAnswerBeforeKillMs : double.NaN;
+
+    /// <summary>From the kill to the session's first answer on another node.</summary>
+    public double ResumeMs => Resumed ? FirstAnswerAfterKillMs - KillMs : double.NaN;
+
+    /// <summary>
+    /// The versions continue without a hole: the first answer after the kill carries the last version
+    /// before it plus <paramref name="step"/>, and no answer ever went back.
+    /// </summary>
+    public bool VersionsContiguous(ulong step) => Resumed && !VersionWentBack && FirstVersionAfterKill == VersionBeforeKill + step;
+
+    public void OnAnswer(long nowMs, int node, SessionId id, ulong version)
+    {
+        if (Id.IsNone)
+        {
+            Id = id;
+        }
+        else if (id != Id)
+        {
+            IdChanged = true;
+        }
+        if (version < LastVersion)
+        {
+            VersionWentBack = true;
+        }
+        LastVersion = version;
+        LastNode = node;
+        // A reply the killed node sent just before it died may be read just after: it is still "before".
+        if (KillMs < 0 || nowMs < KillMs || node == KilledNode)
+        {
+            LastAnswerBeforeKillMs = nowMs;
+            NodeBeforeKill = node;
+            VersionBeforeKill = version;
+        }
+        else if (FirstAnswerAfterKillMs < 0)
+        {
+            FirstAnswerAfterKillMs = nowMs;
+            NodeAfterKill = node;
+            FirstVersionAfterKill = version;
+        }
+    }
+
+    public void OnKill(long nowMs, int node)
+    {
+        KillMs = nowMs;
+        KilledNode = node;
+    }
+
+    public void OnSilent(long nowMs)
+    {
+        if (SilentAtMs < 0 && KillMs >= 0)
+        {
+            SilentAtMs = nowMs;
+        }
+    }
+
+    public void OnRefused(ReasonCode reason)
+    {
+        if (FailoverSemantics.IsRetryable(reason))
+        {
+            RetryableRefusals++;
+        }
+        else
+        {
+            LostReason = reason;
+        }
+    }
+}
