@@ -16,16 +16,19 @@
 #   dual                 sessions two live nodes serve, or whose store owner is not the node that answered
 #   vgaps                version gaps: client/store view / the merged audit logs of all nodes
 #   hs/s tko             handshakes completed per second during the takeover (CPU-bound on 2 cores)
-# Store requests: Redis `INFO commandstats` (every command but INFO), etcd /metrics (gRPC requests received).
+# Store requests: Redis `INFO commandstats` (each script run once, not the commands it runs inside; INFO
+# excluded), etcd /metrics (gRPC request messages received).
 # Usage: bench/cluster-failover.sh [--store redis|etcd|both] [--sessions N] [--json FILE]
 # Env: STEADY (10 s), BOUND (seconds to wait for resumes; default 60 + N/200), HEARTBEAT_MS (0: the
-#      generator's default, 100 ms up to 2000 sessions, at most 500 ms), KEEP=1 keeps the work directory.
+#      generator's default, 100 ms up to 2000 sessions, at most 500 ms), KEEP=1 keeps the work directory,
+#      BUILD=0 with LOADGEN_DLL=PATH uses an existing build (the smoke test's).
 set -euo pipefail
 
-REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 LOADGEN_DIR="$REPO_ROOT/tools/JumpingVpn.LoadGen"
-LOADGEN_DLL="$LOADGEN_DIR/bin/Release/net10.0/jvpn-loadgen.dll"
-JVPN_DLL="$LOADGEN_DIR/bin/Release/net10.0/jvpn.dll" # built next to the generator (a project reference)
+LOADGEN_DLL=${LOADGEN_DLL:-"$LOADGEN_DIR/bin/Release/net10.0/jvpn-loadgen.dll"}
+JVPN_DLL="$(dirname "$LOADGEN_DLL")/jvpn.dll" # built next to the generator (a project reference)
+BUILD=${BUILD:-1}
 STORES=both
 SESSIONS=4
 JSON_OUT=
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
         --sessions=*) SESSIONS=${1#--sessions=}; shift ;;
         --json) JSON_OUT=${2:?--json needs a file name}; shift 2 ;;
         --json=*) JSON_OUT=${1#--json=}; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -63,10 +66,10 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "this script needs root (network namespaces and TUN devices)" >&2
     exit 1
 fi
-source "$(dirname "$0")/../scripts/lib/system-packages.sh"
-need=(ip dotnet wg jq awk curl)
+source "$REPO_ROOT/scripts/lib/system-packages.sh"
+need=(ip dotnet wg jq awk)
 [[ " $STORES " == *" redis "* ]] && need+=(redis-server redis-cli)
-[[ " $STORES " == *" etcd "* ]] && need+=(etcd etcdctl)
+[[ " $STORES " == *" etcd "* ]] && need+=(etcd etcdctl curl)
 ensure_binaries "${need[@]}" || exit 1
 
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
@@ -115,9 +118,11 @@ wait_for() {
     return 1
 }
 
-echo "== building the load generator and jvpn (Release)"
-dotnet build "$LOADGEN_DIR/JumpingVpn.LoadGen.csproj" -c Release --nologo -v quiet >"$WORK_DIR/build.log" 2>&1 \
-    || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+if [ "$BUILD" = 1 ]; then
+    echo "== building the load generator and jvpn (Release)"
+    dotnet build "$LOADGEN_DIR/JumpingVpn.LoadGen.csproj" -c Release --nologo -v quiet >"$WORK_DIR/build.log" 2>&1 \
+        || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+fi
 
 echo "== topology: router $NS_ROUTER, clients $NS_CLIENT, $NODES nodes"
 sysctl_ns() { ip netns exec "$1" sh -c "echo $3 > /proc/sys/$2"; }
@@ -163,9 +168,13 @@ start_redis() {
     PIDS+=("$STORE_PID")
     wait_for "redis-server start" 20 grep -q "Ready to accept connections" "$WORK_DIR/redis.log"
     STORE_URL="redis://$STORE_IP:$port/0?prefix=jvbench"
-    # Every command the nodes sent (scripts, reads, pings); INFO is this probe's own.
+    # Requests the nodes sent: every command Redis counted, except INFO (this probe's own) and the commands
+    # Lua scripts run inside (Redis counts those again; their names come from the scripts' source).
+    local inner
+    inner=$(grep -o "redis.call('[A-Za-z]*'" "$REPO_ROOT/src/Control/Cluster/RedisScripts.cs" | cut -d"'" -f2 \
+        | tr 'A-Z' 'a-z' | sort -u | sed 's/^/cmdstat_/' | tr '\n' ' ')
     STORE_OPS_COMMAND="ip netns exec $NS_ROUTER redis-cli -h $STORE_IP -p $port --no-auth-warning -a \$(cat $WORK_DIR/store.pass) INFO commandstats \
-| tr -d '\\r' | awk -F'[:=,]' '/^cmdstat_/ && \$1 != \"cmdstat_info\" { s += \$3 } END { printf \"%d\\n\", s }'"
+| tr -d '\\r' | awk -F'[:=,]' -v skip=' cmdstat_info $inner' '/^cmdstat_/ && index(skip, \" \" \$1 \" \") == 0 { s += \$3 } END { printf \"%d\\n\", s }'"
 }
 
 start_etcd() {

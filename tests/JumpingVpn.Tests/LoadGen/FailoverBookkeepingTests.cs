@@ -29,6 +29,10 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(1800, t.GapMs);
         Assert.Equal(1750, t.ResumeMs);
         Assert.Equal(2200, t.SilentAtMs);
+        Assert.Equal(1, t.SilentEpisodes);
+        t.OnSilent(4000); // the survivor went silent too: the client moved again
+        Assert.Equal(2, t.SilentEpisodes);
+        Assert.Equal(2200, t.SilentAtMs);
         Assert.Equal(0, t.NodeBeforeKill);
         Assert.Equal(1, t.NodeAfterKill);
         Assert.Equal(1, t.LastNode);
@@ -230,6 +234,7 @@ public sealed class FailoverBookkeepingTests
             [ids[0].ToString()] = new("node-3", 3, "ATTACHED"),
             [ids[1].ToString()] = new("node-2", 3, "ATTACHED"), // the client was answered by node-3
             [ids[2].ToString()] = new("node-2", 4, "ATTACHED"), // a transition the client never heard of
+            ["replaced-by-a-retried-hello"] = new("node-1", 1, "ATTACHED"),
         };
         var claims = new List<IReadOnlySet<string>?>
         {

@@ -209,6 +209,7 @@ internal sealed class FailoverBench
             r.SessionsRefused += t.RetryableRefusals > 0 ? 1 : 0;
             r.Refusals += t.RetryableRefusals;
             r.IdsChanged += t.IdChanged ? 1 : 0;
+            r.MovedAgain += t.SilentEpisodes > 1 ? 1 : 0;
             if (t.SilentAtMs >= 0)
             {
                 silent.Add(t.SilentAtMs - killMs);

@@ -25,6 +25,8 @@ internal sealed class FailoverResult
     public int SessionsRefused { get; set; }
     public long Refusals { get; set; }
     public int IdsChanged { get; set; }
+    /// <summary>Sessions whose client judged a node silent again after it had moved (a survivor too slow to answer).</summary>
+    public int MovedAgain { get; set; }
     public double TakeoverSeconds { get; set; }
     public double TakeoverStoreOpsPerSecond { get; set; } = double.NaN;
     public double SteadyStoreOpsPerSecond { get; set; } = double.NaN;
@@ -81,6 +83,7 @@ internal sealed class FailoverResult
         w.WriteNumber("sessions_refused", SessionsRefused);
         w.WriteNumber("refusals", Refusals);
         w.WriteNumber("session_ids_changed", IdsChanged);
+        w.WriteNumber("sessions_moved_again", MovedAgain);
         Number(w, "takeover_s", TakeoverSeconds);
         Number(w, "takeover_store_ops_per_s", TakeoverStoreOpsPerSecond);
         Number(w, "steady_store_ops_per_s", SteadyStoreOpsPerSecond);
@@ -123,7 +126,7 @@ internal sealed class FailoverResult
     public string Summary()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"  {Resumed}/{Attached} resumed, {Lost} lost, {SessionsRefused} sessions refused at least once ({Refusals} refusals), {IdsChanged} ids changed\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  {Resumed}/{Attached} resumed, {Lost} lost, {SessionsRefused} sessions refused at least once ({Refusals} refusals), {IdsChanged} ids changed, {MovedAgain} moved again (a survivor silent for path_dead)\n");
         sb.Append(CultureInfo.InvariantCulture, $"  resume p50 {Ms(ResumeP50Ms)} ms, p99 {Ms(ResumeP99Ms)} ms, max {Ms(ResumeMaxMs)} ms; silence detected p50 {Ms(SilentP50Ms)} ms after the kill\n");
         sb.Append(CultureInfo.InvariantCulture, $"  takeover {TakeoverSeconds:F2} s: {Num(TakeoverStoreOpsPerSecond, "F0")} store ops/s, {Num(TakeoverHandshakesPerSecond, "F0")} handshakes/s (peak {Num(TakeoverHandshakesPeakPerSecond, "F0")}/s), CPU busy {Num(TakeoverCpuBusy * 100, "F0")}% of the machine\n");
         sb.Append(CultureInfo.InvariantCulture, $"  steady: {Num(SteadyStoreOpsPerSecond, "F1")} store ops/s = {Num(SteadyStoreOpsPerSecondPerSession, "F4")} per session\n");

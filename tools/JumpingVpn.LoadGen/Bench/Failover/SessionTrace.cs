@@ -36,6 +36,9 @@ internal sealed class SessionTrace
     /// <summary>When the client judged the killed node silent and moved on (-1: not yet).</summary>
     public long SilentAtMs { get; private set; } = -1;
 
+    /// <summary>Times the client judged its node silent after the kill: more than one means it moved again after resuming.</summary>
+    public int SilentEpisodes { get; private set; }
+
     public int RetryableRefusals { get; private set; }
 
     /// <summary>A refusal the client cannot retry (the session is gone), else None.</summary>
@@ -96,7 +99,12 @@ internal sealed class SessionTrace
 
     public void OnSilent(long nowMs)
     {
-        if (SilentAtMs < 0 && KillMs >= 0)
+        if (KillMs < 0)
+        {
+            return;
+        }
+        SilentEpisodes++;
+        if (SilentAtMs < 0)
         {
             SilentAtMs = nowMs;
         }
