@@ -255,12 +255,14 @@ for store in $STORES; do
         [ "$i" -eq 1 ] || args+=(--cpu-pid "node-$i=${NODE_PID[$i]}")
     done
     echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo n/a)"
-    ip netns exec "$NS_CLIENT" dotnet "$LOADGEN_DLL" "${args[@]}"
-    RESULTS+=("$WORK_DIR/$store.json")
+    # A store that fails its run (e.g. no session could attach) still leaves the other store's row.
+    ip netns exec "$NS_CLIENT" dotnet "$LOADGEN_DLL" "${args[@]}" || echo "== the $store run failed (exit code $?)" >&2
+    [ -s "$WORK_DIR/$store.json" ] && RESULTS+=("$WORK_DIR/$store.json")
     stop_pids
     rm -f /var/run/wireguard/"$NAME"*.sock
 done
 
+[ "${#RESULTS[@]}" -gt 0 ] || { echo "no run produced a result" >&2; exit 1; }
 echo
 jq -r '.table_header' "${RESULTS[0]}"
 for f in "${RESULTS[@]}"; do jq -r '.table_row' "$f"; done

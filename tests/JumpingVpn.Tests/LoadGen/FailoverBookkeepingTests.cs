@@ -30,9 +30,6 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(1750, t.ResumeMs);
         Assert.Equal(2200, t.SilentAtMs);
         Assert.Equal(1, t.SilentEpisodes);
-        t.OnSilent(4000); // the survivor went silent too: the client moved again
-        Assert.Equal(2, t.SilentEpisodes);
-        Assert.Equal(2200, t.SilentAtMs);
         Assert.Equal(0, t.NodeBeforeKill);
         Assert.Equal(1, t.NodeAfterKill);
         Assert.Equal(1, t.LastNode);
@@ -41,6 +38,11 @@ public sealed class FailoverBookkeepingTests
         Assert.True(t.VersionsContiguous(2));
         Assert.False(t.VersionsContiguous(1));
         Assert.False(t.IdChanged);
+
+        t.OnSilent(4000); // the survivor went silent too: the client moved again
+        Assert.Equal(2, t.SilentEpisodes);
+        Assert.Equal(2200, t.SilentAtMs);
+        Assert.True(t.VersionsContiguous(1)); // more transitions than one move: left to the audit logs
     }
 
     [Fact]
@@ -77,16 +79,41 @@ public sealed class FailoverBookkeepingTests
     }
 
     [Fact]
-    public void Retryable_refusals_are_counted_and_others_lose_the_session()
+    public void Retryable_refusals_are_counted_and_a_session_that_is_gone_is_lost()
     {
         var t = new SessionTrace();
         t.OnRefused(ReasonCode.NotAuthoritativeOwner);
         t.OnRefused(ReasonCode.StoreUnavailable);
-        Assert.Equal(2, t.RetryableRefusals);
+        t.OnRefused(ReasonCode.OwnershipConflict);
+        Assert.Equal(3, t.RetryableRefusals);
+        Assert.False(t.Lost);
+        Assert.False(t.SawStale);
+        t.OnRefused(ReasonCode.StaleStateVersion);
+        Assert.True(t.SawStale);
         Assert.False(t.Lost);
         t.OnRefused(ReasonCode.SessionNotFound);
         Assert.True(t.Lost);
         Assert.Equal(ReasonCode.SessionNotFound, t.LostReason);
+    }
+
+    [Fact]
+    public void A_stale_refusal_is_retried_from_the_version_the_node_named()
+    {
+        var c = Attached(out long now);
+        c.OnKill(now, 0);
+        while (c.Poll(now) != FailoverAction.Handshake)
+        {
+            now += 10;
+        }
+        c.OnHandshakeResponse(now);
+        c.OnRefused(now + 1, ReasonCode.StaleStateVersion, 0, currentVersion: 3);
+        Assert.Equal(3UL, c.AckedVersion);
+        Assert.Equal(FailoverAction.None, c.Poll(now + 50));
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 51));
+        c.OnReattachAck(now + 60, 1, Id, 4);
+        Assert.True(c.Trace.Resumed);
+        // 1 -> 4: more than one failover's transitions, but the client was told it had missed one.
+        Assert.True(c.Trace.VersionsContiguous(FailoverSemantics.VersionsPerFailover));
     }
 
     [Fact]
@@ -243,13 +270,19 @@ public sealed class FailoverBookkeepingTests
             new HashSet<string> { ids[0].ToString() },
         };
 
-        OwnershipCheck.Result r = OwnershipCheck.Check([good, twoClaims, wrongOwner, storeAhead, notInStore], nodes, store, claims);
+        SessionTrace moving = Resumed(Other, node: 1, before: 1, after: 3);
+        store[Other.ToString()] = new("node-3", 5, "RECOVERING"); // adopted by node-3, the client not told yet
+
+        OwnershipCheck.Result r = OwnershipCheck.Check([good, twoClaims, wrongOwner, storeAhead, notInStore, moving], nodes, store, claims,
+            [true, true, true, true, true, false]);
 
         Assert.Equal(2, r.DualOwners);
+        Assert.Equal(1, r.ClaimedByTwo);
+        Assert.Equal(1, r.Unsettled);
         Assert.Equal(1, r.VersionGaps);
         Assert.Equal(1, r.MissingFromStore);
         Assert.Equal(3, r.SessionsPerNode["node-2"]);
-        Assert.Equal(1, r.SessionsPerNode["node-3"]);
+        Assert.Equal(2, r.SessionsPerNode["node-3"]);
         Assert.False(r.SessionsPerNode.ContainsKey("node-1"));
     }
 

@@ -164,8 +164,12 @@ internal sealed class FailoverClient
         }
     }
 
-    /// <summary>REATTACH_REJECT (to a HELLO or a REATTACH), or TERMINATE to a new session's HELLO.</summary>
-    public void OnRefused(long now, ReasonCode reason, uint retryAfterMs)
+    /// <summary>
+    /// REATTACH_REJECT (to a HELLO or a REATTACH), or TERMINATE to a new session's HELLO. A
+    /// STALE_STATE_VERSION names the version the node holds (<paramref name="currentVersion"/>): the retry
+    /// claims it, as the client role does.
+    /// </summary>
+    public void OnRefused(long now, ReasonCode reason, uint retryAfterMs, ulong currentVersion = 0)
     {
         if (State is not (FailoverClientState.Helloing or FailoverClientState.Reattaching or FailoverClientState.Refused))
         {
@@ -184,10 +188,19 @@ internal sealed class FailoverClient
             return;
         }
         State = FailoverClientState.Refused;
+        if (reason == ReasonCode.StaleStateVersion && currentVersion > 0)
+        {
+            AckedVersion = currentVersion;
+            _deadlineMs = now + Math.Max(FailoverSemantics.MinStaleRetryMs, retryAfterMs);
+            return;
+        }
         _deadlineMs = now + Math.Max(FailoverSemantics.MinRetryAfterMs, retryAfterMs);
     }
 
     public void OnKill(long now, int node) => Trace.OnKill(now, node);
+
+    /// <summary>A client that never attached before the kill takes no part: it stops trying.</summary>
+    public void Abandon() => State = FailoverClientState.Lost;
 
     private void Attached(long now, int node, SessionId id, ulong version)
     {

@@ -158,6 +158,10 @@ internal sealed class FailoverDriver : IDisposable
             {
                 // A full send queue or an unreachable node is a lost packet: the client's retries cover it.
             }
+            catch (ObjectDisposedException)
+            {
+                // Stopping: a receive thread answered a handshake while the sockets were closed.
+            }
         }
     }
 
@@ -295,10 +299,11 @@ internal sealed class FailoverDriver : IDisposable
                     c.OnReattachAck(now, node, ra.SessionId, ra.NewStateVersion);
                     return;
                 case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(plaintext, out ReattachRejectFrame rej):
-                    c.OnRefused(now, rej.Reason, rej.RetryAfterMs);
+                    c.OnRefused(now, rej.Reason, rej.RetryAfterMs, rej.CurrentStateVersion);
                     return;
                 case ControlFrameType.Terminate when TerminateFrame.TryParse(plaintext, out TerminateFrame t):
-                    c.OnRefused(now, t.Reason, 0);
+                    // To a new session's HELLO the reason says why none was made; to a session, it is over.
+                    c.OnRefused(now, t.SessionId.IsNone ? t.Reason : ReasonCode.SessionTerminated, 0);
                     return;
                 default:
                     return;
@@ -308,14 +313,18 @@ internal sealed class FailoverDriver : IDisposable
 
     public void Dispose()
     {
+        if (_stop)
+        {
+            return;
+        }
         _stop = true;
+        if (_timer.IsAlive)
+        {
+            _timer.Join(); // it sends: the sockets close only after it has stopped
+        }
         foreach (Socket s in _sockets)
         {
             s.Dispose();
-        }
-        if (_timer.IsAlive)
-        {
-            _timer.Join(2000);
         }
         foreach (Thread t in _receivers)
         {

@@ -39,8 +39,13 @@ internal sealed class FailoverResult
     public int AuditVersionGaps { get; set; } = -1;
     public int AuditSessions { get; set; }
     public int MissingFromStore { get; set; }
+    public int DualClaimedByTwo { get; set; } = -1;
+    public int Unsettled { get; set; }
     public IReadOnlyDictionary<string, int> SessionsPerNode { get; set; } = new Dictionary<string, int>();
     public IReadOnlyDictionary<string, double> TakeoverCpuSeconds { get; set; } = new Dictionary<string, double>();
+
+    /// <summary>Sessions lost, by the refusal that ended them (its wire name).</summary>
+    public IReadOnlyDictionary<string, int> LostReasons { get; set; } = new Dictionary<string, int>();
 
     public static string TableHeader() =>
         string.Format(CultureInfo.InvariantCulture, "{0,-6} {1,6} {2,8} {3,8} {4,8} {5,8} {6,11} {7,10} {8,13} {9,6} {10,7} {11,8}\n",
@@ -96,8 +101,16 @@ internal sealed class FailoverResult
         w.WriteNumber("audit_version_gaps", AuditVersionGaps);
         w.WriteNumber("audit_sessions", AuditSessions);
         w.WriteNumber("missing_from_store", MissingFromStore);
+        w.WriteNumber("dual_owners_claimed_by_two_nodes", DualClaimedByTwo);
+        w.WriteNumber("unsettled_sessions", Unsettled);
         w.WriteStartObject("sessions_per_node");
         foreach ((string k, int v) in SessionsPerNode)
+        {
+            w.WriteNumber(k, v);
+        }
+        w.WriteEndObject();
+        w.WriteStartObject("lost_reasons");
+        foreach ((string k, int v) in LostReasons)
         {
             w.WriteNumber(k, v);
         }
@@ -126,11 +139,11 @@ internal sealed class FailoverResult
     public string Summary()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"  {Resumed}/{Attached} resumed, {Lost} lost, {SessionsRefused} sessions refused at least once ({Refusals} refusals), {IdsChanged} ids changed, {MovedAgain} moved again (a survivor silent for path_dead)\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  {Resumed}/{Attached} resumed, {Lost} lost{(LostReasons.Count > 0 ? " (" + string.Join(", ", LostReasons.Select(kv => kv.Key + " " + kv.Value)) + ")" : "")}, {SessionsRefused} sessions refused at least once ({Refusals} refusals), {IdsChanged} ids changed, {MovedAgain} moved again (a survivor silent for path_dead)\n");
         sb.Append(CultureInfo.InvariantCulture, $"  resume p50 {Ms(ResumeP50Ms)} ms, p99 {Ms(ResumeP99Ms)} ms, max {Ms(ResumeMaxMs)} ms; silence detected p50 {Ms(SilentP50Ms)} ms after the kill\n");
         sb.Append(CultureInfo.InvariantCulture, $"  takeover {TakeoverSeconds:F2} s: {Num(TakeoverStoreOpsPerSecond, "F0")} store ops/s, {Num(TakeoverHandshakesPerSecond, "F0")} handshakes/s (peak {Num(TakeoverHandshakesPeakPerSecond, "F0")}/s), CPU busy {Num(TakeoverCpuBusy * 100, "F0")}% of the machine\n");
         sb.Append(CultureInfo.InvariantCulture, $"  steady: {Num(SteadyStoreOpsPerSecond, "F1")} store ops/s = {Num(SteadyStoreOpsPerSecondPerSession, "F4")} per session\n");
-        sb.Append(CultureInfo.InvariantCulture, $"  owners: {string.Join(", ", SessionsPerNode.Select(kv => kv.Key + " " + kv.Value))}; dual owners {DualOwners}; version gaps {VersionGaps} (client/store), {AuditVersionGaps} (audit, {AuditSessions} sessions); missing from store {MissingFromStore}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  owners: {string.Join(", ", SessionsPerNode.Select(kv => kv.Key + " " + kv.Value))}; dual owners {DualOwners} ({DualClaimedByTwo} served by two nodes; {Unsettled} still moving, not judged); version gaps {VersionGaps} (client/store), {AuditVersionGaps} (audit, {AuditSessions} sessions); missing from store {MissingFromStore}\n");
         return sb.ToString();
     }
 }

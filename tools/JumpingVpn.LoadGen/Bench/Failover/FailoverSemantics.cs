@@ -33,11 +33,15 @@ internal static class FailoverSemantics
     /// <summary>An unanswered REATTACH_REQUEST is sent again after min(2 s, 100 ms x 2^attempt).</summary>
     public static long ReattachRetryMs(int attempt) => Math.Min(2000, 100L << Math.Min(attempt, 5));
 
+    /// <summary>The least wait after a STALE_STATE_VERSION refusal, which names the version to retry from.</summary>
+    public const long MinStaleRetryMs = 50;
+
     /// <summary>
-    /// Refusals after which the client keeps the session and retries later: the node cannot serve it
-    /// yet (the old owner still holds it) or the store did not answer.
+    /// Refusals after which the client keeps the session and retries later, as the client role does: every
+    /// one except "the session is gone" (the real client then starts a new session, which the bench counts
+    /// as the session lost).
     /// </summary>
-    public static bool IsRetryable(ReasonCode reason) => reason is ReasonCode.NotAuthoritativeOwner or ReasonCode.StoreUnavailable;
+    public static bool IsRetryable(ReasonCode reason) => reason is not (ReasonCode.SessionNotFound or ReasonCode.SessionTerminated);
 
     /// <summary>
     /// Versions one failover adds (docs/cluster.md "The model", Failover): T4 TRANSPORT_DEAD with detail

@@ -11,26 +11,33 @@ internal sealed record StoreSession(string Owner, ulong Version, string State);
 /// store record names a node other than the one that answered the client. A version gap is a resumed
 /// session whose first version after the kill is not the last one before it plus the failover's
 /// transitions, whose versions went back, or whose store record carries another version than the client
-/// was last told. Sessions per node counts the store owners of the clients' sessions. Pure: the inputs
+/// was last told. Only sessions whose client is attached when the owners are read are judged (a client
+/// still moving has, by design, a store owner it has not heard from yet). Sessions per node counts the store owners of the clients' sessions. Pure: the inputs
 /// are read by the caller.
 /// </summary>
 internal static class OwnershipCheck
 {
-    internal sealed record Result(int DualOwners, int VersionGaps, int MissingFromStore, IReadOnlyDictionary<string, int> SessionsPerNode);
+    /// <param name="DualOwners">Settled sessions served by two live nodes, or whose store owner is not the node that answered.</param>
+    /// <param name="ClaimedByTwo">Of those, the ones two live nodes' own tables list.</param>
+    /// <param name="Unsettled">Sessions not attached when the owners were read (still moving, lost): not judged.</param>
+    internal sealed record Result(int DualOwners, int ClaimedByTwo, int VersionGaps, int MissingFromStore, int Unsettled, IReadOnlyDictionary<string, int> SessionsPerNode);
 
     /// <param name="nodeIds">Node ids by node index.</param>
     /// <param name="claims">Per node index, the session ids its own table serves; null for a node not read (the killed one).</param>
+    /// <param name="settled">Per trace, whether its client was attached and answered when the owners were read.</param>
     public static Result Check(IReadOnlyList<SessionTrace> traces, IReadOnlyList<string> nodeIds,
-        IReadOnlyDictionary<string, StoreSession> store, IReadOnlyList<IReadOnlySet<string>?> claims)
+        IReadOnlyDictionary<string, StoreSession> store, IReadOnlyList<IReadOnlySet<string>?> claims, IReadOnlyList<bool> settled)
     {
+        ArgumentNullException.ThrowIfNull(settled);
         ArgumentNullException.ThrowIfNull(traces);
         ArgumentNullException.ThrowIfNull(nodeIds);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(claims);
-        int dual = 0, gaps = 0, missing = 0;
+        int dual = 0, byTwo = 0, gaps = 0, missing = 0, unsettled = 0;
         var perNode = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (SessionTrace t in traces)
+        for (int i = 0; i < traces.Count; i++)
         {
+            SessionTrace t = traces[i];
             if (t.Id.IsNone)
             {
                 continue;
@@ -55,17 +62,23 @@ internal static class OwnershipCheck
                 // released, until its retention ends (docs/cluster.md "Not done yet").
                 perNode[rec!.Owner] = perNode.GetValueOrDefault(rec.Owner) + 1;
             }
+            if (!settled[i])
+            {
+                unsettled++;
+                continue;
+            }
             bool wrongOwner = t.Resumed && inStore && t.LastNode >= 0 && !string.Equals(rec!.Owner, nodeIds[t.LastNode], StringComparison.Ordinal);
             if (claimed > 1 || wrongOwner)
             {
                 dual++;
+                byTwo += claimed > 1 ? 1 : 0;
             }
             if (t.Resumed && (!t.VersionsContiguous(FailoverSemantics.VersionsPerFailover) || (inStore && rec!.Version != t.LastVersion)))
             {
                 gaps++;
             }
         }
-        return new Result(dual, gaps, missing, perNode);
+        return new Result(dual, byTwo, gaps, missing, unsettled, perNode);
     }
 
     /// <summary>The sessions of a `jvpn cluster status --json` document, by session id.</summary>

@@ -21,6 +21,9 @@ internal sealed class SessionTrace
     /// <summary>The node whose answer came last (after the settle period: the one serving the session).</summary>
     public int LastNode { get; private set; } = -1;
 
+    /// <summary>When the last answer came (-1: none yet).</summary>
+    public long LastAnswerMs { get; private set; } = -1;
+
     public SessionId Id { get; private set; }
 
     /// <summary>A node answered with a session id other than the one the client attached with.</summary>
@@ -54,11 +57,17 @@ internal sealed class SessionTrace
     /// <summary>From the kill to the session's first answer on another node.</summary>
     public double ResumeMs => Resumed ? FirstAnswerAfterKillMs - KillMs : double.NaN;
 
+    /// <summary>A node refused with STALE_STATE_VERSION: the client had missed a transition (its answer lost, or a node it left adopted the session).</summary>
+    public bool SawStale { get; private set; }
+
     /// <summary>
-    /// The versions continue without a hole: the first answer after the kill carries the last version
-    /// before it plus <paramref name="step"/>, and no answer ever went back.
+    /// The versions continue without a hole: no answer ever went back, and for a session that moved once
+    /// and never missed an answer, the first answer after the kill carries the last version before it
+    /// plus <paramref name="step"/>. A session that moved again, or was told it was stale, took more
+    /// transitions than it heard of; the merged audit logs judge those.
     /// </summary>
-    public bool VersionsContiguous(ulong step) => Resumed && !VersionWentBack && FirstVersionAfterKill == VersionBeforeKill + step;
+    public bool VersionsContiguous(ulong step) =>
+        Resumed && !VersionWentBack && (SilentEpisodes > 1 || SawStale || FirstVersionAfterKill == VersionBeforeKill + step);
 
     public void OnAnswer(long nowMs, int node, SessionId id, ulong version)
     {
@@ -76,6 +85,7 @@ internal sealed class SessionTrace
         }
         LastVersion = version;
         LastNode = node;
+        LastAnswerMs = nowMs;
         // A reply the killed node sent just before it died may be read just after: it is still "before".
         if (KillMs < 0 || nowMs < KillMs || node == KilledNode)
         {
@@ -112,6 +122,7 @@ internal sealed class SessionTrace
 
     public void OnRefused(ReasonCode reason)
     {
+        SawStale |= reason == ReasonCode.StaleStateVersion;
         if (FailoverSemantics.IsRetryable(reason))
         {
             RetryableRefusals++;
