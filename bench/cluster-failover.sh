@@ -248,7 +248,7 @@ for store in $STORES; do
     args=(failover --sessions "$SESSIONS" --work-dir "$WORK_DIR" --bind 10.61.0.2 --store-name "$store"
           --owner-pid "${NODE_PID[1]}" --steady-seconds "$STEADY" --bound-seconds "$BOUND" --heartbeat-ms "$HEARTBEAT_MS"
           --store-ops-command "$STORE_OPS_COMMAND"
-          --store-status-command "ip netns exec $NS_ROUTER env JVPN_STORE_PASSWORD=\$(cat $WORK_DIR/store.pass) dotnet $JVPN_DLL cluster status --store '$STORE_URL' --json"
+          --store-status-command "ip netns exec $NS_ROUTER env JVPN_STORE_PASSWORD=\$(cat $WORK_DIR/store.pass) dotnet $JVPN_DLL cluster status --store '$STORE_URL&timeout=5s' --json"
           --cpu-pid "$store=$STORE_PID" --json "$WORK_DIR/$store.json")
     for i in $(seq "$NODES"); do
         args+=(--node "node-$i=$NAME$i@10.62.$i.2:$PORT")

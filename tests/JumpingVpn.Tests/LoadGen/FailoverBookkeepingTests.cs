@@ -35,14 +35,14 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(1, t.LastNode);
         Assert.Equal(1UL, t.VersionBeforeKill);
         Assert.Equal(3UL, t.FirstVersionAfterKill);
-        Assert.True(t.VersionsContiguous(2));
-        Assert.False(t.VersionsContiguous(1));
+        Assert.True(t.VersionsMoveOn);
+        Assert.True(t.TookExactly(2));
+        Assert.False(t.TookExactly(1));
         Assert.False(t.IdChanged);
 
         t.OnSilent(4000); // the survivor went silent too: the client moved again
         Assert.Equal(2, t.SilentEpisodes);
         Assert.Equal(2200, t.SilentAtMs);
-        Assert.True(t.VersionsContiguous(1)); // more transitions than one move: left to the audit logs
     }
 
     [Fact]
@@ -67,7 +67,8 @@ public sealed class FailoverBookkeepingTests
         t.OnKill(10, 0);
         t.OnAnswer(500, 2, Other, 7);
         Assert.True(t.IdChanged);
-        Assert.False(t.VersionsContiguous(2)); // 4 -> 7 skips a version
+        Assert.True(t.VersionsMoveOn);
+        Assert.False(t.TookExactly(2)); // 4 -> 7: more than one adoption and one reattach
 
         var back = new SessionTrace();
         back.OnAnswer(0, 0, Id, 4);
@@ -75,7 +76,13 @@ public sealed class FailoverBookkeepingTests
         back.OnAnswer(500, 1, Id, 6);
         back.OnAnswer(600, 1, Id, 5);
         Assert.True(back.VersionWentBack);
-        Assert.False(back.VersionsContiguous(2));
+        Assert.False(back.VersionsMoveOn);
+
+        var still = new SessionTrace();
+        still.OnAnswer(0, 0, Id, 4);
+        still.OnKill(10, 0);
+        still.OnAnswer(500, 1, Id, 4);
+        Assert.False(still.VersionsMoveOn); // resumed on another node without a transition
     }
 
     [Fact]
@@ -112,8 +119,10 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(FailoverAction.Reattach, c.Poll(now + 51));
         c.OnReattachAck(now + 60, 1, Id, 4);
         Assert.True(c.Trace.Resumed);
-        // 1 -> 4: more than one failover's transitions, but the client was told it had missed one.
-        Assert.True(c.Trace.VersionsContiguous(FailoverSemantics.VersionsPerFailover));
+        // 1 -> 4: more than one failover's transitions (the client was told it had missed one).
+        Assert.True(c.Trace.VersionsMoveOn);
+        Assert.False(c.Trace.TookExactly(FailoverSemantics.VersionsPerFailover));
+        Assert.True(c.Trace.SawStale);
     }
 
     [Fact]
@@ -182,7 +191,10 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(3UL, c.AckedVersion);
         Assert.True(c.Trace.Resumed);
         Assert.Equal(1, c.Trace.RetryableRefusals);
-        Assert.True(c.Trace.VersionsContiguous(FailoverSemantics.VersionsPerFailover));
+        Assert.True(c.Trace.VersionsMoveOn);
+        Assert.True(c.Trace.TookExactly(FailoverSemantics.VersionsPerFailover));
+        Assert.Equal(ReasonCode.NotAuthoritativeOwner, c.Trace.LastRefusal);
+        Assert.Equal(1, c.Trace.Refusals![ReasonCode.NotAuthoritativeOwner]);
         Assert.Equal(now + 3310 - c.Trace.KillMs, c.Trace.ResumeMs);
     }
 

@@ -200,23 +200,28 @@ internal sealed class FailoverBench
         {
             claims.Add(NodeSessions(_o.Nodes[i]));
         }
-        Dictionary<string, StoreSession> store = _o.StoreStatusCommand is { } status
-            ? OwnershipCheck.ParseStatus(Shell(status, TimeSpan.FromSeconds(120)))
-            : [];
+        Dictionary<string, StoreSession>? store = ReadStore();
         driver.Dispose();
 
         var traces = new List<SessionTrace>(participants);
         var settledParts = new List<bool>(participants);
+        var unresumed = new SortedDictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < n; i++)
         {
             if (part[i])
             {
                 traces.Add(clients[i].Trace);
                 settledParts.Add(settled[i]);
+                if (!clients[i].Trace.Resumed && !clients[i].Trace.Lost)
+                {
+                    string what = clients[i].State + (clients[i].Trace.LastRefusal != ReasonCode.None ? " after " + WireNames.Of(clients[i].Trace.LastRefusal) : "");
+                    unresumed[what] = unresumed.GetValueOrDefault(what) + 1;
+                }
             }
         }
+        r.Unresumed = unresumed;
         Summarise(r, traces, killMs, endMs, driver, ops1, ops2, cpu0, cpu1);
-        if (_o.StoreStatusCommand is not null)
+        if (store is not null)
         {
             OwnershipCheck.Result check = OwnershipCheck.Check(traces, [.. _o.Nodes.Select(x => x.Id)], store, claims, settledParts);
             r.DualOwners = check.DualOwners;
@@ -240,10 +245,18 @@ internal sealed class FailoverBench
         var gaps = new List<double>();
         var resumes = new List<double>();
         var silent = new List<double>();
+        var afterSilent = new List<double>();
         long lastResume = killMs;
         var lostReasons = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var refusalReasons = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (SessionTrace t in traces)
         {
+            foreach ((ReasonCode reason, int count) in t.Refusals ?? [])
+            {
+                string name = WireNames.Of(reason);
+                refusalReasons[name] = refusalReasons.GetValueOrDefault(name) + count;
+            }
+            r.MoreThanTwoTransitions += t.Resumed && !t.TookExactly(FailoverSemantics.VersionsPerFailover) ? 1 : 0;
             if (t.Lost)
             {
                 string reason = WireNames.Of(t.LostReason);
@@ -264,9 +277,14 @@ internal sealed class FailoverBench
             if (t.SilentAtMs >= 0)
             {
                 silent.Add(t.SilentAtMs - killMs);
+                if (t.Resumed)
+                {
+                    afterSilent.Add(t.FirstAnswerAfterKillMs - t.SilentAtMs);
+                }
             }
         }
         r.LostReasons = lostReasons;
+        r.RefusalReasons = refusalReasons;
         r.GapP50Ms = Stats.Percentile(gaps, 50);
         r.GapP90Ms = Stats.Percentile(gaps, 90);
         r.GapP99Ms = Stats.Percentile(gaps, 99);
@@ -275,6 +293,7 @@ internal sealed class FailoverBench
         r.ResumeP99Ms = Stats.Percentile(resumes, 99);
         r.ResumeMaxMs = Stats.Percentile(resumes, 100);
         r.SilentP50Ms = Stats.Percentile(silent, 50);
+        r.AfterSilentP99Ms = Stats.Percentile(afterSilent, 99);
         // The takeover: from the kill to the last session resumed (or the bound).
         long takeoverEnd = r.Resumed + r.Lost >= traces.Count ? lastResume : endMs;
         r.TakeoverSeconds = Math.Max(1, takeoverEnd - killMs) / 1000.0;
@@ -319,6 +338,35 @@ internal sealed class FailoverBench
             }
         }
         return d;
+    }
+
+    /// <summary>
+    /// The store's view through the status command, tried three times (a store busy with the takeover
+    /// may miss a reader's deadline); null when it never answered: the owner columns then stay -1.
+    /// </summary>
+    private Dictionary<string, StoreSession>? ReadStore()
+    {
+        if (_o.StoreStatusCommand is not { } status)
+        {
+            return null;
+        }
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return OwnershipCheck.ParseStatus(Shell(status, TimeSpan.FromSeconds(120)));
+            }
+            catch (IOException ex) when (attempt < 3)
+            {
+                _log.WriteLine($"  store status, attempt {attempt}: {ex.Message}");
+                Thread.Sleep(2000);
+            }
+            catch (IOException ex)
+            {
+                _log.WriteLine($"  store status: {ex.Message}; no owner or version figures");
+                return null;
+            }
+        }
     }
 
     private long? StoreOps()

@@ -22,6 +22,8 @@ internal sealed class FailoverResult
     public double ResumeP99Ms { get; set; } = double.NaN;
     public double ResumeMaxMs { get; set; } = double.NaN;
     public double SilentP50Ms { get; set; } = double.NaN;
+    /// <summary>From the client's decision that its node is silent to its first answer on another node (p99).</summary>
+    public double AfterSilentP99Ms { get; set; } = double.NaN;
     public int SessionsRefused { get; set; }
     public long Refusals { get; set; }
     public int IdsChanged { get; set; }
@@ -43,6 +45,15 @@ internal sealed class FailoverResult
     public int Unsettled { get; set; }
     public IReadOnlyDictionary<string, int> SessionsPerNode { get; set; } = new Dictionary<string, int>();
     public IReadOnlyDictionary<string, double> TakeoverCpuSeconds { get; set; } = new Dictionary<string, double>();
+
+    /// <summary>Resumed sessions whose failover took more than T4 + T7 as the client saw it (a retried REATTACH applied twice, a second move).</summary>
+    public int MoreThanTwoTransitions { get; set; }
+
+    /// <summary>Every refusal, by reason.</summary>
+    public IReadOnlyDictionary<string, int> RefusalReasons { get; set; } = new Dictionary<string, int>();
+
+    /// <summary>Sessions not resumed at the bound, by what their client was doing (and its last refusal).</summary>
+    public IReadOnlyDictionary<string, int> Unresumed { get; set; } = new Dictionary<string, int>();
 
     /// <summary>Sessions lost, by the refusal that ended them (its wire name).</summary>
     public IReadOnlyDictionary<string, int> LostReasons { get; set; } = new Dictionary<string, int>();
@@ -85,6 +96,7 @@ internal sealed class FailoverResult
         Number(w, "resume_p99_ms", ResumeP99Ms);
         Number(w, "resume_max_ms", ResumeMaxMs);
         Number(w, "silent_detected_p50_ms", SilentP50Ms);
+        Number(w, "resume_after_silent_p99_ms", AfterSilentP99Ms);
         w.WriteNumber("sessions_refused", SessionsRefused);
         w.WriteNumber("refusals", Refusals);
         w.WriteNumber("session_ids_changed", IdsChanged);
@@ -109,6 +121,9 @@ internal sealed class FailoverResult
             w.WriteNumber(k, v);
         }
         w.WriteEndObject();
+        w.WriteNumber("sessions_more_than_two_transitions", MoreThanTwoTransitions);
+        Map(w, "refusal_reasons", RefusalReasons);
+        Map(w, "unresumed", Unresumed);
         w.WriteStartObject("lost_reasons");
         foreach ((string k, int v) in LostReasons)
         {
@@ -121,6 +136,16 @@ internal sealed class FailoverResult
             Number(w, k, v);
         }
         w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void Map(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, int> map)
+    {
+        w.WriteStartObject(name);
+        foreach ((string k, int v) in map)
+        {
+            w.WriteNumber(k, v);
+        }
         w.WriteEndObject();
     }
 
@@ -140,7 +165,11 @@ internal sealed class FailoverResult
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"  {Resumed}/{Attached} resumed, {Lost} lost{(LostReasons.Count > 0 ? " (" + string.Join(", ", LostReasons.Select(kv => kv.Key + " " + kv.Value)) + ")" : "")}, {SessionsRefused} sessions refused at least once ({Refusals} refusals), {IdsChanged} ids changed, {MovedAgain} moved again (a survivor silent for path_dead)\n");
-        sb.Append(CultureInfo.InvariantCulture, $"  resume p50 {Ms(ResumeP50Ms)} ms, p99 {Ms(ResumeP99Ms)} ms, max {Ms(ResumeMaxMs)} ms; silence detected p50 {Ms(SilentP50Ms)} ms after the kill\n");
+        if (RefusalReasons.Count > 0 || Unresumed.Count > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  refusals: {string.Join(", ", RefusalReasons.Select(kv => kv.Key + " " + kv.Value))}; not resumed: {string.Join(", ", Unresumed.Select(kv => kv.Key + " " + kv.Value))}; {MoreThanTwoTransitions} took more than two transitions\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"  resume p50 {Ms(ResumeP50Ms)} ms, p99 {Ms(ResumeP99Ms)} ms, max {Ms(ResumeMaxMs)} ms; silence detected p50 {Ms(SilentP50Ms)} ms after the kill, resumed p99 {Ms(AfterSilentP99Ms)} ms after that\n");
         sb.Append(CultureInfo.InvariantCulture, $"  takeover {TakeoverSeconds:F2} s: {Num(TakeoverStoreOpsPerSecond, "F0")} store ops/s, {Num(TakeoverHandshakesPerSecond, "F0")} handshakes/s (peak {Num(TakeoverHandshakesPeakPerSecond, "F0")}/s), CPU busy {Num(TakeoverCpuBusy * 100, "F0")}% of the machine\n");
         sb.Append(CultureInfo.InvariantCulture, $"  steady: {Num(SteadyStoreOpsPerSecond, "F1")} store ops/s = {Num(SteadyStoreOpsPerSecondPerSession, "F4")} per session\n");
         sb.Append(CultureInfo.InvariantCulture, $"  owners: {string.Join(", ", SessionsPerNode.Select(kv => kv.Key + " " + kv.Value))}; dual owners {DualOwners} ({DualClaimedByTwo} served by two nodes; {Unsettled} still moving, not judged); version gaps {VersionGaps} (client/store), {AuditVersionGaps} (audit, {AuditSessions} sessions); missing from store {MissingFromStore}\n");

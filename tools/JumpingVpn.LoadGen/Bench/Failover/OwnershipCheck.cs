@@ -8,10 +8,10 @@ internal sealed record StoreSession(string Owner, ulong Version, string State);
 /// <summary>
 /// After the takeover has settled: who owns each session, judged from three sides (docs/cluster.md
 /// "Benchmark"). A dual owner is a session two live nodes both serve (their own session tables), or whose
-/// store record names a node other than the one that answered the client. A version gap is a resumed
-/// session whose first version after the kill is not the last one before it plus the failover's
-/// transitions, whose versions went back, or whose store record carries another version than the client
-/// was last told. Only sessions whose client is attached when the owners are read are judged (a client
+/// store record names a node other than the one that answered the client. A version gap (client and
+/// store view) is a resumed session whose versions went back or did not move on across the kill, or whose
+/// store record carries another version than the client was last told; the merged audit logs check
+/// that every version was taken exactly once. Only sessions whose client is attached when the owners are read are judged (a client
 /// still moving has, by design, a store owner it has not heard from yet). Sessions per node counts the store owners of the clients' sessions. Pure: the inputs
 /// are read by the caller.
 /// </summary>
@@ -73,7 +73,7 @@ internal static class OwnershipCheck
                 dual++;
                 byTwo += claimed > 1 ? 1 : 0;
             }
-            if (t.Resumed && (!t.VersionsContiguous(FailoverSemantics.VersionsPerFailover) || (inStore && rec!.Version != t.LastVersion)))
+            if (t.Resumed && (!t.VersionsMoveOn || (inStore && rec!.Version != t.LastVersion)))
             {
                 gaps++;
             }

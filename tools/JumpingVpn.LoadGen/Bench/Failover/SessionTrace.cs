@@ -60,14 +60,24 @@ internal sealed class SessionTrace
     /// <summary>A node refused with STALE_STATE_VERSION: the client had missed a transition (its answer lost, or a node it left adopted the session).</summary>
     public bool SawStale { get; private set; }
 
+    /// <summary>Refusals by reason (null until the first).</summary>
+    public Dictionary<ReasonCode, int>? Refusals { get; private set; }
+
+    /// <summary>The last refusal's reason, or None.</summary>
+    public ReasonCode LastRefusal { get; private set; }
+
     /// <summary>
-    /// The versions continue without a hole: no answer ever went back, and for a session that moved once
-    /// and never missed an answer, the first answer after the kill carries the last version before it
-    /// plus <paramref name="step"/>. A session that moved again, or was told it was stale, took more
-    /// transitions than it heard of; the merged audit logs judge those.
+    /// What the client can tell of the versions: none ever went back and the first answer after the kill
+    /// is past the last one before it. Whether every version in between was taken exactly once is for the
+    /// merged audit logs (only the nodes see every transition).
     /// </summary>
-    public bool VersionsContiguous(ulong step) =>
-        Resumed && !VersionWentBack && (SilentEpisodes > 1 || SawStale || FirstVersionAfterKill == VersionBeforeKill + step);
+    public bool VersionsMoveOn => Resumed && !VersionWentBack && FirstVersionAfterKill > VersionBeforeKill;
+
+    /// <summary>
+    /// The failover took exactly <paramref name="step"/> transitions as the client saw it (T4 and T7: one
+    /// adoption, one reattach). More is not a gap: a retried REATTACH applied twice, or a second move.
+    /// </summary>
+    public bool TookExactly(ulong step) => Resumed && FirstVersionAfterKill == VersionBeforeKill + step;
 
     public void OnAnswer(long nowMs, int node, SessionId id, ulong version)
     {
@@ -123,6 +133,9 @@ internal sealed class SessionTrace
     public void OnRefused(ReasonCode reason)
     {
         SawStale |= reason == ReasonCode.StaleStateVersion;
+        LastRefusal = reason;
+        Refusals ??= [];
+        Refusals[reason] = Refusals.GetValueOrDefault(reason) + 1;
         if (FailoverSemantics.IsRetryable(reason))
         {
             RetryableRefusals++;
