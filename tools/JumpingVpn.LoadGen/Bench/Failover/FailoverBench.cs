@@ -117,7 +117,7 @@ internal sealed class FailoverBench
                 }
             }
         }
-        // Every session answered at least one heartbeat: steady.
+        // A few heartbeats answered by every session before the steady window starts.
         Thread.Sleep((int)Math.Max(2000, 3 * heartbeat));
 
         long? ops0 = StoreOps();

@@ -58,13 +58,14 @@ internal sealed class FailoverResult
     /// <summary>Sessions lost, by the refusal that ended them (its wire name).</summary>
     public IReadOnlyDictionary<string, int> LostReasons { get; set; } = new Dictionary<string, int>();
 
+    /// <summary>N is the sessions that attached (of the requested, when fewer did); resumed counts those that answered again by the bound.</summary>
     public static string TableHeader() =>
-        string.Format(CultureInfo.InvariantCulture, "{0,-6} {1,6} {2,8} {3,8} {4,8} {5,8} {6,11} {7,10} {8,13} {9,6} {10,7} {11,8}\n",
-            "store", "N", "gap p50", "gap p90", "gap p99", "gap max", "resume p99", "ops/s tko", "ops/s/sess st", "dual", "vgaps", "hs/s tko");
+        string.Format(CultureInfo.InvariantCulture, "{0,-6} {1,11} {2,7} {3,8} {4,8} {5,8} {6,8} {7,11} {8,10} {9,13} {10,6} {11,7} {12,8}\n",
+            "store", "N", "resumed", "gap p50", "gap p90", "gap p99", "gap max", "resume p99", "ops/s tko", "ops/s/sess st", "dual", "vgaps", "hs/s tko");
 
     public string TableRow() =>
-        string.Format(CultureInfo.InvariantCulture, "{0,-6} {1,6} {2,8} {3,8} {4,8} {5,8} {6,11} {7,10} {8,13} {9,6} {10,7} {11,8}\n",
-            Store, Sessions, Ms(GapP50Ms), Ms(GapP90Ms), Ms(GapP99Ms), Ms(GapMaxMs), Ms(ResumeP99Ms), Num(TakeoverStoreOpsPerSecond, "F0"),
+        string.Format(CultureInfo.InvariantCulture, "{0,-6} {1,11} {2,7} {3,8} {4,8} {5,8} {6,8} {7,11} {8,10} {9,13} {10,6} {11,7} {12,8}\n",
+            Store, Attached < Sessions ? $"{Attached}/{Sessions}" : Sessions.ToString(CultureInfo.InvariantCulture), Resumed, Ms(GapP50Ms), Ms(GapP90Ms), Ms(GapP99Ms), Ms(GapMaxMs), Ms(ResumeP99Ms), Num(TakeoverStoreOpsPerSecond, "F0"),
             Num(SteadyStoreOpsPerSecondPerSession, "F3"), DualOwners, $"{VersionGaps}/{AuditVersionGaps}", Num(TakeoverHandshakesPerSecond, "F0"));
 
     private static string Ms(double v) => double.IsNaN(v) ? "-" : v.ToString("F0", CultureInfo.InvariantCulture);
