@@ -5,6 +5,7 @@ using JumpingVpn.LoadGen;
 var root = new RootCommand("jvpn-loadgen: load generators for jvpn servers (docs/scaling.md).")
 {
     ControlCommand.Create(),
+    FailoverCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

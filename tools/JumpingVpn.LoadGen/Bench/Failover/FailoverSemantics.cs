@@ -1,0 +1,58 @@
+using JumpingVpn.Control.Sessions;
+
+namespace JumpingVpn.LoadGen.Bench.Failover;
+
+/// <summary>
+/// Everything `jvpn-loadgen failover` assumes about how a client and the cluster behave around a node's
+/// death (docs/cluster.md "Benchmark"), in one place, so a change of those rules is one edit here (and the
+/// node configuration in bench/cluster-failover.sh, `node_config`). The client side mirrors the real
+/// client: silence is judged like the path manager's path_dead (docs/paths.md "Decisions"), the
+/// handshake retransmit is WireGuard's, HELLO and REATTACH retries are the client role's, and a node that
+/// cannot serve the session yet is retried after the time it names (docs/cluster.md "The model", Failover).
+/// </summary>
+internal static class FailoverSemantics
+{
+    /// <summary>A node is silent when a KEEPALIVE (or any request) stays unanswered this long: path_dead.</summary>
+    public const long SilentNodeMs = 1000;
+
+    /// <summary>The real client's active heartbeat (docs/paths.md "Idle"): the slowest cadence the bench uses.</summary>
+    public const long RealClientHeartbeatMs = 500;
+
+    /// <summary>An unanswered handshake initiation is sent again after WireGuard's RekeyTimeout (5 s).</summary>
+    public const long HandshakeRetryMs = 5000;
+
+    /// <summary>Attaching before the kill is set-up, not measurement: initiations lost then are retried sooner.</summary>
+    public const long EstablishHandshakeRetryMs = 1000;
+
+    /// <summary>An unanswered HELLO is sent again after this long (the client role's HELLO deadline).</summary>
+    public const long HelloRetryMs = 1000;
+
+    /// <summary>The least wait after a refusal, whatever retry_after_ms says (the client role's floor).</summary>
+    public const long MinRetryAfterMs = 100;
+
+    /// <summary>An unanswered REATTACH_REQUEST is sent again after min(2 s, 100 ms x 2^attempt).</summary>
+    public static long ReattachRetryMs(int attempt) => Math.Min(2000, 100L << Math.Min(attempt, 5));
+
+    /// <summary>The least wait after a STALE_STATE_VERSION refusal, which names the version to retry from.</summary>
+    public const long MinStaleRetryMs = 50;
+
+    /// <summary>
+    /// Refusals after which the client keeps the session and retries later, as the client role does: every
+    /// one except "the session is gone" (the real client then starts a new session, which the bench counts
+    /// as the session lost).
+    /// </summary>
+    public static bool IsRetryable(ReasonCode reason) => reason is not (ReasonCode.SessionNotFound or ReasonCode.SessionTerminated);
+
+    /// <summary>
+    /// Versions one failover adds (docs/cluster.md "The model", Failover): T4 TRANSPORT_DEAD with detail
+    /// OWNER_FAILOVER when the new owner adopts the session, then the reattach's T7 REATTACH_SUCCESS.
+    /// </summary>
+    public const ulong VersionsPerFailover = 2;
+
+    /// <summary>`jvpn cluster status --json`: the array of sessions and the fields read from each.</summary>
+    public const string StatusSessions = "sessions";
+    public const string StatusSessionId = "session_id";
+    public const string StatusOwner = "owner_node_id";
+    public const string StatusVersion = "state_version";
+    public const string StatusState = "state";
+}
