@@ -199,6 +199,30 @@ public sealed class FailoverBookkeepingTests
     }
 
     [Fact]
+    public void Refusals_from_a_live_owner_for_two_seconds_send_the_client_to_the_next_node()
+    {
+        var c = Attached(out long now);
+        c.OnKill(now, 0);
+        while (c.Poll(now) != FailoverAction.Handshake)
+        {
+            now += 10;
+        }
+        Assert.Equal(1, c.Node);
+        Assert.True(c.OnHandshakeResponse(now + 5));
+        long start = now + 6;
+        long t = start;
+        for (; t < start + FailoverSemantics.OwnerRefusalRotateMs; t += 200)
+        {
+            c.OnRefused(t, ReasonCode.NotAuthoritativeOwner, 150);
+            Assert.Equal(FailoverClientState.Refused, c.State);
+            Assert.Equal(FailoverAction.Reattach, c.Poll(t + 150));
+        }
+        c.OnRefused(t, ReasonCode.NotAuthoritativeOwner, 150);
+        Assert.Equal(FailoverAction.Handshake, c.Poll(t));
+        Assert.Equal(2, c.Node);
+    }
+
+    [Fact]
     public void An_unanswered_failover_handshake_moves_on_to_the_next_node_after_the_rekey_timeout()
     {
         var c = Attached(out long now);

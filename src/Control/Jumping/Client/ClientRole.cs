@@ -150,7 +150,13 @@ internal sealed class ClientRole
 
     private void OnClientFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now)
     {
-        ServerFailover.OnOwnershipRefusal(c, type, frame, now); // cluster node not serving yet: retry
+        if (ServerFailover.OnOwnershipRefusal(c, type, frame, now) && Failover.HasOtherNodes(c)) // cluster node not serving yet: retry
+        {
+            // Refused for longer than a dead owner takes to be taken over: the owner is alive elsewhere.
+            c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout; the failover may set an earlier retry
+            c.LastReason = "OWNER_ELSEWHERE";
+            Failover.FailoverToNextServer(c, now, "OWNER_ELSEWHERE");
+        }
         if (c.Paths is not null && _paths.OnFrame(c, type, frame, arrivedVia, now))
         {
             return;

@@ -36,6 +36,12 @@ internal sealed class ClientSession(Peer peer)
 
     /// <summary>No node failover on path_dead before this time (node ms): one node per path_dead at most.</summary>
     public long NextNodeFailoverMs { get; set; }
+
+    /// <summary>Start of the current run of NOT_AUTHORITATIVE_OWNER refusals from this node (-1: none).</summary>
+    public long OwnerRefusedSinceMs { get; set; } = -1;
+
+    /// <summary>The last NOT_AUTHORITATIVE_OWNER refusal (a run ends after a quiet second).</summary>
+    public long LastOwnerRefusalMs { get; set; } = -1;
     public long NextRehandshakeMs { get; set; }
     public int Switches { get; set; }
     public string? LastReason { get; set; }

@@ -25,6 +25,14 @@ internal sealed class ServerFailover(NodeContext context)
     /// </summary>
     public const long MaxOwnerRetryMs = 200;
 
+    /// <summary>
+    /// How long a node may keep answering NOT_AUTHORITATIVE_OWNER before the client tries the next node. A dead
+    /// owner is taken over within NodeTtl plus one beat period of its death (about 1.25 s by default,
+    /// docs/cluster.md "Failover"); refusals for longer mean the owner is alive, i.e. the session lives on another
+    /// node (e.g. one that took the client's resume while its answer was lost), so asking here again is futile.
+    /// </summary>
+    public const long OwnerRefusalRotateMs = 2_000;
+
     private Peer? _failoverPeer;
     private SocketAddress[] _serverEndpoints = [];
     private IPEndPoint[] _serverIpEndpoints = [];
@@ -154,15 +162,30 @@ internal sealed class ServerFailover(NodeContext context)
     /// attempts (which would turn the layer off) and retry the reattach after the time it named, for as
     /// long as it takes (the client's transport-loss TTL still bounds it); NOT_AUTHORITATIVE_OWNER at least
     /// every <see cref="MaxOwnerRetryMs"/>. Runs before the frame is dispatched, so it applies whichever
-    /// handler (generic or path manager) then consumes the reject.
+    /// handler (generic or path manager) then consumes the reject. True when the same node has refused for
+    /// <see cref="OwnerRefusalRotateMs"/>: the caller moves to the next node.
     /// </summary>
-    public static void OnOwnershipRefusal(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
+    public static bool OnOwnershipRefusal(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, long now)
     {
         if (type != ControlFrameType.ReattachReject || !ReattachRejectFrame.TryParse(frame, out ReattachRejectFrame rej)
             || rej.SessionId != c.Id || c.Id.IsNone || c.State == SessionState.Terminated
             || rej.Reason is not (ReasonCode.NotAuthoritativeOwner or ReasonCode.StoreUnavailable))
         {
-            return;
+            return false;
+        }
+        bool rotate = false;
+        if (rej.Reason == ReasonCode.NotAuthoritativeOwner)
+        {
+            if (c.OwnerRefusedSinceMs < 0 || now - c.LastOwnerRefusalMs > 1_000)
+            {
+                c.OwnerRefusedSinceMs = now;
+            }
+            c.LastOwnerRefusalMs = now;
+            if (now - c.OwnerRefusedSinceMs >= OwnerRefusalRotateMs)
+            {
+                c.OwnerRefusedSinceMs = -1; // the next node gets its own run
+                rotate = true;
+            }
         }
         c.HelloDeadlineMs = -1;
         c.HelloAttempts = 0;
@@ -173,6 +196,7 @@ internal sealed class ServerFailover(NodeContext context)
         }
         c.ReattachDeadlineMs = now + RetryAfterMs(rej);
         c.State = SessionState.Recovering;
+        return rotate;
     }
 
     /// <summary>When to ask again after a refusal that may lift soon (at least 100 ms apart).</summary>

@@ -38,6 +38,8 @@ internal sealed class FailoverClient
     private readonly long _heartbeatMs;
     private int _position;
     private long _deadlineMs;
+    private long _ownerRefusedSinceMs = -1;
+    private long _lastOwnerRefusalMs = -1;
     private long _nextKeepaliveMs;
     private long _firstUnansweredMs = -1;
     private int _reattachAttempts;
@@ -186,6 +188,23 @@ internal sealed class FailoverClient
         {
             State = FailoverClientState.Lost;
             return;
+        }
+        if (reason == ReasonCode.NotAuthoritativeOwner)
+        {
+            if (_ownerRefusedSinceMs < 0 || now - _lastOwnerRefusalMs > 1000)
+            {
+                _ownerRefusedSinceMs = now;
+            }
+            _lastOwnerRefusalMs = now;
+            if (now - _ownerRefusedSinceMs >= FailoverSemantics.OwnerRefusalRotateMs)
+            {
+                // The owner is alive on another node: hand shake with the next one at once (the tick moves on).
+                _ownerRefusedSinceMs = -1;
+                _failingOver = true;
+                State = FailoverClientState.Handshaking;
+                _deadlineMs = now;
+                return;
+            }
         }
         State = FailoverClientState.Refused;
         if (reason == ReasonCode.StaleStateVersion && currentVersion > 0)

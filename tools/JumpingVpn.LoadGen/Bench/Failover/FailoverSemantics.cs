@@ -27,6 +27,9 @@ internal static class FailoverSemantics
     /// <summary>An unanswered HELLO is sent again after this long (the client role's HELLO deadline).</summary>
     public const long HelloRetryMs = 1000;
 
+    /// <summary>NOT_AUTHORITATIVE_OWNER from one node for this long: the owner is alive elsewhere, try the next node (the client role's rule).</summary>
+    public const long OwnerRefusalRotateMs = 2000;
+
     /// <summary>The least wait after a refusal, whatever retry_after_ms says (the client role's floor).</summary>
     public const long MinRetryAfterMs = 100;
 

@@ -223,6 +223,30 @@ public sealed class NodeFailoverTests
         Assert.Single(_rig.AtServer.Of(ControlFrameType.ReattachRequest));
     }
 
+    [Fact]
+    public void A_node_that_keeps_refusing_not_authoritative_owner_for_two_seconds_is_left_for_the_next_one()
+    {
+        UseNodes(Second, Third);
+        AttachAndSettle();
+        Span<byte> frame = stackalloc byte[128];
+        int n = new ReattachRejectFrame(Id, 5, 1, ReasonCode.NotAuthoritativeOwner, 300).Write(frame);
+        long start = _rig.NowMs;
+        // Refused every 200 ms: the owner is alive (a dead one is taken over within ~1.25 s), so asking here
+        // again is futile; after 2 s of it the client tries the next node.
+        while (Failovers().Length == 0)
+        {
+            _rig.ServerSends(frame[..n]);
+            _rig.Pump();
+            for (int i = 0; i < 4; i++)
+            {
+                Tick(traffic: false, silent: false);
+            }
+            Assert.True(_rig.NowMs - start < 3_000, "still asking the refusing node after 3 s");
+        }
+        Assert.InRange(_rig.NowMs - start, ServerFailover.OwnerRefusalRotateMs, ServerFailover.OwnerRefusalRotateMs + 300);
+        Assert.Contains("OWNER_ELSEWHERE", Assert.Single(Failovers()), StringComparison.Ordinal);
+    }
+
     private void Move(IPEndPoint? target, SessionId? id = null, SocketAddress? from = null)
     {
         Span<byte> frame = stackalloc byte[64];
