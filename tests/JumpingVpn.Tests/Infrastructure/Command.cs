@@ -69,16 +69,19 @@ internal static class Command
             process.WaitForExit(TimeSpan.FromSeconds(5));
             throw new TimeoutException($"command timed out after {limit.TotalSeconds:0.#} s: {commandLine}\nstderr: {stderr.ToString().Trim()}");
         }
-        DrainOutput(process);
+        // A command's output is what the caller checks, and the output callbacks run on the test host's
+        // thread pool, which a full suite on two cores can keep busy for seconds (a `jvpn cluster status`
+        // that exited 0 once came back with no output under a 2 s bound in a CI run): wait longer here.
+        DrainOutput(process, TimeSpan.FromSeconds(10));
         return new CommandResult(commandLine, process.ExitCode, stdout.ToString(), stderr.ToString());
     }
 
-    /// <summary>After exit, waits briefly for the redirected streams to reach EOF so no output is
+    /// <summary>After exit, waits for the redirected streams to reach EOF so no output is
     /// lost. Bounded: a background child that inherited the pipes (a daemon, wireguard-go) would
     /// otherwise keep them open and hang the parameterless WaitForExit forever.</summary>
-    internal static void DrainOutput(Process process)
+    internal static void DrainOutput(Process process, TimeSpan bound)
     {
-        using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        using var drained = new CancellationTokenSource(bound);
         try
         {
             process.WaitForExitAsync(drained.Token).GetAwaiter().GetResult();

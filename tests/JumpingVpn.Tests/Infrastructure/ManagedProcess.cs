@@ -128,7 +128,7 @@ internal sealed partial class ManagedProcess : IDisposable
         {
             return false;
         }
-        Command.DrainOutput(_process);
+        Command.DrainOutput(_process, TimeSpan.FromSeconds(2));
         return true;
     }
 
