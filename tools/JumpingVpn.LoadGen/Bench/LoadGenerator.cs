@@ -177,32 +177,8 @@ internal sealed partial class LoadGenerator : IDisposable
 
     // ------------------------------------------------------------------ replies
 
-    private void Receive(int socketIndex)
-    {
-        Socket socket = _sockets[socketIndex];
-        byte[] buffer = new byte[2048];
-        var from = new SocketAddress(AddressFamily.InterNetwork);
-        while (!_stop.IsCancellationRequested)
-        {
-            int n;
-            try
-            {
-                n = socket.ReceiveFrom(buffer, SocketFlags.None, from);
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            if (n >= 32)
-            {
-                OnDatagram(buffer.AsSpan(0, n));
-            }
-        }
-    }
+    private void Receive(int socketIndex) =>
+        DatagramReceiveLoop.Run(_sockets[socketIndex], () => _stop.IsCancellationRequested, (datagram, _) => OnDatagram(datagram));
 
     private SimClient? ClientFor(uint receiver) => receiver >= 1 && receiver <= (uint)Clients.Length ? Clients[receiver - 1] : null;
 

@@ -175,33 +175,15 @@ internal sealed class FailoverDriver : IDisposable
         }
     }
 
-    private void Receive(int socketIndex)
-    {
-        Socket socket = _sockets[socketIndex];
-        byte[] buffer = new byte[2048];
-        var from = new SocketAddress(AddressFamily.InterNetwork);
-        while (!_stop)
+    private void Receive(int socketIndex) =>
+        DatagramReceiveLoop.Run(_sockets[socketIndex], () => _stop, (datagram, from) =>
         {
-            int n;
-            try
-            {
-                n = socket.ReceiveFrom(buffer, SocketFlags.None, from);
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
             int node = NodeOf(from);
-            if (n >= 32 && node >= 0)
+            if (node >= 0)
             {
-                OnDatagram(buffer.AsSpan(0, n), node);
+                OnDatagram(datagram, node);
             }
-        }
-    }
+        });
 
     private int NodeOf(SocketAddress from)
     {
