@@ -4,7 +4,7 @@ using System.Reflection.PortableExecutable;
 namespace JumpingVpn.Tests.Architecture;
 
 /// <summary>
-/// Platform &lt;- Tunnel &lt;- Control &lt;- Cli (docs/design.md §1): an assembly references only the
+/// Platform &lt;- Tunnel &lt;- Control &lt;- Ui &lt;- Cli (docs/design.md §1): an assembly references only the
 /// jvpn assemblies to its left. Read from the built assemblies' metadata, so a reference added by hand
 /// to a project file or picked up through a package is caught as well.
 /// </summary>
@@ -15,7 +15,8 @@ public sealed class LayeringTests
         ("JumpingVpn.Platform", []),
         ("JumpingVpn.Tunnel", ["JumpingVpn.Platform"]),
         ("JumpingVpn.Control", ["JumpingVpn.Platform", "JumpingVpn.Tunnel"]),
-        ("jvpn", ["JumpingVpn.Platform", "JumpingVpn.Tunnel", "JumpingVpn.Control"]),
+        ("JumpingVpn.Ui", ["JumpingVpn.Platform", "JumpingVpn.Tunnel", "JumpingVpn.Control"]),
+        ("jvpn", ["JumpingVpn.Platform", "JumpingVpn.Tunnel", "JumpingVpn.Control", "JumpingVpn.Ui"]),
     ];
 
     public static TheoryData<string> LayerFiles()
