@@ -20,9 +20,12 @@ public sealed class UiHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly OneTimeTokens _tokens;
 
-    private UiHost(WebApplication app, OneTimeTokens tokens, int port)
+    private readonly IReadOnlyList<IUiModule> _modules;
+
+    private UiHost(WebApplication app, OneTimeTokens tokens, int port, IReadOnlyList<IUiModule> modules)
     {
         _app = app;
+        _modules = modules;
         _tokens = tokens;
         Port = port;
     }
@@ -88,7 +91,7 @@ public sealed class UiHost : IAsyncDisposable
         IServerAddressesFeature? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
         string first = addresses?.Addresses.FirstOrDefault() ?? throw new InvalidOperationException("Kestrel reported no address");
         boundPort = new Uri(first).Port;
-        return new UiHost(app, tokens, boundPort);
+        return new UiHost(app, tokens, boundPort, modules);
     }
 
     /// <summary>A one-time sign-in link (docs/ui.md "Security"): valid once, for the token lifetime.</summary>
@@ -98,5 +101,17 @@ public sealed class UiHost : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        // Modules that sample in the background (the timeline recorder) stop with the server.
+        foreach (IUiModule module in _modules)
+        {
+            if (module is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync();
+            }
+            else if (module is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
     }
 }
