@@ -180,7 +180,7 @@ internal static class ClusterCommands
             Console.Error.WriteLine($"jvpn cluster status: store {url} stopped answering while reading node heartbeats");
             return ExitCodes.Failure;
         }
-        var liveness = new NodeLiveness(nodeTtl);
+        var liveness = new NodeLiveness(nodeTtl, ClusterCoordinator.DefaultBeatEveryMs);
         liveness.Observe(first, 0);
         liveness.Observe(second, nodeTtl);
         IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();

@@ -8,18 +8,31 @@ namespace JumpingVpn.Control.Cluster;
 /// This node's side of the cluster (docs/design.md §6, docs/cluster.md "Node liveness"): its incarnation (node
 /// epoch) and heartbeat, its own validity (self-fencing), its view of the other nodes' liveness
 /// (<see cref="NodeLiveness"/>), the sessions it owns, and the store's health for metrics. One heartbeat loop
-/// runs every NodeTtl/4: it sends a beat and lists every node's heartbeat, both off the loop thread, so a store
-/// answering late delays neither the next beat nor anything else (at most <see cref="MaxBeatsInFlight"/> beats
-/// and one listing are outstanding). The node is valid until the send time of its last successful beat +
+/// runs every <see cref="BeatEveryMs"/> (50 ms, whatever NodeTtl): it sends a beat and lists every node's
+/// heartbeat, both off the loop thread, so a store answering late delays neither the next beat nor anything
+/// else (at most <see cref="MaxBeatsInFlight"/> beats and one listing are outstanding). The node is valid until the send time of its last successful beat +
 /// NodeTtl − <see cref="FenceMarginMs"/>; when that passes it is fenced for good under that node epoch, every
 /// session it owned stops, and it registers a new node epoch once the store answers again. It decides nothing
 /// about sessions itself: the session layer asks it to create, acquire and commit.
 /// </summary>
 public sealed class ClusterCoordinator : IDisposable
 {
-    public const long DefaultNodeTtlMs = 1000;
+    /// <summary>
+    /// docs/cluster.md "Node liveness": survivors may take a dead node's sessions 0.75-0.85 s after its death, and
+    /// a node keeps serving through a store round trip of up to NodeTtl − <see cref="FenceMarginMs"/> −
+    /// <see cref="DefaultBeatEveryMs"/> = 550 ms.
+    /// </summary>
+    public const long DefaultNodeTtlMs = 800;
 
-    /// <summary>Below this a beat period (NodeTtl/4) is shorter than a store round trip on a busy host.</summary>
+    /// <summary>
+    /// The heartbeat period (beat and listing), decoupled from NodeTtl (docs/cluster.md "Node liveness"): it
+    /// bounds how late an observer sees the last beat of a dead node (takeover at NodeTtl ± one period) and how
+    /// much of NodeTtl a store round trip may use (NodeTtl − margin − period). Two store calls per node per
+    /// period: O(nodes), nothing per session.
+    /// </summary>
+    public const long DefaultBeatEveryMs = 50;
+
+    /// <summary>Below this the store round trip a node survives (NodeTtl − margin − beat period) is under 50 ms.</summary>
     public const long MinNodeTtlMs = 300;
 
     /// <summary>
@@ -29,8 +42,12 @@ public sealed class ClusterCoordinator : IDisposable
     /// </summary>
     public const long FenceMarginMs = 200;
 
-    /// <summary>Beats outstanding at once; with more the store is too slow to keep the node valid anyway.</summary>
-    public const int MaxBeatsInFlight = 4;
+    /// <summary>
+    /// Beats outstanding at once: enough that a beat goes out every period while the store takes up to
+    /// NodeTtl − margin to answer (12 at the defaults); with more the store is too slow to keep the node valid
+    /// anyway. Bounded to 4-16 (one store thread each).
+    /// </summary>
+    public int MaxBeatsInFlight { get; }
 
     private readonly ConcurrentDictionary<SessionId, OwnedSession> _owned = new();
     private readonly TimeProvider _time;
@@ -72,7 +89,8 @@ public sealed class ClusterCoordinator : IDisposable
         NodeTtlMs = nodeTtlMs;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        Liveness = new NodeLiveness(nodeTtlMs);
+        MaxBeatsInFlight = (int)Math.Clamp((nodeTtlMs - FenceMarginMs) / DefaultBeatEveryMs, 4, 16);
+        Liveness = new NodeLiveness(nodeTtlMs, BeatEveryMs);
         _loop = new Thread(Loop) { IsBackground = true, Name = "jvpn-heartbeat" };
         _workers = new Thread[MaxBeatsInFlight + 2];
         for (int i = 0; i < _workers.Length; i++)
@@ -88,7 +106,8 @@ public sealed class ClusterCoordinator : IDisposable
 
     public long NodeTtlMs { get; }
 
-    public long BeatEveryMs => NodeTtlMs / 4;
+    /// <summary>The heartbeat loop's period: <see cref="DefaultBeatEveryMs"/>, shorter only if NodeTtl/4 is (never at NodeTtl >= 300 ms).</summary>
+    public long BeatEveryMs => Math.Min(DefaultBeatEveryMs, NodeTtlMs / 4);
 
     /// <summary>Other nodes' liveness as this node observes it.</summary>
     public NodeLiveness Liveness { get; }

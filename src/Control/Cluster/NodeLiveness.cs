@@ -32,13 +32,19 @@ public sealed class NodeLiveness
     private readonly Dictionary<string, Entry> _nodes = new(StringComparer.Ordinal);
     private long _listedAtMs = long.MinValue;
 
-    public NodeLiveness(long nodeTtlMs)
+    /// <param name="nodeTtlMs">How long a heartbeat value may stand still before its node is dead.</param>
+    /// <param name="listEveryMs">How often the heartbeats are listed: an observer that has not listed yet asks to be asked again after one period.</param>
+    public NodeLiveness(long nodeTtlMs, long listEveryMs)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nodeTtlMs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(listEveryMs);
         NodeTtlMs = nodeTtlMs;
+        ListEveryMs = listEveryMs;
     }
 
     public long NodeTtlMs { get; }
+
+    public long ListEveryMs { get; }
 
     private sealed class Entry(ClusterNodeInfo info, long firstSeenMs)
     {
@@ -111,7 +117,7 @@ public sealed class NodeLiveness
         {
             if (_listedAtMs == long.MinValue)
             {
-                return new LivenessVerdict(LivenessKind.Unknown, default, NodeTtlMs / 4, long.MaxValue);
+                return new LivenessVerdict(LivenessKind.Unknown, default, ListEveryMs, long.MaxValue);
             }
             if (!_nodes.TryGetValue(node, out Entry? e))
             {

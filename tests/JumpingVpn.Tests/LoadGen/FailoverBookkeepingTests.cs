@@ -154,7 +154,7 @@ public sealed class FailoverBookkeepingTests
     }
 
     [Fact]
-    public void Client_fails_over_after_path_dead_and_resumes_through_a_refusal_and_a_reattach()
+    public void Client_fails_over_after_the_silence_verdict_and_resumes_through_a_refusal_and_a_reattach()
     {
         var c = Attached(out long now);
         c.OnKill(now, 0);
@@ -175,27 +175,67 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(now, c.Trace.SilentAtMs);
 
         Assert.True(c.OnHandshakeResponse(now + 5));
-        // The new node cannot serve the session yet: the client waits the time it named, then REATTACH.
+        // The new node cannot serve the session yet: whatever time it names, the client asks again within
+        // 100 ms (the owner may be freed earlier than named), with REATTACH.
         c.OnRefused(now + 6, ReasonCode.NotAuthoritativeOwner, 3000);
         Assert.Equal(FailoverClientState.Refused, c.State);
-        Assert.Equal(FailoverAction.None, c.Poll(now + 3000));
-        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 3006));
-        // Unanswered: retried after 100 ms, then 200 ms.
-        Assert.Equal(FailoverAction.None, c.Poll(now + 3100));
-        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 3106));
-        Assert.Equal(FailoverAction.None, c.Poll(now + 3300));
-        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 3306));
-        c.OnReattachAck(now + 3310, 1, Id, 3);
+        Assert.Equal(FailoverAction.None, c.Poll(now + 105));
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 106));
+        // A named time under 20 ms is stretched to 20 ms.
+        c.OnRefused(now + 110, ReasonCode.NotAuthoritativeOwner, 5);
+        Assert.Equal(FailoverAction.None, c.Poll(now + 129));
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 130));
+        // Unanswered: retried after 200 ms, then 400 ms.
+        Assert.Equal(FailoverAction.None, c.Poll(now + 329));
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 330));
+        Assert.Equal(FailoverAction.None, c.Poll(now + 729));
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 730));
+        c.OnReattachAck(now + 740, 1, Id, 3);
 
         Assert.True(c.IsAttached);
         Assert.Equal(3UL, c.AckedVersion);
         Assert.True(c.Trace.Resumed);
-        Assert.Equal(1, c.Trace.RetryableRefusals);
+        Assert.Equal(2, c.Trace.RetryableRefusals);
         Assert.True(c.Trace.VersionsMoveOn);
         Assert.True(c.Trace.TookExactly(FailoverSemantics.VersionsPerFailover));
         Assert.Equal(ReasonCode.NotAuthoritativeOwner, c.Trace.LastRefusal);
-        Assert.Equal(1, c.Trace.Refusals![ReasonCode.NotAuthoritativeOwner]);
-        Assert.Equal(now + 3310 - c.Trace.KillMs, c.Trace.ResumeMs);
+        Assert.Equal(2, c.Trace.Refusals![ReasonCode.NotAuthoritativeOwner]);
+        Assert.Equal(now + 740 - c.Trace.KillMs, c.Trace.ResumeMs);
+    }
+
+    [Fact]
+    public void A_silent_node_is_probed_every_100_ms_after_300_ms_and_judged_at_600_ms_as_the_client_role_does()
+    {
+        var c = new FailoverClient([0, 1, 2], heartbeatMs: 500); // the real client's active heartbeat
+        c.Start(0);
+        c.OnHandshakeResponse(10);
+        c.OnHelloAck(20, 0, Id, 1, firstKeepaliveMs: 20);
+        var keepalives = new List<long>();
+        long now = 20;
+        FailoverAction a;
+        while ((a = c.Poll(now)) != FailoverAction.Handshake)
+        {
+            if (a == FailoverAction.Keepalive)
+            {
+                keepalives.Add(now);
+            }
+            now += 10;
+            Assert.True(now < 5_000, "never judged the node silent");
+        }
+        // The heartbeat at 20 goes unanswered: probes at 320, 420, 520, 620 would follow; the verdict comes at 620.
+        Assert.Equal([20, 320, 420, 520], keepalives);
+        Assert.Equal(20 + FailoverSemantics.SilentNodeMs, now);
+    }
+
+    [Fact]
+    public void The_simulated_client_uses_the_client_roles_timing()
+    {
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.FastVerdictMs, FailoverSemantics.SilentNodeMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.ProbeAfterMs, FailoverSemantics.ProbeAfterMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.ProbeEveryMs, FailoverSemantics.ProbeEveryMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.MinOwnerRetryMs, FailoverSemantics.MinOwnerRetryMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.MaxOwnerRetryMs, FailoverSemantics.MaxOwnerRetryMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.OwnerRefusalRotateMs, FailoverSemantics.OwnerRefusalRotateMs);
     }
 
     [Fact]

@@ -306,11 +306,13 @@ internal sealed class ClientRole
         long unansweredMs = UnansweredMs(c, nowNs);
         long lastRx = c.Peer.LastAuthenticatedRxNs;
         long silentMs = lastRx == long.MinValue ? 0 : (nowNs - lastRx) / 1_000_000;
-        // With other cluster nodes to go to, every path to this one dead by path_dead (traffic outstanding) is
-        // enough to leave it: waiting for transport_dead would cost seconds (docs/cluster.md "Client failover").
+        // With other cluster nodes to go to, every path to this one silent with traffic outstanding for the
+        // node-silence verdict (0.6 s on a short round trip, at most path_dead) is enough to leave it: waiting for
+        // transport_dead would cost seconds (docs/cluster.md "Client failover").
         long dataWaitMs = NodeSilence.DataWaitMs(ref c.DataWaitingSinceNs, c.Peer.LastDataTxNs, lastRx, nowNs);
-        if (Failover.HasOtherNodes(c) && now >= c.NextNodeFailoverMs
-            && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx, _policy.PathDeadMs))
+        bool otherNodes = Failover.HasOtherNodes(c);
+        if (otherNodes && now >= c.NextNodeFailoverMs
+            && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx, NodeSilence.VerdictMs(c.RttMs, _policy.PathDeadMs)))
         {
             c.NextNodeFailoverMs = now + _policy.PathDeadMs;
             c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout; the failover may set an earlier retry
@@ -361,7 +363,7 @@ internal sealed class ClientRole
             SendHello(c, now); // resume=false: the old session is gone (SESSION_REPLACED follows)
             c.HelloDeadlineMs = now + 1_000;
         }
-        SendKeepaliveIfDue(c, now, nowNs, unansweredMs);
+        SendKeepaliveIfDue(c, now, nowNs, unansweredMs, otherNodes && NodeSilence.Probing(dataWaitMs));
     }
 
     /// <summary>
@@ -369,16 +371,19 @@ internal sealed class ClientRole
     /// heartbeat_interval while data flowed within idle_after or a request is unanswered, then with gaps
     /// doubling up to idle_keepalive_interval. It goes out even when probes went out on other paths: it is
     /// the packet that refreshes the active path's NAT mapping and, from a remapped address, earns the
-    /// REBIND_HINT that moves the binding. While the user's own data leaves, it is not needed.
+    /// REBIND_HINT that moves the binding. While the user's own data leaves, it is not needed, except as a
+    /// fast probe (<paramref name="probe"/>): a cluster node that has not answered data for
+    /// <see cref="NodeSilence.ProbeAfterMs"/> is asked every <see cref="NodeSilence.ProbeEveryMs"/>, so a reply
+    /// lost on the way does not decide the node-silence verdict (docs/cluster.md "Client failover").
     /// </summary>
-    private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs)
+    private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs, bool probe)
     {
         long lastDataTx = NodeContext.ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
         long lastData = Math.Max(Math.Max(lastDataTx, NodeContext.ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
-        long due = unansweredMs >= _policy.HeartbeatIntervalMs
-            ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
+        long due = probe ? c.LastKeepaliveMs + NodeSilence.ProbeEveryMs
+            : unansweredMs >= _policy.HeartbeatIntervalMs ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
             : IdleSchedule.NextDueMs(_policy, c.LastKeepaliveMs, lastData);
-        if (now < due || now - lastDataTx < _policy.HeartbeatIntervalMs && unansweredMs < _policy.HeartbeatIntervalMs)
+        if (now < due || !probe && now - lastDataTx < _policy.HeartbeatIntervalMs && unansweredMs < _policy.HeartbeatIntervalMs)
         {
             return;
         }

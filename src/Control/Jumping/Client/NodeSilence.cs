@@ -2,8 +2,11 @@ namespace JumpingVpn.Control.Jumping.Client;
 
 /// <summary>
 /// The client's verdict that the cluster node it talks to is gone (docs/cluster.md "Client failover"), sans-I/O:
-/// the node is dead when user data sent after its last authenticated packet has waited longer than path_dead
-/// and a KEEPALIVE sent since then is unanswered too. The server's answers on any path count (probe answers
+/// the node is dead when user data sent after its last authenticated packet has waited longer than the
+/// verdict time (<see cref="VerdictMs"/>: 600 ms on a short round trip, never more than path_dead) and a
+/// KEEPALIVE sent since then is unanswered too. From <see cref="ProbeAfterMs"/> of waiting on, the client
+/// sends a KEEPALIVE every <see cref="ProbeEveryMs"/> (<see cref="Probing"/>), so a node that is only slow
+/// or dropped a reply answers one of several before the verdict. The server's answers on any path count (probe answers
 /// included), so this fires only when every path to the node is silent; a lossy path keeps answering some
 /// requests and never qualifies, and an idle session has no data waiting (idle silence is
 /// transport_dead's business, docs/paths.md "Idle"). The KEEPALIVE condition keeps a one-way upload, which
@@ -12,6 +15,32 @@ namespace JumpingVpn.Control.Jumping.Client;
 /// </summary>
 internal static class NodeSilence
 {
+    /// <summary>Data waiting this long without any answer starts the fast probes.</summary>
+    public const long ProbeAfterMs = 300;
+
+    /// <summary>Period of the fast probes (KEEPALIVEs) while data waits.</summary>
+    public const long ProbeEveryMs = 100;
+
+    /// <summary>
+    /// The verdict on a short round trip. Survivors may take a dead node's sessions from NodeTtl − one beat
+    /// period after its death (0.75 s at the defaults, docs/cluster.md "Node liveness"), so a client that
+    /// arrives at 0.6-0.65 s is refused once and resumes at the first moment the takeover is allowed. And it is
+    /// not earlier than the owner's own validity runs out when the owner stalls (NodeTtl − fence margin, 0.6 s):
+    /// a client that gives up on a stalled owner only does so once that owner has to fence itself anyway
+    /// (docs/cluster.md "Client failover").
+    /// </summary>
+    public const long FastVerdictMs = 600;
+
+    /// <summary>
+    /// How long data must wait before the node is judged gone: <see cref="FastVerdictMs"/>, stretched to four
+    /// round trips on a slow link (a reply that is merely in flight is not silence), never beyond path_dead.
+    /// <paramref name="rttMs"/> &lt; 0: not measured yet.
+    /// </summary>
+    public static long VerdictMs(long rttMs, long pathDeadMs) => Math.Min(pathDeadMs, Math.Max(FastVerdictMs, 4 * rttMs));
+
+    /// <summary>Data has waited long enough that the client probes the node every <see cref="ProbeEveryMs"/>.</summary>
+    public static bool Probing(long dataWaitMs) => dataWaitMs >= ProbeAfterMs;
+
     /// <summary>
     /// How long the oldest data packet sent after the last authenticated reply has waited, in ms (0 when none
     /// waits); <paramref name="waitingSinceNs"/> keeps the start of the wait between calls (long.MinValue: none).
@@ -30,7 +59,7 @@ internal static class NodeSilence
         return Math.Max(0, (nowNs - waitingSinceNs) / 1_000_000);
     }
 
-    /// <summary>Every path to the node is dead by path_dead: data waited longer than it and the heartbeat sent since the last reply is unanswered.</summary>
-    public static bool IsDead(long dataWaitMs, long lastKeepaliveSentNs, long lastRxNs, long pathDeadMs) =>
-        dataWaitMs > pathDeadMs && lastKeepaliveSentNs != long.MinValue && lastKeepaliveSentNs > lastRxNs;
+    /// <summary>Every path to the node is silent: data waited longer than <paramref name="verdictMs"/> and the KEEPALIVE sent since the last reply is unanswered.</summary>
+    public static bool IsDead(long dataWaitMs, long lastKeepaliveSentNs, long lastRxNs, long verdictMs) =>
+        dataWaitMs > verdictMs && lastKeepaliveSentNs != long.MinValue && lastKeepaliveSentNs > lastRxNs;
 }

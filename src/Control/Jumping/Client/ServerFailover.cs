@@ -19,15 +19,19 @@ internal sealed class ServerFailover(NodeContext context)
 {
     /// <summary>
     /// Longest wait between two REATTACH_REQUESTs to a node that answered NOT_AUTHORITATIVE_OWNER: the takeover
-    /// becomes possible when the survivor judges the old owner dead, which the retry time can only estimate,
-    /// so the client asks again this often and resumes within one period of that moment (docs/cluster.md
-    /// "Client failover").
+    /// becomes possible when the survivor judges the old owner dead, which the retry time can only estimate
+    /// (a newer node epoch of a stalled owner frees its sessions earlier), so the client asks again this often
+    /// and resumes within one period of that moment (docs/cluster.md "Client failover"). The handshake with
+    /// the node is done once; only the REATTACH is repeated.
     /// </summary>
-    public const long MaxOwnerRetryMs = 200;
+    public const long MaxOwnerRetryMs = 100;
+
+    /// <summary>Shortest wait after NOT_AUTHORITATIVE_OWNER: the node names the moment its verdict turns, plus a little.</summary>
+    public const long MinOwnerRetryMs = 20;
 
     /// <summary>
     /// How long a node may keep answering NOT_AUTHORITATIVE_OWNER before the client tries the next node. A dead
-    /// owner is taken over within NodeTtl plus one beat period of its death (about 1.25 s by default,
+    /// owner is taken over within NodeTtl plus one beat period of its death (about 0.85 s by default,
     /// docs/cluster.md "Failover"); refusals for longer mean the owner is alive, i.e. the session lives on another
     /// node (e.g. one that took the client's resume while its answer was lost), so asking here again is futile.
     /// </summary>
@@ -48,6 +52,13 @@ internal sealed class ServerFailover(NodeContext context)
         _serverEndpoints = [.. endpoints.Select(e => EndpointCodec.ToSocketAddress(e, dualMode))];
         _serverIpEndpoints = [.. _serverEndpoints.Select(EndpointCodec.ToIPEndPoint)];
         _serverEndpointIndex = 0;
+        // The client chooses the node; the source of a packet does not. A node the client left may still answer
+        // late under the previous keypair (a stalled owner waking up, SESSION_MOVE repeats): delivered and
+        // counted, but WireGuard's roaming must not point the client back at it (docs/cluster.md "Client failover").
+        if (_serverEndpoints.Length >= 2)
+        {
+            serverPeer.AllowRoaming = false;
+        }
     }
 
     /// <summary>True when this session's server has other nodes to go to.</summary>
@@ -199,10 +210,13 @@ internal sealed class ServerFailover(NodeContext context)
         return rotate;
     }
 
-    /// <summary>When to ask again after a refusal that may lift soon (at least 100 ms apart).</summary>
-    public static long RetryAfterMs(in ReattachRejectFrame rej)
-    {
-        long named = Math.Max(100, rej.RetryAfterMs);
-        return rej.Reason == ReasonCode.NotAuthoritativeOwner ? Math.Min(named, MaxOwnerRetryMs) : named;
-    }
+    /// <summary>
+    /// When to ask again after a refusal that may lift soon: NOT_AUTHORITATIVE_OWNER after the named time within
+    /// [<see cref="MinOwnerRetryMs"/>, <see cref="MaxOwnerRetryMs"/>], anything else after the named time but at
+    /// least 100 ms.
+    /// </summary>
+    public static long RetryAfterMs(in ReattachRejectFrame rej) =>
+        rej.Reason == ReasonCode.NotAuthoritativeOwner
+            ? Math.Clamp(rej.RetryAfterMs, MinOwnerRetryMs, MaxOwnerRetryMs)
+            : Math.Max(100, rej.RetryAfterMs);
 }

@@ -29,8 +29,12 @@ internal sealed class ClusterOwnership : ISessionOwnership
     private readonly IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> _innerPrefixes;
     private readonly OwnerRouteHooks? _ownerHooks;
 
-    /// <summary>Added to a live owner's time-to-death in retry_after_ms, so the retry does not arrive a moment too early (timer granularity, one-way delay).</summary>
-    private const long RetrySlackMs = 100;
+    /// <summary>
+    /// Added to a live owner's time-to-death in retry_after_ms, so the retry does not arrive a moment too early.
+    /// Small: the time-to-death is exact on this node's clock, the retry crosses the network twice before it is
+    /// judged, and the client sweeps every 50 ms (docs/cluster.md "Client failover").
+    /// </summary>
+    private const long RetrySlackMs = 20;
 
     public ClusterOwnership(NodeContext context, ServerSessionTable sessions, ClusterCoordinator cluster,
         IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>> innerPrefixes, OwnerRouteHooks? hooks)

@@ -165,7 +165,7 @@ internal sealed class ClusterHarness
 
     /// <summary>
     /// Advances the clock in sweep-sized steps, sweeping every live node and the client each time; every
-    /// NodeTtl/4 each live node's heartbeat loop ticks (a down node neither beats nor sweeps: kill -9).
+    /// beat period each live node's heartbeat loop ticks (a down node neither beats nor sweeps: kill -9).
     /// </summary>
     public void Run(TimeSpan duration)
     {
@@ -174,7 +174,7 @@ internal sealed class ClusterHarness
         {
             Clock.Advance(TimeSpan.FromMilliseconds(50));
             _sinceBeat += 50;
-            bool beat = _sinceBeat >= NodeTtlMs / 4;
+            bool beat = _sinceBeat >= ClusterCoordinator.DefaultBeatEveryMs;
             if (beat)
             {
                 _sinceBeat = 0;

@@ -154,10 +154,10 @@ public sealed class ClusterNodeTests
             return reject;
         }
 
-        // n1 is alive: refused, with the time until n1 would be judged dead (at most NodeTtl) + 100 ms.
+        // n1 is alive: refused, with the time until n1 would be judged dead (at most NodeTtl) + 20 ms.
         ReattachRejectFrame alive = Ask(50);
         Assert.Equal(ReasonCode.NotAuthoritativeOwner, alive.Reason);
-        Assert.InRange(alive.RetryAfterMs, 100u, (uint)(NodeTtlMs + 100));
+        Assert.InRange(alive.RetryAfterMs, 20u, (uint)(NodeTtlMs + 20));
         Assert.Contains("\"event_type\":\"SESSION_OWNER_REJECTED\"", h["n2"].Events(), StringComparison.Ordinal);
 
         // n1 stops beating; after NodeTtl on n2's clock the same request takes the session.
@@ -257,7 +257,7 @@ public sealed class ClusterNodeTests
         string id = Field(h["n1"].Jumping.FormatSessions(), "session_id");
         Assert.True(h.ClientPacketReachesANode());
 
-        // The last beat that succeeded went out at most one beat period (250 ms) before the outage; the node is
+        // The last beat that succeeded went out at most one beat period (50 ms) before the outage; the node is
         // valid until that send time + NodeTtl - fence margin (docs/cluster.md "Fence margin").
         ulong epochBefore = h["n1"].Cluster.NodeEpoch;
         outage.Down = true;
@@ -266,8 +266,10 @@ public sealed class ClusterNodeTests
         h.Run(TimeSpan.FromMilliseconds(600));
         Assert.False(h.ClientPacketReachesANode()); // validity over: fail closed
         Assert.Contains("SESSION_FENCED", h["n1"].Events(), StringComparison.Ordinal);
-        h.Run(TimeSpan.FromSeconds(6));
-        Assert.Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", h.ClientEvents(), StringComparison.Ordinal);
+        // The client rehandshakes at transport_dead; an initiation within RekeyTimeout of the last one waits for
+        // WireGuard's limit, so its HELLO (refused STORE_UNAVAILABLE) may come up to 5 s later.
+        h.Run(TimeSpan.FromSeconds(10));
+        Assert.True(h.ClientEvents().Contains("\"reason_code\":\"STORE_UNAVAILABLE\"", StringComparison.Ordinal), h.ClientEvents() + "\n---\n" + h["n1"].Events());
         Assert.Equal(string.Empty, h["n1"].Jumping.FormatSessions());
 
         outage.Down = false;

@@ -25,7 +25,8 @@ internal enum FailoverClientState : byte
 
 /// <summary>
 /// The decisions of one simulated cluster client, sans I/O (the driver sends, the clock is passed in):
-/// attach to its first node, KEEPALIVE every heartbeat, judge the node silent after
+/// attach to its first node, KEEPALIVE every heartbeat (every <see cref="FailoverSemantics.ProbeEveryMs"/> once a
+/// request has waited <see cref="FailoverSemantics.ProbeAfterMs"/>), judge the node silent after
 /// <see cref="FailoverSemantics.SilentNodeMs"/> with a request outstanding, then handshake with the next
 /// node of its list and resume with HELLO (session id, last acknowledged version); on a retryable refusal
 /// wait the time the node named and retry with REATTACH_REQUEST. The rules live in
@@ -41,6 +42,7 @@ internal sealed class FailoverClient
     private long _ownerRefusedSinceMs = -1;
     private long _lastOwnerRefusalMs = -1;
     private long _nextKeepaliveMs;
+    private long _lastKeepaliveMs = long.MinValue;
     private long _firstUnansweredMs = -1;
     private int _reattachAttempts;
     private bool _failingOver;
@@ -107,9 +109,12 @@ internal sealed class FailoverClient
                     _deadlineMs = now + FailoverSemantics.HandshakeRetryMs;
                     return FailoverAction.Handshake;
                 }
-                if (now >= _nextKeepaliveMs)
+                // Fast probes once a request has waited ProbeAfterMs, as the client role probes a silent node.
+                bool probing = _firstUnansweredMs >= 0 && now - _firstUnansweredMs >= FailoverSemantics.ProbeAfterMs;
+                if (now >= _nextKeepaliveMs || probing && now - _lastKeepaliveMs >= FailoverSemantics.ProbeEveryMs)
                 {
                     _nextKeepaliveMs = now + _heartbeatMs;
+                    _lastKeepaliveMs = now;
                     if (_firstUnansweredMs < 0)
                     {
                         _firstUnansweredMs = now;
@@ -213,7 +218,7 @@ internal sealed class FailoverClient
             _deadlineMs = now + Math.Max(FailoverSemantics.MinStaleRetryMs, retryAfterMs);
             return;
         }
-        _deadlineMs = now + Math.Max(FailoverSemantics.MinRetryAfterMs, retryAfterMs);
+        _deadlineMs = now + FailoverSemantics.RetryAfterMs(reason, retryAfterMs);
     }
 
     public void OnKill(long now, int node) => Trace.OnKill(now, node);

@@ -12,8 +12,17 @@ namespace JumpingVpn.LoadGen.Bench.Failover;
 /// </summary>
 internal static class FailoverSemantics
 {
-    /// <summary>A node is silent when a KEEPALIVE (or any request) stays unanswered this long: path_dead.</summary>
-    public const long SilentNodeMs = 1000;
+    /// <summary>
+    /// A node is silent when a KEEPALIVE (or any request) stays unanswered this long: the client's node-silence
+    /// verdict on a short round trip (NodeSilence.FastVerdictMs, docs/cluster.md "Client failover").
+    /// </summary>
+    public const long SilentNodeMs = 600;
+
+    /// <summary>A request unanswered this long starts the fast probes (NodeSilence.ProbeAfterMs).</summary>
+    public const long ProbeAfterMs = 300;
+
+    /// <summary>The fast probes' period (NodeSilence.ProbeEveryMs): a KEEPALIVE this often while the node is silent.</summary>
+    public const long ProbeEveryMs = 100;
 
     /// <summary>The real client's active heartbeat (docs/paths.md "Idle"): the slowest cadence the bench uses.</summary>
     public const long RealClientHeartbeatMs = 500;
@@ -30,8 +39,20 @@ internal static class FailoverSemantics
     /// <summary>NOT_AUTHORITATIVE_OWNER from one node for this long: the owner is alive elsewhere, try the next node (the client role's rule).</summary>
     public const long OwnerRefusalRotateMs = 2000;
 
-    /// <summary>The least wait after a refusal, whatever retry_after_ms says (the client role's floor).</summary>
+    /// <summary>The least wait after a refusal other than NOT_AUTHORITATIVE_OWNER, whatever retry_after_ms says (the client role's floor).</summary>
     public const long MinRetryAfterMs = 100;
+
+    /// <summary>NOT_AUTHORITATIVE_OWNER is retried after retry_after_ms clamped to [20, 100] ms (ServerFailover.MinOwnerRetryMs, MaxOwnerRetryMs).</summary>
+    public const long MinOwnerRetryMs = 20;
+
+    /// <summary>See <see cref="MinOwnerRetryMs"/>.</summary>
+    public const long MaxOwnerRetryMs = 100;
+
+    /// <summary>When to retry after a retryable refusal, as the client role does (ServerFailover.RetryAfterMs).</summary>
+    public static long RetryAfterMs(ReasonCode reason, long retryAfterMs) =>
+        reason == ReasonCode.NotAuthoritativeOwner
+            ? Math.Clamp(retryAfterMs, MinOwnerRetryMs, MaxOwnerRetryMs)
+            : Math.Max(MinRetryAfterMs, retryAfterMs);
 
     /// <summary>An unanswered REATTACH_REQUEST is sent again after min(2 s, 100 ms x 2^attempt).</summary>
     public static long ReattachRetryMs(int attempt) => Math.Min(2000, 100L << Math.Min(attempt, 5));

@@ -96,7 +96,7 @@ public sealed class NodeFailoverTests
     private string CurrentEndpoint => EndpointCodec.ToIPEndPoint(_rig.T.PeerBOnA.Endpoint!).ToString();
 
     [Fact]
-    public void Silence_with_traffic_outstanding_moves_to_the_next_node_within_path_dead_and_one_tick()
+    public void Silence_with_traffic_outstanding_moves_to_the_next_node_at_the_fast_verdict_within_one_tick()
     {
         UseNodes(Second, Third);
         Attach();
@@ -118,7 +118,8 @@ public sealed class NodeFailoverTests
         }
 
         Assert.True(movedAt > 0, "no failover within 3 s of silence");
-        Assert.InRange(movedAt - silentFrom, _rig.Policy.PathDeadMs, _rig.Policy.PathDeadMs + 50);
+        Assert.InRange(movedAt - silentFrom, NodeSilence.FastVerdictMs, NodeSilence.FastVerdictMs + 50);
+        Assert.True(NodeSilence.FastVerdictMs < _rig.Policy.PathDeadMs);
         string line = Assert.Single(Failovers());
         Assert.Contains("\"detail_code\":\"PATH_DEAD\"", line, StringComparison.Ordinal);
         Assert.Equal(Second.ToString(), CurrentEndpoint);
@@ -205,7 +206,7 @@ public sealed class NodeFailoverTests
     }
 
     [Fact]
-    public void Not_authoritative_owner_is_retried_at_least_every_200_ms_whatever_the_named_time()
+    public void Not_authoritative_owner_is_retried_at_least_every_100_ms_whatever_the_named_time()
     {
         UseNodes(Second);
         Attach();
@@ -214,13 +215,121 @@ public sealed class NodeFailoverTests
         _rig.ServerSends(frame[..n]);
         _rig.Pump();
         _answerKeepalives = false;
-        for (int i = 0; i < 3; i++)
-        {
-            Tick(traffic: false, silent: false);
-        }
+        Tick(traffic: false, silent: false);
         Assert.Empty(_rig.AtServer.Of(ControlFrameType.ReattachRequest));
         Tick(traffic: false, silent: false);
         Assert.Single(_rig.AtServer.Of(ControlFrameType.ReattachRequest));
+        Assert.Equal(ServerFailover.MaxOwnerRetryMs, 100);
+    }
+
+    [Theory]
+    [InlineData(5u, 20L)]
+    [InlineData(60u, 60L)]
+    [InlineData(9_000u, 100L)]
+    [InlineData(0u, 20L)]
+    public void Not_authoritative_owner_is_retried_after_the_named_time_between_20_and_100_ms(uint namedMs, long expectedMs)
+    {
+        var rej = new ReattachRejectFrame(Id, 5, 1, ReasonCode.NotAuthoritativeOwner, namedMs);
+        Assert.Equal(expectedMs, ServerFailover.RetryAfterMs(rej));
+        // Other refusals keep their floor of 100 ms.
+        Assert.Equal(Math.Max(100L, namedMs), ServerFailover.RetryAfterMs(new ReattachRejectFrame(Id, 5, 1, ReasonCode.StoreUnavailable, namedMs)));
+    }
+
+    [Fact]
+    public void A_silent_node_is_probed_every_100_ms_from_300_ms_of_waiting_until_the_verdict()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        // The node receives everything but answers nothing (neither data nor KEEPALIVE): silent to the client.
+        _answerKeepalives = false;
+        _rig.AtServer.Clear();
+        long silentFrom = _rig.NowMs + 50;
+        var probes = new List<long>();
+        while (Failovers().Length == 0)
+        {
+            int before = _rig.AtServer.Of(ControlFrameType.Keepalive).Count;
+            Tick(traffic: true, silent: false, echo: false);
+            if (_rig.AtServer.Of(ControlFrameType.Keepalive).Count > before)
+            {
+                probes.Add(_rig.NowMs - silentFrom);
+            }
+            Assert.True(_rig.NowMs - silentFrom < 2_000, "no verdict within 2 s");
+        }
+        // Before 300 ms nothing but data; then a KEEPALIVE every 100 ms; the verdict at 600 ms (+ one tick).
+        Assert.Equal([300L, 400L, 500L], probes.Where(p => p < NodeSilence.FastVerdictMs).ToArray());
+        Assert.InRange(_rig.NowMs - silentFrom, NodeSilence.FastVerdictMs, NodeSilence.FastVerdictMs + 50);
+    }
+
+    [Fact]
+    public void A_node_that_stalls_for_less_than_the_verdict_and_answers_again_is_kept()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        // A GC pause or a short SIGSTOP of the node: 500 ms without any answer, then everything answered again.
+        for (int i = 0; i < 10; i++)
+        {
+            Tick(traffic: true, silent: true);
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        Assert.Empty(Failovers());
+        Assert.Equal(SessionState.Attached, _session.State);
+    }
+
+    [Fact]
+    public void On_a_slow_link_the_verdict_waits_four_round_trips_but_never_longer_than_path_dead()
+    {
+        Assert.Equal(NodeSilence.FastVerdictMs, NodeSilence.VerdictMs(-1, 1000));
+        Assert.Equal(NodeSilence.FastVerdictMs, NodeSilence.VerdictMs(20, 1000));
+        Assert.Equal(800, NodeSilence.VerdictMs(200, 1000));
+        Assert.Equal(1000, NodeSilence.VerdictMs(400, 1000));
+        Assert.Equal(400, NodeSilence.VerdictMs(20, 400)); // a shorter path_dead still bounds it
+
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        _session.RttMs = 200; // as measured by the last KEEPALIVE_ACK on a slow link
+        long silentFrom = _rig.NowMs + 50;
+        while (Failovers().Length == 0)
+        {
+            Tick(traffic: true, silent: true);
+            Assert.True(_rig.NowMs - silentFrom < 3_000, "no verdict within 3 s");
+        }
+        Assert.InRange(_rig.NowMs - silentFrom, 800, 850);
+    }
+
+    [Fact]
+    public void After_moving_on_a_late_packet_of_the_node_left_does_not_point_the_client_back_at_it()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        while (Failovers().Length == 0)
+        {
+            Tick(traffic: true, silent: true);
+        }
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        // The stalled node wakes up and answers a ping it had queued: authenticated, from the node the client left.
+        (_, byte[]? late) = TwoDevices.Encapsulate(_rig.T.B, TwoDevices.Ipv4Packet("10.0.0.2", "10.0.0.1", 56));
+        RoleRig.Deliver(_rig.T.A, late!, _rig.T.AddrB);
+        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.False(_rig.T.PeerBOnA.AllowRoaming);
     }
 
     [Fact]
