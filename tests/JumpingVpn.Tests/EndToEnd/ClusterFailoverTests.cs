@@ -118,6 +118,82 @@ public sealed class ClusterFailoverTests
         }
     }
 
+    /// <summary>How long the owner is frozen in the stall test: longer than its validity (NodeTtl − margin, 0.6 s), so it must fence.</summary>
+    private static readonly TimeSpan Stall = TimeSpan.FromMilliseconds(800);
+
+    /// <summary>
+    /// The owner is frozen (SIGSTOP) for 0.8 s and then runs on (SIGCONT): a stall, not a death. The client gives
+    /// up on it at its node-silence verdict (0.6 s); by then the frozen owner's validity has run out, so on waking
+    /// it fences itself (NODE_FENCED) and re-registers, and a survivor takes the session over (docs/cluster.md
+    /// "Client failover"). The late replies of the woken owner must not pull the client back. Same session id,
+    /// contiguous versions, exactly one node serving it afterwards, and a gap of at most the stall + 0.4 s.
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("etcd")]
+    public void An_owner_stalled_for_longer_than_its_validity_loses_the_session_to_a_survivor_and_the_gap_is_the_stall_plus_little(string store)
+    {
+        Requirements.Ensure(["jvpn", "wg", "ping", .. Server(store)]);
+        using ClusterTopology t = ClusterTopology.Create(3, store);
+        for (int i = 1; i <= 3; i++)
+        {
+            t.StartNode(i);
+        }
+        JvpnPeer client = t.StartClient();
+        string context = "";
+        try
+        {
+            Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20)), "no ping through node-1 before the stall");
+            SessionView before = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+            Assert.Equal("node-1", SessionOf(t, before.Id!).GetProperty("owner_node_id").GetString());
+            ulong epochBefore = NodeOf(t, "node-1").GetProperty("node_epoch").GetUInt64();
+
+            GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(10));
+            Thread.Sleep(3000);
+            DateTimeOffset frozenAt = DateTimeOffset.UtcNow;
+            t.Node(1).Process!.Freeze();
+            Thread.Sleep(Stall);
+            t.Node(1).Process!.Thaw();
+            GapReport gap = meter.Wait();
+            context = "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client) + "\nnode-1 events:\n" + ClusterTopology.Events(t.Node(1))
+                + "\nnode-2 events:\n" + ClusterTopology.Events(t.Node(2)) + "\nnode-3 events:\n" + ClusterTopology.Events(t.Node(3));
+            TimeSpan? stallGap = gap.GapAround(frozenAt);
+            TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+                $"{store}: owner frozen {Stall.TotalMilliseconds:0} ms at +{(frozenAt - gap.StartedAt).TotalSeconds:0.00} s: gap across it {stallGap?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "(no reply after it)"} ms; 50 ms ping: {gap}"));
+            Assert.True(stallGap is not null, $"no ping reply after the stall: {gap}{context}");
+
+            SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
+            Assert.Equal(before.Id, after.Id);
+            Thread.Sleep(1000); // settle: the woken node has fenced, re-registered and beats again
+            JsonElement rec = SessionOf(t, before.Id!);
+            string owner = rec.GetProperty("owner_node_id").GetString()!;
+            Assert.True(owner is "node-2" or "node-3", $"owner after the stall: {owner}{context}");
+            Assert.Equal(2UL, rec.GetProperty("owner_epoch").GetUInt64());
+            Assert.Equal(before.Version + 2, rec.GetProperty("state_version").GetUInt64());
+            Assert.Equal(before.Version + 2, SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(5)).Version);
+            AssertVersionsContiguous(ClusterTopology.Events(t.Node(owner == "node-2" ? 2 : 3)), before.Version + 1, before.Version + 2, context);
+            // Exactly one node serves the session: the owner; the woken node and the third hold and route nothing.
+            foreach (int n in new[] { 1, 2, 3 }.Where(n => "node-" + n.ToString(CultureInfo.InvariantCulture) != owner))
+            {
+                Assert.Null(SessionStatus.Read(t.Node(n)));
+                Assert.Contains("(none)", t.Node(n).Namespace.Exec("wg", "show", t.Node(n).InterfaceName, "allowed-ips").StandardOutput, StringComparison.Ordinal);
+            }
+            // Its validity ran out while frozen: on waking it fenced and runs on under a new node epoch.
+            Assert.Contains("\"detail_code\":\"NODE_FENCED\"", ClusterTopology.Events(t.Node(1)), StringComparison.Ordinal);
+            JsonElement woken = NodeOf(t, "node-1");
+            Assert.Equal("alive", woken.GetProperty("liveness").GetString());
+            Assert.True(woken.GetProperty("node_epoch").GetUInt64() > epochBefore, "the woken node runs under a new node epoch" + context);
+            Assert.True(Ping.WaitForReply(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(5)), "ping after the stall" + context);
+
+            double bound = Stall.TotalMilliseconds + 400;
+            Assert.True(stallGap.Value.TotalMilliseconds <= bound, $"{store}: gap {stallGap.Value.TotalMilliseconds:0} ms across a {Stall.TotalMilliseconds:0} ms stall, bound {bound:0} ms; 50 ms ping: {gap}{context}");
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || context.Length == 0)
+        {
+            throw new InvalidOperationException(ex.Message + "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client), ex);
+        }
+    }
+
     [Theory]
     [InlineData("redis")]
     [InlineData("etcd")]

@@ -22,9 +22,10 @@ public sealed partial class SlowStoreTests
     private const int ChurnClients = 2;
     private static readonly TimeSpan SlowPhase = TimeSpan.FromSeconds(12);
     /// <summary>
-    /// 300 ms added to every store round trip. With the default NodeTtl (1 s) a heartbeat answered more than
-    /// about 550 ms after it was sent no longer keeps the node valid (docs/cluster.md "Fence margin"), so a store
-    /// this slow is what a node serves through; a slower one fences it by design, which is not this test.
+    /// 300 ms added to every store round trip. With the default NodeTtl (800 ms) and beats every 50 ms a node
+    /// serves through store round trips up to NodeTtl − margin − beat period = 550 ms (docs/cluster.md "Fence
+    /// margin"), so a store this slow is what a node serves through; a slower one fences it by design, which is
+    /// not this test.
     /// </summary>
     private static readonly TimeSpan StoreLatency = TimeSpan.FromMilliseconds(150);
 
@@ -48,8 +49,8 @@ public sealed partial class SlowStoreTests
     {
         Requirements.Ensure(["jvpn", "wg", "ping", .. store == "etcd" ? new[] { "etcd", "etcdctl" } : ["redis-server"]]);
         using ClusterTopology t = ClusterTopology.Create(1, store, ChurnClients);
-        // Default NodeTtl (1 s): the heartbeat, one round trip (0.3 s through the relay), keeps up to four beats in
-        // flight, so a beat sent every 250 ms still lands within its 0.8 s validity (docs/cluster.md "Fence margin").
+        // Default NodeTtl (800 ms): the heartbeat, one round trip (0.3 s through the relay), keeps up to twelve beats
+        // in flight, so a beat sent every 50 ms still lands within its 0.6 s validity (docs/cluster.md "Fence margin").
         // The operation timeout must exceed an etcd commit through the relay (a read and a transaction, 0.6 s).
         t.StoreTimeout = "3s";
         LatencyTcpProxy proxy = t.AddStoreProxy();
@@ -89,8 +90,9 @@ public sealed partial class SlowStoreTests
             RttSample? measured = null;
             var meter = new Thread(() => measured = RttSample.Measure(t.Client, TimeSpan.FromSeconds(3))) { IsBackground = true, Name = "ping-a" };
             meter.Start();
-            // Below the node's fence time: its last beat went out at most one beat period (250 ms) before the store
-            // went silent and holds NodeTtl minus the 200 ms margin, so the node serves for at least 550 ms more.
+            // Below the node's fence time: its last answered beat went out at most one beat period (50 ms) and a
+            // store round trip before the store went silent and holds NodeTtl minus the 200 ms margin, so the node
+            // serves for about 550 ms more.
             // A longer silence fences the node by design (docs/cluster.md "Self-fencing").
             Thread.Sleep(500);
             proxy.Blackhole = false;
