@@ -6,9 +6,10 @@
 # `jvpn up` with the same server key, the N clients in a peers file, its own NodeId and audit log.
 # The clients are `jvpn-loadgen failover` (tools/JumpingVpn.LoadGen): N simulated clients with real
 # handshakes attach to node 1 and keep a KEEPALIVE heartbeat; once all are steady (and the steady store
-# load is measured over STEADY s) node 1 is killed with SIGKILL; each client judges it silent after 1 s
-# with a KEEPALIVE outstanding (path_dead), handshakes with its next node and resumes (HELLO, then
-# REATTACH after the refusal's retry_after_ms). Per store prints one row:
+# load is measured over STEADY s) node 1 is killed with SIGKILL; each client probes it every 100 ms once a
+# KEEPALIVE has waited 300 ms, judges it silent after 600 ms (the client's node-silence verdict), handshakes
+# with its next node and resumes (HELLO, then REATTACH after the refusal's retry_after_ms, within
+# 20-100 ms). Per store prints one row:
 #   gap p50/p90/p99/max  per session, last answer before the kill -> first answer after it (ms)
 #   resume p99           kill -> first answer after it (ms)
 #   ops/s tko            store requests per second from the kill until every session resumed

@@ -6,11 +6,11 @@ namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
 /// A jvpn server cluster on a real store in namespaces (<see cref="ClusterTopology"/>) with the default
-/// configuration (NodeTtl 1 s), each test once on Redis and once on etcd (docs/cluster.md "Which store"): the
-/// owner node is killed with SIGKILL while the client pings through the tunnel and a TCP stream runs inside
-/// it, and the session continues on another node with the same id and inner address, contiguous versions,
-/// exactly one owner and a gap of at most 1.5 s; the TCP stream survives; the old node, restarted, serves
-/// nothing. And the store stopped: the node forwards until NodeTtl minus the fence margin after its last
+/// configuration (NodeTtl 800 ms), each test once on Redis and once on etcd (docs/cluster.md "Which store"): the
+/// owner node is killed with SIGKILL while four clients ping through their tunnels and a TCP stream runs inside
+/// one, and the sessions continue on other nodes with the same id and inner address, contiguous versions,
+/// exactly one owner, every gap at most 1.5 s and their median at most 1 s; the TCP stream survives; the old
+/// node, restarted, serves nothing. The owner frozen for 0.8 s (SIGSTOP) costs its client the stall and little more. And the store stopped: the node forwards until NodeTtl minus the fence margin after its last
 /// successful heartbeat, then fails closed; reattaches get STORE_UNAVAILABLE; service resumes by itself
 /// (under a new node epoch) when the store is back.
 /// </summary>
@@ -24,12 +24,13 @@ public sealed class ClusterFailoverTests
     public void Kill_9_of_the_owner_node_moves_the_session_to_another_node_with_the_same_id_and_inner_address(string store)
     {
         Requirements.Ensure(["jvpn", "wg", "ping", "iperf3", .. Server(store)]);
-        using ClusterTopology t = ClusterTopology.Create(3, store);
+        using ClusterTopology t = ClusterTopology.Create(3, store, MoreClients);
         for (int i = 1; i <= 3; i++)
         {
             t.StartNode(i);
         }
         JvpnPeer client = t.StartClient();
+        var more = new List<JvpnPeer>();
         string context = "";
         try
         {
@@ -37,8 +38,15 @@ public sealed class ClusterFailoverTests
             SessionView before = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
             JsonElement owner = SessionOf(t, before.Id!);
             Assert.Equal("node-1", owner.GetProperty("owner_node_id").GetString());
+            // More clients of node-1, so the gap goal is judged on a median (the issue: every gap <= 1.5 s, median <= 1 s).
+            for (int j = 1; j <= MoreClients; j++)
+            {
+                more.Add(t.StartExtraClient(j));
+                Assert.True(Ping.WaitForReply(t.ExtraClientNamespaces[j - 1], ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20)), $"no ping from client {j + 1} before the failover");
+            }
 
             GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(20));
+            GapMeter[] moreMeters = [.. t.ExtraClientNamespaces.Select(ns => GapMeter.Start(ns, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(12)))];
             // A TCP stream inside the tunnel across the kill (capped at 2 Mbit/s: it must survive, not measure).
             Iperf3Result? stream = null;
             Exception? streamFailed = null;
@@ -58,6 +66,7 @@ public sealed class ClusterFailoverTests
             DateTimeOffset killedAt = DateTimeOffset.UtcNow;
             t.Node(1).Process!.KillHard();
             GapReport gap = meter.Wait();
+            GapReport[] moreGaps = [.. moreMeters.Select(m => m.Wait())];
             Assert.True(tcp.Join(TimeSpan.FromSeconds(40)), "the TCP stream did not finish");
             context = "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client) + "\nnode-2 events:\n" + ClusterTopology.Events(t.Node(2));
 
@@ -87,7 +96,7 @@ public sealed class ClusterFailoverTests
             Assert.Contains("\"event_type\":\"SESSION_OWNER_TRANSFERRED\"", events, StringComparison.Ordinal);
             Assert.Contains("\"detail_code\":\"OWNER_FAILOVER\"", events, StringComparison.Ordinal);
             Assert.Contains("\"reason_code\":\"REATTACH_SUCCESS\"", events, StringComparison.Ordinal);
-            AssertVersionsContiguous(events, before.Version + 1, before.Version + 2, context);
+            AssertVersionsContiguous(events, before.Id!, before.Version + 1, before.Version + 2, context);
             JsonElement deadNode = NodeOf(t, "node-1");
             Assert.Equal("dead", deadNode.GetProperty("liveness").GetString());
             ulong killedEpoch = deadNode.GetProperty("node_epoch").GetUInt64();
@@ -105,18 +114,48 @@ public sealed class ClusterFailoverTests
             JsonElement back = NodeOf(t, "node-1");
             Assert.Equal(("alive", 0), (back.GetProperty("liveness").GetString(), back.GetProperty("sessions").GetInt32()));
             Assert.True(back.GetProperty("node_epoch").GetUInt64() > killedEpoch, "the restarted node runs under a new node epoch" + context);
-            Assert.Equal(1, NodeOf(t, newOwner).GetProperty("sessions").GetInt32());
+            Assert.True(NodeOf(t, newOwner).GetProperty("sessions").GetInt32() >= 1);
+            Assert.Equal(1 + MoreClients, NodeOf(t, "node-2").GetProperty("sessions").GetInt32() + NodeOf(t, "node-3").GetProperty("sessions").GetInt32());
             TunnelScenarios.Log("cluster status after node-1 restarted:\n" + t.ClusterStatusJson());
 
-            // The issue's goal with the default configuration: the client fails over within 1.5 s. The server
-            // side is ready about NodeTtl (1 s) after the last beat; the client must not wait transport_dead.
-            Assert.True(failoverGap.Value.TotalMilliseconds <= 1500, $"{store}: gap {failoverGap.Value.TotalMilliseconds:0} ms across the kill, goal <= 1500 ms; 50 ms ping: {gap}{context}");
+            // The issue's goal with the default configuration: every client fails over within 1.5 s, the median
+            // within 1 s. The survivors may take the sessions 0.75-0.85 s after the kill (NodeTtl 800 ms, beats
+            // every 50 ms); the clients judge node-1 silent at 0.6 s and retry the refused reattach every <= 100 ms.
+            var gaps = new List<double> { failoverGap.Value.TotalMilliseconds };
+            for (int j = 0; j < moreGaps.Length; j++)
+            {
+                TimeSpan? g = moreGaps[j].GapAround(killedAt);
+                Assert.True(g is not null, $"client {j + 2}: no ping reply after the owner died: {moreGaps[j]}{context}");
+                gaps.Add(g.Value.TotalMilliseconds);
+            }
+            gaps.Sort();
+            double median = (gaps[(gaps.Count - 1) / 2] + gaps[gaps.Count / 2]) / 2;
+            string all = string.Join(", ", gaps.Select(g => g.ToString("0", CultureInfo.InvariantCulture)));
+            TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture, $"{store}: gaps of the {gaps.Count} clients across the kill: {all} ms, median {median:0} ms"));
+            Assert.True(gaps[^1] <= 1500, $"{store}: gaps {all} ms across the kill, goal every one <= 1500 ms{context}");
+            Assert.True(median <= 1000, $"{store}: gaps {all} ms across the kill, median {median:0} ms, goal <= 1000 ms{context}");
+            // Every client's session moved off node-1: to node-2 or node-3, taken over exactly once.
+            using JsonDocument status = JsonDocument.Parse(t.ClusterStatusJson());
+            JsonElement[] sessions = [.. status.RootElement.GetProperty("sessions").EnumerateArray()];
+            Assert.Equal(1 + MoreClients, sessions.Length);
+            Assert.All(sessions, x => Assert.True(x.GetProperty("owner_node_id").GetString() is "node-2" or "node-3" && x.GetProperty("owner_epoch").GetUInt64() == 2,
+                $"session {x}{context}"));
         }
         catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || context.Length == 0)
         {
             throw new InvalidOperationException(ex.Message + "\n" + t.Describe() + "\nclient events:\n" + ClusterTopology.Events(client), ex);
         }
+        finally
+        {
+            foreach (JvpnPeer p in more)
+            {
+                p.Dispose();
+            }
+        }
     }
+
+    /// <summary>Clients of node-1 besides the one with the TCP stream: four gaps per run for the median.</summary>
+    private const int MoreClients = 3;
 
     /// <summary>How long the owner is frozen in the stall test: longer than its validity (NodeTtl − margin, 0.6 s), so it must fence.</summary>
     private static readonly TimeSpan Stall = TimeSpan.FromMilliseconds(800);
@@ -171,7 +210,7 @@ public sealed class ClusterFailoverTests
             Assert.Equal(2UL, rec.GetProperty("owner_epoch").GetUInt64());
             Assert.Equal(before.Version + 2, rec.GetProperty("state_version").GetUInt64());
             Assert.Equal(before.Version + 2, SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(5)).Version);
-            AssertVersionsContiguous(ClusterTopology.Events(t.Node(owner == "node-2" ? 2 : 3)), before.Version + 1, before.Version + 2, context);
+            AssertVersionsContiguous(ClusterTopology.Events(t.Node(owner == "node-2" ? 2 : 3)), before.Id!, before.Version + 1, before.Version + 2, context);
             // Exactly one node serves the session: the owner; the woken node and the third hold and route nothing.
             foreach (int n in new[] { 1, 2, 3 }.Where(n => "node-" + n.ToString(CultureInfo.InvariantCulture) != owner))
             {
@@ -218,14 +257,14 @@ public sealed class ClusterFailoverTests
         GapReport gap = meter.Wait();
         string context = "\n" + t.Describe() + "\nclient events:\n" + clientEvents + "\nnode events:\n" + nodeEvents;
 
-        // Replies went on after the store stopped (until the last successful beat's send time + NodeTtl 1 s -
-        // fence margin 0.2 s: 0.55-0.8 s after the stop with beats every 0.25 s), stopped (fail closed), came back.
+        // Replies went on after the store stopped (until the last successful beat's send time + NodeTtl 0.8 s -
+        // fence margin 0.2 s: 0.55-0.6 s after the stop with beats every 50 ms), stopped (fail closed), came back.
         double stopped = stoppedAt.ToUnixTimeMilliseconds() / 1000.0;
         double restarted = restartedAt.ToUnixTimeMilliseconds() / 1000.0;
         double lastBefore = gap.ReplyTimes.Where(x => x < restarted).DefaultIfEmpty(0).Max();
         double firstAfter = gap.ReplyTimes.Where(x => x > restarted).DefaultIfEmpty(0).Min();
         TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-            $"{store} stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (NodeTtl 1 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after it restarted; 50 ms ping: {gap}"));
+            $"{store} stopped at +{(stoppedAt - gap.StartedAt).TotalSeconds:0.00} s: forwarding went on for {lastBefore - stopped:0.00} s (NodeTtl 0.8 s), service back {(firstAfter > 0 ? (firstAfter - restarted).ToString("0.00", CultureInfo.InvariantCulture) : "(never)")} s after it restarted; 50 ms ping: {gap}"));
         // Ping replies are 50 ms apart, and the store process may take a moment to die: a 0.3 s allowance each way.
         Assert.True(lastBefore - stopped > 0.25, $"forwarding stopped before the node's validity ended ({lastBefore - stopped:0.00} s){context}");
         Assert.True(lastBefore - stopped < 1.3, $"forwarding went on {lastBefore - stopped:0.00} s after the store stopped: the node did not fence within NodeTtl{context}");
@@ -270,8 +309,8 @@ public sealed class ClusterFailoverTests
         throw new InvalidOperationException($"node {node} has no heartbeat record: {doc.RootElement}");
     }
 
-    /// <summary>Exactly one STATE_CHANGE per version in [from, to] in the node's audit lines.</summary>
-    private static void AssertVersionsContiguous(string events, ulong from, ulong to, string context)
+    /// <summary>Exactly one STATE_CHANGE of session <paramref name="id"/> per version in [from, to] in the node's audit lines.</summary>
+    private static void AssertVersionsContiguous(string events, string id, ulong from, ulong to, string context)
     {
         var seen = new List<ulong>();
         foreach (string line in events.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -281,7 +320,8 @@ public sealed class ClusterFailoverTests
                 continue;
             }
             using JsonDocument d = JsonDocument.Parse(line);
-            if (d.RootElement.TryGetProperty("event_type", out JsonElement e) && e.GetString() == "STATE_CHANGE")
+            if (d.RootElement.TryGetProperty("event_type", out JsonElement e) && e.GetString() == "STATE_CHANGE"
+                && d.RootElement.TryGetProperty("session_id", out JsonElement sid) && sid.GetString() == id)
             {
                 seen.Add(d.RootElement.GetProperty("state_version").GetUInt64());
             }
