@@ -18,11 +18,11 @@ namespace JumpingVpn.Control.Cluster;
 public sealed class ClusterCoordinator : IDisposable
 {
     /// <summary>
-    /// docs/cluster.md "Node liveness": survivors may take a dead node's sessions 0.75-0.85 s after its death, and
+    /// docs/cluster.md "Node liveness": survivors may take a dead node's sessions 0.65-0.75 s after its death, and
     /// a node keeps serving through a store round trip of up to NodeTtl − <see cref="FenceMarginMs"/> −
-    /// <see cref="DefaultBeatEveryMs"/> = 550 ms.
+    /// <see cref="DefaultBeatEveryMs"/> = 450 ms.
     /// </summary>
-    public const long DefaultNodeTtlMs = 800;
+    public const long DefaultNodeTtlMs = 700;
 
     /// <summary>
     /// The heartbeat period (beat and listing), decoupled from NodeTtl (docs/cluster.md "Node liveness"): it
@@ -44,7 +44,7 @@ public sealed class ClusterCoordinator : IDisposable
 
     /// <summary>
     /// Beats outstanding at once: enough that a beat goes out every period while the store takes up to
-    /// NodeTtl − margin to answer (12 at the defaults); with more the store is too slow to keep the node valid
+    /// NodeTtl − margin to answer (10 at the defaults); with more the store is too slow to keep the node valid
     /// anyway. Bounded to 4-16 (one store thread each).
     /// </summary>
     public int MaxBeatsInFlight { get; }

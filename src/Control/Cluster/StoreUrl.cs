@@ -8,7 +8,7 @@ namespace JumpingVpn.Control.Cluster;
 /// `etcd[s]://[USER@]HOST[:PORT][,HOST[:PORT]...][?prefix=...]` (the members of one etcd cluster). The key prefix separates
 /// clusters sharing one store; the timeout is the per-operation bound after which the store counts as
 /// unavailable (docs/session-spec.md §3: 200 ms); nodettl is how long a node's heartbeat may stand still before
-/// other nodes take its sessions (800 ms, docs/cluster.md "Node liveness"; `[Jumping] NodeTtl` sets it too).
+/// other nodes take its sessions (700 ms, docs/cluster.md "Node liveness"; `[Jumping] NodeTtl` sets it too).
 /// `rediss://` and `etcds://` connect over TLS. A password never comes from the URL (it would show in process lists and
 /// logs): it is in <see cref="Access"/>, read from `StorePasswordFile` or the environment (docs/cluster.md).
 /// </summary>
@@ -196,7 +196,7 @@ public sealed record StoreUrl(string Scheme, string Host, int Port, int Database
     }
 
     /// <summary>Why `Lease` / `lease=` is refused (docs/configuration.md "NodeTtl").</summary>
-    public const string LeaseIsGone = "per-session leases no longer exist: remove it; node failure detection is [Jumping] NodeTtl (default 800ms)";
+    public const string LeaseIsGone = "per-session leases no longer exist: remove it; node failure detection is [Jumping] NodeTtl (default 700ms)";
 
     public const string NodeTtlTooShort = "must be at least 300ms (a heartbeat goes out every NodeTtl/4 and needs a store round trip)";
 

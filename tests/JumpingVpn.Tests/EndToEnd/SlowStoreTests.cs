@@ -22,12 +22,18 @@ public sealed partial class SlowStoreTests
     private const int ChurnClients = 2;
     private static readonly TimeSpan SlowPhase = TimeSpan.FromSeconds(12);
     /// <summary>
-    /// 300 ms added to every store round trip. With the default NodeTtl (800 ms) and beats every 50 ms a node
-    /// serves through store round trips up to NodeTtl − margin − beat period = 550 ms (docs/cluster.md "Fence
+    /// 300 ms added to every store round trip. With the default NodeTtl (700 ms) and beats every 50 ms a node
+    /// serves through store round trips up to NodeTtl − margin − beat period = 450 ms (docs/cluster.md "Fence
     /// margin"), so a store this slow is what a node serves through; a slower one fences it by design, which is
     /// not this test.
     /// </summary>
     private static readonly TimeSpan StoreLatency = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>
+    /// How long the store answers nothing: under the ~0.4 s a node survives at the defaults (NodeTtl − margin −
+    /// beat period − the store's own round trip, docs/cluster.md "Fence margin").
+    /// </summary>
+    private static readonly TimeSpan SilentFor = TimeSpan.FromMilliseconds(350);
 
     /// <summary>
     /// Below twice the idle figure, RTT is judged against idle + this floor: A's packets cross two userspace
@@ -49,8 +55,8 @@ public sealed partial class SlowStoreTests
     {
         Requirements.Ensure(["jvpn", "wg", "ping", .. store == "etcd" ? new[] { "etcd", "etcdctl" } : ["redis-server"]]);
         using ClusterTopology t = ClusterTopology.Create(1, store, ChurnClients);
-        // Default NodeTtl (800 ms): the heartbeat, one round trip (0.3 s through the relay), keeps up to twelve beats
-        // in flight, so a beat sent every 50 ms still lands within its 0.6 s validity (docs/cluster.md "Fence margin").
+        // Default NodeTtl (700 ms): the heartbeat, one round trip (0.3 s through the relay), keeps up to ten beats
+        // in flight, so a beat sent every 50 ms still lands within its 0.5 s validity (docs/cluster.md "Fence margin").
         // The operation timeout must exceed an etcd commit through the relay (a read and a transaction, 0.6 s).
         t.StoreTimeout = "3s";
         LatencyTcpProxy proxy = t.AddStoreProxy();
@@ -92,9 +98,9 @@ public sealed partial class SlowStoreTests
             meter.Start();
             // Below the node's fence time: its last answered beat went out at most one beat period (50 ms) and a
             // store round trip before the store went silent and holds NodeTtl minus the 200 ms margin, so the node
-            // serves for about 550 ms more.
+            // serves for about 450 ms more; the held answers need a store round trip after the silence too.
             // A longer silence fences the node by design (docs/cluster.md "Self-fencing").
-            Thread.Sleep(500);
+            Thread.Sleep(SilentFor);
             proxy.Blackhole = false;
             churn.Mark();
             Assert.True(meter.Join(TimeSpan.FromSeconds(30)), "the ping run did not end");
@@ -102,7 +108,7 @@ public sealed partial class SlowStoreTests
             Thread.Sleep(6000); // clients started now, with the store answering again, must get their tunnels
             darkChurn = churn.Stop();
         }
-        TunnelScenarios.Log($"{store}: store blackholed 0.5 s: {dark}; churn {darkChurn}");
+        TunnelScenarios.Log($"{store}: store blackholed {SilentFor.TotalSeconds:0.00} s: {dark}; churn {darkChurn}");
 
         string context = Context(t);
         AssertUnaffected("slow store", idle, fast, slow, context);

@@ -23,9 +23,10 @@ internal static class NodeSilence
 
     /// <summary>
     /// The verdict on a short round trip. Survivors may take a dead node's sessions from NodeTtl − one beat
-    /// period after its death (0.75 s at the defaults, docs/cluster.md "Node liveness"), so a client that
-    /// arrives at 0.6-0.65 s is refused once and resumes at the first moment the takeover is allowed. And it is
-    /// not earlier than the owner's own validity runs out when the owner stalls (NodeTtl − fence margin, 0.6 s):
+    /// period after its death (0.65 s at the defaults, docs/cluster.md "Node liveness"), so a client that
+    /// arrives at 0.6-0.65 s is refused at most once or twice and resumes within 20-100 ms of the first moment
+    /// the takeover is allowed. And it is not earlier than the owner's own validity runs out when the owner
+    /// stalls (NodeTtl − fence margin, 0.5 s):
     /// a client that gives up on a stalled owner only does so once that owner has to fence itself anyway
     /// (docs/cluster.md "Client failover").
     /// </summary>

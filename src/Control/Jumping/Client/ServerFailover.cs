@@ -31,7 +31,7 @@ internal sealed class ServerFailover(NodeContext context)
 
     /// <summary>
     /// How long a node may keep answering NOT_AUTHORITATIVE_OWNER before the client tries the next node. A dead
-    /// owner is taken over within NodeTtl plus one beat period of its death (about 0.85 s by default,
+    /// owner is taken over within NodeTtl plus one beat period of its death (about 0.75 s by default,
     /// docs/cluster.md "Failover"); refusals for longer mean the owner is alive, i.e. the session lives on another
     /// node (e.g. one that took the client's resume while its answer was lost), so asking here again is futile.
     /// </summary>

@@ -13,8 +13,8 @@ public sealed class ClusterConfigTests
 {
     [Theory]
     [InlineData("redis://10.0.0.5:6380/2?prefix=blue&timeout=300ms&nodettl=5s", "redis", "10.0.0.5", 6380, 2, "blue", 300, 5000)]
-    [InlineData("redis://store.example", "redis", "store.example", 6379, 0, "jvpn", 200, 800)]
-    [InlineData("memory", "memory", "", 0, 0, "jvpn", 200, 800)]
+    [InlineData("redis://store.example", "redis", "store.example", 6379, 0, "jvpn", 200, 700)]
+    [InlineData("memory", "memory", "", 0, 0, "jvpn", 200, 700)]
     public void Store_urls_parse(string text, string scheme, string host, int port, int db, string prefix, int timeoutMs, long nodeTtlMs)
     {
         Assert.True(StoreUrl.TryParse(text, out StoreUrl url, out string? problem), problem);
@@ -49,7 +49,7 @@ public sealed class ClusterConfigTests
         Assert.Null(JumpingOptionsParser.ParseStore(Config([]), null));
         TunnelConfig c = Config(new() { ["store"] = "redis://10.0.0.5", ["nodettl"] = "2s" });
         Assert.Equal(("10.0.0.5", 2000L), (JumpingOptionsParser.ParseStore(c, null)!.Host, JumpingOptionsParser.ParseStore(c, null)!.NodeTtlMs));
-        Assert.Equal(800L, JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "memory" }), null)!.NodeTtlMs);
+        Assert.Equal(700L, JumpingOptionsParser.ParseStore(Config(new() { ["store"] = "memory" }), null)!.NodeTtlMs);
         Assert.Equal("10.0.0.9", JumpingOptionsParser.ParseStore(c, "redis://10.0.0.9:7000")!.Host);
         ConfigException bad = Assert.Throws<ConfigException>(() => JumpingOptionsParser.ParseStore(c, "redis://"));
         Assert.Contains("--store", bad.Message, StringComparison.Ordinal);

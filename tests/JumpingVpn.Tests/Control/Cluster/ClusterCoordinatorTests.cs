@@ -69,12 +69,12 @@ public sealed class ClusterCoordinatorTests : IDisposable
         c.Tick();
         long validUntil = c.ValidUntilMs;
         store.Down = true;
-        for (int i = 0; i < 11; i++)
+        for (int i = 0; i < 9; i++)
         {
             Advance(Beat);
             c.Tick();
         }
-        Assert.True(c.IsValid(1, c.NowMs()), "550 ms after the last beat: still inside NodeTtl - margin");
+        Assert.True(c.IsValid(1, c.NowMs()), "450 ms after the last beat: still inside NodeTtl - margin");
         Advance(validUntil - c.NowMs());
         c.CheckFence(c.NowMs());
         Assert.False(c.IsValid(1, c.NowMs()));
@@ -93,7 +93,7 @@ public sealed class ClusterCoordinatorTests : IDisposable
     public void A_beat_in_flight_never_holds_back_the_next_and_at_most_max_beats_in_flight_are_outstanding()
     {
         using ClusterCoordinator c = Queued();
-        Assert.Equal(12, c.MaxBeatsInFlight); // (NodeTtl - margin) / beat period at the defaults
+        Assert.Equal(10, c.MaxBeatsInFlight); // (NodeTtl - margin) / beat period at the defaults
         c.Tick();
         RunPending(); // registered, first beat answered
         Assert.Equal(1UL, c.NodeEpoch);
@@ -108,13 +108,13 @@ public sealed class ClusterCoordinatorTests : IDisposable
 
     /// <summary>
     /// docs/cluster.md "Fence margin": with beats every period P a node survives a store round trip R while
-    /// R &lt; NodeTtl − margin − P (550 ms at the defaults): each answer lands before the validity the previous
-    /// answered beat gave. 500 ms (above the 300 ms of the slow-store test) keeps it valid for 4 s.
+    /// R &lt; NodeTtl − margin − P (450 ms at the defaults): each answer lands before the validity the previous
+    /// answered beat gave. 400 ms (above the 300 ms of the slow-store test) keeps it valid for 4 s.
     /// </summary>
     [Theory]
     [InlineData(300)]
-    [InlineData(500)]
-    [InlineData(540)]
+    [InlineData(400)]
+    [InlineData(440)]
     public void A_store_answering_late_within_the_tolerance_keeps_the_node_valid(long lateMs)
     {
         using ClusterCoordinator c = Queued();
@@ -141,7 +141,7 @@ public sealed class ClusterCoordinatorTests : IDisposable
         using ClusterCoordinator c = Queued();
         c.Tick();
         RunPending();
-        long late = Ttl - ClusterCoordinator.FenceMarginMs - Beat + 20; // 570 ms
+        long late = Ttl - ClusterCoordinator.FenceMarginMs - Beat + 20; // 470 ms
         for (int i = 0; i < 200 && c.Fences == 0; i++)
         {
             Advance(10);

@@ -8,10 +8,10 @@ namespace JumpingVpn.Tests.Control.Cluster;
 public sealed class EtcdStoreUrlTests
 {
     [Theory]
-    [InlineData("etcd://10.0.0.5", "etcd", "10.0.0.5:2379", null, "jvpn", 200, 1000)]
+    [InlineData("etcd://10.0.0.5", "etcd", "10.0.0.5:2379", null, "jvpn", 200, 700)]
     [InlineData("etcd://jvpn@10.0.0.5:2381,10.0.0.6,etcd-3.internal:2379/?prefix=blue&timeout=300ms&nodettl=5s", "etcd", "10.0.0.5:2381,10.0.0.6:2379,etcd-3.internal:2379", "jvpn", "blue", 300, 5000)]
-    [InlineData("etcds://[fd00::5]:2379,[fd00::6]", "etcds", "[fd00::5]:2379,[fd00::6]:2379", null, "jvpn", 200, 1000)]
-    [InlineData("ETCD://node@h1", "etcd", "h1:2379", "node", "jvpn", 200, 1000)]
+    [InlineData("etcds://[fd00::5]:2379,[fd00::6]", "etcds", "[fd00::5]:2379,[fd00::6]:2379", null, "jvpn", 200, 700)]
+    [InlineData("ETCD://node@h1", "etcd", "h1:2379", "node", "jvpn", 200, 700)]
     public void Etcd_urls_parse_every_member(string text, string scheme, string members, string? user, string prefix, int timeoutMs, long nodeTtlMs)
     {
         Assert.True(StoreUrl.TryParse(text, out StoreUrl url, out string? problem), problem);
