@@ -247,14 +247,14 @@ public sealed class OwnerRouteHooks : IDisposable
     }
 
     /// <summary>
-    /// Starts `true` once, so the process machinery's first-use cost is paid at start-up instead of by the first
+    /// Starts `true` once (where PATH has one), so the process machinery's first-use cost is paid at start-up instead of by the first
     /// OwnerUp. Not counted as a hook; a failure only costs the warm-up.
     /// </summary>
     private void WarmUp()
     {
         try
         {
-            if ((_up is not null || _down is not null) && !OperatingSystem.IsWindows() && ExternalCommand.FindOnPath("true") is { } program)
+            if ((_up is not null || _down is not null) && ExternalCommand.FindOnPath("true") is { } program)
             {
                 long start = System.Diagnostics.Stopwatch.GetTimestamp();
                 _ = ExternalCommand.Run(program, [], timeout: _timeout);
