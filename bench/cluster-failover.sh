@@ -22,7 +22,9 @@
 #   from 10.61.128.0/17, made local to the clients' namespace by one `ip route add local` (a node limits
 #   handshakes per source address under load, 20/s, which real clients each with their own address do not
 #   share); --sources 1 puts every client on 10.61.0.2. Cookie replies are answered at once with mac2.
-# Usage: bench/cluster-failover.sh [--store redis|etcd|both] [--sessions N] [--sources N] [--json FILE]
+# --drain: node 1 is drained with SIGTERM (it sends SESSION_MOVE to every client, docs/cluster.md "Drain")
+#   instead of killed; the same columns then measure the drain.
+# Usage: bench/cluster-failover.sh [--store redis|etcd|both] [--sessions N] [--sources N] [--drain] [--json FILE]
 # Env: STEADY (10 s), BOUND (seconds to wait for resumes; default 60 + N/200), HEARTBEAT_MS (0: the
 #      generator's default, 100 ms up to 2000 sessions, at most 500 ms), KEEP=1 keeps the work directory,
 #      BUILD=0 with LOADGEN_DLL=PATH uses an existing build (the smoke test's).
@@ -37,6 +39,7 @@ STORES=both
 SESSIONS=4
 JSON_OUT=
 SOURCES=
+DRAIN=0
 STEADY=${STEADY:-10}
 HEARTBEAT_MS=${HEARTBEAT_MS:-0}
 NODES=3
@@ -51,9 +54,10 @@ while [ $# -gt 0 ]; do
         --sessions=*) SESSIONS=${1#--sessions=}; shift ;;
         --json) JSON_OUT=${2:?--json needs a file name}; shift 2 ;;
         --json=*) JSON_OUT=${1#--json=}; shift ;;
+        --drain) DRAIN=1; shift ;;
         --sources) SOURCES=${2:?--sources needs a number}; shift 2 ;;
         --sources=*) SOURCES=${1#--sources=}; shift ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -269,6 +273,7 @@ for store in $STORES; do
           --store-ops-command "$STORE_OPS_COMMAND"
           --store-status-command "ip netns exec $NS_ROUTER env JVPN_STORE_PASSWORD=\$(cat $WORK_DIR/store.pass) dotnet $JVPN_DLL cluster status --store '$STORE_URL&timeout=5s' --json"
           --cpu-pid "$store=$STORE_PID" --json "$WORK_DIR/$store.json")
+    [ "$DRAIN" -eq 0 ] || args+=(--drain)
     for i in $(seq "$NODES"); do
         args+=(--node "node-$i=$NAME$i@10.62.$i.2:$PORT")
         [ "$i" -eq 1 ] || args+=(--cpu-pid "node-$i=${NODE_PID[$i]}")

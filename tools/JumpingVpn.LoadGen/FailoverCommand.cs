@@ -24,6 +24,7 @@ internal static class FailoverCommand
         var bind = new Option<string>("--bind") { Description = "Local address of the clients' sockets (the clients' namespace)", DefaultValueFactory = _ => "0.0.0.0" };
         var sources = new Option<int>("--sources") { Description = "Spread the clients over this many source addresses from --source-base (1: only --bind)", DefaultValueFactory = _ => 1 };
         var sourceBase = new Option<string?>("--source-base") { Description = "First of the --sources consecutive addresses (local to this namespace, e.g. through `ip route add local PREFIX dev lo`)" };
+        var drainOwner = new Option<bool>("--drain") { Description = "Drain the first node with SIGTERM (SESSION_MOVE to every client) instead of killing it" };
         var store = new Option<string>("--store-name") { Description = "Store label for the report (redis, etcd)", DefaultValueFactory = _ => "?" };
         var statusCmd = new Option<string?>("--store-status-command") { Description = "Shell command printing `jvpn cluster status --json` for the cluster's store" };
         var opsCmd = new Option<string?>("--store-ops-command") { Description = "Shell command printing the store's request counter (one integer)" };
@@ -35,7 +36,7 @@ internal static class FailoverCommand
         var json = new Option<string?>("--json") { Description = "Also write the result as JSON to this file" };
         var failover = new Command("failover", "Kill-the-owner scenario: N clients on node 1, node 1 killed, every session resumed on the survivors; gaps, resume times, store load, owners.")
         {
-            sessions, workDir, prepare, nodes, ownerPid, bind, sources, sourceBase, store, statusCmd, opsCmd, heartbeat, steady, bound, cpuPids, spread, json,
+            sessions, workDir, prepare, nodes, ownerPid, bind, sources, sourceBase, drainOwner, store, statusCmd, opsCmd, heartbeat, steady, bound, cpuPids, spread, json,
         };
         failover.SetAction(parse =>
         {
@@ -100,6 +101,7 @@ internal static class FailoverCommand
                 Nodes = list,
                 OwnerPid = parse.GetValue(ownerPid),
                 Sources = addresses,
+                Drain = parse.GetValue(drainOwner),
                 WorkDirectory = dir,
                 HeartbeatMs = parse.GetValue(heartbeat),
                 SteadySeconds = parse.GetValue(steady),

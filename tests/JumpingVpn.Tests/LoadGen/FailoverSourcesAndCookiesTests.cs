@@ -74,4 +74,28 @@ public sealed class FailoverSourcesAndCookiesTests
         Assert.True(node.CheckMac2(again, source, now + 1_000_000));
         Assert.False(node.CheckMac2(again, otherSource, now + 1_000_000)); // the cookie is bound to the source address
     }
+
+    [Fact]
+    public void A_session_move_from_the_attached_node_sends_the_client_to_the_named_node_at_once()
+    {
+        JumpingVpn.Control.Sessions.SessionId id = JumpingVpn.Control.Sessions.SessionId.Read(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 });
+        var c = new FailoverClient([0, 1, 2], heartbeatMs: 100);
+        c.Start(0);
+        Assert.True(c.OnHandshakeResponse(10));
+        c.OnHelloAck(20, 0, id, 1, 120);
+        Assert.True(c.IsAttached);
+
+        Assert.False(c.OnSessionMove(30, node: 1, id, 1, targetNode: 2)); // not from the node it is attached to
+        Assert.False(c.OnSessionMove(30, node: 0, JumpingVpn.Control.Sessions.SessionId.None, 1, targetNode: 2)); // another session
+        Assert.True(c.OnSessionMove(30, node: 0, id, 4, targetNode: 2));
+        Assert.Equal((FailoverClientState.Handshaking, 2, 4UL), (c.State, c.Node, c.AckedVersion));
+        Assert.False(c.OnSessionMove(40, node: 0, id, 4, targetNode: 2)); // a repeat of the move: already on its way
+
+        var unnamed = new FailoverClient([0, 1, 2], heartbeatMs: 100);
+        unnamed.Start(0);
+        unnamed.OnHandshakeResponse(10);
+        unnamed.OnHelloAck(20, 0, id, 1, 120);
+        Assert.True(unnamed.OnSessionMove(30, node: 0, id, 1, targetNode: -1));
+        Assert.Equal(1, unnamed.Node); // no target named: the next node of its list
+    }
 }

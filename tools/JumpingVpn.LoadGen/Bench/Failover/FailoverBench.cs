@@ -18,6 +18,8 @@ internal sealed record FailoverBenchOptions
     /// <summary>The nodes; the first owns every session and is killed.</summary>
     public required IReadOnlyList<FailoverNode> Nodes { get; init; }
     public required int OwnerPid { get; init; }
+    /// <summary>Drain node 1 (SIGTERM: it moves its clients with SESSION_MOVE, docs/cluster.md "Drain") instead of killing it.</summary>
+    public bool Drain { get; init; }
     /// <summary>The clients' source addresses (one socket at least per address; bench/cluster-failover.sh --sources).</summary>
     public required IReadOnlyList<IPAddress> Sources { get; init; }
     public required string WorkDirectory { get; init; }
@@ -152,11 +154,21 @@ internal sealed class FailoverBench
                 }
             }
         }
-        using (Process owner = Process.GetProcessById(_o.OwnerPid))
+        if (_o.Drain)
         {
-            owner.Kill(); // SIGKILL: no release, no goodbye
+            // SIGTERM: the node drains (releases, SESSION_MOVE to each client), then exits.
+            string kill = JumpingVpn.Platform.ExternalCommand.FindOnPath("kill") ?? "/bin/kill";
+            JumpingVpn.Platform.ExternalCommand.Run(kill, ["-TERM", _o.OwnerPid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            _log.WriteLine($"== drained {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGTERM; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
         }
-        _log.WriteLine($"== killed {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGKILL; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
+        else
+        {
+            using (Process owner = Process.GetProcessById(_o.OwnerPid))
+            {
+                owner.Kill(); // SIGKILL: no release, no goodbye
+            }
+            _log.WriteLine($"== killed {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGKILL; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
+        }
         long endMs = killMs;
         lastLog = 0;
         while (true)
@@ -306,6 +318,7 @@ internal sealed class FailoverBench
             r.TakeoverStoreOpsPerSecond = (b - a) / windowSeconds;
         }
         r.CookieReplies = driver.CookieReplies;
+        r.Moves = driver.Moves;
         r.CookieResends = driver.CookieResends;
         List<long> hs;
         lock (driver.HandshakeTimes)

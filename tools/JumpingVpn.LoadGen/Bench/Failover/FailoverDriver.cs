@@ -29,6 +29,8 @@ internal sealed class FailoverDriver : IDisposable
     private readonly FailoverClient[] _clients;
     private readonly Socket[] _sockets;
     private readonly SocketAddress[] _nodes;
+    private readonly IPEndPoint[] _nodeEndpoints;
+    private long _moves;
     private readonly Thread[] _receivers;
     private readonly Thread _timer;
     private readonly long _heartbeatMs;
@@ -49,6 +51,7 @@ internal sealed class FailoverDriver : IDisposable
         _cookieResend = new CookieResend(sims.Length);
         _cookieNode = new int[sims.Length];
         _nodes = [.. nodes.Select(n => n.Serialize())];
+        _nodeEndpoints = [.. nodes];
         socketCount = Math.Max(socketCount, sources.Count);
         _sockets = new Socket[socketCount];
         _receivers = new Thread[socketCount];
@@ -74,6 +77,9 @@ internal sealed class FailoverDriver : IDisposable
 
     /// <summary>Cookie replies answered at once with an initiation carrying mac2.</summary>
     public long CookieResends => _cookieResend.Resent;
+
+    /// <summary>SESSION_MOVEs that moved a client (a drained node's).</summary>
+    public long Moves => Interlocked.Read(ref _moves);
 
     /// <summary>Sockets (and source ports) the clients are spread over.</summary>
     public int SocketCount => _sockets.Length;
@@ -330,6 +336,17 @@ internal sealed class FailoverDriver : IDisposable
                 case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(plaintext, out ReattachRejectFrame rej):
                     c.OnRefused(now, rej.Reason, rej.RetryAfterMs, rej.CurrentStateVersion);
                     return;
+                case ControlFrameType.SessionMove when SessionMoveFrame.TryParse(plaintext, out SessionMoveFrame move):
+                    {
+                        int target = move.Target is { } ep ? Array.FindIndex(_nodeEndpoints, e => e.Equals(ep)) : -1;
+                        if (c.OnSessionMove(now, node, move.SessionId, move.StateVersion, target))
+                        {
+                            Interlocked.Increment(ref _moves);
+                            int index = i;
+                            ThreadPool.UnsafeQueueUserWorkItem(_ => Act(index, FailoverAction.Handshake), null);
+                        }
+                        return;
+                    }
                 case ControlFrameType.Terminate when TerminateFrame.TryParse(plaintext, out TerminateFrame t):
                     // To a new session's HELLO the reason says why none was made; to a session, it is over.
                     c.OnRefused(now, t.SessionId.IsNone ? t.Reason : ReasonCode.SessionTerminated, 0);
