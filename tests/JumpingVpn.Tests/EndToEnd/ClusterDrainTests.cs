@@ -9,7 +9,8 @@ namespace JumpingVpn.Tests.EndToEnd;
 /// Redis and on etcd: the owner of a client's session is drained (`jvpn cluster drain NODE`, or SIGTERM) while
 /// the client pings every 20 ms through it; the node tells the client where to go (SESSION_MOVE), releases the
 /// session, and exits; the client resumes on another node with the same session id, contiguous versions and
-/// a gap of at most 100 ms, and the store names exactly one owner.
+/// a gap of at most 100 ms (return traffic by NAT at the nodes; with OwnerUp hooks the route change adds to
+/// it), and the store names exactly one owner.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
