@@ -19,7 +19,13 @@
 #   hs/s tko             handshakes completed per second during the takeover (CPU-bound on 2 cores)
 # Store requests: Redis `INFO commandstats` (each script run once, not the commands it runs inside; INFO
 # excluded), etcd /metrics (gRPC request messages received).
-# Usage: bench/cluster-failover.sh [--store redis|etcd|both] [--sessions N] [--json FILE]
+# Sources: the clients are spread over SOURCES source addresses (default: one per 10 sessions, 1 to 1024)
+#   from 10.61.128.0/17, made local to the clients' namespace by one `ip route add local` (a node limits
+#   handshakes per source address under load, 20/s, which real clients each with their own address do not
+#   share); --sources 1 puts every client on 10.61.0.2. Cookie replies are answered at once with mac2.
+# --drain: node 1 is drained with SIGTERM (it sends SESSION_MOVE to every client, docs/cluster.md "Drain")
+#   instead of killed; the same columns then measure the drain.
+# Usage: bench/cluster-failover.sh [--store redis|etcd|both] [--sessions N] [--sources N] [--drain] [--json FILE]
 # Env: STEADY (10 s), BOUND (seconds to wait for resumes; default 60 + N/200), HEARTBEAT_MS (0: the
 #      generator's default, 100 ms up to 2000 sessions, at most 500 ms), KEEP=1 keeps the work directory,
 #      BUILD=0 with LOADGEN_DLL=PATH uses an existing build (the smoke test's).
@@ -33,6 +39,8 @@ BUILD=${BUILD:-1}
 STORES=both
 SESSIONS=4
 JSON_OUT=
+SOURCES=
+DRAIN=0
 STEADY=${STEADY:-10}
 HEARTBEAT_MS=${HEARTBEAT_MS:-0}
 NODES=3
@@ -47,7 +55,10 @@ while [ $# -gt 0 ]; do
         --sessions=*) SESSIONS=${1#--sessions=}; shift ;;
         --json) JSON_OUT=${2:?--json needs a file name}; shift 2 ;;
         --json=*) JSON_OUT=${1#--json=}; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --drain) DRAIN=1; shift ;;
+        --sources) SOURCES=${2:?--sources needs a number}; shift 2 ;;
+        --sources=*) SOURCES=${1#--sources=}; shift ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -61,6 +72,14 @@ if ! [[ "$SESSIONS" =~ ^[0-9]+$ ]] || [ "$SESSIONS" -lt 1 ] || [ "$SESSIONS" -gt
     exit 2
 fi
 BOUND=${BOUND:-$((60 + SESSIONS / 200))}
+if [ -z "$SOURCES" ]; then
+    SOURCES=$(( (SESSIONS + 9) / 10 ))
+    [ "$SOURCES" -le 1024 ] || SOURCES=1024
+fi
+if ! [[ "$SOURCES" =~ ^[0-9]+$ ]] || [ "$SOURCES" -lt 1 ] || [ "$SOURCES" -gt 4096 ]; then
+    echo "--sources must be a number from 1 to 4096, not '$SOURCES'" >&2
+    exit 2
+fi
 [ -z "$JSON_OUT" ] || JSON_OUT=$(realpath -m "$JSON_OUT")
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -139,6 +158,9 @@ ip -n "$NS_ROUTER" link set jvcfc0 up
 ip -n "$NS_CLIENT" addr add 10.61.0.2/24 dev veth0
 ip -n "$NS_CLIENT" link set veth0 up
 ip -n "$NS_CLIENT" route add default via 10.61.0.1
+# The clients' many source addresses: local to the client namespace, routed to it by the router.
+ip -n "$NS_CLIENT" route add local 10.61.128.0/17 dev lo
+ip -n "$NS_ROUTER" route add 10.61.128.0/17 via 10.61.0.2
 for i in $(seq "$NODES"); do
     ns=$(node_ns "$i")
     ip netns add "$ns"
@@ -247,10 +269,12 @@ for store in $STORES; do
             || { tail -20 "$WORK_DIR/node-$i.log" >&2; exit 1; }
     done
     args=(failover --sessions "$SESSIONS" --work-dir "$WORK_DIR" --bind 10.61.0.2 --store-name "$store"
+          --sources "$SOURCES" --source-base 10.61.128.1
           --owner-pid "${NODE_PID[1]}" --steady-seconds "$STEADY" --bound-seconds "$BOUND" --heartbeat-ms "$HEARTBEAT_MS"
           --store-ops-command "$STORE_OPS_COMMAND"
           --store-status-command "ip netns exec $NS_ROUTER env JVPN_STORE_PASSWORD=\$(cat $WORK_DIR/store.pass) dotnet $JVPN_DLL cluster status --store '$STORE_URL&timeout=5s' --json"
           --cpu-pid "$store=$STORE_PID" --json "$WORK_DIR/$store.json")
+    [ "$DRAIN" -eq 0 ] || args+=(--drain)
     for i in $(seq "$NODES"); do
         args+=(--node "node-$i=$NAME$i@10.62.$i.2:$PORT")
         [ "$i" -eq 1 ] || args+=(--cpu-pid "node-$i=${NODE_PID[$i]}")

@@ -22,6 +22,9 @@ internal static class FailoverCommand
         var nodes = new Option<string[]>("--node") { Description = "A node as ID=INTERFACE@IP:PORT (repeat; the first owns every session and is killed)", AllowMultipleArgumentsPerToken = false };
         var ownerPid = new Option<int>("--owner-pid") { Description = "PID of the first node's jvpn process (killed with SIGKILL once every session is steady)" };
         var bind = new Option<string>("--bind") { Description = "Local address of the clients' sockets (the clients' namespace)", DefaultValueFactory = _ => "0.0.0.0" };
+        var sources = new Option<int>("--sources") { Description = "Spread the clients over this many source addresses from --source-base (1: only --bind)", DefaultValueFactory = _ => 1 };
+        var sourceBase = new Option<string?>("--source-base") { Description = "First of the --sources consecutive addresses (local to this namespace, e.g. through `ip route add local PREFIX dev lo`)" };
+        var drainOwner = new Option<bool>("--drain") { Description = "Drain the first node with SIGTERM (SESSION_MOVE to every client) instead of killing it" };
         var store = new Option<string>("--store-name") { Description = "Store label for the report (redis, etcd)", DefaultValueFactory = _ => "?" };
         var statusCmd = new Option<string?>("--store-status-command") { Description = "Shell command printing `jvpn cluster status --json` for the cluster's store" };
         var opsCmd = new Option<string?>("--store-ops-command") { Description = "Shell command printing the store's request counter (one integer)" };
@@ -33,7 +36,7 @@ internal static class FailoverCommand
         var json = new Option<string?>("--json") { Description = "Also write the result as JSON to this file" };
         var failover = new Command("failover", "Kill-the-owner scenario: N clients on node 1, node 1 killed, every session resumed on the survivors; gaps, resume times, store load, owners.")
         {
-            sessions, workDir, prepare, nodes, ownerPid, bind, store, statusCmd, opsCmd, heartbeat, steady, bound, cpuPids, spread, json,
+            sessions, workDir, prepare, nodes, ownerPid, bind, sources, sourceBase, drainOwner, store, statusCmd, opsCmd, heartbeat, steady, bound, cpuPids, spread, json,
         };
         failover.SetAction(parse =>
         {
@@ -65,6 +68,21 @@ internal static class FailoverCommand
                 Console.Error.WriteLine("jvpn-loadgen failover: needs at least two --node, --owner-pid and a valid --bind (bench/cluster-failover.sh passes them)");
                 return ExitCodes.Usage;
             }
+            IReadOnlyList<IPAddress> addresses = [local];
+            if (parse.GetValue(sources) != 1)
+            {
+                if (!IPAddress.TryParse(parse.GetValue(sourceBase), out IPAddress? first))
+                {
+                    Console.Error.WriteLine("jvpn-loadgen failover: --sources needs --source-base IP (the first of the addresses)");
+                    return ExitCodes.Usage;
+                }
+                if (SourceAddresses.Range(first, parse.GetValue(sources), out string? problem) is not { } range)
+                {
+                    Console.Error.WriteLine($"jvpn-loadgen failover: --sources: {problem}");
+                    return ExitCodes.Usage;
+                }
+                addresses = range;
+            }
             var pids = new List<(string, int)>();
             foreach (string spec in parse.GetValue(cpuPids) ?? [])
             {
@@ -82,7 +100,8 @@ internal static class FailoverCommand
                 Store = parse.GetValue(store)!,
                 Nodes = list,
                 OwnerPid = parse.GetValue(ownerPid),
-                Bind = local,
+                Sources = addresses,
+                Drain = parse.GetValue(drainOwner),
                 WorkDirectory = dir,
                 HeartbeatMs = parse.GetValue(heartbeat),
                 SteadySeconds = parse.GetValue(steady),

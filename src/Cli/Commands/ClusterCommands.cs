@@ -27,8 +27,9 @@ internal static class ClusterCommands
     }
 
     /// <summary>
-    /// `jvpn cluster drain NODE`: planned maintenance (docs/cluster.md "Drain"). Writes a drain request for NODE
-    /// into the store; the node sees it within one heartbeat, tells each client which node to go to
+    /// `jvpn cluster drain NODE`: planned maintenance (docs/cluster.md "Drain"). Checks that NODE is alive (two
+    /// heartbeat readings NodeTtl apart, as `jvpn cluster status`), then writes a drain request for NODE into the
+    /// store; the node sees it within one poll (250 ms), tells each client which node to go to
     /// (SESSION_MOVE), releases its sessions, and exits once they moved (at most about 5 s). `--wait` follows
     /// the sessions in the store until every one has another owner and prints each move.
     /// </summary>
@@ -47,23 +48,40 @@ internal static class ClusterCommands
 
     private static int Drain(string nodeId, string? storeArg, string? configArg, bool wait, int timeoutSeconds)
     {
-        int rc = Open("drain", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out _);
+        int rc = Open("drain", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out TunnelConfig? cfg);
         if (opened is null)
         {
             return rc;
         }
         using ISessionStore store = opened;
-        IReadOnlyList<ClusterNodeInfo>? listed = store.ListNodes();
-        if (listed is null)
+        // Only a live node reads drain requests: judge liveness as the nodes do (docs/cluster.md "Node liveness"),
+        // from two readings of the heartbeats NodeTtl apart, so a stopped node is refused instead of waiting
+        // for a request nobody takes.
+        long nodeTtl = NodeTtlOf(cfg, url);
+        if (ReadLiveness(store, nodeTtl) is not { } judged)
         {
             Console.Error.WriteLine($"jvpn cluster drain: store {url} did not answer the node listing; nothing changed, try again");
             return ExitCodes.Failure;
         }
-        List<ClusterNodeInfo> nodes = [.. listed.Where(n => StoreRecordCheck.NodeProblem(n) is null)];
-        if (!nodes.Any(n => string.Equals(n.NodeId, nodeId, StringComparison.Ordinal)))
+        judged.RemoveAll(n => StoreRecordCheck.NodeProblem(n.Node) is not null);
+        List<ClusterNodeInfo> live = [.. judged.Where(n => n.Alive).Select(n => n.Node)];
+        string liveList = live.Count == 0 ? "(none)" : string.Join(", ", live.Select(n => n.NodeId));
+        int found = judged.FindIndex(n => string.Equals(n.Node.NodeId, nodeId, StringComparison.Ordinal));
+        if (found < 0)
         {
-            string live = nodes.Count == 0 ? "(none)" : string.Join(", ", nodes.Select(n => n.NodeId));
-            Console.Error.WriteLine($"jvpn cluster drain: '{nodeId}' is not a live node of store {url}; live nodes: {live}");
+            Console.Error.WriteLine($"jvpn cluster drain: '{nodeId}' is not a live node of store {url}; live nodes: {liveList}");
+            return ExitCodes.Failure;
+        }
+        (ClusterNodeInfo Node, bool Alive) target = judged[found];
+        if (!target.Alive)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"jvpn cluster drain: '{nodeId}' is not alive (its heartbeat did not advance within NodeTtl {nodeTtl} ms): nothing to drain, its clients fail over on their own; live nodes: {liveList}"));
+            return ExitCodes.Failure;
+        }
+        if (target.Node.Draining)
+        {
+            Console.Error.WriteLine($"jvpn cluster drain: '{nodeId}' is already draining; follow it with `jvpn cluster status`");
             return ExitCodes.Failure;
         }
         long start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -158,6 +176,37 @@ internal static class ClusterCommands
         return ExitCodes.Ok;
     }
 
+    /// <summary>The config's [Jumping] NodeTtl when it names a valid one, else the store URL's (its default).</summary>
+    private static long NodeTtlOf(TunnelConfig? cfg, StoreUrl url) =>
+        cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)
+            && JumpingVpn.Control.Policy.SessionPolicyParser.TryParseDuration(ttlText, out long ttl, out _) && ttl >= ClusterCoordinator.MinNodeTtlMs
+            ? ttl : url.NodeTtlMs;
+
+    /// <summary>
+    /// Every node's heartbeat record with its liveness judged as the nodes judge it (docs/cluster.md "Node
+    /// liveness"): two readings <paramref name="nodeTtl"/> apart, a node whose beat did not change is dead. Null
+    /// when the store did not answer the second reading.
+    /// </summary>
+    private static List<(ClusterNodeInfo Node, bool Alive)>? ReadLiveness(ISessionStore store, long nodeTtl)
+    {
+        IReadOnlyList<ClusterNodeInfo> first = store.ListNodes() ?? [];
+        Thread.Sleep(TimeSpan.FromMilliseconds(nodeTtl));
+        IReadOnlyList<ClusterNodeInfo>? second = store.ListNodes();
+        if (second is null)
+        {
+            return null;
+        }
+        var liveness = new NodeLiveness(nodeTtl, ClusterCoordinator.DefaultBeatEveryMs);
+        liveness.Observe(first, 0);
+        liveness.Observe(second, nodeTtl);
+        var judged = new List<(ClusterNodeInfo Node, bool Alive)>(second.Count);
+        foreach (ClusterNodeInfo n in second)
+        {
+            judged.Add((n, liveness.Judge(n.NodeId, n.NodeEpoch, nodeTtl).Kind == LivenessKind.Alive));
+        }
+        return judged;
+    }
+
     private static int Status(string? storeArg, string? configArg, bool json)
     {
         int rc = Open("status", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out TunnelConfig? cfg);
@@ -169,20 +218,12 @@ internal static class ClusterCommands
         bool up = store.Ping(out double latency);
         // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
         // carry terminal escapes), only counted. Node liveness needs two readings NodeTtl apart.
-        long nodeTtl = cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)
-            && JumpingVpn.Control.Policy.SessionPolicyParser.TryParseDuration(ttlText, out long ttl, out _) && ttl >= ClusterCoordinator.MinNodeTtlMs
-            ? ttl : url.NodeTtlMs;
-        IReadOnlyList<ClusterNodeInfo> first = store.ListNodes() ?? [];
-        Thread.Sleep(TimeSpan.FromMilliseconds(nodeTtl));
-        IReadOnlyList<ClusterNodeInfo>? second = store.ListNodes();
-        if (second is null)
+        long nodeTtl = NodeTtlOf(cfg, url);
+        if (ReadLiveness(store, nodeTtl) is not { } judged)
         {
             Console.Error.WriteLine($"jvpn cluster status: store {url} stopped answering while reading node heartbeats");
             return ExitCodes.Failure;
         }
-        var liveness = new NodeLiveness(nodeTtl, ClusterCoordinator.DefaultBeatEveryMs);
-        liveness.Observe(first, 0);
-        liveness.Observe(second, nodeTtl);
         IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();
         List<OwnershipRecord> sessions = [.. allSessions.Where(s => StoreRecordCheck.Problem(s) is null)];
         int malformed = allSessions.Count - sessions.Count;
@@ -191,9 +232,8 @@ internal static class ClusterCommands
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {malformed} malformed store entries"));
         }
         var nodes = new List<(ClusterNodeInfo Node, bool Alive, int Owned)>();
-        foreach (ClusterNodeInfo n in second)
+        foreach ((ClusterNodeInfo n, bool alive) in judged)
         {
-            bool alive = liveness.Judge(n.NodeId, n.NodeEpoch, nodeTtl).Kind == LivenessKind.Alive;
             nodes.Add((n, alive, sessions.Count(s => s.OwnerNode == n.NodeId && s.OwnerNodeEpoch == n.NodeEpoch && !s.Released)));
         }
         if (json)

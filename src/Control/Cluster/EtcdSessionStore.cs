@@ -163,6 +163,28 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         return s.Record is { } rec ? new StoreResult(StoreStatus.Ok, rec, now) : new StoreResult(StoreStatus.NotFound, null, now);
     });
 
+    /// <summary>Reads sent concurrently on the one gRPC channel (at most <see cref="BatchParallelism"/> in flight).</summary>
+    public IReadOnlyList<StoreResult> ReadMany(IReadOnlyList<SessionId> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var results = new StoreResult[ids.Count];
+        Parallel.For(0, ids.Count, new ParallelOptions { MaxDegreeOfParallelism = BatchParallelism }, i => results[i] = Read(ids[i]));
+        return results;
+    }
+
+    /// <summary>Releases (each its own read and compare-on-mod-revision transaction) sent concurrently, at most <see cref="BatchParallelism"/> in flight.</summary>
+    public IReadOnlyList<StoreResult> ReleaseMany(IReadOnlyList<ReleaseRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var results = new StoreResult[requests.Count];
+        Parallel.For(0, requests.Count, new ParallelOptions { MaxDegreeOfParallelism = BatchParallelism },
+            i => results[i] = Release(requests[i].Id, requests[i].Node, requests[i].NodeEpoch, requests[i].Epoch));
+        return results;
+    }
+
+    /// <summary>Calls of one batch in flight at once: enough to hide the round trip, few enough to leave the node's other store calls room.</summary>
+    private const int BatchParallelism = 16;
+
     public StoreResult CompareAndSwap(ulong expectedVersion, OwnershipRecord next, long tombstoneMs)
     {
         ArgumentNullException.ThrowIfNull(next);

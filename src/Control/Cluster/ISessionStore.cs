@@ -50,6 +50,37 @@ public interface ISessionStore : IDisposable
     /// <summary>Marks the session released (a stopping or draining node) iff the owner is still (node, node epoch, epoch).</summary>
     StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch);
 
+    /// <summary>
+    /// <see cref="Read"/> for many sessions at once (a draining node's check round, docs/cluster.md "Drain"): one
+    /// result per id, in order. Stores that can pipeline send them together instead of one round trip each.
+    /// </summary>
+    IReadOnlyList<StoreResult> ReadMany(IReadOnlyList<SessionId> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var results = new StoreResult[ids.Count];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            results[i] = Read(ids[i]);
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// <see cref="Release"/> for many sessions at once (a draining node, docs/cluster.md "Drain"): one result per
+    /// request, in order, each with <see cref="Release"/>'s condition. Stores that can pipeline send them together.
+    /// </summary>
+    IReadOnlyList<StoreResult> ReleaseMany(IReadOnlyList<ReleaseRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var results = new StoreResult[requests.Count];
+        for (int i = 0; i < requests.Count; i++)
+        {
+            ReleaseRequest r = requests[i];
+            results[i] = Release(r.Id, r.Node, r.NodeEpoch, r.Epoch);
+        }
+        return results;
+    }
+
     /// <summary>Live records (tombstones excluded), for `jvpn cluster status`.</summary>
     IReadOnlyList<OwnershipRecord> ListSessions();
 
@@ -86,3 +117,6 @@ public interface ISessionStore : IDisposable
     /// <summary>True once when a live drain request for <paramref name="node"/> exists: reads and removes it in one atomic step.</summary>
     bool TakeDrainRequest(string node);
 }
+
+/// <summary>One session of a batched release: release <see cref="Id"/> iff still owned by (<see cref="Node"/>, <see cref="NodeEpoch"/>, <see cref="Epoch"/>).</summary>
+public readonly record struct ReleaseRequest(SessionId Id, string Node, ulong NodeEpoch, ulong Epoch);

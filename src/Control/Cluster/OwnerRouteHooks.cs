@@ -18,7 +18,10 @@ namespace JumpingVpn.Control.Cluster;
 /// %i = interface, %% = a literal %. Every value is validated first (inner addresses arrive from the
 /// store, which is untrusted input): a value that is not an IP prefix or session id runs nothing.
 /// Commands run in order on one background thread, never on the packet or control path, each bounded by
-/// the hook timeout.
+/// the hook timeout. That thread first starts one harmless process (`true`) when a hook is configured: a
+/// process's first child costs 50-90 ms more than later ones (measured on the 2-vCPU test VM), and the first
+/// hook of a node is the OwnerUp that return traffic waits for after a failover or drain (docs/cluster.md
+/// "Owner hooks").
 /// </summary>
 public sealed class OwnerRouteHooks : IDisposable
 {
@@ -31,6 +34,7 @@ public sealed class OwnerRouteHooks : IDisposable
     private long _run;
     private long _failed;
     private long _refused;
+    private readonly ManualResetEventSlim _warm = new(false);
 
     public OwnerRouteHooks(string? ownerUp, string? ownerDown, string interfaceName, string nodeId, ILogger logger, TimeSpan? timeout = null)
     {
@@ -62,6 +66,12 @@ public sealed class OwnerRouteHooks : IDisposable
 
     /// <summary>Hook calls refused because a value was not a valid session id or IP prefix (nothing ran).</summary>
     public long ValuesRefused => Interlocked.Read(ref _refused);
+
+    /// <summary>Set once the worker has started its warm-up process (or had none to start) and takes hooks.</summary>
+    public WaitHandle WarmedUp => _warm.WaitHandle;
+
+    /// <summary>How long the warm-up process took (ms); -1 when none ran (no hook, or no `true` on PATH).</summary>
+    public double WarmUpMs { get; private set; } = -1;
 
     public void Up(string sessionId, string innerAddresses) => Enqueue(_up, sessionId, innerAddresses);
 
@@ -210,6 +220,7 @@ public sealed class OwnerRouteHooks : IDisposable
 
     private void Work()
     {
+        WarmUp();
         foreach (string[] argv in _queue.GetConsumingEnumerable())
         {
             string shown = string.Join(' ', argv);
@@ -235,11 +246,40 @@ public sealed class OwnerRouteHooks : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts `true` once (where PATH has one), so the process machinery's first-use cost is paid at start-up instead of by the first
+    /// OwnerUp. Not counted as a hook; a failure only costs the warm-up.
+    /// </summary>
+    private void WarmUp()
+    {
+        try
+        {
+            if ((_up is not null || _down is not null) && ExternalCommand.FindOnPath("true") is { } program)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _ = ExternalCommand.Run(program, [], timeout: _timeout);
+                WarmUpMs = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or PlatformException)
+        {
+            _logger.LogDebug("cluster: owner hook warm-up failed: {Error}", ex.Message);
+        }
+        finally
+        {
+            _warm.Set();
+        }
+    }
+
     /// <summary>Runs what is queued (each command within the hook timeout), then stops the worker.</summary>
     public void Dispose()
     {
         _queue.CompleteAdding();
         _worker.Join(TimeSpan.FromSeconds(5));
         _queue.Dispose();
+        if (!_worker.IsAlive)
+        {
+            _warm.Dispose(); // a worker still inside a timed-out hook sets it no more, but must not find it disposed
+        }
     }
 }

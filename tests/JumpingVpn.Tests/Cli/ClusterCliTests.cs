@@ -73,14 +73,54 @@ public sealed class ClusterCliTests
         LastReason = JumpingVpn.Control.Sessions.ReasonCode.HandshakeOk,
     };
 
+    /// <summary>Plays live nodes: beats each every 100 ms (NodeTtl is 1 s) until disposed.</summary>
+    private sealed class Beating : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _task;
+
+        public Beating(ISessionStore store, params string[] nodes)
+        {
+            (string Id, ulong Epoch)[] registered = [.. nodes.Select(n => (n, store.RegisterNode(n)))];
+            foreach ((string id, ulong epoch) in registered)
+            {
+                Assert.True(store.Heartbeat(new ClusterNodeInfo(id, epoch, 1, "192.0.2.1:51820", false, 0)));
+            }
+            _task = Task.Run(async () =>
+            {
+                for (ulong beat = 2; !_stop.IsCancellationRequested; beat++)
+                {
+                    foreach ((string id, ulong epoch) in registered)
+                    {
+                        store.Heartbeat(new ClusterNodeInfo(id, epoch, beat, "192.0.2.1:51820", false, 0));
+                    }
+                    try
+                    {
+                        await Task.Delay(100, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _task.Wait(TimeSpan.FromSeconds(5));
+            _stop.Dispose();
+        }
+    }
+
     [Fact]
     public void Cluster_drain_of_an_unknown_node_fails_with_the_live_nodes_listed()
     {
         Requirements.EnsureTools("redis-server");
         using RedisServer redis = RedisServer.StartNew();
         using ISessionStore store = redis.StoreUrl("drain1", timeout: "5s").Open();
-        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", store.RegisterNode("node-a"), 1, "192.0.2.1:51820", false, 0)));
-        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-b", store.RegisterNode("node-b"), 1, "192.0.2.2:51820", false, 0)));
+        using var beating = new Beating(store, "node-a", "node-b");
 
         CommandResult r = JvpnWithPassword(redis.Password, "cluster", "drain", "node-z", "--store", redis.Url("drain1"));
 
@@ -92,13 +132,31 @@ public sealed class ClusterCliTests
     }
 
     [Fact]
+    public void Cluster_drain_of_a_node_whose_heartbeat_stopped_is_refused_in_one_line_and_writes_no_request()
+    {
+        Requirements.EnsureTools("redis-server");
+        using RedisServer redis = RedisServer.StartNew();
+        using ISessionStore store = redis.StoreUrl("drain3", timeout: "5s").Open();
+        using var beating = new Beating(store, "node-b");
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", store.RegisterNode("node-a"), 7, "192.0.2.1:51820", false, 0))); // then silent
+
+        CommandResult r = JvpnWithPassword(redis.Password, "cluster", "drain", "node-a", "--store", redis.Url("drain3"));
+
+        Assert.Equal(1, r.ExitCode);
+        string line = Assert.Single(r.StandardError.Trim().Split('\n'));
+        Assert.Contains("'node-a' is not alive", line, StringComparison.Ordinal);
+        Assert.Contains("live nodes: node-b", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.StandardError, StringComparison.Ordinal);
+        Assert.False(store.TakeDrainRequest("node-a"));
+    }
+
+    [Fact]
     public async Task Cluster_drain_wait_writes_the_request_and_reports_each_session_once_another_node_owns_it()
     {
         Requirements.EnsureTools("redis-server");
         using RedisServer redis = RedisServer.StartNew();
         using ISessionStore store = redis.StoreUrl("drain2", timeout: "5s").Open();
-        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", store.RegisterNode("node-a"), 1, "192.0.2.1:51820", false, 0)));
-        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-b", store.RegisterNode("node-b"), 1, "192.0.2.2:51820", false, 0)));
+        using var beating = new Beating(store, "node-a", "node-b");
         Assert.True(SessionId.TryParse("0123456789abcdef0123456789abcdef", out SessionId id));
         OwnershipRecord created = store.Create(Owned(id, "node-a") with { OwnerNodeEpoch = store.ListNodes()!.Single(n => n.NodeId == "node-a").NodeEpoch }).Current!;
 

@@ -9,30 +9,43 @@ namespace JumpingVpn.Tests.EndToEnd;
 /// Redis and on etcd: the owner of a client's session is drained (`jvpn cluster drain NODE`, or SIGTERM) while
 /// the client pings every 20 ms through it; the node tells the client where to go (SESSION_MOVE), releases the
 /// session, and exits; the client resumes on another node with the same session id, contiguous versions and
-/// a gap of at most 100 ms, and the store names exactly one owner.
+/// a gap of at most 100 ms (return traffic by NAT at the nodes; with OwnerUp hooks the route change adds to
+/// it), and the store names exactly one owner.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ClusterDrainTests
 {
     /// <summary>
-    /// The bound asserted here. The goal is 100 ms (docs/cluster.md "Drain"); on the shared 2-vCPU test VM the
-    /// move measured 84-125 ms after SIGTERM and 117-283 ms after `jvpn cluster drain --wait` (that CLI starts
-    /// up and polls on the same two CPUs at the moment of the move). Much of it is the router's OwnerUp hook (a
-    /// spawned `ip route replace`) this topology needs for return traffic, plus the 20 ms ping resolution. 500 ms
-    /// still fails a drain that falls back to the client's own failover (path_dead, 1 s).
+    /// The bound asserted with return traffic by NAT at the nodes: the goal, 100 ms (docs/cluster.md "Drain"),
+    /// measured as the longest time between two replies of the client's 20 ms ping around the moment it heard
+    /// SESSION_MOVE.
     /// </summary>
-    private static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// With return traffic routed by the nodes' OwnerUp hooks, replies also wait for the new owner's spawned
+    /// `ip route replace`: 5-10 ms on an idle machine, 150-250 ms on the shared 2-vCPU VM at load average 35
+    /// (docs/cluster.md "Drain"). This bound still fails a drain that falls back to the client's own failover
+    /// (path_dead, 1 s).
+    /// </summary>
+    private static readonly TimeSpan MaxGapWithHooks = TimeSpan.FromMilliseconds(500);
 
     [Theory]
-    [InlineData("redis", false)]
-    [InlineData("redis", true)]
-    [InlineData("etcd", false)]
-    [InlineData("etcd", true)]
-    public void Draining_the_owner_moves_the_client_to_another_node_at_once_and_the_node_exits(string store, bool sigterm)
+    [InlineData("redis", false, true)]
+    [InlineData("redis", true, true)]
+    [InlineData("etcd", false, true)]
+    [InlineData("etcd", true, true)]
+    [InlineData("redis", true, false)]
+    public void Draining_the_owner_moves_the_client_to_another_node_at_once_and_the_node_exits(string store, bool sigterm, bool nat)
     {
-        Requirements.Ensure(["jvpn", "wg", "ping", .. (store == "etcd" ? new[] { "etcd", "etcdctl" } : ["redis-server"])]);
+        Requirements.Ensure(["jvpn", "wg", "ping", "nft", .. (store == "etcd" ? new[] { "etcd", "etcdctl" } : ["redis-server"])]);
         using ClusterTopology t = ClusterTopology.Create(3, store);
+        if (nat)
+        {
+            t.MasqueradeAtNodes();
+        }
+        TimeSpan bound = nat ? MaxGap : MaxGapWithHooks;
         for (int i = 1; i <= 3; i++)
         {
             t.StartNode(i);
@@ -70,8 +83,11 @@ public sealed class ClusterDrainTests
             DateTimeOffset movedAt = MoveHeardAt(ClusterTopology.Events(client)) ?? drainedAt;
             TimeSpan worst = LongestGapAround(gap, movedAt);
             TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
-                $"{store} {(sigterm ? "SIGTERM" : "jvpn cluster drain")} of the owner at +{(drainedAt - gap.StartedAt).TotalSeconds:0.00} s, client moved at +{(movedAt - gap.StartedAt).TotalSeconds:0.00} s: gap around the move {worst.TotalMilliseconds:0} ms; 20 ms ping: {gap}\n{drainOutput}"));
-            Assert.True(worst <= MaxGap, $"gap {worst.TotalMilliseconds:0} ms after the drain (goal {MaxGap.TotalMilliseconds:0} ms): {gap}{context}");
+                $"{store} {(sigterm ? "SIGTERM" : "jvpn cluster drain")} ({(nat ? "NAT at the nodes" : "OwnerUp hooks")}) of the owner at +{(drainedAt - gap.StartedAt).TotalSeconds:0.00} s, client moved at +{(movedAt - gap.StartedAt).TotalSeconds:0.00} s: gap around the move {worst.TotalMilliseconds:0} ms; 20 ms ping: {gap}\n{drainOutput}"));
+            double heard = movedAt.ToUnixTimeMilliseconds() / 1000.0;
+            TunnelScenarios.Log("ping replies around the move (ms from the client hearing SESSION_MOVE): " + string.Join(" ",
+                gap.ReplyTimes.Where(r => Math.Abs(r - heard) < 0.3).Select(r => ((r - heard) * 1000).ToString("+0;-0", CultureInfo.InvariantCulture))));
+            Assert.True(worst <= bound, $"gap {worst.TotalMilliseconds:0} ms after the drain (bound {bound.TotalMilliseconds:0} ms): {gap}{context}");
 
             SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));
             Assert.Equal(before.Id, after.Id);

@@ -96,6 +96,32 @@ internal sealed class ClusterTopology : IDisposable
         Etcd?.Start();
     }
 
+    /// <summary>
+    /// Return traffic by NAT instead of owner hooks: every node masquerades the clients' inner traffic to its own
+    /// address (the usual VPN server toward the internet), so replies come back to the node that forwarded the
+    /// request, and the nodes run no OwnerUp/OwnerDown. Call before starting nodes. A test of the session
+    /// protocol's own gap uses it: with hooks, return traffic also waits for a spawned `ip route replace`
+    /// (docs/cluster.md "Drain" has both).
+    /// </summary>
+    public void MasqueradeAtNodes()
+    {
+        foreach (NetNs node in NodeNamespaces)
+        {
+            RouterNamespace.Nft(node, """
+                table ip jvcluster {
+                    chain post {
+                        type nat hook postrouting priority 100; policy accept;
+                        ip saddr 10.77.0.0/24 oifname "veth0" masquerade
+                    }
+                }
+                """);
+        }
+        Masquerading = true;
+    }
+
+    /// <summary>True after <see cref="MasqueradeAtNodes"/>: nodes start without owner hooks.</summary>
+    public bool Masquerading { get; private set; }
+
     public static string NodeV4(int i) => string.Create(CultureInfo.InvariantCulture, $"10.62.{i}.2");
 
     /// <summary>The topology with <paramref name="nodeCount"/> nodes on a <paramref name="store"/> (`redis` or `etcd`) on the router.</summary>
@@ -172,19 +198,23 @@ internal sealed class ClusterTopology : IDisposable
     public JvpnPeer StartNode(int i)
     {
         string ip = Binaries.Find("ip");
+        var jumping = new Dictionary<string, string>
+        {
+            ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
+            ["Store"] = StoreUrl,
+            ["StorePasswordFile"] = StorePasswordFile,
+            ["AdvertiseEndpoint"] = NodeV4(i) + ":" + Port.ToString(CultureInfo.InvariantCulture),
+        };
+        if (!Masquerading)
+        {
+            jumping["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}";
+            jumping["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}";
+        }
         var config = new TunnelConfig(ServerKey.PrivateKey, ["10.77.0.1/24"],
             [new TunnelPeerConfig(ClientKey.PublicKey, [ClientInnerV4 + "/32"]),
                 .. ExtraClientKeys.Select((k, j) => new TunnelPeerConfig(k.PublicKey, [ExtraClientInnerV4(j + 1) + "/32"]))],
             ListenPort: Port,
-            Jumping: new Dictionary<string, string>
-            {
-                ["NodeId"] = "node-" + i.ToString(CultureInfo.InvariantCulture),
-                ["Store"] = StoreUrl,
-                ["StorePasswordFile"] = StorePasswordFile,
-                ["AdvertiseEndpoint"] = NodeV4(i) + ":" + Port.ToString(CultureInfo.InvariantCulture),
-                ["OwnerUp"] = $"{ip} -n {Router.Name} route replace %a via {NodeV4(i)}",
-                ["OwnerDown"] = $"{ip} -n {Router.Name} route del %a via {NodeV4(i)}",
-            });
+            Jumping: jumping);
         JvpnPeer node = JvpnPeer.Start(NodeNamespaces[i - 1], config);
         if (_nodes.Remove(i, out JvpnPeer? old))
         {

@@ -358,32 +358,61 @@ internal sealed class ClusterOwnership : ISessionOwnership
     }
 
     /// <summary>
-    /// Hands a session back for a drain (docs/cluster.md "Drain"): release it in the store so the
-    /// node its client goes to can acquire it at once, then stop forwarding and answering it here (as a fence
-    /// does). Forwarding goes on only for the duration of the release call, before the client has been told
-    /// to move, so no other node can hold the session yet. Returns the store's answer to the release.
+    /// Hands sessions back for a drain (docs/cluster.md "Drain"): releases them in the store in one batch
+    /// (<see cref="ISessionStore.ReleaseMany"/>, pipelined) so the nodes their clients go to can acquire them at
+    /// once, then stops forwarding and answering each here (as a fence does). Forwarding goes on only for the
+    /// duration of the batch, before the clients have been told to move, so no other node can hold a session
+    /// yet; it does not go on after the release, because return traffic from this node after the client's
+    /// handshake with its new node still decrypts there (the previous keypair) and would point the client's
+    /// endpoint back here. Returns the store's answer per session, in order.
     /// </summary>
-    public StoreStatus ReleaseForDrain(ServerSession s, string target)
+    public StoreStatus[] ReleaseForDrain(IReadOnlyList<(ServerSession Session, string Target)> batch)
     {
-        ArgumentNullException.ThrowIfNull(s);
-        bool held = _cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && !owned.Lost;
-        // Forget releases in the store (counted there); a session not held any more has nothing to release.
-        StoreStatus released = held ? _cluster.Forget(s.Slot.Id, release: true).Status : StoreStatus.OwnershipConflict;
-        _sessions.ForgetId(s.Slot.Id);
-        _sessions.RemoveIfCurrent(s);
-        if (!_sessions.Contains(s.Peer))
+        ArgumentNullException.ThrowIfNull(batch);
+        var statuses = new StoreStatus[batch.Count];
+        var requests = new List<ReleaseRequest>(batch.Count);
+        var slots = new List<int>(batch.Count);
+        for (int i = 0; i < batch.Count; i++)
         {
-            _context.Device.AllowedIps.RemoveAll(s.Peer);
+            SessionId id = batch[i].Session.Slot.Id;
+            statuses[i] = StoreStatus.OwnershipConflict; // a session not held any more has nothing to release
+            if (_cluster.TryGetOwned(id, out OwnedSession owned) && !owned.Lost)
+            {
+                requests.Add(new ReleaseRequest(id, _cluster.NodeId, owned.NodeEpoch, owned.Epoch));
+                slots.Add(i);
+            }
+            _cluster.Forget(id, release: false);
         }
-        _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
-        SessionSnapshot snap = s.Slot.Snapshot();
-        _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
+        if (requests.Count > 0)
         {
-            w.WriteString("owner_node_id", _cluster.NodeId);
-            w.WriteString("target_node_id", target);
-            w.WriteString("release", released == StoreStatus.Ok ? "OK" : released.ToString());
-        });
-        return released;
+            IReadOnlyList<StoreResult> results = _cluster.Store.ReleaseMany(requests);
+            for (int j = 0; j < slots.Count; j++)
+            {
+                StoreStatus status = j < results.Count ? results[j].Status : StoreStatus.Unavailable;
+                _cluster.CountStoreResult(status);
+                statuses[slots[j]] = status;
+            }
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            (ServerSession s, string target) = batch[i];
+            StoreStatus released = statuses[i];
+            _sessions.ForgetId(s.Slot.Id);
+            _sessions.RemoveIfCurrent(s);
+            if (!_sessions.Contains(s.Peer))
+            {
+                _context.Device.AllowedIps.RemoveAll(s.Peer);
+            }
+            _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
+            SessionSnapshot snap = s.Slot.Snapshot();
+            _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
+            {
+                w.WriteString("owner_node_id", _cluster.NodeId);
+                w.WriteString("target_node_id", target);
+                w.WriteString("release", released == StoreStatus.Ok ? "OK" : released.ToString());
+            });
+        }
+        return statuses;
     }
 
     private void Unfence(ServerSession? s, OwnedSession owned, Peer? peer = null)

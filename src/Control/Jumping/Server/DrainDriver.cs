@@ -8,8 +8,9 @@ namespace JumpingVpn.Control.Jumping.Server;
 
 /// <summary>
 /// Carries out a <see cref="NodeDrain"/> on a cluster node (docs/cluster.md "Drain"): reads the live nodes from the
-/// store, releases each session (<see cref="ClusterOwnership.ReleaseForDrain"/>), sends SESSION_MOVE through the
-/// session's WireGuard tunnel (so it is authenticated), asks the store who owns the session now, and returns
+/// store, releases the sessions of each step in one pipelined batch (<see cref="ClusterOwnership.ReleaseForDrain"/>),
+/// sends SESSION_MOVE through each session's WireGuard tunnel (so it is authenticated), asks the store in one
+/// batched read per check round who owns the sessions still moving, and returns
 /// when the drain core says the node may exit. Stepped by the thread that asked for the drain (the drain-request
 /// watch or shutdown, <see cref="JumpingNode.Drain"/>), never by the receive thread; the store calls it makes are
 /// the drain's own.
@@ -40,6 +41,9 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
 
     private readonly Dictionary<SessionId, ServerSession> _sessions = [];
     private readonly List<DrainAction> _actions = [];
+    private readonly List<(ServerSession Session, string Target)> _releases = [];
+    private readonly List<ServerSession> _checks = [];
+    private readonly List<SessionId> _checkIds = [];
     private NodeDrain? _drain;
     private long _startMs;
 
@@ -79,30 +83,40 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
         long now = context.NowMs();
         _actions.Clear();
         drain.Tick(cutShort ? now + long.MaxValue / 4 : now, _actions); // cut short: as if every bound had passed
+        // Releases first, as one pipelined batch, so each session is released before its SESSION_MOVE leaves.
+        _releases.Clear();
+        _checks.Clear();
+        foreach (DrainAction a in _actions)
+        {
+            if (_sessions.TryGetValue(a.Session, out ServerSession? s))
+            {
+                if (a.Step == DrainStep.Release)
+                {
+                    _releases.Add((s, a.Target?.NodeId ?? ""));
+                }
+                else if (a.Step == DrainStep.CheckMoved)
+                {
+                    _checks.Add(s);
+                }
+            }
+        }
+        if (_releases.Count > 0)
+        {
+            ownership.ReleaseForDrain(_releases);
+        }
         Span<byte> frame = stackalloc byte[SessionMoveFrame.Size + 16];
         foreach (DrainAction a in _actions)
         {
-            if (a.Step == DrainStep.Exit || !_sessions.TryGetValue(a.Session, out ServerSession? s))
+            if (a.Step == DrainStep.SendMove && _sessions.TryGetValue(a.Session, out ServerSession? s))
             {
-                continue;
+                int n = new SessionMoveFrame(s.Slot.Id, s.Slot.Snapshot().StateVersion, ReasonCode.NodeDrain, a.Target?.Endpoint).Write(frame);
+                context.Device.SendControl(s.Peer, frame[..n]);
             }
-            switch (a.Step)
-            {
-                case DrainStep.Release:
-                    ownership.ReleaseForDrain(s, a.Target?.NodeId ?? "");
-                    break;
-                case DrainStep.SendMove:
-                    {
-                        int n = new SessionMoveFrame(s.Slot.Id, s.Slot.Snapshot().StateVersion, ReasonCode.NodeDrain, a.Target?.Endpoint).Write(frame);
-                        context.Device.SendControl(s.Peer, frame[..n]);
-                        break;
-                    }
-                case DrainStep.CheckMoved:
-                    Check(cluster, drain, s, now);
-                    break;
-                default:
-                    break;
-            }
+        }
+        if (_checks.Count > 0)
+        {
+            Check(cluster, drain, now);
+            drain.CheckRoundDone(context.NowMs());
         }
         if (drain.Finished)
         {
@@ -112,34 +126,49 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
         return drain.Finished;
     }
 
-    private void Check(ClusterCoordinator cluster, NodeDrain drain, ServerSession s, long now)
+    /// <summary>
+    /// One check round: the records of every session still moving, read in one batch
+    /// (<see cref="ISessionStore.ReadMany"/>); another owner (or no record) means the client arrived elsewhere.
+    /// </summary>
+    private void Check(ClusterCoordinator cluster, NodeDrain drain, long now)
     {
-        StoreResult r = cluster.Read(s.Slot.Id);
-        if (r.Status == StoreStatus.NotFound || r.Status == StoreStatus.Ok && r.Current!.State == SessionState.Terminated)
+        _checkIds.Clear();
+        foreach (ServerSession s in _checks)
         {
-            drain.OnMoved(s.Slot.Id, now);
-            return;
+            _checkIds.Add(s.Slot.Id);
         }
-        if (r.Status != StoreStatus.Ok)
+        IReadOnlyList<StoreResult> results = cluster.Store.ReadMany(_checkIds);
+        for (int i = 0; i < _checks.Count && i < results.Count; i++)
         {
-            return; // store away or malformed: ask again at the next check
-        }
-        OwnershipRecord rec = r.Current!;
-        if (!string.Equals(rec.OwnerNode, cluster.NodeId, StringComparison.Ordinal))
-        {
-            drain.OnMoved(s.Slot.Id, now);
-            context.PublishLine("SESSION_MOVED", s.Slot.Id, rec.StateVersion, w =>
+            ServerSession s = _checks[i];
+            StoreResult r = cluster.Checked(results[i], s.Slot.Id);
+            cluster.CountStoreResult(r.Status);
+            if (r.Status == StoreStatus.NotFound || r.Status == StoreStatus.Ok && r.Current!.State == SessionState.Terminated)
             {
-                w.WriteString("previous_owner_node_id", cluster.NodeId);
-                w.WriteString("owner_node_id", rec.OwnerNode);
-                w.WriteNumber("owner_epoch", rec.OwnerEpoch);
-            });
-        }
-        else if (!rec.Released)
-        {
-            // The release did not reach the store (it was away or slow): release again, under the record's own
-            // (node epoch, owner_epoch) so a newer owner's record is never touched.
-            cluster.CountStoreResult(cluster.Store.Release(s.Slot.Id, cluster.NodeId, rec.OwnerNodeEpoch, rec.OwnerEpoch).Status);
+                drain.OnMoved(s.Slot.Id, now);
+                continue;
+            }
+            if (r.Status != StoreStatus.Ok)
+            {
+                continue; // store away or malformed: ask again at the next round
+            }
+            OwnershipRecord rec = r.Current!;
+            if (!string.Equals(rec.OwnerNode, cluster.NodeId, StringComparison.Ordinal))
+            {
+                drain.OnMoved(s.Slot.Id, now);
+                context.PublishLine("SESSION_MOVED", s.Slot.Id, rec.StateVersion, w =>
+                {
+                    w.WriteString("previous_owner_node_id", cluster.NodeId);
+                    w.WriteString("owner_node_id", rec.OwnerNode);
+                    w.WriteNumber("owner_epoch", rec.OwnerEpoch);
+                });
+            }
+            else if (!rec.Released)
+            {
+                // The release did not reach the store (it was away or slow): release again, under the record's own
+                // (node epoch, owner_epoch) so a newer owner's record is never touched.
+                cluster.CountStoreResult(cluster.Store.Release(s.Slot.Id, cluster.NodeId, rec.OwnerNodeEpoch, rec.OwnerEpoch).Status);
+            }
         }
     }
 }

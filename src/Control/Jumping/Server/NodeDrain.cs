@@ -27,10 +27,21 @@ internal readonly record struct DrainAction(DrainStep Step, SessionId Session, D
 /// <summary>The drain's timing (docs/cluster.md "Drain").</summary>
 internal sealed record DrainLimits
 {
-    /// <summary>SESSION_MOVE repeats this often (UDP may drop one) until the client is seen elsewhere.</summary>
+    /// <summary>
+    /// The first SESSION_MOVE repeats after this (UDP may drop one) until the client is seen elsewhere; each
+    /// further repeat waits twice as long, up to <see cref="MaxRepeatMs"/>, so thousands of moving sessions do
+    /// not flood the uplink with repeats their clients already acted on.
+    /// </summary>
     public long RepeatMs { get; init; } = 40;
 
-    /// <summary>How often the store is asked whether a released session has a new owner.</summary>
+    /// <summary>The longest wait between two repeats of one session's SESSION_MOVE.</summary>
+    public long MaxRepeatMs { get; init; } = 640;
+
+    /// <summary>
+    /// Pause between two check rounds: one round reads every session still moving in one batch
+    /// (<see cref="DrainStep.CheckMoved"/> actions handed out together), the next starts this long after the
+    /// round ended (<see cref="NodeDrain.CheckRoundDone"/>), so the store load follows the store's speed.
+    /// </summary>
     public long CheckMs { get; init; } = 50;
 
     /// <summary>A session whose client has not arrived elsewhere by then is left to the client's own failover.</summary>
@@ -39,15 +50,15 @@ internal sealed record DrainLimits
     /// <summary>The node exits after this even if clients have not all moved.</summary>
     public long TotalBoundMs { get; init; } = 5_000;
 
-    /// <summary>Sessions released per tick: a node with thousands does not hit the store with all at once.</summary>
-    public int ReleasesPerTick { get; init; } = 200;
+    /// <summary>Sessions released per tick, in one batch of pipelined store calls (<see cref="Cluster.ISessionStore.ReleaseMany"/>).</summary>
+    public int ReleasesPerTick { get; init; } = 500;
 }
 
 /// <summary>
 /// Planned removal of a node from the cluster (docs/cluster.md "Drain"), sans-I/O: given the sessions this node
 /// owns and the live nodes, it picks a target node per session (spread evenly, in turn, over the live nodes that
 /// do not drain themselves) and drives each session through release (stop forwarding, release in the store),
-/// SESSION_MOVE repeated every <see cref="DrainLimits.RepeatMs"/>, and a store check until another node owns it;
+/// SESSION_MOVE repeated from <see cref="DrainLimits.RepeatMs"/> on (backing off), and batched store checks until another node owns it;
 /// then the node exits. A session is released before its first SESSION_MOVE leaves, so the node the client goes
 /// to can acquire it at once instead of waiting for this node to be judged dead. Bounded: a session whose client
 /// does not move within <see cref="DrainLimits.MoveBoundMs"/> is given up (its client fails over on silence, the
@@ -60,6 +71,7 @@ internal sealed class NodeDrain
     private readonly Dictionary<SessionId, int> _index = [];
     private readonly long _startMs;
     private int _nextToRelease;
+    private long _nextCheckMs = -1;
     private bool _exited;
 
     public NodeDrain(string self, IReadOnlyList<SessionId> owned, IReadOnlyList<DrainNode> nodes, long nowMs, DrainLimits? limits = null)
@@ -122,8 +134,18 @@ internal sealed class NodeDrain
             _entries[i].State = EntryState.Moved;
             _entries[i].MovedMs = nowMs;
             Moved++;
+            Moving--;
         }
     }
+
+    /// <summary>
+    /// The driver finished the check round handed out by the last <see cref="Tick"/> at <paramref name="nowMs"/>:
+    /// the next round starts <see cref="DrainLimits.CheckMs"/> after that.
+    /// </summary>
+    public void CheckRoundDone(long nowMs) => _nextCheckMs = nowMs + _limits.CheckMs;
+
+    /// <summary>Sessions released and told to move whose client has not been seen elsewhere yet.</summary>
+    public int Moving { get; private set; }
 
     /// <summary>What to do now; call every few ms (the driver's loop) until <see cref="Finished"/>.</summary>
     public void Tick(long nowMs, List<DrainAction> actions)
@@ -147,10 +169,16 @@ internal sealed class NodeDrain
             }
             actions.Add(new DrainAction(DrainStep.SendMove, e.Id, e.Target));
             e.State = EntryState.Moving;
-            e.NextMoveMs = nowMs + _limits.RepeatMs;
-            e.NextCheckMs = nowMs + _limits.CheckMs;
+            e.RepeatEveryMs = _limits.RepeatMs;
+            e.NextMoveMs = nowMs + e.RepeatEveryMs;
+            Moving++;
+            if (_nextCheckMs < 0)
+            {
+                _nextCheckMs = nowMs + _limits.CheckMs;
+            }
         }
         bool pending = _nextToRelease < _entries.Length;
+        bool checkRound = _nextCheckMs >= 0 && nowMs >= _nextCheckMs;
         for (int i = 0; i < _nextToRelease; i++)
         {
             ref Entry e = ref _entries[i];
@@ -167,19 +195,24 @@ internal sealed class NodeDrain
             {
                 e.State = EntryState.GivenUp;
                 GivenUp++;
+                Moving--;
                 continue;
             }
             pending = true;
             if (nowMs >= e.NextMoveMs)
             {
                 actions.Add(new DrainAction(DrainStep.SendMove, e.Id, e.Target));
-                e.NextMoveMs = nowMs + _limits.RepeatMs;
+                e.RepeatEveryMs = Math.Min(e.RepeatEveryMs * 2, Math.Max(_limits.RepeatMs, _limits.MaxRepeatMs));
+                e.NextMoveMs = nowMs + e.RepeatEveryMs;
             }
-            if (nowMs >= e.NextCheckMs)
+            if (checkRound)
             {
                 actions.Add(new DrainAction(DrainStep.CheckMoved, e.Id, e.Target));
-                e.NextCheckMs = nowMs + _limits.CheckMs;
             }
+        }
+        if (checkRound)
+        {
+            _nextCheckMs = nowMs + _limits.CheckMs; // CheckRoundDone moves it on from the round's end
         }
         if (!pending || nowMs - _startMs >= _limits.TotalBoundMs)
         {
@@ -204,6 +237,6 @@ internal sealed class NodeDrain
         public long ReleasedMs = -1;
         public long MovedMs = -1;
         public long NextMoveMs;
-        public long NextCheckMs;
+        public long RepeatEveryMs;
     }
 }

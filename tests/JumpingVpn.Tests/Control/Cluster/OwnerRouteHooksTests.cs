@@ -56,6 +56,30 @@ public sealed class OwnerRouteHooksTests : IDisposable
     }
 
     [Fact]
+    public void The_worker_pays_the_first_process_start_with_a_warm_up_that_is_not_counted_as_a_hook()
+    {
+        Requirements.EnsureTools("sh");
+        string log = Path.Combine(_dir, "log");
+        var hooks = new OwnerRouteHooks($"/bin/sh -c 'echo \"$1\" >> {log}' hook %a", null, "jv0", "node-a", NullLogger.Instance);
+        Assert.True(hooks.WarmedUp.WaitOne(TimeSpan.FromSeconds(10)), "no warm-up");
+        Assert.True(hooks.WarmUpMs >= 0, "the warm-up process did not run");
+        Assert.Equal(0, hooks.CommandsRun);
+        Assert.False(File.Exists(log));
+        hooks.Up(Session, "10.77.0.2/32");
+        hooks.Dispose();
+        Assert.Equal(1, hooks.CommandsRun);
+        Assert.Equal("10.77.0.2/32\n", File.ReadAllText(log));
+    }
+
+    [Fact]
+    public void Without_hooks_no_warm_up_process_starts()
+    {
+        using var hooks = new OwnerRouteHooks(null, null, "jv0", "node-a", NullLogger.Instance);
+        Assert.True(hooks.WarmedUp.WaitOne(TimeSpan.FromSeconds(10)));
+        Assert.Equal(-1, hooks.WarmUpMs);
+    }
+
+    [Fact]
     public void Each_inner_prefix_is_one_argument_and_the_command_runs_once_per_prefix()
     {
         Requirements.EnsureTools("sh");

@@ -172,6 +172,30 @@ public abstract class SessionStoreContract
     }
 
     [Fact]
+    public void A_batched_release_keeps_each_sessions_condition_and_a_batched_read_answers_in_order()
+    {
+        string a = NodeName("a");
+        ulong aEpoch = Beat(a, 9).NodeEpoch;
+        SessionId[] ids = [NewId(), NewId(), NewId(), NewId()];
+        foreach (SessionId id in ids[..3])
+        {
+            Assert.True(Store.Create(NewRecord(id, a, aEpoch)).IsOk);
+        }
+        // ids[1] is asked for under another incarnation (refused), ids[3] does not exist.
+        IReadOnlyList<StoreResult> released = Store.ReleaseMany(
+        [
+            new ReleaseRequest(ids[0], a, aEpoch, 1), new ReleaseRequest(ids[1], a, aEpoch + 1, 1),
+            new ReleaseRequest(ids[2], a, aEpoch, 1), new ReleaseRequest(ids[3], a, aEpoch, 1),
+        ]);
+        Assert.Equal([StoreStatus.Ok, StoreStatus.OwnershipConflict, StoreStatus.Ok, StoreStatus.NotFound], released.Select(r => r.Status));
+
+        IReadOnlyList<StoreResult> read = Store.ReadMany([ids[3], ids[2], ids[1], ids[0]]);
+        Assert.Equal([StoreStatus.NotFound, StoreStatus.Ok, StoreStatus.Ok, StoreStatus.Ok], read.Select(r => r.Status));
+        Assert.Equal([ids[2], ids[1], ids[0]], read.Skip(1).Select(r => r.Current!.Id));
+        Assert.Equal([true, false, true], read.Skip(1).Select(r => r.Current!.Released));
+    }
+
+    [Fact]
     public void A_new_incarnation_takes_its_own_sessions_at_once_and_the_old_node_epoch_cannot_write()
     {
         string a = NodeName("a");

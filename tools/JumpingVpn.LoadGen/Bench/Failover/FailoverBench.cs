@@ -18,7 +18,10 @@ internal sealed record FailoverBenchOptions
     /// <summary>The nodes; the first owns every session and is killed.</summary>
     public required IReadOnlyList<FailoverNode> Nodes { get; init; }
     public required int OwnerPid { get; init; }
-    public required IPAddress Bind { get; init; }
+    /// <summary>Drain node 1 (SIGTERM: it moves its clients with SESSION_MOVE, docs/cluster.md "Drain") instead of killing it.</summary>
+    public bool Drain { get; init; }
+    /// <summary>The clients' source addresses (one socket at least per address; bench/cluster-failover.sh --sources).</summary>
+    public required IReadOnlyList<IPAddress> Sources { get; init; }
     public required string WorkDirectory { get; init; }
     public long HeartbeatMs { get; init; }
     public double SteadySeconds { get; init; } = 10;
@@ -81,7 +84,7 @@ internal sealed class FailoverBench
         {
             clients[i] = new FailoverClient(Order(i, _o.Nodes.Count, _o.Spread), heartbeat);
         }
-        using var driver = new FailoverDriver(sims, clients, [.. _o.Nodes.Select(x => x.Endpoint)], _o.Bind, Math.Min(_o.Sockets, n), heartbeat);
+        using var driver = new FailoverDriver(sims, clients, [.. _o.Nodes.Select(x => x.Endpoint)], _o.Sources, Math.Min(_o.Sockets, n), heartbeat);
         var sw = Stopwatch.StartNew();
         driver.Start();
         _log.WriteLine($"== {n} clients attach to {_o.Nodes[0].Id} (heartbeat {heartbeat} ms, {FailoverDriver.Window} handshakes in flight)");
@@ -97,6 +100,8 @@ internal sealed class FailoverBench
         }
         r.EstablishSeconds = sw.Elapsed.TotalSeconds;
         r.Attached = driver.Attached;
+        r.Sources = _o.Sources.Count;
+        r.Sockets = driver.SocketCount;
         _log.WriteLine($"  {r.Attached}/{n} attached in {r.EstablishSeconds:F1} s ({r.Attached / Math.Max(r.EstablishSeconds, 1e-9):F0} handshake+HELLO/s)");
         if (r.Attached == 0)
         {
@@ -149,11 +154,21 @@ internal sealed class FailoverBench
                 }
             }
         }
-        using (Process owner = Process.GetProcessById(_o.OwnerPid))
+        if (_o.Drain)
         {
-            owner.Kill(); // SIGKILL: no release, no goodbye
+            // SIGTERM: the node drains (releases, SESSION_MOVE to each client), then exits.
+            string kill = JumpingVpn.Platform.ExternalCommand.FindOnPath("kill") ?? "/bin/kill";
+            JumpingVpn.Platform.ExternalCommand.Run(kill, ["-TERM", _o.OwnerPid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            _log.WriteLine($"== drained {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGTERM; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
         }
-        _log.WriteLine($"== killed {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGKILL; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
+        else
+        {
+            using (Process owner = Process.GetProcessById(_o.OwnerPid))
+            {
+                owner.Kill(); // SIGKILL: no release, no goodbye
+            }
+            _log.WriteLine($"== killed {_o.Nodes[0].Id} (pid {_o.OwnerPid}) with SIGKILL; waiting up to {_o.BoundSeconds:F0} s for every session to resume");
+        }
         long endMs = killMs;
         lastLog = 0;
         while (true)
@@ -302,6 +317,9 @@ internal sealed class FailoverBench
         {
             r.TakeoverStoreOpsPerSecond = (b - a) / windowSeconds;
         }
+        r.CookieReplies = driver.CookieReplies;
+        r.Moves = driver.Moves;
+        r.CookieResends = driver.CookieResends;
         List<long> hs;
         lock (driver.HandshakeTimes)
         {

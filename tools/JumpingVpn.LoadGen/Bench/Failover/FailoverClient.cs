@@ -223,6 +223,32 @@ internal sealed class FailoverClient
 
     public void OnKill(long now, int node) => Trace.OnKill(now, node);
 
+    /// <summary>
+    /// SESSION_MOVE from the node this client is attached to (a draining node, docs/cluster.md "Drain"), as the
+    /// client role takes it: the named node if it is in this client's list, else the next one; the version it
+    /// names counts as acknowledged; true when the initiation must go out at once.
+    /// </summary>
+    public bool OnSessionMove(long now, int node, SessionId id, ulong version, int targetNode)
+    {
+        if (State != FailoverClientState.Attached || node != Node || id != SessionId)
+        {
+            return false;
+        }
+        int target = targetNode >= 0 ? Array.IndexOf(_order, targetNode) : -1;
+        _position = target >= 0 && target != _position ? target : (_position + 1) % _order.Length;
+        if (version > AckedVersion)
+        {
+            AckedVersion = version;
+        }
+        Trace.OnSilent(now); // the moment the client left its node
+        _failingOver = true;
+        _firstUnansweredMs = -1;
+        State = FailoverClientState.Handshaking;
+        FailoverHandshakes++;
+        _deadlineMs = now + FailoverSemantics.HandshakeRetryMs;
+        return true;
+    }
+
     /// <summary>A client that never attached before the kill takes no part: it stops trying.</summary>
     public void Abandon() => State = FailoverClientState.Lost;
 

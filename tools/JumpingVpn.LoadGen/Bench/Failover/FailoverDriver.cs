@@ -10,8 +10,10 @@ namespace JumpingVpn.LoadGen.Bench.Failover;
 
 /// <summary>
 /// The I/O half of `jvpn-loadgen failover`: N <see cref="SimClient"/>s (real Noise handshakes and
-/// transport keys) driven by their <see cref="FailoverClient"/> decisions, over a pool of UDP sockets on
-/// the client namespace's address. One receive thread per socket demultiplexes replies by receiver index
+/// transport keys) driven by their <see cref="FailoverClient"/> decisions, over a pool of UDP sockets bound to
+/// the client namespace's source addresses (one, or many: a node limits handshakes per source address under
+/// load, which real clients, each with its own address, do not share). A cookie reply is answered at once
+/// (<see cref="CookieResend"/>). One receive thread per socket demultiplexes replies by receiver index
 /// (client id + 1) and tells the node by the reply's source address; one timer thread polls every client
 /// every <see cref="TickMs"/> and attaches new clients with at most <see cref="Window"/> in flight;
 /// handshake initiations (DH work) are built on the thread pool. The simulated clients share this
@@ -27,6 +29,8 @@ internal sealed class FailoverDriver : IDisposable
     private readonly FailoverClient[] _clients;
     private readonly Socket[] _sockets;
     private readonly SocketAddress[] _nodes;
+    private readonly IPEndPoint[] _nodeEndpoints;
+    private long _moves;
     private readonly Thread[] _receivers;
     private readonly Thread _timer;
     private readonly long _heartbeatMs;
@@ -34,19 +38,27 @@ internal sealed class FailoverDriver : IDisposable
     private int _started;
     private int _attached;
     private long _handshakeResponses;
+    private long _cookieReplies;
+    private readonly CookieResend _cookieResend;
+    private readonly int[] _cookieNode;
 
-    public FailoverDriver(SimClient[] sims, FailoverClient[] clients, IReadOnlyList<IPEndPoint> nodes, IPAddress bind, int socketCount, long heartbeatMs)
+    /// <param name="sources">Local addresses; socket i binds to sources[i % count] (at least one socket per address).</param>
+    public FailoverDriver(SimClient[] sims, FailoverClient[] clients, IReadOnlyList<IPEndPoint> nodes, IReadOnlyList<IPAddress> sources, int socketCount, long heartbeatMs)
     {
         _sims = sims;
         _clients = clients;
         _heartbeatMs = heartbeatMs;
+        _cookieResend = new CookieResend(sims.Length);
+        _cookieNode = new int[sims.Length];
         _nodes = [.. nodes.Select(n => n.Serialize())];
+        _nodeEndpoints = [.. nodes];
+        socketCount = Math.Max(socketCount, sources.Count);
         _sockets = new Socket[socketCount];
         _receivers = new Thread[socketCount];
         for (int i = 0; i < socketCount; i++)
         {
-            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 4 << 20, SendBufferSize = 1 << 20 };
-            s.Bind(new IPEndPoint(bind, 0));
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = sources.Count > 64 ? 256 << 10 : 4 << 20, SendBufferSize = 1 << 20 };
+            s.Bind(new IPEndPoint(sources[i % sources.Count], 0));
             _sockets[i] = s;
             int index = i;
             _receivers[i] = new Thread(() => Receive(index)) { IsBackground = true, Name = $"failover-rx-{i}" };
@@ -59,6 +71,18 @@ internal sealed class FailoverDriver : IDisposable
 
     /// <summary>Handshake responses that installed keys, all nodes, since the start.</summary>
     public long HandshakeResponses => Interlocked.Read(ref _handshakeResponses);
+
+    /// <summary>Cookie replies received (a node under load asking for mac2).</summary>
+    public long CookieReplies => Interlocked.Read(ref _cookieReplies);
+
+    /// <summary>Cookie replies answered at once with an initiation carrying mac2.</summary>
+    public long CookieResends => _cookieResend.Resent;
+
+    /// <summary>SESSION_MOVEs that moved a client (a drained node's).</summary>
+    public long Moves => Interlocked.Read(ref _moves);
+
+    /// <summary>Sockets (and source ports) the clients are spread over.</summary>
+    public int SocketCount => _sockets.Length;
 
     /// <summary>Stopwatch ticks of every handshake response (read after the run: the takeover's handshake rate).</summary>
     public List<long> HandshakeTimes { get; } = [];
@@ -119,7 +143,7 @@ internal sealed class FailoverDriver : IDisposable
         }
     }
 
-    private void Act(int i, FailoverAction a)
+    private void Act(int i, FailoverAction a, bool cookieResend = false)
     {
         SimClient sim = _sims[i];
         FailoverClient c = _clients[i];
@@ -133,6 +157,14 @@ internal sealed class FailoverDriver : IDisposable
             switch (a)
             {
                 case FailoverAction.Handshake:
+                    if (cookieResend && (c.State != FailoverClientState.Handshaking || c.Node != _cookieNode[i]))
+                    {
+                        return; // the handshake moved on (answered, or another node) before the resend was built
+                    }
+                    if (!cookieResend)
+                    {
+                        _cookieResend.OnInitiation(i);
+                    }
                     sim.WriteInitiation(datagram[..MessageLayout.InitiationSize], NowNs(), (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100);
                     n = MessageLayout.InitiationSize;
                     break;
@@ -231,12 +263,23 @@ internal sealed class FailoverDriver : IDisposable
             case MessageLayout.TypeCookieReply when d.Length == MessageLayout.CookieReplySize:
                 {
                     int i = IndexOf(BinaryPrimitives.ReadUInt32LittleEndian(d[MessageLayout.CookieReceiver..]));
-                    if (i >= 0)
+                    if (i < 0)
                     {
-                        lock (_clients[i])
-                        {
-                            _sims[i].ConsumeCookieReply(d, NowNs()); // the next retransmit carries mac2
-                        }
+                        return;
+                    }
+                    Interlocked.Increment(ref _cookieReplies);
+                    bool resend;
+                    lock (_clients[i])
+                    {
+                        FailoverClient c = _clients[i];
+                        resend = _sims[i].ConsumeCookieReply(d, NowNs()) && _cookieResend.OnCookieReply(i, c.State, c.Node, node);
+                        _cookieNode[i] = node;
+                    }
+                    if (resend)
+                    {
+                        // With mac2 now; the DH work off the receive thread, as the timer's initiations.
+                        int index = i;
+                        ThreadPool.UnsafeQueueUserWorkItem(_ => Act(index, FailoverAction.Handshake, cookieResend: true), null);
                     }
                     return;
                 }
@@ -293,6 +336,17 @@ internal sealed class FailoverDriver : IDisposable
                 case ControlFrameType.ReattachReject when ReattachRejectFrame.TryParse(plaintext, out ReattachRejectFrame rej):
                     c.OnRefused(now, rej.Reason, rej.RetryAfterMs, rej.CurrentStateVersion);
                     return;
+                case ControlFrameType.SessionMove when SessionMoveFrame.TryParse(plaintext, out SessionMoveFrame move):
+                    {
+                        int target = move.Target is { } ep ? Array.FindIndex(_nodeEndpoints, e => e.Equals(ep)) : -1;
+                        if (c.OnSessionMove(now, node, move.SessionId, move.StateVersion, target))
+                        {
+                            Interlocked.Increment(ref _moves);
+                            int index = i;
+                            ThreadPool.UnsafeQueueUserWorkItem(_ => Act(index, FailoverAction.Handshake), null);
+                        }
+                        return;
+                    }
                 case ControlFrameType.Terminate when TerminateFrame.TryParse(plaintext, out TerminateFrame t):
                     // To a new session's HELLO the reason says why none was made; to a session, it is over.
                     c.OnRefused(now, t.SessionId.IsNone ? t.Reason : ReasonCode.SessionTerminated, 0);

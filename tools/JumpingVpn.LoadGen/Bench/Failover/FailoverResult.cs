@@ -36,6 +36,14 @@ internal sealed class FailoverResult
     public double TakeoverHandshakesPerSecond { get; set; } = double.NaN;
     public double TakeoverHandshakesPeakPerSecond { get; set; } = double.NaN;
     public double TakeoverCpuBusy { get; set; } = double.NaN;
+    /// <summary>Source addresses and sockets the clients were spread over.</summary>
+    public int Sources { get; set; } = 1;
+    public int Sockets { get; set; }
+    /// <summary>Cookie replies received (whole run) and answered at once with mac2.</summary>
+    public long CookieReplies { get; set; }
+    public long CookieResends { get; set; }
+    /// <summary>Clients moved by SESSION_MOVE (a drain run).</summary>
+    public long Moves { get; set; }
     public int DualOwners { get; set; } = -1;
     public int VersionGaps { get; set; } = -1;
     public int AuditVersionGaps { get; set; } = -1;
@@ -108,6 +116,11 @@ internal sealed class FailoverResult
         Number(w, "steady_store_ops_per_s_per_session", SteadyStoreOpsPerSecondPerSession);
         Number(w, "takeover_handshakes_per_s", TakeoverHandshakesPerSecond);
         Number(w, "takeover_handshakes_peak_per_s", TakeoverHandshakesPeakPerSecond);
+        w.WriteNumber("sources", Sources);
+        w.WriteNumber("sockets", Sockets);
+        w.WriteNumber("cookie_replies", CookieReplies);
+        w.WriteNumber("cookie_resends", CookieResends);
+        w.WriteNumber("session_moves", Moves);
         Number(w, "takeover_cpu_busy_fraction", TakeoverCpuBusy);
         w.WriteNumber("dual_owners", DualOwners);
         w.WriteNumber("version_gaps", VersionGaps);
@@ -171,7 +184,7 @@ internal sealed class FailoverResult
             sb.Append(CultureInfo.InvariantCulture, $"  refusals: {string.Join(", ", RefusalReasons.Select(kv => kv.Key + " " + kv.Value))}; not resumed: {string.Join(", ", Unresumed.Select(kv => kv.Key + " " + kv.Value))}; {MoreThanTwoTransitions} took more than two transitions\n");
         }
         sb.Append(CultureInfo.InvariantCulture, $"  resume p50 {Ms(ResumeP50Ms)} ms, p99 {Ms(ResumeP99Ms)} ms, max {Ms(ResumeMaxMs)} ms; silence detected p50 {Ms(SilentP50Ms)} ms after the kill, resumed p99 {Ms(AfterSilentP99Ms)} ms after that\n");
-        sb.Append(CultureInfo.InvariantCulture, $"  takeover {TakeoverSeconds:F2} s: {Num(TakeoverStoreOpsPerSecond, "F0")} store ops/s, {Num(TakeoverHandshakesPerSecond, "F0")} handshakes/s (peak {Num(TakeoverHandshakesPeakPerSecond, "F0")}/s), CPU busy {Num(TakeoverCpuBusy * 100, "F0")}% of the machine\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  takeover {TakeoverSeconds:F2} s: {Num(TakeoverStoreOpsPerSecond, "F0")} store ops/s, {Num(TakeoverHandshakesPerSecond, "F0")} handshakes/s (peak {Num(TakeoverHandshakesPeakPerSecond, "F0")}/s), CPU busy {Num(TakeoverCpuBusy * 100, "F0")}% of the machine; {Sources} source addresses, {Sockets} sockets; {CookieReplies} cookie replies, {CookieResends} answered at once; {Moves} moved by SESSION_MOVE\n");
         sb.Append(CultureInfo.InvariantCulture, $"  steady: {Num(SteadyStoreOpsPerSecond, "F1")} store ops/s = {Num(SteadyStoreOpsPerSecondPerSession, "F4")} per session\n");
         sb.Append(CultureInfo.InvariantCulture, $"  owners: {string.Join(", ", SessionsPerNode.Select(kv => kv.Key + " " + kv.Value))}; dual owners {DualOwners} ({DualClaimedByTwo} served by two nodes; {Unsettled} still moving, not judged); version gaps {VersionGaps} (client/store), {AuditVersionGaps} (audit, {AuditSessions} sessions); missing from store {MissingFromStore}\n");
         return sb.ToString();

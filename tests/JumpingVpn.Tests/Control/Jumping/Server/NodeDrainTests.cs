@@ -70,7 +70,7 @@ public sealed class NodeDrainTests
                 (a.Step == DrainStep.SendMove ? moves : a.Step == DrainStep.CheckMoved ? checks : []).Add(t);
             }
         }
-        Assert.Equal([40L, 80, 120, 160, 200], moves);
+        Assert.Equal([40L, 120], moves); // backing off: 40, 80, 160 ms between repeats
         Assert.Equal([50L, 100, 150, 200], checks);
 
         d.OnMoved(Id(1), 205);
@@ -140,5 +140,52 @@ public sealed class NodeDrainTests
         List<DrainAction> third = Tick(d, 10);
         Assert.Equal(50, third.Count(a => a.Step == DrainStep.Release));
         Assert.DoesNotContain(third, a => a.Step == DrainStep.Exit);
+    }
+
+    [Fact]
+    public void Repeats_back_off_to_the_longest_interval()
+    {
+        var d = new NodeDrain("node-1", [Id(1)], [Self, Two], 0, new DrainLimits { RepeatMs = 40, MaxRepeatMs = 300, MoveBoundMs = 3_000 });
+        Tick(d, 0);
+        var moves = new List<long>();
+        for (long t = 5; t <= 1_500; t += 5)
+        {
+            if (Tick(d, t).Exists(a => a.Step == DrainStep.SendMove))
+            {
+                moves.Add(t);
+            }
+        }
+        Assert.Equal([40L, 120, 280, 580, 880, 1180, 1480], moves);
+    }
+
+    [Fact]
+    public void A_check_round_reads_every_moving_session_at_once_and_the_next_round_waits_for_the_last_to_end()
+    {
+        var d = new NodeDrain("node-1", Ids(240), [Self, Two, Three], 0, new DrainLimits { ReleasesPerTick = 80, CheckMs = 50 });
+        Tick(d, 0);
+        Tick(d, 5);
+        Tick(d, 10);
+        for (long t = 15; t < 50; t += 5)
+        {
+            Assert.DoesNotContain(Tick(d, t), a => a.Step == DrainStep.CheckMoved);
+        }
+        List<DrainAction> round = Tick(d, 50);
+        Assert.Equal(240, round.Count(a => a.Step == DrainStep.CheckMoved));
+        Assert.Equal(240, round.Where(a => a.Step == DrainStep.CheckMoved).Select(a => a.Session).Distinct().Count());
+
+        // The round took 120 ms (a slow store): the next starts CheckMs after it ended, not on the old schedule.
+        for (int i = 1; i <= 100; i++)
+        {
+            d.OnMoved(Id(i), 170);
+        }
+        d.CheckRoundDone(170);
+        Assert.Equal(140, d.Moving);
+        for (long t = 175; t < 220; t += 5)
+        {
+            Assert.DoesNotContain(Tick(d, t), a => a.Step == DrainStep.CheckMoved);
+        }
+        List<DrainAction> next = Tick(d, 220);
+        Assert.Equal(140, next.Count(a => a.Step == DrainStep.CheckMoved));
+        Assert.DoesNotContain(next, a => a.Step == DrainStep.CheckMoved && a.Session == Id(1));
     }
 }
