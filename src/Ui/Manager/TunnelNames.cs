@@ -1,0 +1,26 @@
+using JumpingVpn.Control.Config;
+
+namespace JumpingVpn.Ui.Manager;
+
+/// <summary>
+/// A tunnel's name is its interface name and its file name (<c>NAME.conf</c>), so it follows the interface-name
+/// rules (1 to 15 of a-z A-Z 0-9 _ = + . -) and may not be <c>.</c> or <c>..</c>: no name can reach outside the
+/// config directory (docs/ui.md "The manager").
+/// </summary>
+public static class TunnelNames
+{
+    public static bool IsValid(string? name) =>
+        name is not null && name != "." && name != ".." && TunnelConfigParser.IsValidInterfaceName(name);
+
+    /// <summary>The problem with <paramref name="name"/> in one line, or null when it is valid.</summary>
+    public static string? Problem(string? name) => IsValid(name)
+        ? null
+        : $"`{name}` is not a valid tunnel name: use 1 to 15 of a-z A-Z 0-9 _ = + . - (it becomes the interface name and NAME.conf)";
+
+    /// <summary>The tunnel name a file named <paramref name="fileName"/> imports as (<c>wg0.conf</c> is <c>wg0</c>).</summary>
+    public static string FromFileName(string fileName)
+    {
+        string file = Path.GetFileName(fileName.Replace('\\', '/'));
+        return file.EndsWith(".conf", StringComparison.OrdinalIgnoreCase) ? file[..^".conf".Length] : file;
+    }
+}
