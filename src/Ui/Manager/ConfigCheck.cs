@@ -29,7 +29,8 @@ public static class ConfigCheck
         }
         catch (ConfigException e)
         {
-            problem = new ConfigProblem(e.Line, e.Key, e.Message);
+            // The location goes into Line and Key; the page shows it at the line, so the text is the problem alone.
+            problem = new ConfigProblem(e.Line, e.Key, e.Line is null && e.Key is null ? e.Message : e.Problem ?? e.Message);
             return null;
         }
     }

@@ -37,7 +37,7 @@ public sealed class ConfigDirectory
         var names = new List<string>();
         foreach (string file in Directory.EnumerateFiles(Path, "*.conf"))
         {
-            string name = TunnelNames.FromFileName(file);
+            string name = TunnelNames.FromFileName(System.IO.Path.GetFileName(file));
             if (TunnelNames.IsValid(name))
             {
                 names.Add(name);

@@ -17,10 +17,13 @@ public static class TunnelNames
         ? null
         : $"`{name}` is not a valid tunnel name: use 1 to 15 of a-z A-Z 0-9 _ = + . - (it becomes the interface name and NAME.conf)";
 
-    /// <summary>The tunnel name a file named <paramref name="fileName"/> imports as (<c>wg0.conf</c> is <c>wg0</c>).</summary>
+    /// <summary>
+    /// The tunnel name a file named <paramref name="fileName"/> imports as (<c>wg0.conf</c> is <c>wg0</c>). A name with
+    /// a directory part stays invalid rather than being cut down, so nothing is saved under a name the user did not give.
+    /// </summary>
     public static string FromFileName(string fileName)
     {
-        string file = Path.GetFileName(fileName.Replace('\\', '/'));
-        return file.EndsWith(".conf", StringComparison.OrdinalIgnoreCase) ? file[..^".conf".Length] : file;
+        ArgumentNullException.ThrowIfNull(fileName);
+        return fileName.EndsWith(".conf", StringComparison.OrdinalIgnoreCase) ? fileName[..^".conf".Length] : fileName;
     }
 }

@@ -87,14 +87,14 @@ public sealed class TunnelsModule(TunnelManager manager) : IUiModule
         {
             if (file.Text is null || file.Text.Length > MaxConfigChars)
             {
-                return new ImportItem(name, false, "the file is empty or larger than 256 KiB", null);
+                return new ImportItem(name, false, "the file is empty or larger than 256 KiB", null, null);
             }
             manager.Save(name, file.Text, create: true);
-            return new ImportItem(name, true, null, null);
+            return new ImportItem(name, true, null, null, null);
         }
         catch (ManagerException e)
         {
-            return new ImportItem(name, false, e.Message, e.Problem?.Line);
+            return new ImportItem(name, false, e.Message, e.Problem?.Line, e.Problem?.Key);
         }
     }
 
@@ -161,7 +161,7 @@ public sealed class TunnelsModule(TunnelManager manager) : IUiModule
 
     private sealed record ImportRequest(IReadOnlyList<ImportFile>? Files);
 
-    private sealed record ImportItem(string Name, bool Ok, string? Error, int? Line);
+    private sealed record ImportItem(string Name, bool Ok, string? Error, int? Line, string? Key);
 
     private sealed record ImportResult(IReadOnlyList<ImportItem> Results);
 

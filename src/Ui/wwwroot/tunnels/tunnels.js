@@ -221,7 +221,8 @@
         const li = document.createElement('li');
         li.dataset.import = x.name;
         li.dataset.ok = String(x.ok);
-        li.textContent = x.ok ? x.name + ': imported' : x.name + ': ' + x.error;
+        li.textContent = x.ok ? x.name + ': imported'
+          : x.name + ': ' + (x.line ? 'line ' + x.line + (x.key ? ' (' + x.key + ')' : '') + ': ' : '') + x.error;
         if (!x.ok) { li.className = 'error'; }
         return li;
       }));
