@@ -50,7 +50,7 @@ internal sealed class UiBrowser : IAsyncDisposable
     }
 
     /// <summary>A headless Chromium with one page, signed in to <paramref name="manager"/> when given.</summary>
-    public static async Task<UiBrowser> StartAsync(ManagerUnderTest? manager = null, bool signIn = true)
+    public static async Task<UiBrowser> StartAsync(ManagerUnderTest? manager = null, bool signIn = true, IReadOnlyList<string>? extraArgs = null)
     {
         EnsureAvailable();
         string? wrapper = null;
@@ -71,7 +71,7 @@ internal sealed class UiBrowser : IAsyncDisposable
                 Headless = true,
                 // Root (CI, the namespace tests) cannot use Chromium's user-namespace sandbox.
                 ChromiumSandbox = false,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", .. extraArgs ?? []],
             });
             IBrowserContext context = await browser.NewContextAsync(new BrowserNewContextOptions
             {
@@ -94,6 +94,13 @@ internal sealed class UiBrowser : IAsyncDisposable
             playwright.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A second, separate browser profile (no cookies) in the same browser.</summary>
+    public async Task<IPage> NewProfilePageAsync()
+    {
+        IBrowserContext other = await Browser.NewContextAsync();
+        return await other.NewPageAsync();
     }
 
     /// <summary>A full-page screenshot <paramref name="name"/>.png under <see cref="ArtifactsDirectory"/>; returns its path.</summary>
