@@ -31,21 +31,6 @@ public sealed class WindowsSignInPipe : IAsyncDisposable
         return new WindowsSignInPipe(issue);
     }
 
-    /// <summary>Who may open the pipe: (well-known account or the jvpn group, rights). Everyone else is absent, so denied.</summary>
-    public static IReadOnlyList<(SecurityIdentifier Who, PipeAccessRights Rights)> AccessRules(SecurityIdentifier? jvpnGroup)
-    {
-        var rules = new List<(SecurityIdentifier, PipeAccessRights)>
-        {
-            (new SecurityIdentifier(WellKnownSidType.LocalSystemSid, null), PipeAccessRights.FullControl),
-            (new SecurityIdentifier(WellKnownSidType.BuiltinAdministratorsSid, null), PipeAccessRights.ReadWrite),
-        };
-        if (jvpnGroup is not null)
-        {
-            rules.Add((jvpnGroup, PipeAccessRights.ReadWrite));
-        }
-        return rules;
-    }
-
     private static SecurityIdentifier? JvpnGroup()
     {
         try
@@ -61,9 +46,9 @@ public sealed class WindowsSignInPipe : IAsyncDisposable
     private async Task ServeAsync()
     {
         var security = new PipeSecurity();
-        foreach ((SecurityIdentifier who, PipeAccessRights rights) in AccessRules(JvpnGroup()))
+        foreach ((string sid, PipeAccessRights rights) in SignInPipeAccess.Rules(JvpnGroup()?.Value))
         {
-            security.AddAccessRule(new PipeAccessRule(who, rights, AccessControlType.Allow));
+            security.AddAccessRule(new PipeAccessRule(new SecurityIdentifier(sid), rights, AccessControlType.Allow));
         }
         while (!_stop.IsCancellationRequested)
         {
