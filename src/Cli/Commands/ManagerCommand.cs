@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using JumpingVpn.Control.Hosting;
 using JumpingVpn.Ui.Hosting;
@@ -78,8 +77,8 @@ internal static class ManagerCommand
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("the manager cannot find its own executable");
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
-            string dll = Assembly.GetEntryAssembly()?.Location ?? throw new InvalidOperationException("the manager cannot find jvpn.dll");
-            return new ChildCommand(self, [dll]);
+            // Framework-dependent (development, tests): jvpn.dll sits beside the other assemblies.
+            return new ChildCommand(self, [Path.Combine(AppContext.BaseDirectory, "jvpn.dll")]);
         }
         return new ChildCommand(self, []);
     }

@@ -23,6 +23,8 @@ public sealed class TunnelManager : ITunnelDirectory, IAsyncDisposable
     private readonly ManagerOptions _options;
     private readonly ManagerStateFile _stateFile;
     private readonly Lock _lock = new();
+    // Serialises state-file writes: each takes its snapshot after the previous write, so the newest state wins.
+    private readonly Lock _saveLock = new();
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly HashSet<string> _startAtBoot = new(StringComparer.Ordinal);
     private bool _disposed;
@@ -285,6 +287,14 @@ public sealed class TunnelManager : ITunnelDirectory, IAsyncDisposable
     }
 
     private void SaveState()
+    {
+        lock (_saveLock)
+        {
+            SaveStateLocked();
+        }
+    }
+
+    private void SaveStateLocked()
     {
         ManagerState state;
         lock (_lock)
