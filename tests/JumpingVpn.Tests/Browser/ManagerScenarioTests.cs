@@ -72,7 +72,7 @@ public sealed class ManagerScenarioTests
         await ui.ScreenshotAsync("scenario-tunnels-active");
 
         // The tunnel page (its DOM contract: docs/ui.md "Tunnel page"): the session attached, Wi-Fi active.
-        await row.GetByRole(AriaRole.Link, new() { Name = setup.ClientName }).ClickAsync();
+        await row.GetByRole(AriaRole.Link, new() { Name = setup.ClientName, Exact = true }).ClickAsync();
         await Assertions.Expect(page.Locator("#session-state")).ToContainTextAsync("Attached", new() { Timeout = 10_000 });
         await Assertions.Expect(page.Locator($"#paths tr[data-path={TwoLinkTopology.Wifi}]")).ToHaveAttributeAsync("data-role", "active", new() { Timeout = 10_000 });
 
