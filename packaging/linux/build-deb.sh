@@ -62,7 +62,7 @@ done
 ln -s ../lib/jvpn/jvpn "$pkg/usr/bin/jvpn"
 
 install -d "$pkg/lib/systemd/system"
-install -m 0644 "$here/systemd/jvpn@.service" "$here/systemd/jvpn-nat.service" "$pkg/lib/systemd/system/"
+install -m 0644 "$here/systemd/jvpn@.service" "$here/systemd/jvpn-nat.service" "$here/systemd/jvpn-manager.service" "$pkg/lib/systemd/system/"
 
 install -d "$pkg/etc/jvpn"
 install -m 0644 "$here/etc/server.conf.example" "$here/etc/client.conf.example" "$pkg/etc/jvpn/"
@@ -88,7 +88,8 @@ Description: WireGuard-compatible VPN whose sessions survive network changes
  jvpn is a userspace WireGuard-compatible VPN (server and client) written in
  C#. This package ships a self-contained build (no .NET runtime needed), the
  systemd unit template jvpn@.service (runs /etc/jvpn/NAME.conf with only
- CAP_NET_ADMIN) and example configurations. Nothing is started, and IP
+ CAP_NET_ADMIN), the tunnel manager with its local web UI (jvpn-manager.service,
+ opened with `jvpn ui` by members of group jvpn) and example configurations. Nothing is started, and IP
  forwarding/NAT are not enabled, unless asked (see
  /usr/share/doc/jvpn/README.md).
 CONTROL

@@ -17,6 +17,8 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     ServerCommands.Create(),
     ClusterCommands.Create(),
     ServiceCommand.Create(),
+    ManagerCommand.Create(),
+    UiCommand.Create(),
 };
 
 ParseResult parsed = root.Parse(args);

@@ -68,6 +68,18 @@ public static class FileOwner
         }
     }
 
+    /// <summary>chown(2) by path, for files that cannot be opened (a Unix socket); <see cref="Unchanged"/> keeps that id.</summary>
+    /// <exception cref="IOException">The owner cannot be set.</exception>
+    public static void Set(string path, uint uid, uint gid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (LibC.Chown(path, uid, gid) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"{path}: cannot set owner {Id(uid)}:{Id(gid)}: {LibC.ErrorText(errno)}");
+        }
+    }
+
     /// <summary>The id of the group named <paramref name="name"/> (from /etc/group or NSS), if it exists.</summary>
     public static bool TryGetGroupId(string name, out uint gid)
     {

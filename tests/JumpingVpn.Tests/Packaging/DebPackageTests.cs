@@ -40,7 +40,7 @@ public sealed class DebPackageTests
             foreach (string file in new[]
             {
                 "usr/bin/jvpn", "usr/lib/jvpn/jvpn", "usr/lib/jvpn/libsodium.so",
-                "lib/systemd/system/jvpn@.service", "lib/systemd/system/jvpn-nat.service",
+                "lib/systemd/system/jvpn@.service", "lib/systemd/system/jvpn-nat.service", "lib/systemd/system/jvpn-manager.service",
                 "etc/jvpn/server.conf.example", "etc/jvpn/client.conf.example", "usr/share/doc/jvpn/copyright",
             })
             {
@@ -101,6 +101,9 @@ public sealed class DebPackageTests
         File.Delete(placeholder);
         Assert.True(tunnel.ExitCode == 0 && tunnel.StandardError.Trim().Length == 0,
             $"systemd-analyze verify jvpn@jvpn0.service: exit {tunnel.ExitCode}\n{tunnel.StandardError}");
+        CommandResult manager = Command.TryRun("systemd-analyze", ["verify", "--man=no", "--root=" + root, "jvpn-manager.service"], TimeSpan.FromMinutes(1));
+        Assert.True(manager.ExitCode == 0 && manager.StandardError.Trim().Length == 0,
+            $"systemd-analyze verify jvpn-manager.service: exit {manager.ExitCode}\n{manager.StandardError}");
         // nft lives on the host, not in the throwaway root: verify the NAT unit by file against the host.
         CommandResult natUnit = Command.TryRun("systemd-analyze", ["verify", "--man=no", Path.Combine(root, "lib/systemd/system/jvpn-nat.service")], TimeSpan.FromMinutes(1));
         Assert.True(natUnit.ExitCode == 0 && natUnit.StandardError.Trim().Length == 0,

@@ -21,6 +21,14 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
     public static partial int FChown(int fd, uint owner, uint group);
 
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chown(string path, uint owner, uint group);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    public const int SIGTERM = 15;
+
     /// <summary>Returns a pointer into libc's static struct group, or 0 when there is no such group.</summary>
     [LibraryImport("libc", EntryPoint = "getgrnam", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint GetGrNam(string name);

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using JumpingVpn.Tests.EndToEnd;
+using JumpingVpn.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace JumpingVpn.Tests.Browser;
+
+/// <summary>
+/// The user's first scenario in a real browser against real tunnels (docs/ui.md "Tests"): a <c>jvpn manager</c> in
+/// the client namespace of <see cref="TwoLinkTopology"/> (Wi-Fi and cellular), a jvpn server behind the router. The
+/// user imports the client config through the page, activates it, sees the handshake and the session, loses Wi-Fi,
+/// sees the switch to cellular on the tunnel page within 2 s with its measured gap, and deactivates.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ManagerScenarioTests
+{
+    private static readonly string[] Tools = ["jvpn", "ping", "nft", "chromium"];
+
+    private sealed record Setup(TwoLinkTopology Topology, JvpnPeer Server, string ClientName, string ClientConfig);
+
+    private static Setup Prepare(TwoLinkTopology topology)
+    {
+        KeyPair serverKeys = KeyPair.Generate();
+        KeyPair clientKeys = KeyPair.Generate();
+        var serverConfig = new TunnelConfig(serverKeys.PrivateKey, [TwoHostTopology.ServerTunnelV4 + "/24"],
+            [new TunnelPeerConfig(clientKeys.PublicKey, [TwoHostTopology.ClientTunnelV4 + "/32"])],
+            ListenPort: TwoHostTopology.ServerListenPort, Mtu: TwoHostTopology.Mtu);
+        var clientConfig = new TunnelConfig(clientKeys.PrivateKey, [TwoHostTopology.ClientTunnelV4 + "/24"],
+            [new TunnelPeerConfig(serverKeys.PublicKey, ["0.0.0.0/0"],
+                Endpoint: string.Create(CultureInfo.InvariantCulture, $"{topology.ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"))],
+            Mtu: TwoHostTopology.Mtu,
+            Jumping: new Dictionary<string, string> { ["Interfaces"] = $"{TwoLinkTopology.Wifi}, {TwoLinkTopology.Cell}" });
+        JvpnPeer server = JvpnPeer.Start(topology.Server, serverConfig);
+        return new Setup(topology, server, "jvm" + NetNs.RandomHex(3), clientConfig.ToWgQuick());
+    }
+
+    private static async Task<ILocator> ImportAndActivateAsync(UiBrowser ui, Setup setup)
+    {
+        IPage page = ui.Page;
+        await page.Locator("input#import-files").SetInputFilesAsync(new FilePayload
+        {
+            Name = setup.ClientName + ".conf",
+            MimeType = "text/plain",
+            Buffer = Encoding.UTF8.GetBytes(setup.ClientConfig),
+        });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Import", Exact = true }).ClickAsync();
+        ILocator row = page.Locator($"tr[data-tunnel={setup.ClientName}]");
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "inactive");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Activate" }).ClickAsync();
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "active", new() { Timeout = 20_000 });
+        Assert.True(Ping.WaitForReply(setup.Topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(10)),
+            $"no ping reply through the tunnel the page activated\n{setup.Server.Describe()}");
+        return row;
+    }
+
+    [Fact]
+    public async Task Import_activate_watch_the_switch_to_cellular_then_deactivate()
+    {
+        Requirements.Ensure(Tools);
+        UiBrowser.EnsureAvailable();
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        Setup setup = Prepare(topology);
+        using JvpnPeer server = setup.Server;
+        using ManagerUnderTest manager = ManagerUnderTest.Start(topology.Client);
+        await using UiBrowser ui = await UiBrowser.StartAsync(manager);
+        IPage page = ui.Page;
+
+        ILocator row = await ImportAndActivateAsync(ui, setup);
+        await ui.ScreenshotAsync("scenario-tunnels-active");
+
+        // The tunnel page (its DOM contract: docs/ui.md "Tunnel page"): the session attached, Wi-Fi active.
+        await row.GetByRole(AriaRole.Link, new() { Name = setup.ClientName, Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#session-state")).ToContainTextAsync("Attached", new() { Timeout = 10_000 });
+        await Assertions.Expect(page.Locator($"#paths tr[data-path={TwoLinkTopology.Wifi}]")).ToHaveAttributeAsync("data-role", "active", new() { Timeout = 10_000 });
+
+        topology.LinkDown(TwoLinkTopology.Wifi);
+        var clock = Stopwatch.StartNew();
+        ILocator change = page.Locator($"#switches li[data-switch][data-from={TwoLinkTopology.Wifi}][data-to={TwoLinkTopology.Cell}]");
+        await Assertions.Expect(change).ToHaveCountAsync(1, new() { Timeout = 10_000 });
+        TimeSpan shown = clock.Elapsed;
+        string gap = await change.GetAttributeAsync("data-gap-ms") ?? "";
+        string text = await change.TextContentAsync() ?? "";
+        TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+            $"manager scenario: Wi-Fi down -> switch shown on the tunnel page after {shown.TotalMilliseconds:0} ms, gap {gap} ms ({text})"));
+        Assert.True(shown < TimeSpan.FromSeconds(2), $"the switch appeared {shown.TotalMilliseconds:0} ms after Wi-Fi went down (2 s allowed)");
+        Assert.True(long.TryParse(gap, NumberStyles.None, CultureInfo.InvariantCulture, out long gapMs) && gapMs < 2000, $"data-gap-ms={gap}");
+        await Assertions.Expect(page.Locator($"#paths tr[data-path={TwoLinkTopology.Cell}]")).ToHaveAttributeAsync("data-role", "active");
+        await ui.ScreenshotAsync("scenario-tunnel-after-switch");
+
+        await page.GotoAsync(manager.BaseAddress.AbsoluteUri);
+        await DeactivateAsync(ui, setup, manager);
+    }
+
+    /// <summary>The same tunnel through the manager alone: a tunnel killed from outside shows Failed with its log, and no
+    /// restart happens behind the user's back; activating again brings it back; deactivating removes the interface.</summary>
+    [Fact]
+    public async Task Killed_tunnel_shows_failed_and_comes_back_on_activate()
+    {
+        Requirements.Ensure(Tools);
+        UiBrowser.EnsureAvailable();
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        Setup setup = Prepare(topology);
+        using JvpnPeer server = setup.Server;
+        using ManagerUnderTest manager = ManagerUnderTest.Start(topology.Client);
+        await using UiBrowser ui = await UiBrowser.StartAsync(manager);
+
+        ILocator row = await ImportAndActivateAsync(ui, setup);
+        int pid = TunnelPid(setup.ClientName);
+        Command.Run("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)]);
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "failed", new() { Timeout = 10_000 });
+        await Assertions.Expect(row).ToContainTextAsync("exited with code 137");
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "failed");
+        await ui.ScreenshotAsync("tunnels-failed");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Activate" }).ClickAsync();
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "active", new() { Timeout = 20_000 });
+        Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(10)), "no ping reply after activating again");
+        await DeactivateAsync(ui, setup, manager);
+    }
+
+    private static async Task DeactivateAsync(UiBrowser ui, Setup setup, ManagerUnderTest manager)
+    {
+        ILocator row = ui.Page.Locator($"tr[data-tunnel={setup.ClientName}]");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-state", "inactive", new() { Timeout = 15_000 });
+        CommandResult link = setup.Topology.Client.TryExec("ip", ["link", "show", setup.ClientName]);
+        Assert.True(link.ExitCode != 0, $"interface {setup.ClientName} still exists after Deactivate\n{manager.Process.Describe()}");
+        Assert.False(File.Exists($"/run/wireguard/{setup.ClientName}.sock"));
+    }
+
+    /// <summary>The pid of the manager's <c>jvpn up</c> child for <paramref name="name"/> (from /proc, as the user would with ps).</summary>
+    private static int TunnelPid(string name)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                string cmdline;
+                try
+                {
+                    cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                }
+                catch (IOException)
+                {
+                    continue;
+                }
+                if (cmdline.Contains("\0up\0", StringComparison.Ordinal) && cmdline.Contains(name + ".conf", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+        }
+        throw new InvalidOperationException($"no jvpn up process for {name}");
+    }
+}
