@@ -21,6 +21,7 @@ public sealed class TimelineSampler : IAsyncDisposable
     private readonly ConcurrentDictionary<string, TimelineRecorder> _recorders = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private int _disposed;
 
     public TimelineSampler(ITunnelDirectory directory, TimeProvider time, string? socketDirectory, TimeSpan interval)
     {
@@ -88,8 +89,13 @@ public sealed class TimelineSampler : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the loop and waits for a round in progress; a second call does nothing (host and test may both dispose).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
