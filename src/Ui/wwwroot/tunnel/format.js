@@ -24,7 +24,8 @@ window.jvpnFormat = {
     if (seconds === null || seconds === undefined) { return 'never'; }
     if (seconds < 60) { return seconds + ' s ago'; }
     if (seconds < 3600) { return Math.floor(seconds / 60) + ' min ' + (seconds % 60) + ' s ago'; }
-    return Math.floor(seconds / 3600) + ' h ' + Math.floor((seconds % 3600) / 60) + ' min ago';
+    if (seconds < 172800) { return Math.floor(seconds / 3600) + ' h ' + Math.floor((seconds % 3600) / 60) + ' min ago'; }
+    return Math.floor(seconds / 86400) + ' days ago';
   },
   clock(unixMs) {
     const d = new Date(unixMs);

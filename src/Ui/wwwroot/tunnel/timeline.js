@@ -154,25 +154,46 @@ window.JvpnTimeline = class {
     this.charts.push(new uPlot(opts, empty, figure));
   }
 
-  // One filled lane per link over the samples where it carried the tunnel.
+  // One filled lane per link over the samples where it carried the tunnel. A sample's link holds until the next
+  // sample, except where a switch between two samples moved the tunnel: there the lanes meet at the switch's time.
   drawLanes(u, names) {
     const ctx = u.ctx;
     const xs = u.data[0];
+    const switches = this.switchList();
+    const cuts = xs.map((x, i) => {
+      if (i + 1 >= xs.length || this.laneOf(u, names, i) === this.laneOf(u, names, i + 1)) { return null; }
+      const w = switches.find(s => s.atMs / 1000 > x && s.atMs / 1000 < xs[i + 1]);
+      return w ? w.atMs / 1000 : null;
+    });
+    const gap = 3 * this.intervalMs / 1000; // longer without samples: unknown, not drawn
+    const starts = xs.map((x, i) => (i > 0 && cuts[i - 1] !== null ? cuts[i - 1] : x));
+    const ends = xs.map((x, i) => (cuts[i] !== null ? cuts[i]
+      : i + 1 < xs.length && xs[i + 1] - x <= gap ? xs[i + 1] : x + this.intervalMs / 1000));
+    const { left, top, width, height } = u.bbox;
     ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
     for (let k = 0; k < names.length; k++) {
       const lane = u.data[k + 1];
-      const top = u.valToPos(k + 1.3, 'y', true);
-      const bottom = u.valToPos(k + 0.7, 'y', true);
+      const y0 = u.valToPos(k + 1.3, 'y', true);
+      const y1 = u.valToPos(k + 0.7, 'y', true);
       ctx.fillStyle = this.color(names[k]);
       for (let i = 0; i < xs.length; i++) {
         if (lane[i] === null || lane[i] === undefined) { continue; }
-        const next = i + 1 < xs.length ? xs[i + 1] : xs[i] + this.intervalMs / 1000;
-        const x0 = u.valToPos(xs[i], 'x', true);
-        const x1 = u.valToPos(next, 'x', true);
-        ctx.fillRect(x0, top, Math.max(1, x1 - x0), bottom - top);
+        const x0 = u.valToPos(starts[i], 'x', true);
+        const x1 = u.valToPos(ends[i], 'x', true);
+        ctx.fillRect(x0, y0, Math.max(1, x1 - x0), y1 - y0);
       }
     }
     ctx.restore();
+  }
+
+  laneOf(u, names, i) {
+    for (let k = 0; k < names.length; k++) {
+      if (u.data[k + 1][i] !== null && u.data[k + 1][i] !== undefined) { return k; }
+    }
+    return -1;
   }
 
   // A dashed line at every switch, with its gap on the lane chart.

@@ -11,6 +11,8 @@ namespace JumpingVpn.Tests.Ui.Tunnel;
 /// </summary>
 public sealed class TimelineRecorderTests
 {
+    private static readonly System.Text.Json.JsonSerializerOptions WebJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
     private readonly ManualTimeProvider _time = new();
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -186,6 +188,25 @@ public sealed class TimelineRecorderTests
         Assert.Equal(TimelineRecorder.MaxLinks, s.Links.Count);
         Assert.DoesNotContain("if8", s.Links.Select(l => l.Name));
         Assert.Equal([-1], s.ActiveLink);
+    }
+
+    [Fact]
+    public void Five_minutes_of_three_links_are_a_few_tens_of_kilobytes_of_json()
+    {
+        var r = new TimelineRecorder(_time);
+        for (int i = 0; i < 300; i++)
+        {
+            Tick();
+            r.Record(Reading((ulong)i * 123_457, (ulong)i * 7_919,
+                [Path("wlan0", i % 60 < 30 ? "active" : "candidate", 23.4 + (i % 7)), Path("cell0", i % 60 < 30 ? "candidate" : "active", 61.2 + (i % 5), 0.013), Path("eth0", "candidate", 2.1)],
+                new PathSwitchStatus(0, "wlan0", "cell0", "TRANSPORT_DEAD_RECOVERY", 900 + i)));
+        }
+
+        string json = System.Text.Json.JsonSerializer.Serialize(r.Read(0), WebJson);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"full window, 3 links, 64 switches: {json.Length} bytes of JSON");
+        Assert.Equal(300, r.Read(0).T.Length);
+        Assert.InRange(json.Length, 10_000, 48 * 1024);
     }
 
     [Fact]
