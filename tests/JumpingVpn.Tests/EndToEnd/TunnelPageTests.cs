@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using JumpingVpn.Tests.Infrastructure;
 using JumpingVpn.Tests.Ui;
+using JumpingVpn.Ui.Events;
 using JumpingVpn.Ui.Hosting;
 using JumpingVpn.Ui.Tunnel;
 
@@ -40,7 +41,7 @@ public sealed class TunnelPageTests
         tunnel.WaitForActive(TwoLinkTopology.Wifi, TimeSpan.FromSeconds(10));
         var directory = new OneTunnel(new TunnelEntry("laptop", tunnel.Client.InterfaceName, TunnelState.Active, tunnel.Client.ConfigPath, false));
         await using var module = new TunnelModule(directory, TimeProvider.System);
-        await using UiTestClient ui = await UiTestClient.StartAsync(module);
+        await using UiTestClient ui = await UiTestClient.StartAsync(module, new EventsModule(directory));
 
         JsonElement before = await Get(ui, "api/tunnel/laptop/status");
         Assert.True(before.GetProperty("running").GetBoolean(), before.ToString());
@@ -93,6 +94,15 @@ public sealed class TunnelPageTests
         Assert.Equal(TwoLinkTopology.Cell, carrying[^1]);
         Assert.Contains(timeline.GetProperty("switches").EnumerateArray(), w => w.GetProperty("to").GetString() == TwoLinkTopology.Cell);
         Assert.True(timeline.GetProperty("t").GetArrayLength() >= 5, timeline.ToString());
+
+        // The Events page reads the daemon's own audit trail of the same switch as the same sentence.
+        JsonElement events = await Get(ui, "api/events/laptop");
+        Assert.True(events.GetProperty("running").GetBoolean(), events.ToString());
+        string[] sentences = [.. events.GetProperty("events").EnumerateArray()
+            .Where(e => e.GetProperty("kind").GetString() == "switch").Select(e => e.GetProperty("text").GetString()!)];
+        TunnelScenarios.Log("events page, switches: " + string.Join(" | ", sentences));
+        Assert.Contains($"{TwoLinkTopology.Wifi} lost → moved to {TwoLinkTopology.Cell} in {gapMs} ms", sentences);
+        Assert.DoesNotContain(events.GetProperty("events").EnumerateArray(), e => e.GetProperty("text").GetString()!.StartsWith('{'));
         Assert.Contains(timeline.GetProperty("rxBps").EnumerateArray(), v => v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0);
     }
 }
