@@ -91,8 +91,12 @@ public sealed class TunnelModule : IUiModule, IAsyncDisposable
         {
             return Results.Json(new { error = $"since must be a Unix time in milliseconds, not `{since}`" }, statusCode: StatusCodes.Status400BadRequest);
         }
-        TimelineRecorder recorder = tunnel.IsServer ? new TimelineRecorder(_time) : _sampler.RecorderFor(name);
-        return Results.Json(recorder.Read(sinceMs));
+        if (tunnel.IsServer)
+        {
+            // Servers are not sampled (docs/ui.md "Timeline"): an empty series of the same shape.
+            return Results.Json(new TimelineSeries(_time.GetUtcNow().ToUnixTimeMilliseconds(), 300_000, 1000, [], [], [], [], [], []));
+        }
+        return Results.Json(_sampler.RecorderFor(name).Read(sinceMs));
     }
 
     private TunnelEntry? Find(string name)

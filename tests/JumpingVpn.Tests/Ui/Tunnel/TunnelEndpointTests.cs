@@ -22,6 +22,7 @@ public sealed class TunnelEndpointTests : IDisposable
     {
         _tunnels.Tunnels.Add(new TunnelEntry("home", _iface, TunnelState.Active, _tunnels.WriteConfig("home", "10.8.0.2/32, fd08::2/128"), false));
         _tunnels.Tunnels.Add(new TunnelEntry("office", UiTestTunnels.NewInterfaceName(), TunnelState.Inactive, _tunnels.WriteConfig("office", "10.9.0.2/32"), false));
+        _tunnels.Tunnels.Add(new TunnelEntry("srv", UiTestTunnels.NewInterfaceName(), TunnelState.Inactive, _tunnels.WriteConfig("srv", "10.10.0.1/24"), true));
         _tunnels.SessionPayload = ClientSession(
             [new PathStatus("wlan0", "192.168.1.20", "candidate", "dead", -1, 1, 1500, 0),
              new PathStatus("cell0", "10.64.0.7", "active", "alive", 58.4, 0.02, 40, 1)],
@@ -154,6 +155,11 @@ public sealed class TunnelEndpointTests : IDisposable
         JsonElement home = await GetJson(ui, "api/tunnel/home/status"); // active, but nothing serves its socket
         Assert.False(home.GetProperty("running").GetBoolean());
         Assert.Contains(_iface + " does not answer on its control socket", home.GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        JsonElement server = await GetJson(ui, "api/tunnel/srv/timeline");
+        Assert.Equal(0, server.GetProperty("t").GetArrayLength());
+        Assert.Equal(300_000, server.GetProperty("windowMs").GetInt64());
+        Assert.Null(module.Sampler.Existing("srv"));
 
         JsonElement unknown = await GetJson(ui, "api/tunnel/nope/status", HttpStatusCode.NotFound);
         Assert.Equal("no tunnel named `nope`: pick one on the Tunnels page", unknown.GetProperty("error").GetString());
