@@ -367,6 +367,17 @@ public sealed class InterfaceHost : IDisposable
         {
             return UapiProtocol.FormatResponse(_jumping?.FormatSessions() ?? string.Empty, UapiErrno.None);
         }
+        if (firstLine == SessionPageRequest.Operation)
+        {
+            // A page of the server sessions (docs/design.md §7 "Session listing"); a bad request earns -EINVAL.
+            if (!SessionPageRequest.TryParse(body, out SessionPageRequest request, out string problem))
+            {
+                _logger.LogWarning("{Name}: {Operation} refused: {Problem}", Name, SessionPageRequest.Operation, problem);
+                return UapiProtocol.FormatResponse(string.Empty, UapiErrno.Invalid);
+            }
+            string page = _jumping?.FormatSessionPage(request) ?? new SessionPageReply(0, 0, request.Offset, []).Format();
+            return UapiProtocol.FormatResponse(page, UapiErrno.None);
+        }
         if (firstLine == "jvpn_events=1")
         {
             // Body: optional cursor=N (the next sequence the reader wants). Reply: JSON lines, then cursor=.
