@@ -166,36 +166,23 @@ internal static class ClusterCommands
             return rc;
         }
         using ISessionStore store = opened;
-        bool up = store.Ping(out double latency);
         // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
         // carry terminal escapes), only counted. Node liveness needs two readings NodeTtl apart.
-        long nodeTtl = cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)
-            && JumpingVpn.Control.Policy.SessionPolicyParser.TryParseDuration(ttlText, out long ttl, out _) && ttl >= ClusterCoordinator.MinNodeTtlMs
-            ? ttl : url.NodeTtlMs;
-        IReadOnlyList<ClusterNodeInfo> first = store.ListNodes() ?? [];
-        Thread.Sleep(TimeSpan.FromMilliseconds(nodeTtl));
-        IReadOnlyList<ClusterNodeInfo>? second = store.ListNodes();
-        if (second is null)
+        long nodeTtl = ClusterStatusReader.NodeTtlOf(cfg, url);
+        ClusterStatus? status = ClusterStatusReader.Read(store, nodeTtl, Thread.Sleep);
+        if (status is null)
         {
             Console.Error.WriteLine($"jvpn cluster status: store {url} stopped answering while reading node heartbeats");
             return ExitCodes.Failure;
         }
-        var liveness = new NodeLiveness(nodeTtl);
-        liveness.Observe(first, 0);
-        liveness.Observe(second, nodeTtl);
-        IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();
-        List<OwnershipRecord> sessions = [.. allSessions.Where(s => StoreRecordCheck.Problem(s) is null)];
-        int malformed = allSessions.Count - sessions.Count;
-        if (malformed > 0)
+        bool up = status.StoreUp;
+        double latency = status.LatencyMs;
+        IReadOnlyList<OwnershipRecord> sessions = status.Sessions;
+        if (status.Malformed > 0)
         {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {malformed} malformed store entries"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {status.Malformed} malformed store entries"));
         }
-        var nodes = new List<(ClusterNodeInfo Node, bool Alive, int Owned)>();
-        foreach (ClusterNodeInfo n in second)
-        {
-            bool alive = liveness.Judge(n.NodeId, n.NodeEpoch, nodeTtl).Kind == LivenessKind.Alive;
-            nodes.Add((n, alive, sessions.Count(s => s.OwnerNode == n.NodeId && s.OwnerNodeEpoch == n.NodeEpoch && !s.Released)));
-        }
+        List<(ClusterNodeInfo Node, bool Alive, int Owned)> nodes = [.. status.Nodes.Select(n => (n.Node, n.Alive, n.Sessions))];
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();

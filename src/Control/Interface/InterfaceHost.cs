@@ -370,13 +370,16 @@ public sealed class InterfaceHost : IDisposable
         if (firstLine == SessionPageRequest.Operation)
         {
             // A page of the server sessions (docs/design.md §7 "Session listing"); a bad request earns -EINVAL.
-            if (!SessionPageRequest.TryParse(body, out SessionPageRequest request, out string problem))
+            if (_jumping is not { } node)
             {
-                _logger.LogWarning("{Name}: {Operation} refused: {Problem}", Name, SessionPageRequest.Operation, problem);
-                return UapiProtocol.FormatResponse(string.Empty, UapiErrno.Invalid);
+                return UapiProtocol.FormatResponse(new SessionPageReply(0, 0, 0, []).Format(), UapiErrno.None);
             }
-            string page = _jumping?.FormatSessionPage(request) ?? new SessionPageReply(0, 0, request.Offset, []).Format();
-            return UapiProtocol.FormatResponse(page, UapiErrno.None);
+            string answer = node.AnswerSessionPage(body, out string? refused);
+            if (refused is not null)
+            {
+                _logger.LogWarning("{Name}: {Operation} refused: {Problem}", Name, SessionPageRequest.Operation, refused);
+            }
+            return answer;
         }
         if (firstLine == "jvpn_events=1")
         {

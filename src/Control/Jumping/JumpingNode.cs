@@ -170,8 +170,9 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     /// <summary>Per-peer session state for the control socket (jvpn_session=1).</summary>
     public string FormatSessions() => SessionStatusReport.Format(_serverSessions, _client.Sessions, _context.NowMs());
 
-    /// <summary>One page of the server sessions for the control socket (jvpn_sessions=1, docs/ui.md "Server mode").</summary>
-    public string FormatSessionPage(JumpingVpn.Control.Uapi.Sessions.SessionPageRequest request) => _listing.Format(request, _context.NowMs());
+    /// <summary>The control socket's answer to jvpn_sessions=1 (one page of the server sessions, docs/ui.md "Server mode");
+    /// <paramref name="refused"/> names what was out of range when the answer is an error.</summary>
+    public string AnswerSessionPage(IReadOnlyList<string> body, out string? refused) => _listing.Answer(body, _context.NowMs(), out refused);
 
     public void Start()
     {

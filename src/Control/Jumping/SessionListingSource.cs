@@ -24,7 +24,20 @@ internal sealed class SessionListingSource(WireGuardDevice device, ServerSession
 
     public IReadOnlyDictionary<Peer, IReadOnlyList<IpPrefix>>? ClusterInner { get; set; }
 
-    public string Format(SessionPageRequest request, long nowMs) => Query(request, nowMs).Format();
+    /// <summary>
+    /// The complete UAPI answer to a <c>jvpn_sessions=1</c> request body: the page and <c>errno=0</c>, or
+    /// <c>errno=-22</c> for a request out of range (<paramref name="refused"/> says why, for the log).
+    /// </summary>
+    public string Answer(IReadOnlyList<string> body, long nowMs, out string? refused)
+    {
+        if (!SessionPageRequest.TryParse(body, out SessionPageRequest request, out string problem))
+        {
+            refused = problem;
+            return Uapi.UapiProtocol.FormatResponse(string.Empty, Uapi.UapiErrno.Invalid);
+        }
+        refused = null;
+        return Uapi.UapiProtocol.FormatResponse(Query(request, nowMs).Format(), Uapi.UapiErrno.None);
+    }
 
     public SessionPageReply Query(SessionPageRequest request, long nowMs)
     {
