@@ -18,6 +18,7 @@ internal sealed class SessionListingSource(WireGuardDevice device, ServerSession
     private sealed record InnerMap(long Generation, Dictionary<Peer, List<IpPrefix>> ByPeer);
 
     private InnerMap? _inner;
+    private SessionOrder? _order;
 
     /// <summary>Set with the cluster: its coordinator and the peers' configured inner prefixes.</summary>
     public ClusterCoordinator? Cluster { get; set; }
@@ -61,6 +62,8 @@ internal sealed class SessionListingSource(WireGuardDevice device, ServerSession
             }
             return inner.ByPeer.TryGetValue(peer, out List<IpPrefix>? routed) ? string.Join(',', routed) : "";
         }, owner);
-        return SessionPageQuery.Run(table, request, inputs);
+        SessionOrder order = SessionPageQuery.Order(table, _order);
+        _order = order;
+        return SessionPageQuery.Run(order, request, inputs);
     }
 }

@@ -13,71 +13,126 @@ namespace JumpingVpn.Control.Jumping.Server;
 internal sealed record SessionListingInputs(long NowNs, long InnerGeneration, Func<Peer, string> InnerOf, Func<ServerSession, string> OwnerOf);
 
 /// <summary>
+/// The table's sessions ordered by public key as of one <see cref="ServerSessionTable.Version"/>, kept between
+/// listings: while no session enters or leaves, a page is an index range and a search one pass in key order, no sort.
+/// </summary>
+internal sealed class SessionOrder
+{
+    public SessionOrder(long version, ServerSession[] sessions, SessionListingText[] texts)
+    {
+        Version = version;
+        Sessions = sessions;
+        Texts = texts;
+    }
+
+    public long Version { get; }
+    public ServerSession[] Sessions { get; }
+    public SessionListingText[] Texts { get; }
+}
+
+/// <summary>
 /// One page of a server's sessions for <c>jvpn_sessions=1</c> (docs/ui.md "Server mode", docs/design.md §7):
 /// filtered by the search text, ordered by public key (a total order, so pages do not overlap or skip while the
 /// table is unchanged), sliced by offset and limit. Reads the table lock-free (its concurrent maps) and each
 /// session's lock-free summary (<see cref="SessionSlot.TryReadSummary"/>), never a slot's lock, which a
-/// cluster worker may hold across a store call (docs/threads.md "Session listing"). Cost: one pass over the
-/// table, a sort of the matches, and formatting only the page's rows: O(n log n) per request, no per-session
-/// text made twice.
+/// cluster worker may hold across a store call (docs/threads.md "Session listing"). Cost: the key order is
+/// sorted once per table version (O(n log n) after a session came or went), then a page is O(limit) and a search
+/// one O(n) pass; only the page's rows are formatted, and no per-session text is made twice.
 /// </summary>
 internal static class SessionPageQuery
 {
-    private readonly record struct Entry(ServerSession Session, SessionListingText Text);
-
-    private sealed class ByKey : IComparer<Entry>
+    private sealed class ByKey : IComparer<ServerSession>
     {
         public static readonly ByKey Instance = new();
 
-        public int Compare(Entry x, Entry y)
+        public int Compare(ServerSession? x, ServerSession? y)
         {
-            int c = x.Text.SortKey.CompareTo(y.Text.SortKey);
-            return c != 0 ? c : x.Session.Peer.PublicKey.AsSpan().SequenceCompareTo(y.Session.Peer.PublicKey);
+            int c = x!.Listing!.SortKey.CompareTo(y!.Listing!.SortKey);
+            return c != 0 ? c : x.Peer.PublicKey.AsSpan().SequenceCompareTo(y.Peer.PublicKey);
         }
     }
 
-    public static SessionPageReply Run(ServerSessionTable table, SessionPageRequest request, SessionListingInputs inputs)
+    /// <summary>
+    /// The order for the table as it is now: <paramref name="cached"/> when the table has not changed since it
+    /// was made, else a new one. The version is read before the table is walked, so an order that a concurrent
+    /// change overlapped carries the older version and the next listing makes it again.
+    /// </summary>
+    public static SessionOrder Order(ServerSessionTable table, SessionOrder? cached)
     {
         ArgumentNullException.ThrowIfNull(table);
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(inputs);
-        string search = request.Search.Trim();
-        var matches = new List<Entry>(search.Length == 0 ? table.Count : 64);
-        int total = 0;
+        long version = table.Version;
+        if (cached is not null && cached.Version == version)
+        {
+            return cached;
+        }
+        var sessions = new List<ServerSession>(table.Count);
         foreach (KeyValuePair<Peer, ServerSession> pair in table.Entries)
         {
             ServerSession s = pair.Value;
-            total++;
-            SessionListingText text = s.Listing ??= new SessionListingText(s);
-            if (search.Length == 0 || Matches(s, text, search, inputs))
-            {
-                matches.Add(new Entry(s, text));
-            }
+            s.Listing ??= new SessionListingText(s);
+            sessions.Add(s);
         }
-        matches.Sort(ByKey.Instance);
-        int offset = request.Offset;
-        int end = (int)Math.Min((long)offset + request.Limit, matches.Count);
-        var rows = new List<SessionPageRow>(Math.Max(0, end - offset));
-        for (int i = offset; i < end; i++)
+        ServerSession[] sorted = [.. sessions];
+        Array.Sort(sorted, ByKey.Instance);
+        var texts = new SessionListingText[sorted.Length];
+        for (int i = 0; i < sorted.Length; i++)
         {
-            rows.Add(Row(matches[i], inputs));
+            texts[i] = sorted[i].Listing!;
         }
-        return new SessionPageReply(total, matches.Count, offset, rows);
+        return new SessionOrder(version, sorted, texts);
     }
 
-    private static SessionPageRow Row(Entry e, SessionListingInputs inputs)
+    public static SessionPageReply Run(ServerSessionTable table, SessionPageRequest request, SessionListingInputs inputs) =>
+        Run(Order(table, null), request, inputs);
+
+    public static SessionPageReply Run(SessionOrder order, SessionPageRequest request, SessionListingInputs inputs)
     {
-        ServerSession s = e.Session;
+        ArgumentNullException.ThrowIfNull(order);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(inputs);
+        string search = request.Search.Trim();
+        ServerSession[] all = order.Sessions;
+        int offset = request.Offset;
+        int limit = request.Limit;
+        var rows = new List<SessionPageRow>(Math.Min(limit, all.Length));
+        if (search.Length == 0)
+        {
+            int end = (int)Math.Min((long)offset + limit, all.Length);
+            for (int i = offset; i < end; i++)
+            {
+                rows.Add(Row(all[i], order.Texts[i], inputs));
+            }
+            return new SessionPageReply(all.Length, all.Length, offset, rows);
+        }
+        // One pass in key order: count every match, keep the rows of the requested slice.
+        int matched = 0;
+        for (int i = 0; i < all.Length; i++)
+        {
+            if (!Matches(all[i], order.Texts[i], search, inputs))
+            {
+                continue;
+            }
+            if (matched >= offset && matched - offset < limit)
+            {
+                rows.Add(Row(all[i], order.Texts[i], inputs));
+            }
+            matched++;
+        }
+        return new SessionPageReply(all.Length, matched, offset, rows);
+    }
+
+    private static SessionPageRow Row(ServerSession s, SessionListingText text, SessionListingInputs inputs)
+    {
         bool known = s.Slot.TryReadSummary(out SessionSummary summary);
         long lastRx = s.Peer.LastAuthenticatedRxNs;
         long lastSeenMs = lastRx == long.MinValue ? -1 : Math.Max(0, (inputs.NowNs - lastRx) / 1_000_000);
         return new SessionPageRow(
-            e.Text.KeyHex,
-            e.Text.SessionIdText,
+            text.KeyHex,
+            text.SessionIdText,
             known ? WireNames.Of(summary.State) : "busy",
             known ? summary.StateVersion : 0,
-            InnerText(s, e.Text, inputs),
-            known ? EndpointText(e.Text, summary.Binding) : "",
+            InnerText(s, text, inputs),
+            known ? EndpointText(text, summary.Binding) : "",
             lastSeenMs,
             inputs.OwnerOf(s));
     }

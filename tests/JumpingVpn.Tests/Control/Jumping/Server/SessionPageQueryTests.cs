@@ -180,6 +180,30 @@ public sealed class SessionPageQueryTests
         Assert.Equal(200_000, innerCalls);
     }
 
+    [Fact]
+    public void The_key_order_is_kept_while_the_table_is_unchanged_and_made_again_when_a_session_comes_or_goes()
+    {
+        var t = new FilledSessionTable(200);
+        SessionOrder first = SessionPageQuery.Order(t.Table, null);
+        Assert.Same(first, SessionPageQuery.Order(t.Table, first));
+
+        // A new session (a HELLO) enters: the next listing has it, in its place by key.
+        var extra = new FilledSessionTable(1, seed: 99).Sessions[0];
+        JumpingVpn.Tunnel.Device.Peer peer = t.Device.AddPeer(extra.Peer.PublicKey, new byte[32]);
+        var added = new ServerSession(peer, new SessionSlot(extra.Slot.Id, JumpingVpn.Control.Policy.SessionPolicy.Default, 0, null));
+        t.Table.Put(peer, added);
+        SessionPageReply page = Page(t, limit: 500);
+        Assert.Equal(201, page.Total);
+        Assert.Equal(SortedKeys(t).Append(Convert.ToHexStringLower(peer.PublicKey)).Order(StringComparer.Ordinal), page.Rows.Select(r => r.PublicKeyHex));
+        Assert.NotSame(first, SessionPageQuery.Order(t.Table, first));
+
+        // One leaves (fenced or evicted): gone from the next listing.
+        Assert.True(t.Table.RemoveIfCurrent(t.Sessions[0]));
+        SessionPageReply after = Page(t, limit: 500);
+        Assert.Equal(200, after.Total);
+        Assert.DoesNotContain(Convert.ToHexStringLower(t.Sessions[0].Peer.PublicKey), after.Rows.Select(r => r.PublicKeyHex));
+    }
+
     private sealed class BlockingCommitter(ManualResetEventSlim entered, ManualResetEventSlim release) : ISessionCommitter
     {
         public ReasonCode Commit(SessionRecord committed, ulong readVersion)
