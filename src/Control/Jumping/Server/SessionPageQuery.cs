@@ -104,11 +104,13 @@ internal static class SessionPageQuery
             }
             return new SessionPageReply(all.Length, all.Length, offset, rows);
         }
-        // One pass in key order: count every match, keep the rows of the requested slice.
+        // One pass in key order: count every match, keep the rows of the requested slice. The texts other than
+        // base64 are lower case (hex, ids, addresses), so one lower-cased copy lets every test be ordinal.
         int matched = 0;
+        string lower = search.ToLowerInvariant();
         for (int i = 0; i < all.Length; i++)
         {
-            if (!Matches(all[i], order.Texts[i], search, inputs))
+            if (!Matches(all[i], order.Texts[i], search, lower, inputs))
             {
                 continue;
             }
@@ -139,23 +141,26 @@ internal static class SessionPageQuery
 
     /// <summary>
     /// Whether <paramref name="search"/> starts the public key (base64 exactly, hex in any case), the session id,
-    /// one of the inner addresses or the endpoint. The cheap immutable texts are tried first.
+    /// one of the inner addresses or the endpoint (<paramref name="lower"/>: the search in lower case, for the texts
+    /// that are lower case). The immutable texts are tried first, each behind a first-character check, so a pass
+    /// over 100 000 sessions mostly compares single characters.
     /// </summary>
-    internal static bool Matches(ServerSession s, SessionListingText text, string search, SessionListingInputs inputs)
+    internal static bool Matches(ServerSession s, SessionListingText text, string search, string lower, SessionListingInputs inputs)
     {
-        if (text.KeyBase64.StartsWith(search, StringComparison.Ordinal)
-            || text.KeyHex.StartsWith(search, StringComparison.OrdinalIgnoreCase)
-            || text.SessionIdText.StartsWith(search, StringComparison.OrdinalIgnoreCase))
+        if ((text.KeyBase64[0] == search[0] && text.KeyBase64.StartsWith(search, StringComparison.Ordinal))
+            || (text.KeyHex[0] == lower[0] && text.KeyHex.StartsWith(lower, StringComparison.Ordinal))
+            || (text.SessionIdText[0] == lower[0] && text.SessionIdText.StartsWith(lower, StringComparison.Ordinal)))
         {
             return true;
         }
-        if (StartsAnItem(InnerText(s, text, inputs), search))
+        if (StartsAnItem(InnerText(s, text, inputs), lower))
         {
             return true;
         }
+        // The endpoint follows the session's state: its text is made again only when the binding changed.
         return s.Slot.TryReadSummary(out SessionSummary summary)
             && summary.Binding.HasValue
-            && EndpointText(text, summary.Binding).StartsWith(search, StringComparison.OrdinalIgnoreCase);
+            && EndpointText(text, summary.Binding).StartsWith(lower, StringComparison.Ordinal);
     }
 
     /// <summary>True when <paramref name="search"/> starts one of the comma-separated items of <paramref name="list"/>.</summary>
@@ -166,8 +171,8 @@ internal static class SessionPageQuery
         {
             int comma = list.IndexOf(',', start);
             int end = comma < 0 ? list.Length : comma;
-            if (end - start >= search.Length
-                && list.AsSpan(start, search.Length).Equals(search, StringComparison.OrdinalIgnoreCase))
+            if (end - start >= search.Length && list[start] == search[0]
+                && list.AsSpan(start, search.Length).SequenceEqual(search))
             {
                 return true;
             }
