@@ -39,6 +39,22 @@ public sealed class ServerModuleTests
     private static List<string> SortedKeys(FilledSessionTable t) =>
         [.. t.Sessions.Select(s => s.Peer.PublicKey).Order(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).Select(k => WireGuardKey.ToBase64(k))];
 
+    [Theory]
+    [InlineData("server.html", "text/html", "id=\"sessions\"")]
+    [InlineData("server/server.js", "text/javascript", "/api/server/sessions?")]
+    [InlineData("server/server.css", "text/css", "#peer-qr")]
+    public async Task The_page_and_its_script_and_style_are_served_from_the_assembly(string path, string type, string content)
+    {
+        await using ServerUiRig rig = await ServerUiRig.StartAsync(0);
+        using HttpResponseMessage r = await rig.Ui.Http.GetAsync(new Uri(path, UriKind.Relative), Cancel);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(type, r.Content.Headers.ContentType!.MediaType);
+        string text = await r.Content.ReadAsStringAsync(Cancel);
+        Assert.Contains(content, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("innerHTML", text, StringComparison.Ordinal); // store and user text go in as textContent only
+        Assert.DoesNotContain("style=", text, StringComparison.Ordinal); // the CSP allows no inline style
+    }
+
     [Fact]
     public async Task Only_server_tunnels_are_listed()
     {
