@@ -57,8 +57,8 @@ internal static class ClusterCommands
         // Only a live node reads drain requests: judge liveness as the nodes do (docs/cluster.md "Node liveness"),
         // from two readings of the heartbeats NodeTtl apart, so a stopped node is refused instead of waiting
         // for a request nobody takes.
-        long nodeTtl = NodeTtlOf(cfg, url);
-        if (ReadLiveness(store, nodeTtl) is not { } judged)
+        long nodeTtl = ClusterStatusReader.NodeTtlOf(cfg, url);
+        if (ClusterStatusReader.ReadLiveness(store, nodeTtl, Thread.Sleep) is not { } judged)
         {
             Console.Error.WriteLine($"jvpn cluster drain: store {url} did not answer the node listing; nothing changed, try again");
             return ExitCodes.Failure;
@@ -177,36 +177,6 @@ internal static class ClusterCommands
     }
 
     /// <summary>The config's [Jumping] NodeTtl when it names a valid one, else the store URL's (its default).</summary>
-    private static long NodeTtlOf(TunnelConfig? cfg, StoreUrl url) =>
-        cfg is not null && cfg.Jumping.TryGetValue("nodettl", out string? ttlText)
-            && JumpingVpn.Control.Policy.SessionPolicyParser.TryParseDuration(ttlText, out long ttl, out _) && ttl >= ClusterCoordinator.MinNodeTtlMs
-            ? ttl : url.NodeTtlMs;
-
-    /// <summary>
-    /// Every node's heartbeat record with its liveness judged as the nodes judge it (docs/cluster.md "Node
-    /// liveness"): two readings <paramref name="nodeTtl"/> apart, a node whose beat did not change is dead. Null
-    /// when the store did not answer the second reading.
-    /// </summary>
-    private static List<(ClusterNodeInfo Node, bool Alive)>? ReadLiveness(ISessionStore store, long nodeTtl)
-    {
-        IReadOnlyList<ClusterNodeInfo> first = store.ListNodes() ?? [];
-        Thread.Sleep(TimeSpan.FromMilliseconds(nodeTtl));
-        IReadOnlyList<ClusterNodeInfo>? second = store.ListNodes();
-        if (second is null)
-        {
-            return null;
-        }
-        var liveness = new NodeLiveness(nodeTtl, ClusterCoordinator.DefaultBeatEveryMs);
-        liveness.Observe(first, 0);
-        liveness.Observe(second, nodeTtl);
-        var judged = new List<(ClusterNodeInfo Node, bool Alive)>(second.Count);
-        foreach (ClusterNodeInfo n in second)
-        {
-            judged.Add((n, liveness.Judge(n.NodeId, n.NodeEpoch, nodeTtl).Kind == LivenessKind.Alive));
-        }
-        return judged;
-    }
-
     private static int Status(string? storeArg, string? configArg, bool json)
     {
         int rc = Open("status", storeArg, configArg, out ISessionStore? opened, out StoreUrl url, out TunnelConfig? cfg);
@@ -215,27 +185,23 @@ internal static class ClusterCommands
             return rc;
         }
         using ISessionStore store = opened;
-        bool up = store.Ping(out double latency);
         // Store contents are untrusted (docs/cluster.md): malformed entries are not printed (they could
         // carry terminal escapes), only counted. Node liveness needs two readings NodeTtl apart.
-        long nodeTtl = NodeTtlOf(cfg, url);
-        if (ReadLiveness(store, nodeTtl) is not { } judged)
+        long nodeTtl = ClusterStatusReader.NodeTtlOf(cfg, url);
+        ClusterStatus? status = ClusterStatusReader.Read(store, nodeTtl, Thread.Sleep);
+        if (status is null)
         {
             Console.Error.WriteLine($"jvpn cluster status: store {url} stopped answering while reading node heartbeats");
             return ExitCodes.Failure;
         }
-        IReadOnlyList<OwnershipRecord> allSessions = store.ListSessions();
-        List<OwnershipRecord> sessions = [.. allSessions.Where(s => StoreRecordCheck.Problem(s) is null)];
-        int malformed = allSessions.Count - sessions.Count;
-        if (malformed > 0)
+        bool up = status.StoreUp;
+        double latency = status.LatencyMs;
+        IReadOnlyList<OwnershipRecord> sessions = status.Sessions;
+        if (status.Malformed > 0)
         {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {malformed} malformed store entries"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"jvpn cluster status: skipped {status.Malformed} malformed store entries"));
         }
-        var nodes = new List<(ClusterNodeInfo Node, bool Alive, int Owned)>();
-        foreach ((ClusterNodeInfo n, bool alive) in judged)
-        {
-            nodes.Add((n, alive, sessions.Count(s => s.OwnerNode == n.NodeId && s.OwnerNodeEpoch == n.NodeEpoch && !s.Released)));
-        }
+        List<(ClusterNodeInfo Node, bool Alive, int Owned)> nodes = [.. status.Nodes.Select(n => (n.Node, n.Alive, n.Sessions))];
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();

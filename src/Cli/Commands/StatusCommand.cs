@@ -20,8 +20,23 @@ internal static class StatusCommand
         var name = new Argument<string?>("NAME") { Description = "Interface name; all running interfaces when omitted", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Machine-readable JSON output" };
         var watch = new Option<bool>("--watch", "-w") { Description = "Refresh every second until Ctrl-C (or until the interface goes away)" };
-        var cmd = new Command("status", "Show interfaces, peers, endpoints, latest handshakes, transfer counters, the session and its paths.") { name, json, watch };
-        cmd.SetAction(parse => parse.GetValue(watch) ? Watch(parse.GetValue(name), parse.GetValue(json)) : Run(parse.GetValue(name), parse.GetValue(json)));
+        var sessions = new Option<bool>("--sessions") { Description = "A server's sessions, one page of " + StatusSessions.PageSize + " (needs NAME)" };
+        var search = new Option<string?>("--search") { Description = "With --sessions: only sessions whose key (base64 or hex), session id, inner address or endpoint starts with this" };
+        var page = new Option<int>("--page") { Description = "With --sessions: the page to show, from 1", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("status", "Show interfaces, peers, endpoints, latest handshakes, transfer counters, the session and its paths.") { name, json, watch, sessions, search, page };
+        cmd.SetAction(parse =>
+        {
+            if (parse.GetValue(sessions))
+            {
+                return StatusSessions.Run(parse.GetValue(name), parse.GetValue(search), parse.GetValue(page), parse.GetValue(json));
+            }
+            if (parse.GetValue(search) is not null || parse.GetResult(page) is { Implicit: false })
+            {
+                Console.Error.WriteLine("jvpn status: --search and --page list sessions; add --sessions");
+                return ExitCodes.Usage;
+            }
+            return parse.GetValue(watch) ? Watch(parse.GetValue(name), parse.GetValue(json)) : Run(parse.GetValue(name), parse.GetValue(json));
+        });
         return cmd;
     }
 

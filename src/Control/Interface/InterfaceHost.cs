@@ -367,6 +367,20 @@ public sealed class InterfaceHost : IDisposable
         {
             return UapiProtocol.FormatResponse(_jumping?.FormatSessions() ?? string.Empty, UapiErrno.None);
         }
+        if (firstLine == SessionPageRequest.Operation)
+        {
+            // A page of the server sessions (docs/design.md §7 "Session listing"); a bad request earns -EINVAL.
+            if (_jumping is not { } node)
+            {
+                return UapiProtocol.FormatResponse(new SessionPageReply(0, 0, 0, []).Format(), UapiErrno.None);
+            }
+            string answer = node.AnswerSessionPage(body, out string? refused);
+            if (refused is not null)
+            {
+                _logger.LogWarning("{Name}: {Operation} refused: {Problem}", Name, SessionPageRequest.Operation, refused);
+            }
+            return answer;
+        }
         if (firstLine == "jvpn_events=1")
         {
             // Body: optional cursor=N (the next sequence the reader wants). Reply: JSON lines, then cursor=.

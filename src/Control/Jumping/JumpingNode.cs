@@ -44,6 +44,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
     private ClusterOwnership? _ownership;
     private int _drainStarted;
     private ControlWorkers? _workers;
+    private readonly SessionListingSource _listing;
 
     public JumpingNode(WireGuardDevice device, SessionPolicy policy, IEnumerable<Peer> clientRolePeers,
         AuditTail audit, ILogger logger, TimeProvider? time = null, Action<Span<byte>>? random = null)
@@ -54,6 +55,7 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         _paths = new PathSwitcher(_context);
         _client = new ClientRole(_context, clientRolePeers, _paths);
         _sweeper = new Thread(Sweep) { IsBackground = true, Name = "jvpn-sessions" };
+        _listing = new SessionListingSource(device, _serverSessions);
     }
 
     public AuditTail Audit => _context.Audit;
@@ -119,6 +121,8 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(innerPrefixes);
         _cluster = cluster;
+        _listing.Cluster = cluster;
+        _listing.ClusterInner = innerPrefixes;
         var ownership = new ClusterOwnership(_context, _serverSessions, cluster, innerPrefixes, hooks);
         _ownership = ownership;
         _server.Ownership = ownership;
@@ -165,6 +169,10 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
 
     /// <summary>Per-peer session state for the control socket (jvpn_session=1).</summary>
     public string FormatSessions() => SessionStatusReport.Format(_serverSessions, _client.Sessions, _context.NowMs());
+
+    /// <summary>The control socket's answer to jvpn_sessions=1 (one page of the server sessions, docs/ui.md "Server mode");
+    /// <paramref name="refused"/> names what was out of range when the answer is an error.</summary>
+    public string AnswerSessionPage(IReadOnlyList<string> body, out string? refused) => _listing.Answer(body, _context.NowMs(), out refused);
 
     public void Start()
     {

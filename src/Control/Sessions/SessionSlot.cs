@@ -51,6 +51,7 @@ public sealed partial class SessionSlot
         Volatile.Write(ref _nextDueMs, SessionMachine.NextDeadlineMs(_record));
         _watchesTransport = SessionMachine.WatchesTransport(_record);
         _terminated = _record.State == SessionState.Terminated;
+        PublishSummary();
     }
 
     public SessionSnapshot Snapshot()

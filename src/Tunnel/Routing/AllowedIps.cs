@@ -43,6 +43,12 @@ public sealed class AllowedIps<T> where T : class
     /// <summary>Number of prefixes in the table (both families).</summary>
     public int Count => Volatile.Read(ref _count);
 
+    private long _generation;
+
+    /// <summary>Changes with every insert and removal, so a reader that derived something from the table (the
+    /// session listing's inner addresses, docs/ui.md "Server mode") knows when to derive it again.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
     /// <summary>
     /// Maps <paramref name="prefix"/> to <paramref name="value"/>. An existing entry for the same prefix
     /// changes owner: in WireGuard an allowed IP belongs to at most one peer (wg(8), "allowed-ips").
@@ -63,6 +69,7 @@ public sealed class AllowedIps<T> where T : class
             bool added = false;
             Node updated = Insert(root, key, prefix.Length, value, ref added);
             Volatile.Write(ref root, updated);
+            Volatile.Write(ref _generation, _generation + 1);
             if (added)
             {
                 Volatile.Write(ref _count, _count + 1);
@@ -87,6 +94,7 @@ public sealed class AllowedIps<T> where T : class
                 }
                 Volatile.Write(ref root, updated);
                 Volatile.Write(ref _count, _count - 1);
+                Volatile.Write(ref _generation, _generation + 1);
             }
             return removed;
         }

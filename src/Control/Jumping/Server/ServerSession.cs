@@ -41,6 +41,10 @@ internal sealed class ServerSession(Peer peer, SessionSlot slot)
 
     public void ClearSweepQueued() => Volatile.Write(ref _sweepQueued, 0);
 
+    /// <summary>What session listings show and search for this session; made and replaced only by listings
+    /// (<see cref="SessionPageQuery"/>), never read on a packet thread.</summary>
+    public SessionListingText? Listing { get; set; }
+
     /// <summary>Tier-0 budget for HELLO/REATTACH_REQUEST; kept when a HELLO replaces the session.</summary>
     public ControlFloodGuard Flood { get; init; } = new();
 }

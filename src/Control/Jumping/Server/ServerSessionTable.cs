@@ -17,6 +17,11 @@ internal sealed class ServerSessionTable(NodeContext context)
     private readonly ConcurrentDictionary<Peer, ServerSession> _byPeer = new();
     private readonly ConcurrentDictionary<SessionId, ServerSession> _byId = new();
     private long _live;
+    private long _version;
+
+    /// <summary>Changes whenever a session enters or leaves the table, so a listing can keep its sorted order
+    /// until then (docs/threads.md "Session listing"). One interlocked add per HELLO or removal.</summary>
+    public long Version => Interlocked.Read(ref _version);
 
     /// <summary>Server sessions that are not TERMINATED.</summary>
     public long Live => Interlocked.Read(ref _live);
@@ -41,6 +46,7 @@ internal sealed class ServerSessionTable(NodeContext context)
     {
         _byPeer[peer] = session;
         _byId[session.Slot.Id] = session;
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>A session a HELLO replaces: its id stops resolving; if it was live, it stops counting
@@ -58,8 +64,15 @@ internal sealed class ServerSessionTable(NodeContext context)
     public void ForgetId(SessionId id) => _byId.TryRemove(id, out _);
 
     /// <summary>Removes the peer's entry only if it is still <paramref name="session"/> (a HELLO may have replaced it).</summary>
-    public bool RemoveIfCurrent(ServerSession session) =>
-        _byPeer.TryRemove(new KeyValuePair<Peer, ServerSession>(session.Peer, session));
+    public bool RemoveIfCurrent(ServerSession session)
+    {
+        bool removed = _byPeer.TryRemove(new KeyValuePair<Peer, ServerSession>(session.Peer, session));
+        if (removed)
+        {
+            Interlocked.Increment(ref _version);
+        }
+        return removed;
+    }
 
     /// <summary>Publishes a server transition's events (audit lines and metrics) and counts the live sessions from them.</summary>
     public void Publish(List<AuditEvent> events)
