@@ -48,9 +48,17 @@ public sealed class HostCapabilities
         FileOwnership = os == HostOs.Linux;
         WintunDriver = os == HostOs.Windows;
         NativeNamedPipes = os == HostOs.Windows;
+        KillSwitch = os switch
+        {
+            HostOs.Linux => new JumpingVpn.Platform.Net.Linux.NftKillSwitch(),
+            _ => null,
+        };
     }
 
     public HostOs Os { get; }
+
+    /// <summary>The kill switch's OS side (docs/platform.md §4.8): an nftables table on Linux; null where jvpn has none.</summary>
+    public JumpingVpn.Platform.Net.KillSwitch.IKillSwitch? KillSwitch { get; }
 
     /// <summary>Where wg(8)-style clients find an interface's control endpoint: a named pipe on Windows, a Unix
     /// socket in /var/run/wireguard elsewhere.</summary>
