@@ -33,6 +33,10 @@ internal static class DownCommand
             Console.Error.WriteLine($"jvpn down: {name} was not running; removed the kill switch it left in place (traffic outside the tunnel flows again)");
             return ExitCodes.Ok;
         }
+        catch (UapiInterfaceNotRunningException)
+        {
+            throw;
+        }
         catch (UapiException)
         {
             reply = string.Empty; // the daemon closed the connection while shutting down: that is a yes
