@@ -68,6 +68,18 @@ public sealed class KillSwitchTests
             }
         }
 
+        if (killSwitch)
+        {
+            // Restarting under the lockdown replaces the table in one step and reconnects; then crash it again.
+            using JvpnPeer restarted = JvpnPeer.Start(topology.Client, tunnel.Client.Config, interfaceName: name);
+            Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TunnelScenarios.HandshakeTimeout),
+                $"no reply through the tunnel restarted under the lockdown\n{restarted.Describe()}\n{Tables(topology)}");
+            Assert.Equal("", probe.Try());
+            restarted.Process!.KillHard();
+            Assert.True(restarted.Process.WaitForExit(TimeSpan.FromSeconds(10)), restarted.Describe());
+            Assert.Contains("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
+        }
+
         // `jvpn down` of the crashed interface: lifts the lockdown; without a kill switch there is nothing to do.
         CommandResult down = tunnel.Client.Run("down", name);
         if (killSwitch)
