@@ -48,16 +48,15 @@ public sealed class HostCapabilities
         FileOwnership = os == HostOs.Linux;
         WintunDriver = os == HostOs.Windows;
         NativeNamedPipes = os == HostOs.Windows;
-        KillSwitch = os switch
-        {
-            HostOs.Linux => new JumpingVpn.Platform.Net.Linux.NftKillSwitch(),
-            _ => null,
-        };
+        KillSwitch = IsWindows
+            ? new JumpingVpn.Platform.Net.Windows.WfpKillSwitch()
+            : os == HostOs.Linux ? new JumpingVpn.Platform.Net.Linux.NftKillSwitch() : null;
     }
 
     public HostOs Os { get; }
 
-    /// <summary>The kill switch's OS side (docs/platform.md §4.8): an nftables table on Linux; null where jvpn has none.</summary>
+    /// <summary>The kill switch's OS side: an nftables table on Linux (docs/platform.md §4.8), WFP filters on Windows
+    /// (§3.4); null where jvpn has none.</summary>
     public JumpingVpn.Platform.Net.KillSwitch.IKillSwitch? KillSwitch { get; }
 
     /// <summary>Where wg(8)-style clients find an interface's control endpoint: a named pipe on Windows, a Unix

@@ -124,6 +124,11 @@ public sealed class InterfaceHost : IDisposable
 
         ITunDevice tun = _platform.CreateTun(name);
         _undo.Add(tun.Dispose);
+        // After the device exists (WFP names it by LUID) and before any route leads into it (docs/platform.md §4.8).
+        if (_options.KillSwitch)
+        {
+            _killSwitch!.Enable();
+        }
         // Every socket of the tunnel carries the mark, and the kill switch's server rule matches it (docs/platform.md §4.8).
         void SetFwMark(uint mark)
         {
@@ -171,8 +176,9 @@ public sealed class InterfaceHost : IDisposable
     }
 
     /// <summary>
-    /// The kill switch (docs/platform.md §4.8), before the TUN device and its routes exist, so nothing leaves
-    /// outside the tunnel from the moment it takes the default route. Its hole for the WireGuard UDP covers every
+    /// The kill switch (docs/platform.md §4.8), prepared before anything touches the system and switched on once the
+    /// TUN device exists, before its routes, so nothing leaves outside the tunnel from the moment it takes the
+    /// default route. Its hole for the WireGuard UDP covers every
     /// server endpoint the client may use (the peers' and `[Jumping] Endpoints`), so it holds whichever path or
     /// node carries the session. Built for every interface the OS can guard, so `jvpn killswitch NAME on` works at
     /// run time too; installed here only with `KillSwitch = on`.
@@ -204,7 +210,6 @@ public sealed class InterfaceHost : IDisposable
         {
             throw new PlatformException($"interface {Name} is already running; stop it first with 'jvpn down {Name}'", PlatformErrorKind.AlreadyInUse);
         }
-        _killSwitch.Enable();
     }
 
     private bool IsServedElsewhere()
