@@ -93,7 +93,7 @@ public sealed class InterfaceHost : IDisposable
         {
             if (p.Endpoint is not null)
             {
-                endpoints[p] = p.Endpoint.Resolve();
+                endpoints[p] = Resolve(p.Endpoint);
             }
         }
         StartKillSwitch(endpoints);
@@ -196,7 +196,7 @@ public sealed class InterfaceHost : IDisposable
         var servers = new List<IPEndPoint>(endpoints.Values);
         foreach (ConfigEndpoint extra in _options.Endpoints ?? [])
         {
-            servers.Add(extra.Resolve());
+            servers.Add(Resolve(extra));
         }
         var rules = new JumpingVpn.Platform.Net.KillSwitch.KillSwitchRules(Name, servers, _config.Interface.DnsServers, _config.Interface.FwMark);
         _killSwitch = new TunnelKillSwitch(platform, rules, JumpingOptionsParser.IsFullTunnel(_config), _logger);
@@ -209,6 +209,24 @@ public sealed class InterfaceHost : IDisposable
         if (IsServedElsewhere())
         {
             throw new PlatformException($"interface {Name} is already running; stop it first with 'jvpn down {Name}'", PlatformErrorKind.AlreadyInUse);
+        }
+    }
+
+    /// <summary>
+    /// Resolves an endpoint; a host name that fails while a crashed run's kill switch is in place fails because the
+    /// lockdown refuses DNS outside the tunnel (docs/platform.md §4.8), and the error says so and what to do.
+    /// </summary>
+    private IPEndPoint Resolve(ConfigEndpoint endpoint)
+    {
+        try
+        {
+            return endpoint.Resolve();
+        }
+        catch (ConfigException ex) when (!endpoint.IsLiteral && _host.KillSwitch is { } ks && ks.IsInstalled(Name))
+        {
+            throw new ConfigException(ex.File, ex.Line, ex.Key,
+                $"{ex.Problem ?? ex.Message}; the kill switch a crashed jvpn left in place blocks DNS outside the tunnel: write the endpoint as an IP address (or list the name in /etc/hosts), or lift the lockdown with 'jvpn down {Name}' first",
+                ex);
         }
     }
 
