@@ -95,15 +95,18 @@ public sealed class KillSwitchTests
         Assert.Equal("dns tcp ping", probe.Try());
     }
 
-    [Fact]
-    public void A_path_switch_keeps_the_tunnel_and_the_toggle_switches_at_run_time()
+    /// <summary>Over an IPv6 underlay the server hole is the `ip6 daddr . udp dport` rule, with the same mark.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_path_switch_keeps_the_tunnel_and_the_toggle_switches_at_run_time(bool ipv6Underlay)
     {
         Requirements.Ensure(Tools);
         using TwoLinkTopology topology = TwoLinkTopology.Create();
         // The gateway on the cellular link: reached through the main table's connected route (docs/platform.md
         // §4.3 keeps specific routes out of the tunnel), so only the kill switch stops traffic to it.
         using var probe = new LeakProbe(topology.Client, topology.Router, topology.RouterAddress(TwoLinkTopology.Cell));
-        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = "on" });
+        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = "on" }, ipv6Underlay: ipv6Underlay);
         tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
         tunnel.WaitForActive(TwoLinkTopology.Wifi, TimeSpan.FromSeconds(10));
         string name = tunnel.Client.InterfaceName;
@@ -133,7 +136,7 @@ public sealed class KillSwitchTests
         CommandResult down = tunnel.Client.Run("down", name);
         Assert.True(down.ExitCode == 0, down.StandardError);
         Assert.DoesNotContain("jvpn_ks_", Tables(topology), StringComparison.Ordinal);
-        TunnelScenarios.Log($"kill switch: tunnel kept across wifi0 -> cell0, toggled off/on at run time, removed by jvpn down");
+        TunnelScenarios.Log($"kill switch ({(ipv6Underlay ? "IPv6" : "IPv4")} underlay): tunnel kept across wifi0 -> cell0, toggled off/on at run time, removed by jvpn down");
     }
 
     private static string Tables(TwoLinkTopology t) => t.Client.Exec("nft", "list", "tables").StandardOutput;
