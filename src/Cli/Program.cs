@@ -12,6 +12,7 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     KeyCommands.GenPsk(),
     UpCommand.Create(),
     DownCommand.Create(),
+    KillSwitchCommand.Create(),
     StatusCommand.Create(),
     EventsCommand.Create(),
     ServerCommands.Create(),

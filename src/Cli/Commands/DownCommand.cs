@@ -1,10 +1,12 @@
 using System.CommandLine;
+using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Control.Uapi.Transport;
 
 namespace JumpingVpn.Cli.Commands;
 
-/// <summary>`jvpn down NAME`: asks the running `jvpn up` to tear down, and waits until it has.</summary>
+/// <summary>`jvpn down NAME`: asks the running `jvpn up` to tear down, and waits until it has; with no jvpn running,
+/// lifts the kill switch a crashed one left behind.</summary>
 internal static class DownCommand
 {
     public static Command Create()
@@ -22,6 +24,14 @@ internal static class DownCommand
         try
         {
             reply = UapiClient.Request(transport, name, "jvpn_down=1\n\n");
+        }
+        catch (UapiInterfaceNotRunningException) when (HostComposition.Current.KillSwitch is { } killSwitch && killSwitch.IsInstalled(name))
+        {
+            // A jvpn that ended without cleaning up (kill -9, crash) left its kill switch in place: lift the
+            // lockdown, which is what `down` means for an interface that is already gone (docs/platform.md §4.8).
+            killSwitch.Remove(name);
+            Console.Error.WriteLine($"jvpn down: {name} was not running; removed the kill switch it left in place (traffic outside the tunnel flows again)");
+            return ExitCodes.Ok;
         }
         catch (UapiInterfaceNotRunningException)
         {

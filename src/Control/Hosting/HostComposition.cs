@@ -48,9 +48,16 @@ public sealed class HostCapabilities
         FileOwnership = os == HostOs.Linux;
         WintunDriver = os == HostOs.Windows;
         NativeNamedPipes = os == HostOs.Windows;
+        KillSwitch = IsWindows
+            ? new JumpingVpn.Platform.Net.Windows.WfpKillSwitch()
+            : os == HostOs.Linux ? new JumpingVpn.Platform.Net.Linux.NftKillSwitch() : null;
     }
 
     public HostOs Os { get; }
+
+    /// <summary>The kill switch's OS side: an nftables table on Linux (docs/platform.md §4.8), WFP filters on Windows
+    /// (§3.4); null where jvpn has none.</summary>
+    public JumpingVpn.Platform.Net.KillSwitch.IKillSwitch? KillSwitch { get; }
 
     /// <summary>Where wg(8)-style clients find an interface's control endpoint: a named pipe on Windows, a Unix
     /// socket in /var/run/wireguard elsewhere.</summary>

@@ -75,6 +75,10 @@ public sealed record JumpingOptions
     /// <summary>`Metrics` (or `MetricsListen`): the loopback address the Prometheus endpoint serves on; null for none.</summary>
     public string? Metrics { get; init; }
 
+    /// <summary>`KillSwitch = on`: block everything outside the tunnel while it runs and after a crash (docs/platform.md
+    /// §4.8); accepted only for a full tunnel.</summary>
+    public bool KillSwitch { get; init; }
+
     /// <summary>The session policy: docs/design.md §3 defaults, the `Profile` preset, then the explicit policy keys.</summary>
     public required SessionPolicy Policy { get; init; }
 

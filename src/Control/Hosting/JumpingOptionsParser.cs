@@ -14,6 +14,7 @@ public static class JumpingOptionsParser
 {
     private static readonly string[] s_sessionLayers = ["auto", "client", "server", "off"];
     private static readonly string[] s_pathModes = ["auto", "on", "off"];
+    private static readonly string[] s_onOff = ["on", "off"];
 
     /// <summary>
     /// The typed options of <paramref name="config"/>. <paramref name="storeOverride"/> is `jvpn up --store URL`;
@@ -46,6 +47,7 @@ public static class JumpingOptionsParser
             NodeId = raw.TryGetValue("nodeid", out string? id) ? id : $"{Environment.MachineName}/{config.InterfaceName}",
             AuditLog = AuditLog(config),
             Metrics = raw.TryGetValue("metrics", out string? listen) || raw.TryGetValue("metricslisten", out listen) ? listen : null,
+            KillSwitch = KillSwitch(config),
             Policy = SessionPolicyParser.Parse(raw, config.SourcePath, config.JumpingLines),
         };
         if (ParseStore(config, storeOverride, environment) is { } store)
@@ -141,6 +143,41 @@ public static class JumpingOptionsParser
         }
         string v = value.Trim().ToLowerInvariant();
         return Array.IndexOf(accepted, v) >= 0 ? v : throw config.JumpingError(key, $"'{v}' is not one of {string.Join(", ", accepted)}");
+    }
+
+    /// <summary>
+    /// `KillSwitch = on|off` (docs/platform.md §4.8). Only a full tunnel may have one: the switch lets nothing out
+    /// but the tunnel, so on a split tunnel it would silently cut off every network the config leaves outside.
+    /// </summary>
+    private static bool KillSwitch(TunnelConfig config)
+    {
+        if (Choice(config, "KillSwitch", s_onOff, "off") != "on")
+        {
+            return false;
+        }
+        if (!IsFullTunnel(config))
+        {
+            throw config.JumpingError("KillSwitch",
+                "'on' needs a full tunnel, and no [Peer] has AllowedIPs 0.0.0.0/0 or ::/0 (the kill switch lets nothing out but the tunnel, so it would cut off every network outside AllowedIPs); route everything through the tunnel or set KillSwitch = off");
+        }
+        return true;
+    }
+
+    /// <summary>A peer takes the default route of either family (wg-quick's full-tunnel test).</summary>
+    public static bool IsFullTunnel(TunnelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        foreach (PeerSection p in config.Peers)
+        {
+            foreach (JumpingVpn.Platform.Net.IpPrefix prefix in p.AllowedIps)
+            {
+                if (prefix.Length == 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static List<ConfigEndpoint>? Endpoints(TunnelConfig config)

@@ -3,6 +3,7 @@ using JumpingVpn.Control.Audit;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Hosting;
 using JumpingVpn.Control.Jumping;
+using JumpingVpn.Control.KillSwitch;
 using JumpingVpn.Control.Paths;
 using JumpingVpn.Control.Policy;
 using JumpingVpn.Control.Uapi;
@@ -37,15 +38,20 @@ public sealed class InterfaceHost : IDisposable
     private JumpingNode? _jumping;
     private ClientPaths? _paths;
     private UapiServer? _uapi;
+    private TunnelKillSwitch? _killSwitch;
+    private bool _started;
     private bool _disposed;
 
-    private InterfaceHost(JumpingOptions options, ILogger logger, HostPlatform platform)
+    private InterfaceHost(JumpingOptions options, ILogger logger, HostPlatform platform, HostCapabilities host)
     {
         _options = options;
         _config = options.Config;
         _logger = logger;
         _platform = platform;
+        _host = host;
     }
+
+    private readonly HostCapabilities _host;
 
     public string Name => _config.InterfaceName;
     public WireGuardDevice? Device { get; private set; }
@@ -61,7 +67,8 @@ public sealed class InterfaceHost : IDisposable
     public static InterfaceHost Start(JumpingOptions options, ILogger logger, long? rekeyAfterNs = null, HostCapabilities? host = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var running = new InterfaceHost(options, logger, (host ?? HostComposition.Current).CreateInterfacePlatform());
+        HostCapabilities capabilities = host ?? HostComposition.Current;
+        var running = new InterfaceHost(options, logger, capabilities.CreateInterfacePlatform(), capabilities);
         try
         {
             running.Up(rekeyAfterNs);
@@ -86,9 +93,10 @@ public sealed class InterfaceHost : IDisposable
         {
             if (p.Endpoint is not null)
             {
-                endpoints[p] = p.Endpoint.Resolve();
+                endpoints[p] = Resolve(p.Endpoint);
             }
         }
+        StartKillSwitch(endpoints);
 
         UdpTransport udp = _platform.BindUdp(iface.ListenPort ?? 0);
         Udp = udp;
@@ -116,21 +124,24 @@ public sealed class InterfaceHost : IDisposable
 
         ITunDevice tun = _platform.CreateTun(name);
         _undo.Add(tun.Dispose);
-        _platform.Configure(new HostContext(_config, mtu, udp, tun, _undo, _logger, mark =>
+        // After the device exists (WFP names it by LUID) and before any route leads into it (docs/platform.md §4.8).
+        if (_options.KillSwitch)
+        {
+            _killSwitch!.Enable();
+        }
+        // Every socket of the tunnel carries the mark, and the kill switch's server rule matches it (docs/platform.md §4.8).
+        void SetFwMark(uint mark)
         {
             udp.SetFwMark(mark);
             _paths?.SetFwMark(mark);
-        }));
+            _killSwitch?.SetMark(mark);
+        }
+        _platform.Configure(new HostContext(_config, mtu, udp, tun, _undo, _logger, SetFwMark));
 
-        var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, mark =>
-        {
-            udp.SetFwMark(mark);
-            _paths?.SetFwMark(mark);
-        });
+        var adapter = new DeviceUapiAdapter(device, () => udp.LocalPort, udp.DualMode, SetFwMark);
         if (iface.FwMark is uint fw)
         {
-            udp.SetFwMark(fw);
-            _paths?.SetFwMark(fw);
+            SetFwMark(fw);
             adapter.FwMark = fw;
         }
         _loops = new TunnelLoops(device, tun, udp, _logger, _paths?.Set);
@@ -159,8 +170,81 @@ public sealed class InterfaceHost : IDisposable
         }
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
+        _started = true;
         _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}",
             name, udp.LocalPort, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
+    }
+
+    /// <summary>
+    /// The kill switch (docs/platform.md §4.8), prepared before anything touches the system and switched on once the
+    /// TUN device exists, before its routes, so nothing leaves outside the tunnel from the moment it takes the
+    /// default route. Its hole for the WireGuard UDP covers every
+    /// server endpoint the client may use (the peers' and `[Jumping] Endpoints`), so it holds whichever path or
+    /// node carries the session. Built for every interface the OS can guard, so `jvpn killswitch NAME on` works at
+    /// run time too; installed here only with `KillSwitch = on`.
+    /// </summary>
+    private void StartKillSwitch(Dictionary<PeerSection, IPEndPoint> endpoints)
+    {
+        if (_host.KillSwitch is not { } platform)
+        {
+            if (_options.KillSwitch)
+            {
+                throw _options.Error("KillSwitch", "this system has no kill switch (jvpn has one on Linux with nftables and on Windows with WFP)");
+            }
+            return;
+        }
+        var servers = new List<IPEndPoint>(endpoints.Values);
+        foreach (ConfigEndpoint extra in _options.Endpoints ?? [])
+        {
+            servers.Add(Resolve(extra));
+        }
+        var rules = new JumpingVpn.Platform.Net.KillSwitch.KillSwitchRules(Name, servers, _config.Interface.DnsServers, _config.Interface.FwMark);
+        _killSwitch = new TunnelKillSwitch(platform, rules, JumpingOptionsParser.IsFullTunnel(_config), _logger);
+        if (!_options.KillSwitch)
+        {
+            return;
+        }
+        // A second `jvpn up` of a running interface fails later (its control socket is taken); it must not first
+        // replace the running one's rules with its own, whose fwmark may differ.
+        if (IsServedElsewhere())
+        {
+            throw new PlatformException($"interface {Name} is already running; stop it first with 'jvpn down {Name}'", PlatformErrorKind.AlreadyInUse);
+        }
+    }
+
+    /// <summary>
+    /// Resolves an endpoint; a host name that fails while a crashed run's kill switch is in place fails because the
+    /// lockdown refuses DNS outside the tunnel (docs/platform.md §4.8), and the error says so and what to do.
+    /// </summary>
+    private IPEndPoint Resolve(ConfigEndpoint endpoint)
+    {
+        try
+        {
+            return endpoint.Resolve();
+        }
+        catch (ConfigException ex) when (!endpoint.IsLiteral && _host.KillSwitch is { } ks && ks.IsInstalled(Name))
+        {
+            throw new ConfigException(ex.File, ex.Line, ex.Key,
+                $"{ex.Problem ?? ex.Message}; the kill switch a crashed jvpn left in place blocks DNS outside the tunnel: write the endpoint as an IP address (or list the name in /etc/hosts), or lift the lockdown with 'jvpn down {Name}' first",
+                ex);
+        }
+    }
+
+    private bool IsServedElsewhere()
+    {
+        try
+        {
+            _ = UapiClient.Get(_host.Uapi, Name);
+            return true;
+        }
+        catch (UapiInterfaceNotRunningException)
+        {
+            return false;
+        }
+        catch (UapiException)
+        {
+            return true;
+        }
     }
 
     /// <summary>
@@ -359,6 +443,10 @@ public sealed class InterfaceHost : IDisposable
             DownRequested?.Invoke();
             return UapiProtocol.FormatResponse(string.Empty, UapiErrno.None);
         }
+        if (KillSwitchProtocol.Handle(firstLine, _killSwitch) is { } killSwitchReply)
+        {
+            return killSwitchReply;
+        }
         if (firstLine == "jvpn_stats=1" && Device is { } device && _loops is { } loops)
         {
             return UapiProtocol.FormatResponse(DataPlaneStats.Format(device, loops), UapiErrno.None);
@@ -442,6 +530,12 @@ public sealed class InterfaceHost : IDisposable
         if (Device is not null)
         {
             TryRun(() => RunHooks("PostDown", _config.Interface.PostDown));
+        }
+        // After the routes are gone, so nothing leaks while the tunnel is torn down; a crash never gets here and
+        // leaves the rules in place (lockdown, docs/platform.md §4.8).
+        if (_killSwitch is { } killSwitch)
+        {
+            TryRun(() => killSwitch.Stop(_started));
         }
         // The control socket goes last: its disappearance tells `jvpn down` (and scripts) that the
         // interface, routes and rules are all gone.

@@ -16,9 +16,11 @@ internal sealed class JvpnPeer : TunnelPeer
     public string ConfigPath { get; private set; } = "";
 
     /// <param name="verb">The subcommand that runs the interface: `up` (default), or e.g. `service run`.</param>
-    public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? verb = null)
+    /// <param name="interfaceName">A fixed name (e.g. to restart a crashed interface); a fresh unique one when null.</param>
+    public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? verb = null,
+        string? interfaceName = null)
     {
-        var peer = new JvpnPeer(ns, "jvj" + NetNs.RandomHex(3), config);
+        var peer = new JvpnPeer(ns, interfaceName ?? "jvj" + NetNs.RandomHex(3), config);
         try
         {
             peer.ConfigPath = peer.WriteFile(peer.InterfaceName + ".conf", config.ToWgQuick());

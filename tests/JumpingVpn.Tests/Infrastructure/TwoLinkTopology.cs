@@ -33,7 +33,8 @@ internal sealed class TwoLinkTopology : RouterTopology
 
     public string ClientAddress(string link) => link == Wifi ? Address("192.168", 2) : Address("10.202", 2);
 
-    private string RouterAddress(string link) => link == Wifi ? Address("192.168", 1) : Address("10.202", 1);
+    /// <summary>The router's address on the client's <paramref name="link"/> (the client's gateway there).</summary>
+    public string RouterAddress(string link) => link == Wifi ? Address("192.168", 1) : Address("10.202", 1);
 
     public string ClientAddressV6(string link) => AddressV6(link == Wifi ? 1 : 2, 2);
 

@@ -46,6 +46,7 @@ public sealed class JumpingOptionsParserTests
         { "max_sessions", "-1", "max_sessions", "non-negative whole number" },
         { "Profile", "turbo", "profile", "default or battery" },
         { "Colour", "blue", "colour", "known keys" },
+        { "KillSwitch", "always", "KillSwitch", "on, off" },
     };
 
     [Theory]
@@ -102,6 +103,7 @@ public sealed class JumpingOptionsParserTests
         Assert.Null(o.Cluster);
         Assert.Null(o.AuditLog);
         Assert.Null(o.Metrics);
+        Assert.False(o.KillSwitch);
         Assert.Equal(SessionPolicy.Default, o.Policy);
     }
 
@@ -173,5 +175,37 @@ public sealed class JumpingOptionsParserTests
 
         Assert.Equal(SessionLayerMode.Auto, o.SessionLayer);
         Assert.Null(o.Cluster);
+    }
+
+    [Theory]
+    [InlineData("on", true)]
+    [InlineData(" ON ", true)]
+    [InlineData("off", false)]
+    public void KillSwitch_is_on_or_off_for_a_full_tunnel(string value, bool expected)
+    {
+        Assert.Equal(expected, Options($"KillSwitch = {value}").KillSwitch);
+    }
+
+    [Fact]
+    public void KillSwitch_on_a_split_tunnel_is_refused_naming_file_line_and_the_fix()
+    {
+        string text = (Interface + ServerPeer).Replace("AllowedIPs = 0.0.0.0/0", "AllowedIPs = 10.64.0.0/10, fd00::/8", StringComparison.Ordinal)
+            + "\n[Jumping]\nKillSwitch = on\n";
+        TunnelConfig config = TunnelConfigParser.Parse(text, "jv0.conf", "jv0");
+
+        ConfigException e = Assert.Throws<ConfigException>(() => JumpingOptionsParser.Parse(config, null, _ => null));
+
+        Assert.Equal(("jv0.conf", KeyLine, "KillSwitch"), (e.File, e.Line, e.Key));
+        Assert.Contains("needs a full tunnel", e.Problem, StringComparison.Ordinal);
+        Assert.Contains("set KillSwitch = off", e.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_ipv6_only_default_route_is_a_full_tunnel_too()
+    {
+        string text = (Interface + ServerPeer).Replace("AllowedIPs = 0.0.0.0/0", "AllowedIPs = ::/0", StringComparison.Ordinal)
+            + "\n[Jumping]\nKillSwitch = on\n";
+
+        Assert.True(JumpingOptionsParser.Parse(TunnelConfigParser.Parse(text, "jv0.conf", "jv0"), null, _ => null).KillSwitch);
     }
 }

@@ -1,0 +1,60 @@
+using JumpingVpn.Control.Config;
+using JumpingVpn.Control.KillSwitch;
+using JumpingVpn.Platform;
+using JumpingVpn.Ui.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace JumpingVpn.Ui.KillSwitch;
+
+/// <summary>
+/// The "block untunneled traffic" toggle (docs/platform.md §4.8): `GET /api/killswitch/{tunnel}` reads the state,
+/// `POST /api/killswitch/{tunnel}` with `{"on": true|false}` changes it, through the same
+/// <see cref="IKillSwitchControl"/> as `jvpn killswitch`. A request that cannot be done (split tunnel, tunnel not
+/// running) answers 409 with the message the CLI would print.
+/// </summary>
+public sealed class KillSwitchModule(IKillSwitchControl control) : IUiModule
+{
+    public string Name => "killswitch";
+
+    public void Map(IEndpointRouteBuilder routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        routes.MapGet("/api/killswitch/{tunnel}", (string tunnel) => Answer(tunnel, () => control.Status(tunnel)));
+        routes.MapPost("/api/killswitch/{tunnel}", (string tunnel, KillSwitchRequest? request) =>
+            request?.On is not bool on
+                ? Results.BadRequest(new KillSwitchError("the body must be {\"on\": true} or {\"on\": false}"))
+                : Answer(tunnel, () => control.Set(tunnel, on)));
+    }
+
+    private static IResult Answer(string tunnel, Func<KillSwitchState> action)
+    {
+        if (!TunnelConfigParser.IsValidInterfaceName(tunnel))
+        {
+            return Results.BadRequest(new KillSwitchError($"'{tunnel}' is not a tunnel name (1-15 of a-z A-Z 0-9 _ = + . -)"));
+        }
+        try
+        {
+            KillSwitchState s = action();
+            return Results.Ok(new KillSwitchView(s.Tunnel, s.Running, s.Enabled, s.Lockdown, s.FullTunnel, s.Refused, s.Describe()));
+        }
+        catch (KillSwitchException ex)
+        {
+            return Results.Conflict(new KillSwitchError(ex.Message));
+        }
+        catch (PlatformException ex)
+        {
+            return Results.Json(new KillSwitchError(ex.Message), statusCode: StatusCodes.Status500InternalServerError);
+        }
+    }
+}
+
+/// <summary>The toggle's request body.</summary>
+public sealed record KillSwitchRequest(bool? On);
+
+/// <summary>The state as the page shows it; <c>text</c> is the sentence `jvpn killswitch NAME status` prints.</summary>
+public sealed record KillSwitchView(string Tunnel, bool Running, bool Enabled, bool Lockdown, bool? FullTunnel, long? Refused, string Text);
+
+/// <summary>Why a request was refused, for the page to show as it is.</summary>
+public sealed record KillSwitchError(string Error);

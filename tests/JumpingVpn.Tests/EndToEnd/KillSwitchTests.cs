@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using JumpingVpn.Tests.Infrastructure;
+
+namespace JumpingVpn.Tests.EndToEnd;
+
+/// <summary>
+/// The kill switch (docs/platform.md §4.8) on the two-link client of <see cref="TwoLinkTopology"/>, full tunnel,
+/// real nftables and tcpdump on the client's links. With it on, a kill -9 of the client leaves a lockdown: for
+/// 10 s of ping, TCP, DNS and stray UDP toward an underlay address (the router, not a server endpoint) nothing but
+/// UDP to the server leaves either link, and DNS to that other resolver fails; `jvpn down` lifts it and the same
+/// traffic flows. With it off, the same crash leaks the same traffic, so the test can fail. A path switch under
+/// the kill switch keeps the tunnel working, and `jvpn killswitch` toggles it at run time.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class KillSwitchTests
+{
+    private static readonly string[] Tools = ["jvpn", "ping", "nft", "tcpdump"];
+    private static readonly TimeSpan Watch = TimeSpan.FromSeconds(10);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void After_kill_9_only_server_udp_leaves_until_jvpn_down(bool killSwitch)
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        using var probe = new LeakProbe(topology.Client, topology.Router, topology.RouterPublicV4);
+        Assert.Equal("dns tcp ping", probe.Try()); // the probes work before any tunnel exists
+        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = killSwitch ? "on" : "off" });
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        string name = tunnel.Client.InterfaceName;
+        Assert.Equal(killSwitch, Tables(topology).Contains("jvpn_ks_" + name, StringComparison.Ordinal));
+
+        tunnel.Client.Process!.KillHard();
+        Assert.True(tunnel.Client.Process.WaitForExit(TimeSpan.FromSeconds(10)), tunnel.Client.Describe());
+
+        // Everything but ARP, IPv6 link upkeep (ICMPv6, hop-by-hop MLD) and the WireGuard UDP to the server.
+        string filter = $"not arp and not icmp6 and not (ip6 proto 0) and not (udp and dst host {topology.ServerUnderlayV4} and dst port {TwoHostTopology.ServerListenPort})";
+        var through = new List<string>();
+        using (PacketCapture wifi = PacketCapture.Start(topology.Client, TwoLinkTopology.Wifi, filter))
+        using (PacketCapture cell = PacketCapture.Start(topology.Client, TwoLinkTopology.Cell, filter))
+        {
+            var clock = Stopwatch.StartNew();
+            int rounds = 0;
+            while (clock.Elapsed < Watch)
+            {
+                string got = probe.Try();
+                rounds++;
+                if (got.Length > 0)
+                {
+                    through.Add(got);
+                }
+                Thread.Sleep(250);
+            }
+            List<string> leaked = [.. Packets(wifi), .. Packets(cell)];
+            string status = tunnel.Client.Run("killswitch", name, "status").StandardOutput;
+            TunnelScenarios.Log($"kill switch {(killSwitch ? "on" : "off")}, {Watch.TotalSeconds:0} s after kill -9: {leaked.Count} packet(s) other than server UDP left the links, {through.Count} of {rounds} probe rounds answered ({string.Join(", ", through.Distinct())}); status: {status.Trim()}");
+            if (killSwitch)
+            {
+                Assert.True(leaked.Count == 0, $"leaked under lockdown:\n{string.Join('\n', leaked.Take(20))}");
+                Assert.Empty(through);
+                Assert.Contains("lockdown", status, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.True(leaked.Count > 0, "without the kill switch the crashed client's traffic should leave the links (else this test proves nothing)");
+                Assert.Contains(through, t => t.Contains("dns", StringComparison.Ordinal) && t.Contains("tcp", StringComparison.Ordinal));
+            }
+        }
+
+        if (killSwitch)
+        {
+            // Restarting under the lockdown replaces the table in one step and reconnects; then crash it again.
+            using JvpnPeer restarted = JvpnPeer.Start(topology.Client, tunnel.Client.Config, interfaceName: name);
+            Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TunnelScenarios.HandshakeTimeout),
+                $"no reply through the tunnel restarted under the lockdown\n{restarted.Describe()}\n{Tables(topology)}");
+            Assert.Equal("", probe.Try());
+            restarted.Process!.KillHard();
+            Assert.True(restarted.Process.WaitForExit(TimeSpan.FromSeconds(10)), restarted.Describe());
+            Assert.Contains("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
+        }
+
+        // `jvpn down` of the crashed interface: lifts the lockdown; without a kill switch there is nothing to do.
+        CommandResult down = tunnel.Client.Run("down", name);
+        if (killSwitch)
+        {
+            Assert.True(down.ExitCode == 0, $"{down.CommandLine}: {down.StandardError}");
+            Assert.Contains("removed the kill switch", down.StandardError, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains($"no interface {name} is running", down.StandardError, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("jvpn_ks_", Tables(topology), StringComparison.Ordinal);
+        Assert.Equal("dns tcp ping", probe.Try());
+    }
+
+    /// <summary>Over an IPv6 underlay the server hole is the `ip6 daddr . udp dport` rule, with the same mark.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_path_switch_keeps_the_tunnel_and_the_toggle_switches_at_run_time(bool ipv6Underlay)
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        // The gateway on the cellular link: reached through the main table's connected route (docs/platform.md
+        // §4.3 keeps specific routes out of the tunnel), so only the kill switch stops traffic to it.
+        using var probe = new LeakProbe(topology.Client, topology.Router, topology.RouterAddress(TwoLinkTopology.Cell));
+        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = "on" }, ipv6Underlay: ipv6Underlay);
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        tunnel.WaitForActive(TwoLinkTopology.Wifi, TimeSpan.FromSeconds(10));
+        string name = tunnel.Client.InterfaceName;
+        Assert.Equal("", probe.Try());
+
+        topology.LinkDown(TwoLinkTopology.Wifi);
+        tunnel.WaitForActive(TwoLinkTopology.Cell, TimeSpan.FromSeconds(10), otherAlive: false);
+        Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(5)),
+            $"no reply through the tunnel on cellular under the kill switch\n{tunnel.Describe()}\n{Tables(topology)}");
+        Assert.Equal("", probe.Try());
+        Assert.Contains("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
+
+        CommandResult off = tunnel.Client.Run("killswitch", name, "off");
+        Assert.True(off.ExitCode == 0, off.StandardError);
+        Assert.DoesNotContain("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
+        // Without the switch the cellular link's own subnet is reachable again.
+        Assert.Equal("dns tcp ping", probe.Try());
+
+        CommandResult on = tunnel.Client.Run("killswitch", name, "on");
+        CommandResult status = tunnel.Client.Run("killswitch", name);
+        Assert.True(on.ExitCode == 0, on.StandardError);
+        Assert.Equal("", probe.Try());
+        Assert.Contains("kill switch on", status.StandardOutput, StringComparison.Ordinal);
+        Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(5)), tunnel.Describe());
+
+        // A clean stop removes the table.
+        CommandResult down = tunnel.Client.Run("down", name);
+        Assert.True(down.ExitCode == 0, down.StandardError);
+        Assert.DoesNotContain("jvpn_ks_", Tables(topology), StringComparison.Ordinal);
+        TunnelScenarios.Log($"kill switch ({(ipv6Underlay ? "IPv6" : "IPv4")} underlay): tunnel kept across wifi0 -> cell0, toggled off/on at run time, removed by jvpn down");
+    }
+
+    private static string Tables(TwoLinkTopology t) => t.Client.Exec("nft", "list", "tables").StandardOutput;
+
+    /// <summary>The captured packets, one tcpdump line each.</summary>
+    private static List<string> Packets(PacketCapture capture)
+    {
+        capture.StopAndReadUdp();
+        CommandResult r = Command.TryRun("tcpdump", ["-n", "-r", capture.FilePath]);
+        return [.. r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    }
+}
