@@ -4,6 +4,11 @@ using JumpingVpn.Control.Hosting;
 using JumpingVpn.Ui.Hosting;
 using JumpingVpn.Ui.Manager;
 using JumpingVpn.Ui.SignIn;
+using JumpingVpn.Control.KillSwitch;
+using JumpingVpn.Ui.Events;
+using JumpingVpn.Ui.KillSwitch;
+using JumpingVpn.Ui.Server;
+using JumpingVpn.Ui.Tunnel;
 using JumpingVpn.Ui.Tunnels;
 
 namespace JumpingVpn.Cli.Commands;
@@ -23,7 +28,7 @@ internal static class ManagerCommand
         var stateDir = new Option<string>("--state-dir") { Description = "Where the manager remembers active and start-at-boot tunnels", DefaultValueFactory = _ => "/var/lib/jvpn" };
         var uiPort = new Option<int>("--ui-port") { Description = "TCP port of the UI on 127.0.0.1 (0 picks a free one)", DefaultValueFactory = _ => DefaultUiPort };
         var socket = new Option<string>("--socket") { Description = "The sign-in socket `jvpn ui` asks (Linux)", DefaultValueFactory = _ => SignInProtocol.DefaultSocketPath };
-        var cmd = new Command("manager", "Run the tunnel manager and the local web UI (the service `jvpn ui` opens).") { configDir, stateDir, uiPort, socket };
+        var cmd = new Command("manager", "Run the tunnel manager (privileged; starts tunnels from its config directory) and the local web UI that `jvpn ui` opens.") { configDir, stateDir, uiPort, socket };
         cmd.SetAction((parse, cancel) => RunAsync(parse.GetValue(configDir)!, parse.GetValue(stateDir)!, parse.GetValue(uiPort), parse.GetValue(socket)!));
         return cmd;
     }
@@ -50,7 +55,17 @@ internal static class ManagerCommand
             StateDirectory = stateDir,
             Child = SelfCommand(),
         });
-        await using UiHost host = await UiHost.StartAsync(new UiHostOptions { Port = uiPort }, [new TunnelsModule(manager)], stop.Token);
+        // Every part of the UI (docs/ui.md "Layout"); they read tunnels through the manager's directory and
+        // running interfaces over their control sockets.
+        IUiModule[] modules =
+        [
+            new TunnelsModule(manager),
+            new TunnelModule(manager, TimeProvider.System),
+            new EventsModule(manager),
+            new ServerModule(manager),
+            new KillSwitchModule(new KillSwitchControl(HostComposition.Current.Uapi, HostComposition.Current.KillSwitch)),
+        ];
+        await using UiHost host = await UiHost.StartAsync(new UiHostOptions { Port = uiPort }, modules, stop.Token);
         IAsyncDisposable signIn = HostComposition.Current.FileOwnership
             ? UnixSignInSocket.Start(socketPath, host.IssueSignInUrl)
             : HostComposition.Current.NativeNamedPipes
