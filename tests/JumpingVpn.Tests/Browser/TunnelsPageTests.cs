@@ -109,6 +109,26 @@ public sealed class TunnelsPageTests
     }
 
     [Fact]
+    public async Task Tunnel_page_shows_the_kill_switch_of_a_stopped_tunnel_as_off_and_not_switchable()
+    {
+        UiBrowser.EnsureAvailable();
+        using ManagerUnderTest manager = ManagerUnderTest.Start();
+        await using UiBrowser ui = await UiBrowser.StartAsync(manager);
+        IPage page = ui.Page;
+        await page.Locator("#import-name").FillAsync("home");
+        await page.Locator("textarea#import-text").FillAsync(SampleConfigs.Client());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Import", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-tunnel=home]")).ToHaveAttributeAsync("data-state", "inactive");
+
+        await page.GotoAsync(new Uri(manager.BaseAddress, "/tunnel.html?name=home").AbsoluteUri);
+
+        ILocator box = page.GetByRole(AriaRole.Checkbox, new() { Name = "Block untunneled traffic" });
+        await Assertions.Expect(page.Locator("#killswitch-text")).ToHaveTextAsync("home: kill switch off (home is not running)");
+        await Assertions.Expect(box).ToBeDisabledAsync();
+        await Assertions.Expect(box).Not.ToBeCheckedAsync();
+    }
+
+    [Fact]
     public async Task Every_page_has_no_serious_or_critical_accessibility_violation()
     {
         UiBrowser.EnsureAvailable();
