@@ -89,7 +89,7 @@ internal static class StatusCommand
         {
             snapshots.Add((n, UapiClient.GetSnapshot(n)));
             stats[n] = json ? TryStats(n) : null;
-            sessions[n] = TrySessions(n);
+            sessions[n] = UapiClient.GetSessions(n);
         }
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Console.Out.Write(json ? FormatJson(snapshots, stats, now, sessions) : FormatText(snapshots, now, sessions));
@@ -297,21 +297,6 @@ internal static class StatusCommand
             double ago = r.AgeMs / 1000.0;
             sb.Append(inv, $"    {ago,7:0.0} s ago  {r.From} -> {r.To}  {r.Reason}  gap {r.GapMs} ms\n");
         }
-    }
-
-    /// <summary>The interface's Jumping sessions (jvpn_session=1); none for other userspace WireGuards.</summary>
-    private static Dictionary<string, SessionStatusRecord> TrySessions(string name)
-    {
-        string reply;
-        try
-        {
-            reply = UapiClient.Request(name, SessionStatusReply.Operation + "\n\n");
-        }
-        catch (UapiException)
-        {
-            return new Dictionary<string, SessionStatusRecord>(StringComparer.Ordinal);
-        }
-        return ParseSessions(reply);
     }
 
     /// <summary>Decodes a jvpn_session=1 reply by public key (hex); empty when the reply is refused or malformed.</summary>

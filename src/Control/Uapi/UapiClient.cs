@@ -36,6 +36,25 @@ public static class UapiClient
         return snapshot;
     }
 
+    /// <summary>
+    /// The interface's Jumping sessions by public key (hex), read with <c>jvpn_session=1</c>; empty when the
+    /// device refuses the extension (another userspace WireGuard), does not answer, or the reply is malformed.
+    /// </summary>
+    public static Dictionary<string, Sessions.SessionStatusRecord> GetSessions(string interfaceName, string? socketDirectory = null)
+    {
+        string reply;
+        try
+        {
+            reply = Request(interfaceName, Sessions.SessionStatusReply.Operation + "\n\n", socketDirectory);
+        }
+        catch (UapiException)
+        {
+            return new Dictionary<string, Sessions.SessionStatusRecord>(StringComparer.Ordinal);
+        }
+        _ = Sessions.SessionStatusReply.TryParse(reply, out Dictionary<string, Sessions.SessionStatusRecord> sessions);
+        return sessions;
+    }
+
     /// <summary>Sends <c>set=1</c> with <paramref name="body"/> (key=value lines) and returns the errno
     /// the device answered: 0 on success, negative on failure, <see cref="UapiErrno.Protocol"/> when the
     /// answer has no errno line.</summary>

@@ -15,17 +15,7 @@ public sealed record TunnelReading(UapiDeviceSnapshot Device, IReadOnlyDictionar
     public static TunnelReading Read(string interfaceName, string? socketDirectory)
     {
         UapiDeviceSnapshot device = UapiClient.GetSnapshot(interfaceName, socketDirectory);
-        Dictionary<string, SessionStatusRecord> sessions;
-        try
-        {
-            string reply = UapiClient.Request(interfaceName, SessionStatusReply.Operation + "\n\n", socketDirectory);
-            _ = SessionStatusReply.TryParse(reply, out sessions);
-        }
-        catch (UapiException)
-        {
-            sessions = new Dictionary<string, SessionStatusRecord>(StringComparer.Ordinal);
-        }
-        return new TunnelReading(device, sessions);
+        return new TunnelReading(device, UapiClient.GetSessions(interfaceName, socketDirectory));
     }
 
     /// <summary>The client's session (a client tunnel has one server peer); null on a server or without the session layer.</summary>
