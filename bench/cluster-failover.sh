@@ -240,6 +240,8 @@ node_config() { # node_config INDEX -> the config file's path
         echo "StorePasswordFile = $WORK_DIR/store.pass"
         echo "AuditLog = $WORK_DIR/node-$i.audit.jsonl"
         echo "AuditMaxBytes = 4000000000"
+        # Loopback in the node's own namespace: the store counters (in-doubt commits) are read after the run.
+        echo "Metrics = 127.0.0.1:9464"
         # Above the default per-node session limit (10 000) every session must still fit on one node.
         [ "$SESSIONS" -le 10000 ] || echo "max_sessions = $((SESSIONS + 1000))"
     } >"$conf"
@@ -283,6 +285,11 @@ for store in $STORES; do
     # A store that fails its run (e.g. no session could attach) still leaves the other store's row.
     ip netns exec "$NS_CLIENT" dotnet "$LOADGEN_DLL" "${args[@]}" || echo "== the $store run failed (exit code $?)" >&2
     [ -s "$WORK_DIR/$store.json" ] && RESULTS+=("$WORK_DIR/$store.json")
+    # Commits whose store answer was lost, per survivor (docs/cluster.md "In-doubt commits").
+    for i in $(seq 2 "$NODES"); do
+        ip netns exec "$(node_ns "$i")" curl -sf --max-time 5 http://127.0.0.1:9464/metrics >"$WORK_DIR/node-$i.$store.metrics" 2>/dev/null || true
+        echo "   node-$i store operations: $(grep -E '^jvpn_store_(operations|commits_in_doubt)_total' "$WORK_DIR/node-$i.$store.metrics" 2>/dev/null | tr '\n' ' ')"
+    done
     stop_pids
     rm -f /var/run/wireguard/"$NAME"*.sock
 done

@@ -73,6 +73,8 @@ public sealed class ClusterCoordinator : IDisposable
     private long _casOk;
     private long _casLost;
     private long _unavailable;
+    private long _doubtsLanded;
+    private long _doubtsNotLanded;
     private long _rejected;
     private long _rejectLoggedAtMs = long.MinValue;
     private long _rejectSuppressed;
@@ -139,6 +141,14 @@ public sealed class ClusterCoordinator : IDisposable
     public long CasLost => Interlocked.Read(ref _casLost);
 
     public long StoreUnavailableCount => Interlocked.Read(ref _unavailable);
+
+    /// <summary>Commits whose answer was lost and that the store turned out to hold (docs/cluster.md "In-doubt commits").</summary>
+    public long DoubtsLanded => Interlocked.Read(ref _doubtsLanded);
+
+    /// <summary>Commits whose answer was lost and that the store did not take (the session was taken again under a fresh owner_epoch).</summary>
+    public long DoubtsNotLanded => Interlocked.Read(ref _doubtsNotLanded);
+
+    internal void CountDoubt(bool landed) => Interlocked.Increment(ref landed ? ref _doubtsLanded : ref _doubtsNotLanded);
 
     /// <summary>Times this node fenced itself (its validity lapsed) since it started.</summary>
     public long Fences => Interlocked.Read(ref _fences);

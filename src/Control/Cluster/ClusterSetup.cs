@@ -106,6 +106,9 @@ public static class ClusterSetup
         ops.AddCallback(() => cluster.CasCommitted, "ok");
         ops.AddCallback(() => cluster.CasLost, "lost");
         ops.AddCallback(() => cluster.StoreUnavailableCount, "unavailable");
+        var doubts = metrics.Registry.AddCounter("jvpn_store_commits_in_doubt_total", "commits whose store answer was lost, by what the store turned out to hold", "result");
+        doubts.AddCallback(() => cluster.DoubtsLanded, "landed");
+        doubts.AddCallback(() => cluster.DoubtsNotLanded, "not_landed");
         metrics.Registry.AddCounter("jvpn_store_rejected_records_total", "session records, registry entries and replies from the store that failed validation and were dropped")
             .AddCallback(() => cluster.RejectedRecords);
     }

@@ -72,4 +72,50 @@ public sealed class OwnedSession : ISessionCommitter
                 return ReasonCode.OwnershipConflict;
         }
     }
+
+    /// <summary>
+    /// A compare-and-swap that timed out may have been applied (docs/cluster.md "In-doubt commits"): read the record.
+    /// Still ours at the attempted version: it landed. Still ours at the version it was read at: it has not landed,
+    /// but a request past its deadline may still arrive (etcd serves it after the client gave up), so the session is
+    /// taken again under a fresh owner_epoch, which every write of this one fails from then on. Anything else: lost.
+    /// </summary>
+    public DoubtResolution ResolveDoubt(ulong readVersion, ulong attemptedVersion)
+    {
+        if (_lost)
+        {
+            return DoubtResolution.Lost;
+        }
+        if (!IsValid(_cluster.NowMs()))
+        {
+            return DoubtResolution.Unknown;
+        }
+        StoreResult r = _cluster.Read(Id);
+        if (r.Status == StoreStatus.Unavailable)
+        {
+            return DoubtResolution.Unknown;
+        }
+        OwnershipRecord? rec = r.Current;
+        if (!r.IsOk || rec is null || rec.Released || !string.Equals(rec.OwnerNode, _cluster.NodeId, StringComparison.Ordinal)
+            || rec.OwnerNodeEpoch != NodeEpoch || rec.OwnerEpoch != Epoch
+            || (rec.StateVersion != attemptedVersion && rec.StateVersion != readVersion))
+        {
+            MarkLost();
+            return DoubtResolution.Lost;
+        }
+        if (rec.StateVersion == attemptedVersion)
+        {
+            _cluster.CountDoubt(landed: true);
+            return DoubtResolution.Landed;
+        }
+        StoreResult acq = _cluster.Acquire(Id, AcquireExpectation.Of(rec, default), ToStore, out OwnedSession? successor);
+        if (acq.IsOk && successor is not null)
+        {
+            // The successor owns the session from here (the coordinator's table names it); this one is spent.
+            MarkLost();
+            _cluster.CountDoubt(landed: false);
+            return DoubtResolution.Retry;
+        }
+        // Unavailable, or the record moved between the read and the acquire (the late write landed): ask again.
+        return DoubtResolution.Unknown;
+    }
 }

@@ -11,11 +11,50 @@ namespace JumpingVpn.Control.Sessions;
 public interface ISessionCommitter
 {
     ReasonCode Commit(SessionRecord committed, ulong readVersion);
+
+    /// <summary>
+    /// Settles a commit that answered STORE_UNAVAILABLE, whose write may nevertheless have landed (a timeout that hit
+    /// the answer, docs/cluster.md "In-doubt commits"): did the store take <paramref name="attemptedVersion"/>,
+    /// written over <paramref name="readVersion"/>? Called under the slot's lock before the session changes again.
+    /// The default is for a committer whose refusals are always definite.
+    /// </summary>
+    DoubtResolution ResolveDoubt(ulong readVersion, ulong attemptedVersion) => DoubtResolution.NotLanded;
+}
+
+/// <summary>What became of a commit whose answer was lost (<see cref="ISessionCommitter.ResolveDoubt"/>).</summary>
+public enum DoubtResolution : byte
+{
+    /// <summary>The store holds the attempted version: it counts, with its events.</summary>
+    Landed,
+
+    /// <summary>The store never took it and never will: the rolled-back record is the session.</summary>
+    NotLanded,
+
+    /// <summary>As <see cref="NotLanded"/>, but the committer had to change (a fresh fencing token) first: refuse this input, the next one goes on.</summary>
+    Retry,
+
+    /// <summary>The store could not say: stay in doubt, refuse with STORE_UNAVAILABLE, ask again later.</summary>
+    Unknown,
+
+    /// <summary>The session is not this committer's any more.</summary>
+    Lost,
 }
 
 public sealed partial class SessionSlot
 {
     private SessionRecord? _backup;
+
+    /// <summary>The record as a commit in doubt left it (null: no doubt), the version it was read at, its events.</summary>
+    private SessionRecord? _doubt;
+    private ulong _doubtReadVersion;
+    private AuditEvent[]? _doubtEvents;
+    private long _doubtRetryAtMs;
+
+    /// <summary>How often a doubt the store could not settle is asked again (the sweep picks the session up then).</summary>
+    public const long DoubtRetryMs = 250;
+
+    /// <summary>A commit's fate is unknown: the session does not change until the store settled it.</summary>
+    public bool InDoubt => Volatile.Read(ref _doubt) is not null;
 
     /// <summary>A slot around a record continued from the store (<see cref="SessionRecord.Restore"/>).</summary>
     internal SessionSlot(SessionRecord restored)
@@ -35,6 +74,11 @@ public sealed partial class SessionSlot
         ArgumentNullException.ThrowIfNull(committer);
         lock (_lock)
         {
+            ReasonCode unsettled = _doubt is null ? ReasonCode.None : SettleDoubt(nowMs, audit, committer);
+            if (unsettled != ReasonCode.None)
+            {
+                return new SessionOutcome(SessionOutcomeKind.Rejected, unsettled, _record.StateVersion, 0, 0);
+            }
             _backup ??= new SessionRecord(_record.Id, _record.Policy, _record.CreatedMs);
             _backup.CopyFrom(_record);
             int mark = audit?.Count ?? 0;
@@ -53,11 +97,56 @@ public sealed partial class SessionSlot
                 Cache();
                 return outcome;
             }
+            if (refused == ReasonCode.StoreUnavailable)
+            {
+                // No answer is not "no": the write may have landed (docs/cluster.md "In-doubt commits"). Keep what
+                // it would have made, and its events, until the store says which.
+                _doubt ??= new SessionRecord(_record.Id, _record.Policy, _record.CreatedMs);
+                _doubt.CopyFrom(_record);
+                _doubtReadVersion = before;
+                _doubtEvents = audit is null ? null : audit.GetRange(mark, audit.Count - mark).ToArray();
+                _doubtRetryAtMs = nowMs;
+            }
             _record.CopyFrom(_backup);
             audit?.RemoveRange(mark, audit.Count - mark);
             Cache();
             return new SessionOutcome(SessionOutcomeKind.Rejected, refused, _record.StateVersion, 0, 0);
         }
+    }
+
+    /// <summary>
+    /// Under the lock, before the session changes again: asks the committer what became of the write in doubt and
+    /// makes the record what the store holds. <see cref="ReasonCode.None"/> when the input may go on, else the
+    /// refusal for it.
+    /// </summary>
+    private ReasonCode SettleDoubt(long nowMs, List<AuditEvent>? audit, ISessionCommitter committer)
+    {
+        SessionRecord doubt = _doubt!;
+        DoubtResolution d = committer.ResolveDoubt(_doubtReadVersion, doubt.StateVersion);
+        if (d == DoubtResolution.Unknown)
+        {
+            _doubtRetryAtMs = nowMs + DoubtRetryMs;
+            Cache();
+            return ReasonCode.StoreUnavailable;
+        }
+        if (d == DoubtResolution.Landed)
+        {
+            // The store took it: it is the session, and its events are published now, before anything later.
+            _record.CopyFrom(doubt);
+            if (audit is not null && _doubtEvents is not null)
+            {
+                audit.AddRange(_doubtEvents);
+            }
+        }
+        Volatile.Write(ref _doubt, null);
+        _doubtEvents = null;
+        Cache();
+        return d switch
+        {
+            DoubtResolution.Retry => ReasonCode.StoreUnavailable,
+            DoubtResolution.Lost => ReasonCode.OwnershipConflict,
+            _ => ReasonCode.None,
+        };
     }
 
     /// <summary>The record under the lock, for the store's first write of a new session.</summary>

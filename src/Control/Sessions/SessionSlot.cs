@@ -48,7 +48,9 @@ public sealed partial class SessionSlot
 
     private void Cache()
     {
-        Volatile.Write(ref _nextDueMs, SessionMachine.NextDeadlineMs(_record));
+        long due = SessionMachine.NextDeadlineMs(_record);
+        // A commit in doubt is settled by the next input; the sweep supplies one (a Tick) at the retry time.
+        Volatile.Write(ref _nextDueMs, _doubt is null ? due : Math.Min(due, _doubtRetryAtMs));
         _watchesTransport = SessionMachine.WatchesTransport(_record);
         _terminated = _record.State == SessionState.Terminated;
         PublishSummary();

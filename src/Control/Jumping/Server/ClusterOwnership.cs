@@ -221,6 +221,16 @@ internal sealed class ClusterOwnership : ISessionOwnership
         {
             // The old binding pointed at the dead node: T4 with detail OWNER_FAILOVER, its own version.
             SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, owned);
+            if (dead.IsRejected && session.Slot.InDoubt)
+            {
+                // The store's answer was lost and the T4 may have landed (docs/cluster.md "In-doubt commits"). The
+                // acquire answered, so the session is this node's: it stays, and the client's retry settles the
+                // doubt before anything else changes it.
+                Unfence(session, owned);
+                refused = ReasonCode.StoreUnavailable;
+                retryAfterMs = (uint)cluster.BeatEveryMs;
+                return null;
+            }
             if (dead.IsRejected)
             {
                 FenceSession(session, "COMMIT_REFUSED");
