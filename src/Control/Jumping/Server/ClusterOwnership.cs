@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Frames;
@@ -60,14 +61,137 @@ internal sealed class ClusterOwnership : ISessionOwnership
         }
     }
 
+    /// <summary>
+    /// Sessions this node handed back to the cluster when their transport-loss TTL ran out here, with when (docs/cluster.md
+    /// "Transport loss in a cluster"): released in the store, no longer served here, ended by this node only if nobody
+    /// continued them within another transport_lost_ttl.
+    /// </summary>
+    private readonly ConcurrentDictionary<SessionId, (ServerSession Session, long ReleasedAtMs)> _handedBack = new();
+
     /// <summary>Applies an input to a server session only through the store and only while this node's incarnation is valid.</summary>
     public SessionOutcome Apply(ServerSession s, in SessionEvent e, long now, List<AuditEvent> audit)
     {
+        if (e.Kind == SessionEventKind.Tick && _handedBack.TryGetValue(s.Slot.Id, out (ServerSession Session, long ReleasedAtMs) back) && ReferenceEquals(back.Session, s))
+        {
+            return EndHandedBack(s, back.ReleasedAtMs, now, audit);
+        }
         if (!_cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) || !owned.IsValid(now))
         {
             return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.NotAuthoritativeOwner, s.Slot.Snapshot().StateVersion, 0, 0);
         }
+        if (e.Kind == SessionEventKind.Tick && !s.Slot.InDoubt && TransportLossRanOut(s.Slot.Snapshot(), s.Slot.Policy.TransportLostTtlMs, now))
+        {
+            return HandBack(s, owned, now);
+        }
         return s.Slot.ApplyCommitted(e, now, audit, owned);
+    }
+
+    /// <summary>Whether T11 (transport-loss TTL) is what the next Tick would fire.</summary>
+    private static bool TransportLossRanOut(in SessionSnapshot snap, long ttlMs, long now) =>
+        snap.Binding is null && snap.State is SessionState.Recovering or SessionState.Degraded
+        && snap.UnboundSinceMs >= 0 && now - snap.UnboundSinceMs > ttlMs;
+
+    /// <summary>
+    /// The client has not come back *here* for transport_lost_ttl; in a cluster that does not mean it is gone: while
+    /// this node is alive every other node refuses the client (NOT_AUTHORITATIVE_OWNER), and a client that left a
+    /// slow node may be cycling through the others (docs/cluster.md "Transport loss in a cluster"). So the session is
+    /// released in the store, which lets the next node the client reaches continue it at once, and stops here.
+    /// </summary>
+    private SessionOutcome HandBack(ServerSession s, OwnedSession owned, long now)
+    {
+        SessionId id = s.Slot.Id;
+        SessionSnapshot snap = s.Slot.Snapshot();
+        StoreResult r = _cluster.Store.Release(id, _cluster.NodeId, owned.NodeEpoch, owned.Epoch);
+        _cluster.CountStoreResult(r.Status);
+        if (r.Status == StoreStatus.Unavailable)
+        {
+            // Releasing again is harmless if this one landed: the next Tick asks again.
+            return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.StoreUnavailable, snap.StateVersion, 0, 0);
+        }
+        if (r.Status != StoreStatus.Ok)
+        {
+            owned.MarkLost();
+            FenceSession(s, "OWNERSHIP_LOST");
+            return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.OwnershipConflict, snap.StateVersion, 0, 0);
+        }
+        _cluster.Forget(id, release: false);
+        _sessions.ForgetId(id);
+        _sessions.RemoveIfCurrent(s);
+        if (!_sessions.Contains(s.Peer))
+        {
+            _context.Device.AllowedIps.RemoveAll(s.Peer);
+        }
+        _ownerHooks?.Down(id.ToString(), InnerOf(s.Peer));
+        _handedBack[id] = (s, now);
+        _context.PublishLine("SESSION_RELEASED", id, snap.StateVersion, w =>
+        {
+            w.WriteString("owner_node_id", _cluster.NodeId);
+            w.WriteString("detail_code", WireNames.Of(ReasonCode.TransportLossTtlExpired));
+        });
+        return new SessionOutcome(SessionOutcomeKind.Accepted, ReasonCode.None, snap.StateVersion, 0, 0);
+    }
+
+    /// <summary>
+    /// A handed-back session nobody continued within another transport_lost_ttl: its client is gone, so this node takes it
+    /// again (allowed at once: released) and ends it (T11), as a single server would have; a record another node
+    /// continued, or that changed, is not this node's to end.
+    /// </summary>
+    private SessionOutcome EndHandedBack(ServerSession s, long releasedAtMs, long now, List<AuditEvent> audit)
+    {
+        SessionId id = s.Slot.Id;
+        SessionSnapshot snap = s.Slot.Snapshot();
+        var idle = new SessionOutcome(SessionOutcomeKind.Accepted, ReasonCode.None, snap.StateVersion, 0, 0);
+        if (now - releasedAtMs <= s.Slot.Policy.TransportLostTtlMs || !_cluster.IsValid(_cluster.NodeEpoch, now))
+        {
+            return idle;
+        }
+        StoreResult read = _cluster.Read(id);
+        if (read.Status == StoreStatus.Unavailable)
+        {
+            return idle; // asked again at the next sweep
+        }
+        _handedBack.TryRemove(id, out _);
+        OwnershipRecord? rec = read.Current;
+        if (!read.IsOk || rec is null || !rec.Released || !string.Equals(rec.OwnerNode, _cluster.NodeId, StringComparison.Ordinal) || rec.StateVersion != snap.StateVersion)
+        {
+            return idle;
+        }
+        StoreResult acq = _cluster.Acquire(id, AcquireExpectation.Of(rec, default), ToStore, out OwnedSession? owned);
+        if (acq.Status == StoreStatus.Unavailable)
+        {
+            _handedBack[id] = (s, releasedAtMs);
+            return idle;
+        }
+        if (!acq.IsOk || owned is null)
+        {
+            return idle;
+        }
+        SessionOutcome ended = s.Slot.ApplyCommitted(SessionEvent.Tick(), now, audit, owned);
+        if (s.Slot.IsTerminated)
+        {
+            _cluster.Forget(id, release: false);
+        }
+        else if (!s.Slot.InDoubt)
+        {
+            _cluster.Forget(id, release: true); // nothing ended it (the store refused): handed back as it was
+        }
+        else
+        {
+            _handedBack[id] = (s, releasedAtMs); // its end is in doubt: settled at the next sweep
+        }
+        return ended;
+    }
+
+    /// <summary>Handed-back sessions whose second transport_lost_ttl ran out (the sweep gives them to their worker).</summary>
+    public void CollectDue(long now, List<ServerSession> due)
+    {
+        foreach (KeyValuePair<SessionId, (ServerSession Session, long ReleasedAtMs)> e in _handedBack)
+        {
+            if (now - e.Value.ReleasedAtMs > e.Value.Session.Slot.Policy.TransportLostTtlMs)
+            {
+                due.Add(e.Value.Session);
+            }
+        }
     }
 
     /// <summary>
@@ -200,8 +324,12 @@ internal sealed class ClusterOwnership : ISessionOwnership
         // The record passed StoreRecordCheck (ClusterCoordinator.Checked); TryParse keeps the receive thread
         // free of exceptions whatever the store holds.
         TransportAddress? binding = rec.Binding.Length > 0 && TransportAddress.TryParse(rec.Binding, out TransportAddress b) ? b : null;
+        // A released record was handed back (a drain, or transport loss on its owner, "Transport loss in a cluster"):
+        // its client is here now, so the transport-loss clock starts again instead of ending the session at once.
+        long unboundSince = read.Current!.Released || rec.UnboundSinceUnixMs < 0 ? now : rec.UnboundSinceUnixMs - offset;
+        _handedBack.TryRemove(id, out _);
         SessionRecord restored = SessionRecord.Restore(id, _context.Policy, rec.CreatedUnixMs - offset, rec.State, rec.StateVersion, rec.BoundAtVersion,
-            binding, rec.UnboundSinceUnixMs >= 0 ? rec.UnboundSinceUnixMs - offset : now, rec.TotalSwitches, rec.CtrlSeqHighWater, rec.LastReason, now);
+            binding, unboundSince, rec.TotalSwitches, rec.CtrlSeqHighWater, rec.LastReason, now);
         var session = new ServerSession(peer, new SessionSlot(restored));
         if (_sessions.TryGet(peer, out ServerSession? previous))
         {

@@ -31,4 +31,12 @@ internal interface ISessionOwnership
 
     /// <summary>The sweep's part, after the server sessions' own timers.</summary>
     void Sweep(long now);
+
+    /// <summary>
+    /// Sessions outside the session table that still have due work (handed back in a cluster); no store calls. None
+    /// by default: every session of a single server is in its table.
+    /// </summary>
+    void CollectDue(long now, List<ServerSession> due)
+    {
+    }
 }

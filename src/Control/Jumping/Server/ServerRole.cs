@@ -449,8 +449,25 @@ internal sealed class ServerRole : IControlHandler
             }
             SweepDue(s, now, nowNs, audit);
         }
+        _outsideTable.Clear();
+        _ownership.CollectDue(now, _outsideTable);
+        foreach (ServerSession s in _outsideTable)
+        {
+            if (_workers is { } workers)
+            {
+                if (s.TryMarkSweepQueued() && !workers.TryEnqueueSweep(s))
+                {
+                    s.ClearSweepQueued();
+                }
+                continue;
+            }
+            SweepDue(s, now, nowNs, audit);
+        }
         _ownership.Sweep(now);
     }
+
+    /// <summary>The sweep's list of sessions outside the table with due work (sweep thread only).</summary>
+    private readonly List<ServerSession> _outsideTable = [];
 
     /// <summary>A control worker's sweep item: the session's due work, judged again at the worker's time.</summary>
     void IControlHandler.SweepDue(ServerSession session)

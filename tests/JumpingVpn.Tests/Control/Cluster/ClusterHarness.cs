@@ -55,7 +55,8 @@ internal sealed class ClusterHarness
         }
     }
 
-    public ClusterHarness(int nodes, ISessionStore? store = null)
+    /// <param name="clientPolicy">The client's session policy (default: the nodes' default).</param>
+    public ClusterHarness(int nodes, ISessionStore? store = null, SessionPolicy? clientPolicy = null)
     {
         Store = store ?? new InMemorySessionStore(Clock);
         byte[] clientKey = ClientPrivateKey;
@@ -70,7 +71,7 @@ internal sealed class ClusterHarness
         ServerOnClient = ClientDevice.AddPeer(Nodes[0].Device.Identity!.PublicKey, new byte[32]);
         ClientDevice.AddAllowedIp(ServerOnClient, IpPrefix.Parse("10.0.0.0/24"));
         ServerOnClient.Endpoint = Nodes[0].Addr;
-        Client = new JumpingNode(ClientDevice, SessionPolicy.Default, [ServerOnClient], new AuditTail("client"), NullLogger.Instance, Clock);
+        Client = new JumpingNode(ClientDevice, clientPolicy ?? SessionPolicy.Default, [ServerOnClient], new AuditTail("client"), NullLogger.Instance, Clock);
         Client.UseServerEndpoints(ServerOnClient, [.. Nodes.Select(n => EndpointCodec.ToIPEndPoint(n.Addr))], dualMode: false);
         Client.Attach();
     }
