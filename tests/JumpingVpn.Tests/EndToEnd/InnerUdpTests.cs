@@ -6,7 +6,7 @@ using JumpingVpn.Tests.Infrastructure;
 namespace JumpingVpn.Tests.EndToEnd;
 
 /// <summary>
-/// Inner UDP through two jvpn peers (docs/performance.md "Inner UDP"): a plain sender (one datagram
+/// Inner UDP (IPv4, and IPv6 for the coalescing cases) through two jvpn peers (docs/performance.md "Inner UDP"): a plain sender (one datagram
 /// per send, as iperf3 -u) and a UDP_SEGMENT sender (1200-byte segments in 60 KB sends, as QUIC stacks
 /// do) deliver every datagram exactly once, in order and intact, with the receive side's UDP
 /// coalescing into the TUN on and off. The receiving socket asks for UDP_GRO, so a coalesced TUN
@@ -19,11 +19,13 @@ public sealed class InnerUdpTests
     private const int Datagrams = 3000, Size = 1200, PerSend = 50, Window = 400, Port = 7100;
 
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(false, false)]
-    [InlineData(true, true)]
-    [InlineData(true, false)]
-    public void Every_inner_udp_datagram_arrives_once_in_order_and_intact(bool gsoSender, bool coalesce)
+    [InlineData(false, true, false)]
+    [InlineData(false, false, false)]
+    [InlineData(true, true, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public void Every_inner_udp_datagram_arrives_once_in_order_and_intact(bool gsoSender, bool coalesce, bool ipv6)
     {
         Requirements.Ensure("jvpn", "wg");
         using TwoHostTopology topology = TwoHostTopology.Create();
@@ -33,14 +35,14 @@ public sealed class InnerUdpTests
 
         var progress = new Progress();
         using var ready = new ManualResetEventSlim();
-        var receiver = NamespaceThread.Start(topology.Server, "inner-udp-receiver", () => Receive(progress, ready));
+        var receiver = NamespaceThread.Start(topology.Server, "inner-udp-receiver", () => Receive(progress, ready, ipv6));
         Assert.True(ready.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "the receiver did not bind");
-        var sender = NamespaceThread.Start(topology.Client, "inner-udp-sender", () => Send(gsoSender, progress));
+        var sender = NamespaceThread.Start(topology.Client, "inner-udp-sender", () => Send(gsoSender, progress, ipv6));
 
         int sent = sender.Result(TimeSpan.FromSeconds(60));
         (int received, int maxPerReceive, int receives) = receiver.Result(TimeSpan.FromSeconds(60));
 
-        TunnelScenarios.Log($"inner UDP, {(gsoSender ? "UDP_SEGMENT" : "plain")} sender, coalescing {(coalesce ? "on" : "off")}: " +
+        TunnelScenarios.Log($"inner UDP over IPv{(ipv6 ? 6 : 4)}, {(gsoSender ? "UDP_SEGMENT" : "plain")} sender, coalescing {(coalesce ? "on" : "off")}: " +
             $"{received} of {sent} datagrams in {receives} receives, up to {maxPerReceive} in one");
         Assert.Equal(Datagrams, received);
         if (coalesce)
@@ -121,12 +123,12 @@ public sealed class InnerUdpTests
     }
 
     /// <summary>Receives until all datagrams came or 5 s pass without one; checks order and content.</summary>
-    private static (int Received, int MaxPerReceive, int Receives) Receive(Progress progress, ManualResetEventSlim ready)
+    private static (int Received, int MaxPerReceive, int Receives) Receive(Progress progress, ManualResetEventSlim ready, bool ipv6 = false)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var socket = new Socket(ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.ReceiveBufferSize = 8 << 20;
         socket.SetRawSocketOption(SolUdp, UdpGro, BitConverter.GetBytes(1));
-        socket.Bind(new IPEndPoint(IPAddress.Parse(TwoHostTopology.ServerTunnelV4), Port));
+        socket.Bind(new IPEndPoint(IPAddress.Parse(ipv6 ? TwoHostTopology.ServerTunnelV6 : TwoHostTopology.ServerTunnelV4), Port));
         socket.ReceiveTimeout = 5000;
         ready.Set();
         byte[] buffer = new byte[65536];
@@ -160,15 +162,15 @@ public sealed class InnerUdpTests
 
     /// <summary>Sends in bursts of 50 and keeps at most 400 datagrams unacknowledged by the receiver,
     /// so no queue on the way overflows: a missing datagram is a defect, not congestion.</summary>
-    private static int Send(bool gso, Progress progress)
+    private static int Send(bool gso, Progress progress, bool ipv6 = false)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Parse(TwoHostTopology.ClientTunnelV4), 0));
+        using var socket = new Socket(ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(ipv6 ? TwoHostTopology.ClientTunnelV6 : TwoHostTopology.ClientTunnelV4), 0));
         if (gso)
         {
             socket.SetRawSocketOption(SolUdp, UdpSegment, BitConverter.GetBytes(Size));
         }
-        var to = new IPEndPoint(IPAddress.Parse(TwoHostTopology.ServerTunnelV4), Port);
+        var to = new IPEndPoint(IPAddress.Parse(ipv6 ? TwoHostTopology.ServerTunnelV6 : TwoHostTopology.ServerTunnelV4), Port);
         byte[] burst = new byte[PerSend * Size];
         int seq = 0;
         while (seq < Datagrams)
