@@ -56,4 +56,8 @@ internal abstract class HostPlatform
 
     /// <summary>Whether the TUN device batches with offloads (for the start-up log line).</summary>
     public virtual bool TunOffloadEnabled(ITunDevice tun) => false;
+
+    /// <summary>True when the TUN also carries UDP super-packets (USO) both ways and received UDP is
+    /// coalesced into them (docs/performance.md "Inner UDP").</summary>
+    public virtual bool TunUdpOffloadEnabled(ITunDevice tun) => false;
 }

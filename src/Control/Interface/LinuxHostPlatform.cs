@@ -26,6 +26,8 @@ internal sealed class LinuxHostPlatform : HostPlatform
 
     public override bool TunOffloadEnabled(ITunDevice tun) => tun is LinuxTunDevice { OffloadEnabled: true };
 
+    public override bool TunUdpOffloadEnabled(ITunDevice tun) => tun is LinuxTunDevice { UdpCoalescingEnabled: true };
+
     public override (string File, string[] Arguments) HookCommand(string command) => ("/bin/bash", ["-c", command]);
 
     public override void Configure(HostContext context)

@@ -5,7 +5,7 @@ using JumpingVpn.Platform.Tun.Offload;
 namespace JumpingVpn.Fuzz.Targets;
 
 /// <summary>
-/// The TUN offload paths (docs/performance.md): packets for the TUN into <see cref="TcpGroCoalescer"/>,
+/// The TUN offload paths (docs/performance.md): packets for the TUN into <see cref="GroCoalescer"/>,
 /// and what a TUN read returns (virtio-net header + packet) into <see cref="GsoSplitter"/>, called as
 /// LinuxTunDevice calls them. Both report bad input by return value (a packet the coalescer cannot use
 /// goes out alone; a malformed super-packet is -1 and dropped), so any exception is a finding.
@@ -38,7 +38,7 @@ internal static class OffloadTarget
     private static void Coalesce(ReadOnlySpan<byte> records)
     {
         // Small enough that a few records fill it, so the flush-and-retry path is reached.
-        var coalescer = new TcpGroCoalescer(maxPackets: 16, arenaBytes: 96 * 1024);
+        var coalescer = new GroCoalescer(maxPackets: 16, arenaBytes: 96 * 1024, coalesceUdp: true);
         while (records.Length >= 2)
         {
             int length = Math.Min(BinaryPrimitives.ReadUInt16LittleEndian(records), records.Length - 2);
@@ -92,7 +92,7 @@ internal static class OffloadTarget
             string family = v6 ? "v6" : "v4";
             yield return ("gro-" + family, [.. records]);
 
-            var gro = new TcpGroCoalescer();
+            var gro = new GroCoalescer();
             for (int i = 0; i < 3; i++)
             {
                 gro.Add(Tcp(v6, 1000 + (uint)(i * 100), 100, flags: i == 2 ? (byte)0x18 : (byte)0x10));

@@ -191,7 +191,7 @@ public sealed class JvpnTunnelTests
         Assert.Fail("every steady-state window allocated on a packet thread:\n" + string.Join("\n", windows));
     }
 
-    private static (long Packets, long Allocated) ReadLoopStats(JvpnPeer side)
+    internal static (long Packets, long Allocated) ReadLoopStats(JvpnPeer side)
     {
         CommandResult json = side.Run("status", side.InterfaceName, "--json");
         Assert.True(json.ExitCode == 0, $"{json.CommandLine}: {json.StandardError}");

@@ -11,7 +11,10 @@ namespace JumpingVpn.Platform.Tun.Linux;
 /// write is one IP packet. Optionally with IFF_VNET_HDR and TUNSETOFFLOAD, so one read returns a TCP
 /// (or UDP) super-packet of up to 64 KB and one write can deliver a coalesced one, each behind a
 /// 10-byte virtio-net header (the wireguard-go tun_linux.go design); <see cref="ReadBatch"/> and
-/// <see cref="WriteBatch"/> do the splitting and coalescing. The device is not persistent, so the kernel deletes the interface (and its
+/// <see cref="WriteBatch"/> do the splitting and coalescing. One read() returns one packet when the
+/// sender did not use GSO (iperf3 UDP, most inner UDP): <see cref="ReadBatch"/> then keeps reading
+/// without blocking until the queue is empty or the batch full, so the sender can seal the lot and
+/// leave it in one sendmmsg (docs/performance.md "Inner UDP"). The device is not persistent, so the kernel deletes the interface (and its
 /// addresses and routes) when the descriptor closes, also when the process crashes.
 /// The descriptor is non-blocking; Read drains until EAGAIN and then polls the TUN together with an
 /// eventfd that <see cref="Close"/> signals, which is how a blocked reader is woken reliably.
@@ -24,10 +27,11 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     private readonly int _fd;
     private readonly int _wakeFd;
     private readonly byte[]? _readBuffer;       // offload only: the raw read (header + super-packet)
-    private readonly TcpGroCoalescer? _gro;     // offload only: WriteBatch's coalescer
+    private readonly GroCoalescer? _gro;        // offload only: WriteBatch's coalescer
     private readonly Func<ReadOnlySpan<byte>, bool>? _writeFramed; // cached: no delegate per flush
     private PacketBatch? _readSplit;            // offload only, lazily: Read()'s segments
     private int _readSplitNext;
+    private int _pendingFrame;                  // offload only: a read kept for the next batch (length incl. header), 0 if none
     private int _closed;
 
     private LinuxTunDevice(string name, int fd, int wakeFd, bool offload, bool udpOffload)
@@ -37,10 +41,12 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
         _wakeFd = wakeFd;
         OffloadEnabled = offload;
         UdpOffloadEnabled = udpOffload;
+        DrainsReads = Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_DRAIN") != "1";
         if (offload)
         {
             _readBuffer = GC.AllocateArray<byte>(ReadBufferSize, pinned: true);
-            _gro = new TcpGroCoalescer();
+            bool udpGro = udpOffload && Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_UDP_GRO") != "1";
+            _gro = new GroCoalescer(coalesceUdp: udpGro);
             _writeFramed = WriteRaw;
         }
     }
@@ -54,6 +60,14 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
 
     /// <summary>True when the kernel also accepted UDP segmentation offload (USO, Linux 6.2+).</summary>
     public bool UdpOffloadEnabled { get; }
+
+    /// <summary>True when <see cref="WriteBatch"/> merges UDP datagrams of a flow into one GSO_UDP_L4
+    /// write: needs USO; JVPN_DISABLE_TUN_UDP_GRO=1 switches it off (A/B runs, tests).</summary>
+    public bool UdpCoalescingEnabled => _gro is not null && _gro.CoalescesUdp;
+
+    /// <summary>True when <see cref="ReadBatch"/> keeps reading until the TUN queue is empty or the
+    /// batch full; JVPN_DISABLE_TUN_DRAIN=1 makes it return after one read (A/B runs, tests).</summary>
+    public bool DrainsReads { get; }
 
     /// <summary>A plain device without offloads (one packet per read/write).</summary>
     public static LinuxTunDevice Create(string name) => Create(name, offload: false);
@@ -221,39 +235,70 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     }
 
     /// <summary>
-    /// One read() turned into plain IP packets in <paramref name="output"/> (slot i holds packet i at
-    /// data offset 0, so the slot headroom is free for the WireGuard header). Blocks like
-    /// <see cref="Read"/>; returns the number of packets (also set as output.Count), or 0 once closed.
-    /// Super-packets that do not fit the batch (too many segments, segments larger than a slot) are
-    /// dropped, as wireguard-go drops them.
+    /// One blocking read() turned into plain IP packets in <paramref name="output"/> (slot i holds
+    /// packet i at data offset 0, so the slot headroom is free for the WireGuard header), followed by
+    /// non-blocking reads while the TUN has more queued and the batch has room (<see cref="DrainsReads"/>).
+    /// Blocks like <see cref="Read"/>; returns the number of packets (also set as output.Count), or 0
+    /// once closed. Super-packets that can never fit the batch (too many segments, segments larger
+    /// than a slot) are dropped, as wireguard-go drops them; one that only misses the room left is
+    /// kept for the next call, so nothing is reordered.
     /// </summary>
     public int ReadBatch(PacketBatch output)
     {
         ArgumentNullException.ThrowIfNull(output);
         output.Count = 0;
+        int count;
         if (!OffloadEnabled)
         {
             int n = (int)ReadRaw(output.Address(0), output.SlotCapacity);
-            if (n > 0)
+            if (n <= 0)
             {
-                output.SetPacket(0, 0, n);
-                output.Count = 1;
+                return 0;
             }
-            return n > 0 ? 1 : 0;
+            output.SetPacket(0, 0, n);
+            count = 1;
+            while (DrainsReads && count < output.Slots)
+            {
+                n = (int)ReadNow(output.Address(count), output.SlotCapacity);
+                if (n <= 0)
+                {
+                    break;
+                }
+                output.SetPacket(count++, 0, n);
+            }
+            output.Count = count;
+            return count;
         }
-        while (true)
+        do
         {
             int n = ReadOffloaded(out VirtioNetHeader header);
             if (n == 0)
             {
                 return 0;
             }
-            int count = GsoSplitter.Split(header, _readBuffer.AsSpan(VirtioNetHeader.Size, n), output);
-            if (count > 0)
+            count = GsoSplitter.SplitAt(header, _readBuffer.AsSpan(VirtioNetHeader.Size, n), output, 0);
+        }
+        while (count <= 0);
+        while (DrainsReads && count < output.Slots)
+        {
+            int n = ReadOffloadedNow(out VirtioNetHeader header);
+            if (n < 0)
             {
-                return count;
+                break;
+            }
+            int added = GsoSplitter.SplitAt(header, _readBuffer.AsSpan(VirtioNetHeader.Size, n), output, count);
+            if (added == GsoSplitter.NoRoom)
+            {
+                _pendingFrame = VirtioNetHeader.Size + n;
+                break;
+            }
+            if (added > 0)
+            {
+                count += added;
             }
         }
+        output.Count = count;
+        return count;
     }
 
     /// <summary>
@@ -347,6 +392,13 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     /// virtio-net header), or 0 once closed. Runts shorter than the header are skipped.</summary>
     private int ReadOffloaded(out VirtioNetHeader header)
     {
+        if (_pendingFrame > 0)
+        {
+            int kept = _pendingFrame;
+            _pendingFrame = 0;
+            header = VirtioNetHeader.Read(_readBuffer);
+            return kept - VirtioNetHeader.Size;
+        }
         fixed (byte* p = _readBuffer)
         {
             while (true)
@@ -364,6 +416,49 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
                 }
             }
         }
+    }
+
+    /// <summary>A non-blocking read into the offload buffer: the IP packet's length, or -1 when nothing
+    /// is queued (or the device closed; the next blocking read reports that). Runts are skipped.</summary>
+    private int ReadOffloadedNow(out VirtioNetHeader header)
+    {
+        header = default;
+        fixed (byte* p = _readBuffer)
+        {
+            while (true)
+            {
+                nint n = ReadNow(p, ReadBufferSize);
+                if (n <= 0)
+                {
+                    return -1;
+                }
+                if (n > VirtioNetHeader.Size)
+                {
+                    header = VirtioNetHeader.Read(_readBuffer);
+                    return (int)n - VirtioNetHeader.Size;
+                }
+            }
+        }
+    }
+
+    /// <summary>One read that does not wait: the length, or 0 when nothing is queued, the device is
+    /// closing or went away.</summary>
+    private nint ReadNow(byte* p, int length)
+    {
+        while (Volatile.Read(ref _closed) == 0)
+        {
+            nint n = LibC.Read(_fd, p, (nuint)length);
+            if (n > 0)
+            {
+                return n;
+            }
+            if (n < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
+            {
+                continue;
+            }
+            return 0;
+        }
+        return 0;
     }
 
     /// <summary>Blocking read of one frame: drains until EAGAIN, then polls the TUN together with

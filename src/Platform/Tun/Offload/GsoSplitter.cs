@@ -16,6 +16,10 @@ namespace JumpingVpn.Platform.Tun.Offload;
 /// </summary>
 internal static class GsoSplitter
 {
+    /// <summary>Returned by <see cref="SplitAt"/> when the segments would fit an empty batch but not
+    /// the slots left after <c>first</c>: the caller keeps the packet for its next batch.</summary>
+    public const int NoRoom = -2;
+
     /// <summary>
     /// Splits <paramref name="packet"/> (the IP packet after the virtio-net header) into
     /// <paramref name="output"/> starting at slot 0 and sets its Count. Returns the number of packets,
@@ -25,10 +29,29 @@ internal static class GsoSplitter
     public static int Split(in VirtioNetHeader header, ReadOnlySpan<byte> packet, PacketBatch output)
     {
         output.Count = 0;
+        int count = SplitAt(header, packet, output, 0);
+        if (count > 0)
+        {
+            output.Count = count;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Like <see cref="Split"/>, but writes the packets into slots <paramref name="first"/> onwards and
+    /// leaves Count alone (the TUN reader appends several reads to one batch). Returns the number of
+    /// packets written, -1 for a packet to drop, or <see cref="NoRoom"/>.
+    /// </summary>
+    public static int SplitAt(in VirtioNetHeader header, ReadOnlySpan<byte> packet, PacketBatch output, int first)
+    {
+        if (first >= output.Slots)
+        {
+            return NoRoom;
+        }
         int gsoType = header.GsoType & ~VirtioNetHeader.GsoEcn;
         if (gsoType == VirtioNetHeader.GsoNone)
         {
-            return CopySingle(header, packet, output);
+            return CopySingle(header, packet, output, first);
         }
         if (packet.Length < 1)
         {
@@ -82,6 +105,10 @@ internal static class GsoSplitter
         {
             return -1;
         }
+        if (segments > output.Slots - first)
+        {
+            return NoRoom;
+        }
 
         ReadOnlySpan<byte> headers = packet[..headerLength];
         ushort ipId = version == 4 ? BinaryPrimitives.ReadUInt16BigEndian(packet[IpHeaders.Ipv4Id..]) : (ushort)0;
@@ -91,7 +118,7 @@ internal static class GsoSplitter
             int start = headerLength + (i * gsoSize);
             int chunk = Math.Min(gsoSize, packet.Length - start);
             int segmentLength = headerLength + chunk;
-            Span<byte> segment = output.Data(i)[..segmentLength];
+            Span<byte> segment = output.Data(first + i)[..segmentLength];
             headers.CopyTo(segment);
             packet.Slice(start, chunk).CopyTo(segment[headerLength..]);
 
@@ -134,9 +161,8 @@ internal static class GsoSplitter
                 checksum = 0xFFFF; // RFC 768: a computed zero is sent as all ones
             }
             BinaryPrimitives.WriteUInt16BigEndian(l4[checksumAt..], checksum);
-            output.SetPacket(i, 0, segmentLength);
+            output.SetPacket(first + i, 0, segmentLength);
         }
-        output.Count = segments;
         return segments;
     }
 
@@ -160,20 +186,19 @@ internal static class GsoSplitter
         return true;
     }
 
-    private static int CopySingle(in VirtioNetHeader header, ReadOnlySpan<byte> packet, PacketBatch output)
+    private static int CopySingle(in VirtioNetHeader header, ReadOnlySpan<byte> packet, PacketBatch output, int first)
     {
         if (packet.Length == 0 || packet.Length > output.SlotCapacity)
         {
             return -1;
         }
-        Span<byte> slot = output.Data(0)[..packet.Length];
+        Span<byte> slot = output.Data(first)[..packet.Length];
         packet.CopyTo(slot);
         if ((header.Flags & VirtioNetHeader.FlagNeedsCsum) != 0 && !CompleteChecksum(slot, header.CsumStart, header.CsumOffset))
         {
             return -1;
         }
-        output.SetPacket(0, 0, packet.Length);
-        output.Count = 1;
+        output.SetPacket(first, 0, packet.Length);
         return 1;
     }
 

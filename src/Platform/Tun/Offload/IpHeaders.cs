@@ -13,6 +13,9 @@ internal static class IpHeaders
     public const int Ipv4TotalLength = 2;
     public const int Ipv4Id = 4;
     public const int Ipv4FlagsFragment = 6;
+
+    /// <summary>The DF bit in the byte at <see cref="Ipv4FlagsFragment"/>.</summary>
+    public const byte Ipv4DontFragment = 0x40;
     public const int Ipv4Ttl = 8;
     public const int Ipv4Protocol = 9;
     public const int Ipv4Checksum = 10;

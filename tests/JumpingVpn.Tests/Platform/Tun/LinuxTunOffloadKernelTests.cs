@@ -16,6 +16,7 @@ namespace JumpingVpn.Tests.Platform.Tun;
 /// then a 200 KB stream that TSO may hand over as super-packets), and that a coalesced WriteBatch
 /// super-packet is accepted and delivered intact to a real socket.
 /// </summary>
+[Collection(TunEnvironmentCollection.Name)]
 public partial class LinuxTunOffloadKernelTests
 {
     private const byte Syn = 0x02, Psh = 0x08, AckFlag = 0x10;

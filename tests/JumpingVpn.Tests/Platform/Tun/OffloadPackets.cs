@@ -86,13 +86,13 @@ internal static class OffloadPackets
         return p;
     }
 
-    public static byte[] Udp(bool v6, ReadOnlySpan<byte> payload, ushort id = 0x4321)
+    public static byte[] Udp(bool v6, ReadOnlySpan<byte> payload, ushort id = 0x4321, ushort srcPort = 443, byte ttl = 64, bool dontFragment = true)
     {
         int ipLen = v6 ? 40 : 20;
         byte[] p = new byte[ipLen + 8 + payload.Length];
-        WriteIp(p, v6, 17, id, 64, null, null);
+        WriteIp(p, v6, 17, id, ttl, null, null, dontFragment);
         Span<byte> udp = p.AsSpan(ipLen);
-        BinaryPrimitives.WriteUInt16BigEndian(udp, 443);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, srcPort);
         BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 50000);
         BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
         payload.CopyTo(udp[8..]);
@@ -116,7 +116,7 @@ internal static class OffloadPackets
         return data;
     }
 
-    private static void WriteIp(byte[] p, bool v6, byte protocol, ushort id, byte ttl, byte[]? src, byte[]? dst)
+    private static void WriteIp(byte[] p, bool v6, byte protocol, ushort id, byte ttl, byte[]? src, byte[]? dst, bool dontFragment = true)
     {
         if (v6)
         {
@@ -131,7 +131,7 @@ internal static class OffloadPackets
         p[0] = 0x45;
         BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
         BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), id);
-        p[6] = 0x40; // DF
+        p[6] = dontFragment ? (byte)0x40 : (byte)0; // DF
         p[8] = ttl;
         p[9] = protocol;
         (src ?? V4Src).CopyTo(p, 12);

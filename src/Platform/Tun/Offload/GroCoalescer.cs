@@ -3,26 +3,40 @@ using System.Buffers.Binary;
 namespace JumpingVpn.Platform.Tun.Offload;
 
 /// <summary>
-/// Write side of TUN offload (software GRO, as the kernel's tcp_gro_receive and wireguard-go's
-/// tun/offload_linux.go do it): plain IP packets are queued with <see cref="Add"/>, consecutive TCP
-/// segments of one flow are merged into one super-packet, and <see cref="Flush"/> hands every
-/// resulting packet, prefixed with its virtio-net header, to a writer, so one write() delivers up to
-/// 64 KB. A merged packet is sent CHECKSUM_PARTIAL with GSO_TCPV4/6 (the kernel re-segments or
-/// delivers it as is); anything else goes out untouched behind an all-zero header.
+/// Write side of TUN offload (software GRO, as the kernel's tcp_gro_receive/udp_gro_receive and
+/// wireguard-go's tun/offload_linux.go do it): plain IP packets are queued with <see cref="Add"/>,
+/// consecutive TCP segments (and, when enabled, UDP datagrams) of one flow are merged into one
+/// super-packet, and <see cref="Flush"/> hands every resulting packet, prefixed with its virtio-net
+/// header, to a writer, so one write() delivers up to 64 KB. A merged packet is sent CHECKSUM_PARTIAL
+/// with GSO_TCPV4/6 or GSO_UDP_L4 (the kernel re-segments it, or delivers it whole to a socket that
+/// asked for UDP_GRO); anything else goes out untouched behind an all-zero header.
 ///
-/// Merge rules (a segment is appended to the most recent packet of its flow only):
+/// TCP merge rules (a segment is appended to the most recent packet of its flow only):
 /// same addresses and ports; IPv4 without options or fragmentation, IPv6 without extension headers;
 /// IP headers equal apart from length/ID/checksum; the next sequence number exactly; the same ACK
 /// number; the same TCP header length and options; the same flags, PSH allowed only on the last
 /// segment; no SYN/FIN/RST/URG/CWR; every segment the size of the first except a shorter last one;
 /// at most 65535 bytes in all; and a valid TCP checksum on each segment (the kernel recomputes the
 /// checksum of a merged packet, so a corrupt segment must not be merged into it and "repaired").
+///
+/// UDP merge rules (docs/performance.md "Inner UDP"), only when the TUN accepted USO: the same
+/// 5-tuple and IP header rules as TCP; every datagram the payload size of the first except a shorter
+/// last one, which ends the packet; a UDP length field that agrees with the IP length; a non-zero,
+/// valid UDP checksum on each datagram (a zero "no checksum" IPv4 datagram goes alone, since the
+/// kernel would give its segments one); for IPv4 without DF, IDs that count up by one, because the
+/// kernel numbers the segments it cuts that way (with DF the ID carries nothing, RFC 6864); at most
+/// <see cref="MaxUdpSegments"/> datagrams and 65535 bytes. The merged packet's UDP length field holds
+/// the whole L4 length, as udp_gro_complete leaves it.
 /// Packets of one flow never change order; packets of different flows may (as with any GRO).
 /// Allocation-free after construction; one thread at a time.
 /// </summary>
-internal sealed class TcpGroCoalescer
+internal sealed class GroCoalescer
 {
     public const int MaxPacketLength = 65535;
+
+    /// <summary>Kernels before 6.7 cap a UDP GSO packet at 64 segments (UDP_MAX_SEGMENTS), and
+    /// virtio_net_hdr_to_skb refuses a TUN write with more.</summary>
+    public const int MaxUdpSegments = 64;
 
     private const byte UnmergeableFlags = IpHeaders.TcpSyn | IpHeaders.TcpFin | IpHeaders.TcpRst | IpHeaders.TcpUrg | IpHeaders.TcpCwr;
 
@@ -36,7 +50,9 @@ internal sealed class TcpGroCoalescer
 
     /// <param name="maxPackets">How many packets one flush may hold (wireguard-go uses 128).</param>
     /// <param name="arenaBytes">Room for the queued packets (each also takes a virtio-net header).</param>
-    public TcpGroCoalescer(int maxPackets = 128, int arenaBytes = 256 * 1024)
+    /// <param name="coalesceUdp">Merge UDP datagrams too: only for a TUN that accepted TUN_F_USO4/6,
+    /// since an older kernel refuses GSO_UDP_L4 writes.</param>
+    public GroCoalescer(int maxPackets = 128, int arenaBytes = 256 * 1024, bool coalesceUdp = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPackets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(arenaBytes, VirtioNetHeader.Size + MaxPacketLength);
@@ -44,7 +60,11 @@ internal sealed class TcpGroCoalescer
         _output = GC.AllocateArray<byte>(VirtioNetHeader.Size + MaxPacketLength, pinned: true);
         _entries = new Entry[maxPackets];
         _groups = new Group[maxPackets];
+        CoalescesUdp = coalesceUdp;
     }
+
+    /// <summary>True when UDP datagrams are merged as well as TCP segments.</summary>
+    public bool CoalescesUdp { get; }
 
     /// <summary>Number of queued input packets.</summary>
     public int PacketCount => _entryCount;
@@ -69,7 +89,7 @@ internal sealed class TcpGroCoalescer
         int index = _entryCount++;
         _entries[index] = new Entry { Offset = offset, Length = packet.Length, Next = -1 };
 
-        if (!TryParseTcp(packet, out TcpInfo info))
+        if (!TryParse(packet, CoalescesUdp, out FlowInfo info))
         {
             NewGroup(index, sealed_: true, default, 0);
             return true;
@@ -80,7 +100,8 @@ internal sealed class TcpGroCoalescer
         {
             return true;
         }
-        bool sealed_ = (info.Flags & (UnmergeableFlags | IpHeaders.TcpPsh)) != 0 || info.PayloadLength == 0;
+        bool sealed_ = info.PayloadLength == 0
+            || (info.Protocol == IpHeaders.ProtocolTcp && (info.Flags & (UnmergeableFlags | IpHeaders.TcpPsh)) != 0);
         NewGroup(index, sealed_, info, hash);
         return true;
     }
@@ -117,7 +138,7 @@ internal sealed class TcpGroCoalescer
     {
         ref Entry head = ref _entries[group.Head];
         int t = group.TransportOffset;
-        int headerLength = t + group.TcpHeaderLength;
+        int headerLength = t + group.L4HeaderLength;
         int total = headerLength + group.TotalPayload;
         Span<byte> packet = _output.AsSpan(VirtioNetHeader.Size, total);
         _arena.AsSpan(head.Offset, headerLength).CopyTo(packet);
@@ -140,62 +161,86 @@ internal sealed class TcpGroCoalescer
         {
             BinaryPrimitives.WriteUInt16BigEndian(packet[IpHeaders.Ipv6PayloadLength..], (ushort)(total - IpHeaders.Ipv6HeaderLength));
         }
-        // PSH and the newest window come from the last segment (the merged flags otherwise equal).
-        ReadOnlySpan<byte> tailTcp = _arena.AsSpan(_entries[group.Tail].Offset + t, group.TcpHeaderLength);
-        Span<byte> tcp = packet[t..];
-        tcp[IpHeaders.TcpFlags] = tailTcp[IpHeaders.TcpFlags];
-        tailTcp.Slice(IpHeaders.TcpWindow, 2).CopyTo(tcp[IpHeaders.TcpWindow..]);
+        Span<byte> l4 = packet[t..];
+        byte gsoType;
+        int checksumAt;
+        if (group.Protocol == IpHeaders.ProtocolTcp)
+        {
+            // PSH and the newest window come from the last segment (the merged flags otherwise equal).
+            ReadOnlySpan<byte> tailTcp = _arena.AsSpan(_entries[group.Tail].Offset + t, group.L4HeaderLength);
+            l4[IpHeaders.TcpFlags] = tailTcp[IpHeaders.TcpFlags];
+            tailTcp.Slice(IpHeaders.TcpWindow, 2).CopyTo(l4[IpHeaders.TcpWindow..]);
+            gsoType = v4 ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoTcpV6;
+            checksumAt = IpHeaders.TcpChecksum;
+        }
+        else
+        {
+            // The whole L4 length: the kernel derives each segment's length and checksum from it.
+            BinaryPrimitives.WriteUInt16BigEndian(l4[IpHeaders.UdpLength..], (ushort)l4.Length);
+            gsoType = VirtioNetHeader.GsoUdpL4;
+            checksumAt = IpHeaders.UdpChecksum;
+        }
         // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum, not complemented; the
         // kernel adds the rest from csum_start (virtio spec §5.1.6.2, skb_checksum_help).
-        ulong pseudo = InternetChecksum.PseudoHeader(packet, IpHeaders.ProtocolTcp, total - t);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[IpHeaders.TcpChecksum..], InternetChecksum.Fold(pseudo));
+        ulong pseudo = InternetChecksum.PseudoHeader(packet, group.Protocol, l4.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(l4[checksumAt..], InternetChecksum.Fold(pseudo));
 
         var header = new VirtioNetHeader
         {
             Flags = VirtioNetHeader.FlagNeedsCsum,
-            GsoType = v4 ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoTcpV6,
+            GsoType = gsoType,
             HdrLen = (ushort)headerLength,
             GsoSize = (ushort)group.GsoSize,
             CsumStart = (ushort)t,
-            CsumOffset = IpHeaders.TcpChecksum,
+            CsumOffset = (ushort)checksumAt,
         };
         header.Write(_output);
         return _output.AsSpan(0, VirtioNetHeader.Size + total);
     }
 
-    private bool TryAppend(ref Group group, int index, ReadOnlySpan<byte> packet, in TcpInfo info)
+    private bool TryAppend(ref Group group, int index, ReadOnlySpan<byte> packet, in FlowInfo info)
     {
         if (group.Sealed
-            || (info.Flags & UnmergeableFlags) != 0
             || info.PayloadLength == 0
             || info.PayloadLength > group.GsoSize
             || info.TransportOffset != group.TransportOffset
-            || info.TcpHeaderLength != group.TcpHeaderLength
-            || info.Seq != group.NextSeq
-            || group.TransportOffset + group.TcpHeaderLength + group.TotalPayload + info.PayloadLength > MaxPacketLength)
+            || info.L4HeaderLength != group.L4HeaderLength
+            || group.TransportOffset + group.L4HeaderLength + group.TotalPayload + info.PayloadLength > MaxPacketLength)
         {
             return false;
         }
         ReadOnlySpan<byte> head = _arena.AsSpan(_entries[group.Head].Offset, _entries[group.Head].Length);
         int t = info.TransportOffset;
-        if ((info.Flags & ~IpHeaders.TcpPsh) != head[t + IpHeaders.TcpFlags]
-            || !packet.Slice(t + IpHeaders.TcpAck, 4).SequenceEqual(head.Slice(t + IpHeaders.TcpAck, 4))
-            || !packet.Slice(t + IpHeaders.TcpMinHeaderLength, info.TcpHeaderLength - IpHeaders.TcpMinHeaderLength)
-                .SequenceEqual(head.Slice(t + IpHeaders.TcpMinHeaderLength, info.TcpHeaderLength - IpHeaders.TcpMinHeaderLength))
-            || !IpHeadersMatch(packet, head))
+        if (!IpHeadersMatch(packet, head))
+        {
+            return false;
+        }
+        if (info.Protocol == IpHeaders.ProtocolTcp)
+        {
+            if ((info.Flags & UnmergeableFlags) != 0
+                || info.Seq != group.NextSeq
+                || (info.Flags & ~IpHeaders.TcpPsh) != head[t + IpHeaders.TcpFlags]
+                || !packet.Slice(t + IpHeaders.TcpAck, 4).SequenceEqual(head.Slice(t + IpHeaders.TcpAck, 4))
+                || !packet.Slice(t + IpHeaders.TcpMinHeaderLength, info.L4HeaderLength - IpHeaders.TcpMinHeaderLength)
+                    .SequenceEqual(head.Slice(t + IpHeaders.TcpMinHeaderLength, info.L4HeaderLength - IpHeaders.TcpMinHeaderLength)))
+            {
+                return false;
+            }
+        }
+        else if (group.Count >= MaxUdpSegments || !UdpIdFollows(packet, head, group.Count))
         {
             return false;
         }
         if (!group.HeadChecked)
         {
             group.HeadChecked = true;
-            if (!TcpChecksumValid(head, t))
+            if (!L4ChecksumValid(head, t, group.Protocol))
             {
                 group.Sealed = true;
                 return false;
             }
         }
-        if (!TcpChecksumValid(packet, t))
+        if (!L4ChecksumValid(packet, t, info.Protocol))
         {
             return false;
         }
@@ -204,14 +249,26 @@ internal sealed class TcpGroCoalescer
         group.Count++;
         group.TotalPayload += info.PayloadLength;
         group.NextSeq += (uint)info.PayloadLength;
-        if (info.PayloadLength < group.GsoSize || (info.Flags & IpHeaders.TcpPsh) != 0)
+        if (info.PayloadLength < group.GsoSize || (info.Protocol == IpHeaders.ProtocolTcp && (info.Flags & IpHeaders.TcpPsh) != 0))
         {
             group.Sealed = true; // only the last segment may be short or carry PSH
         }
         return true;
     }
 
-    private void NewGroup(int index, bool sealed_, in TcpInfo info, uint hash)
+    /// <summary>IPv4 without DF: the ID must be the head's plus the datagram's position, which is what
+    /// the kernel writes into the segments it cuts from the merged packet.</summary>
+    private static bool UdpIdFollows(ReadOnlySpan<byte> packet, ReadOnlySpan<byte> head, int position)
+    {
+        if ((packet[0] >> 4) != 4 || (packet[IpHeaders.Ipv4FlagsFragment] & IpHeaders.Ipv4DontFragment) != 0)
+        {
+            return true;
+        }
+        ushort headId = BinaryPrimitives.ReadUInt16BigEndian(head[IpHeaders.Ipv4Id..]);
+        return BinaryPrimitives.ReadUInt16BigEndian(packet[IpHeaders.Ipv4Id..]) == (ushort)(headId + position);
+    }
+
+    private void NewGroup(int index, bool sealed_, in FlowInfo info, uint hash)
     {
         _groups[_groupCount++] = new Group
         {
@@ -219,10 +276,10 @@ internal sealed class TcpGroCoalescer
             Tail = index,
             Count = 1,
             Sealed = sealed_,
-            IsTcp = info.TcpHeaderLength != 0,
+            Protocol = info.Protocol,
             FlowHash = hash,
             TransportOffset = info.TransportOffset,
-            TcpHeaderLength = info.TcpHeaderLength,
+            L4HeaderLength = info.L4HeaderLength,
             GsoSize = info.PayloadLength,
             TotalPayload = info.PayloadLength,
             NextSeq = info.Seq + (uint)info.PayloadLength,
@@ -230,12 +287,12 @@ internal sealed class TcpGroCoalescer
     }
 
     /// <summary>The most recent group of the packet's flow (appending anywhere earlier would reorder the flow).</summary>
-    private int FindLastGroupOfFlow(ReadOnlySpan<byte> packet, in TcpInfo info, uint hash)
+    private int FindLastGroupOfFlow(ReadOnlySpan<byte> packet, in FlowInfo info, uint hash)
     {
         for (int g = _groupCount - 1; g >= 0; g--)
         {
             ref Group group = ref _groups[g];
-            if (!group.IsTcp || group.FlowHash != hash || group.TransportOffset != info.TransportOffset)
+            if (group.Protocol != info.Protocol || group.FlowHash != hash || group.TransportOffset != info.TransportOffset)
             {
                 continue;
             }
@@ -284,62 +341,83 @@ internal sealed class TcpGroCoalescer
         return a[..4].SequenceEqual(b[..4]) && a[IpHeaders.Ipv6HopLimit] == b[IpHeaders.Ipv6HopLimit];
     }
 
-    private static bool TcpChecksumValid(ReadOnlySpan<byte> packet, int transportOffset)
+    private static bool L4ChecksumValid(ReadOnlySpan<byte> packet, int transportOffset, byte protocol)
     {
         ReadOnlySpan<byte> l4 = packet[transportOffset..];
-        ulong acc = InternetChecksum.PseudoHeader(packet, IpHeaders.ProtocolTcp, l4.Length);
+        ulong acc = InternetChecksum.PseudoHeader(packet, protocol, l4.Length);
         return InternetChecksum.Fold(InternetChecksum.Add(acc, l4)) == 0xFFFF;
     }
 
     /// <summary>Accepts only what can be merged safely: IPv4 without options/fragments or IPv6 without
-    /// extension headers, carrying TCP, with lengths that agree with the buffer.</summary>
-    private static bool TryParseTcp(ReadOnlySpan<byte> packet, out TcpInfo info)
+    /// extension headers, carrying TCP (or UDP when <paramref name="udp"/>), with lengths that agree
+    /// with the buffer.</summary>
+    private static bool TryParse(ReadOnlySpan<byte> packet, bool udp, out FlowInfo info)
     {
         info = default;
         int version = packet[0] >> 4;
         int t;
+        byte protocol;
         if (version == 4)
         {
             if (packet.Length < IpHeaders.Ipv4MinHeaderLength
                 || (packet[0] & 0xF) != 5
-                || packet[IpHeaders.Ipv4Protocol] != IpHeaders.ProtocolTcp
                 || BinaryPrimitives.ReadUInt16BigEndian(packet[IpHeaders.Ipv4TotalLength..]) != packet.Length
                 || (BinaryPrimitives.ReadUInt16BigEndian(packet[IpHeaders.Ipv4FlagsFragment..]) & 0x3FFF) != 0)
             {
                 return false; // options, MF, or a fragment offset
             }
             t = IpHeaders.Ipv4MinHeaderLength;
+            protocol = packet[IpHeaders.Ipv4Protocol];
         }
         else if (version == 6)
         {
             if (packet.Length < IpHeaders.Ipv6HeaderLength
-                || packet[IpHeaders.Ipv6NextHeader] != IpHeaders.ProtocolTcp
                 || BinaryPrimitives.ReadUInt16BigEndian(packet[IpHeaders.Ipv6PayloadLength..]) + IpHeaders.Ipv6HeaderLength != packet.Length)
             {
                 return false;
             }
             t = IpHeaders.Ipv6HeaderLength;
+            protocol = packet[IpHeaders.Ipv6NextHeader];
         }
         else
         {
             return false;
         }
-        if (packet.Length < t + IpHeaders.TcpMinHeaderLength)
+        if (protocol == IpHeaders.ProtocolTcp)
+        {
+            if (packet.Length < t + IpHeaders.TcpMinHeaderLength)
+            {
+                return false;
+            }
+            int tcpHeaderLength = (packet[t + IpHeaders.TcpDataOffset] >> 4) * 4;
+            if (tcpHeaderLength < IpHeaders.TcpMinHeaderLength || t + tcpHeaderLength > packet.Length)
+            {
+                return false;
+            }
+            info = new FlowInfo
+            {
+                Protocol = protocol,
+                TransportOffset = t,
+                L4HeaderLength = tcpHeaderLength,
+                PayloadLength = packet.Length - t - tcpHeaderLength,
+                Flags = packet[t + IpHeaders.TcpFlags],
+                Seq = BinaryPrimitives.ReadUInt32BigEndian(packet[(t + IpHeaders.TcpSeq)..]),
+            };
+            return true;
+        }
+        if (protocol != IpHeaders.ProtocolUdp || !udp
+            || packet.Length < t + IpHeaders.UdpHeaderLength
+            || BinaryPrimitives.ReadUInt16BigEndian(packet[(t + IpHeaders.UdpLength)..]) != packet.Length - t
+            || BinaryPrimitives.ReadUInt16BigEndian(packet[(t + IpHeaders.UdpChecksum)..]) == 0)
         {
             return false;
         }
-        int tcpHeaderLength = (packet[t + IpHeaders.TcpDataOffset] >> 4) * 4;
-        if (tcpHeaderLength < IpHeaders.TcpMinHeaderLength || t + tcpHeaderLength > packet.Length)
+        info = new FlowInfo
         {
-            return false;
-        }
-        info = new TcpInfo
-        {
+            Protocol = protocol,
             TransportOffset = t,
-            TcpHeaderLength = tcpHeaderLength,
-            PayloadLength = packet.Length - t - tcpHeaderLength,
-            Flags = packet[t + IpHeaders.TcpFlags],
-            Seq = BinaryPrimitives.ReadUInt32BigEndian(packet[(t + IpHeaders.TcpSeq)..]),
+            L4HeaderLength = IpHeaders.UdpHeaderLength,
+            PayloadLength = packet.Length - t - IpHeaders.UdpHeaderLength,
         };
         return true;
     }
@@ -357,22 +435,23 @@ internal sealed class TcpGroCoalescer
         public int Tail;
         public int Count;
         public bool Sealed;
-        public bool IsTcp;
+        public byte Protocol;    // 0: not coalescable (sealed on its own)
         public bool HeadChecked;
         public uint FlowHash;
         public int TransportOffset;
-        public int TcpHeaderLength;
+        public int L4HeaderLength;
         public int GsoSize;
         public int TotalPayload;
-        public uint NextSeq;
+        public uint NextSeq;     // TCP only
     }
 
-    private struct TcpInfo
+    private struct FlowInfo
     {
+        public byte Protocol;
         public int TransportOffset;
-        public int TcpHeaderLength;
+        public int L4HeaderLength;
         public int PayloadLength;
-        public byte Flags;
-        public uint Seq;
+        public byte Flags;       // TCP only
+        public uint Seq;         // TCP only
     }
 }

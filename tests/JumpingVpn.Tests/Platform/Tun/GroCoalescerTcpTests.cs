@@ -6,11 +6,11 @@ using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Platform.Tun;
 
-public class TcpGroCoalescerTests
+public class GroCoalescerTcpTests
 {
     private const byte Ack = 0x10, Psh = 0x08, Syn = 0x02;
 
-    private static List<(VirtioNetHeader Header, byte[] Packet)> FlushAll(TcpGroCoalescer gro)
+    private static List<(VirtioNetHeader Header, byte[] Packet)> FlushAll(GroCoalescer gro)
     {
         var written = new List<(VirtioNetHeader, byte[])>();
         Assert.True(gro.Flush(framed =>
@@ -36,7 +36,7 @@ public class TcpGroCoalescerTests
         byte[] super = Tcp(v6, 123456, 42, Ack | Psh, payload, TimestampOptions, window: 999);
         var split = new PacketBatch(128, 2048, 16);
         int count = GsoSplitter.Split(GsoSplitterTests.TcpGso(v6, 1400), super, split);
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         for (int i = 0; i < count; i++)
         {
             Assert.True(gro.Add(split.Packet(i)));
@@ -79,7 +79,7 @@ public class TcpGroCoalescerTests
     [Fact]
     public void PshOnlyOnTheLastSegmentOfAMergedPacket()
     {
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         gro.Add(Seg(0, 100));
         gro.Add(Seg(100, 100, Ack | Psh));
         gro.Add(Seg(200, 100));
@@ -96,7 +96,7 @@ public class TcpGroCoalescerTests
     public void UntouchedPacketsGetAZeroHeaderAndStayByteIdentical()
     {
         byte[] syn = Seg(0, 0, Syn);
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         gro.Add(syn);
         var (header, packet) = Assert.Single(FlushAll(gro));
         Assert.Equal(default, header);
@@ -123,7 +123,7 @@ public class TcpGroCoalescerTests
             "fragment" => MoreFragments(Seg(100, 100)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         Assert.True(gro.Add(first));
         Assert.True(gro.Add(second));
 
@@ -139,7 +139,7 @@ public class TcpGroCoalescerTests
     public void InterleavedFlowsMergeSeparatelyAndOtherTrafficPassesThrough()
     {
         byte[] udp = OffloadPackets.Udp(false, Payload(50, 1));
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         gro.Add(Seg(0, 100, srcPort: 1));
         gro.Add(Seg(5000, 100, srcPort: 2));
         gro.Add(udp);
@@ -165,7 +165,7 @@ public class TcpGroCoalescerTests
     {
         // A pure ACK between two data segments: the second segment must not jump into the first
         // packet ahead of the ACK.
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         gro.Add(Seg(0, 100));
         gro.Add(Seg(100, 0));
         gro.Add(Seg(100, 100));
@@ -178,7 +178,7 @@ public class TcpGroCoalescerTests
     [Fact]
     public void ShortSegmentEndsAMergedPacket()
     {
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         gro.Add(Seg(0, 1000));
         gro.Add(Seg(1000, 500));
         gro.Add(Seg(1500, 1000));
@@ -192,7 +192,7 @@ public class TcpGroCoalescerTests
     [Fact]
     public void MergedPacketsStayWithin64Kb()
     {
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         for (int i = 0; i < 60; i++)
         {
             Assert.True(gro.Add(Seg((uint)(i * 1400), 1400)));
@@ -208,7 +208,7 @@ public class TcpGroCoalescerTests
     [Fact]
     public void ReportsFullAndRefusesEmptyOrOversizedPackets()
     {
-        var gro = new TcpGroCoalescer(maxPackets: 2);
+        var gro = new GroCoalescer(maxPackets: 2);
         Assert.False(gro.Add([]));
         Assert.False(gro.Add(new byte[65536]));
         Assert.True(gro.Add(Seg(0, 10)));
@@ -224,7 +224,7 @@ public class TcpGroCoalescerTests
         byte[] super = Tcp(false, 1, 2, Ack, Payload(60000, 5), TimestampOptions);
         VirtioNetHeader header = GsoSplitterTests.TcpGso(false, 1400);
         var batch = new PacketBatch(128, 2048, 16);
-        var gro = new TcpGroCoalescer();
+        var gro = new GroCoalescer();
         long bytes = 0;
         Func<ReadOnlySpan<byte>, bool> write = framed =>
         {
