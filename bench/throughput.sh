@@ -17,7 +17,8 @@
 # Env: DURATION (10), REPEATS (3), IDLE (30), UDP_LEN (1300), GSO_SEGMENT (1200),
 #      IMPLS ("wireguard-go-anchor wireguard-go openvpn jvpn"; by default openvpn is skipped with a note
 #      when it is not installed, named in IMPLS it is installed), WIREGUARD_GO (the anchor binary; default
-#      ../shared/anchors/wireguard-go-0.0.20250522 beside the checkout or beside its main worktree).
+#      shared/anchors/wireguard-go-0.0.20250522 in the checkout's parent directory, or in the parent of
+#      the main checkout when this is a git worktree).
 set -euo pipefail
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
@@ -56,19 +57,20 @@ has_impl() { [[ " $IMPLS " == *" $1 "* ]]; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ANCHOR_NAME=wireguard-go-0.0.20250522
-default_anchor() { # beside this checkout, or beside the main checkout when this is a git worktree
-    local common
-    if [ -e "$ROOT/../shared/anchors/$ANCHOR_NAME" ]; then
-        realpath "$ROOT/../shared/anchors/$ANCHOR_NAME"
-    elif common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null) \
-        && [ -e "$(dirname "$common")/../shared/anchors/$ANCHOR_NAME" ]; then
-        realpath "$(dirname "$common")/../shared/anchors/$ANCHOR_NAME"
+ANCHOR_DEFAULT="$(dirname "$ROOT")/shared/anchors/$ANCHOR_NAME"
+default_anchor() { # in the checkout's parent, or in the main checkout's parent when this is a git worktree
+    local common main_parent
+    if [ -e "$ANCHOR_DEFAULT" ]; then
+        echo "$ANCHOR_DEFAULT"
+    elif common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null); then
+        main_parent=$(dirname "$(dirname "$common")")
+        [ ! -e "$main_parent/shared/anchors/$ANCHOR_NAME" ] || echo "$main_parent/shared/anchors/$ANCHOR_NAME"
     fi
 }
 if has_impl wireguard-go-anchor; then
     WIREGUARD_GO=${WIREGUARD_GO:-$(default_anchor)}
     if [ -z "$WIREGUARD_GO" ] || [ ! -x "$WIREGUARD_GO" ]; then
-        echo "throughput.sh: the wireguard-go anchor is not at ${WIREGUARD_GO:-$ROOT/../shared/anchors/$ANCHOR_NAME}: set WIREGUARD_GO=/path/to/$ANCHOR_NAME or leave wireguard-go-anchor out of IMPLS" >&2
+        echo "throughput.sh: the wireguard-go anchor is not at ${WIREGUARD_GO:-$ANCHOR_DEFAULT}: set WIREGUARD_GO=/path/to/$ANCHOR_NAME or leave wireguard-go-anchor out of IMPLS" >&2
         exit 1
     fi
     export WIREGUARD_GO
