@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared by scripts/demo.sh and bench/throughput.sh: a server and a client network namespace joined by
-# a veth pair, and helpers to run a VPN endpoint (jvpn, wireguard-go or OpenVPN 2.6) inside each. Only
-# namespaces named jv* are touched; the host namespace is never changed. Call netns_tunnel_cleanup from an
-# EXIT trap.
+# a veth pair, and helpers to run a VPN endpoint (jvpn, Debian's wireguard-go, the upstream wireguard-go
+# anchor at $WIREGUARD_GO, or OpenVPN 2.6) inside each. Only namespaces named jv* are touched; the host
+# namespace is never changed. Call netns_tunnel_cleanup from an EXIT trap.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$REPO_ROOT/scripts/lib/system-packages.sh"
@@ -25,6 +25,7 @@ OPENVPN_PORT=1194
 WORK_DIR=$(mktemp -d /tmp/jvpn-netns.XXXXXX)
 VPN_PIDS=()
 declare -A VPN_PID_OF=()
+STARTUP_MS=0
 
 export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
 
@@ -200,12 +201,16 @@ start_vpn() { # start_vpn IMPL NS CONFIG_FILE (IFNAME = file name without .conf,
         wireguard-go)
             ip netns exec "$ns" wireguard-go -f "$ifname" >"$WORK_DIR/$ifname.log" 2>&1 &
             pid=$! ;;
+        wireguard-go-anchor)
+            # The same treatment as Debian's: foreground, wg-quick-like setup below, MTU 1420.
+            ip netns exec "$ns" "${WIREGUARD_GO:?WIREGUARD_GO must name the anchor binary}" -f "$ifname" >"$WORK_DIR/$ifname.log" 2>&1 &
+            pid=$! ;;
         *) echo "unknown VPN implementation: $impl" >&2; exit 1 ;;
     esac
     VPN_PIDS+=("$pid")
     VPN_PID_OF[$ifname]=$pid
     wait_ready "$ns" "$ifname" "$pid"
-    if [ "$impl" = wireguard-go ]; then
+    if [ "$impl" = wireguard-go ] || [ "$impl" = wireguard-go-anchor ]; then
         # wg-quick's job: wg setconf (no Address/MTU lines), then address, MTU, link, AllowedIPs routes.
         grep -v -E '^(Address|MTU|DNS) *=' "$conf" >"$WORK_DIR/$ifname.wg"
         ip netns exec "$ns" wg setconf "$ifname" "$WORK_DIR/$ifname.wg"
@@ -220,14 +225,14 @@ start_vpn() { # start_vpn IMPL NS CONFIG_FILE (IFNAME = file name without .conf,
 
 wait_ready() { # wait_ready NS IFNAME PID: ready once the UAPI socket answers `wg show IFNAME`
     local ns=$1 ifname=$2 pid=$3
-    for _ in $(seq 200); do
+    for _ in $(seq 400); do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "$ifname: VPN process exited before it was ready:" >&2
             cat "$WORK_DIR/$ifname.log" >&2
             exit 1
         fi
         ip netns exec "$ns" wg show "$ifname" >/dev/null 2>&1 && return 0
-        sleep 0.1
+        sleep 0.05
     done
     echo "$ifname: not ready after 20 s:" >&2
     cat "$WORK_DIR/$ifname.log" >&2
@@ -264,6 +269,8 @@ gen_keys() { # gen_keys IMPL -> "PRIVATE PUBLIC"
 }
 
 # setup_tunnel IMPL SERVER_IF CLIENT_IF: keys, configs, start both ends (server first).
+# Sets STARTUP_MS: the client's exec to its first ping reply through the tunnel (the handshake the ping
+# triggered has completed), with the server already up.
 setup_tunnel() {
     local impl=$1 server_if=$2 client_if=$3
     if [ "$impl" = openvpn ]; then
@@ -277,8 +284,11 @@ setup_tunnel() {
     write_config "$WORK_DIR/$client_if.conf" "$CLIENT_PRIVATE" "$CLIENT_TUNNEL/24" "" \
         "$SERVER_PUBLIC" "$SERVER_TUNNEL/32" "$SERVER_UNDERLAY:$LISTEN_PORT"
     start_vpn "$impl" "$NS_SERVER" "$WORK_DIR/$server_if.conf"
+    local started
+    started=$(date +%s%N)
     start_vpn "$impl" "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
     wait_tunnel_ping "$impl" "$server_if" "$client_if"
+    STARTUP_MS=$(( ($(date +%s%N) - started) / 1000000 ))
 }
 
 # setup_two_link_tunnel IMPL SERVER_IF CLIENT_IF: like setup_tunnel; a jvpn client also gets its path
@@ -384,10 +394,13 @@ setup_openvpn_tunnel() { # setup_openvpn_tunnel SERVER_IF CLIENT_IF: certificate
     write_openvpn_config "$WORK_DIR/$client_if.conf" "$client_if" client "$CLIENT_TUNNEL" "$SERVER_TUNNEL" "$server_fp"
     start_openvpn "$NS_SERVER" "$WORK_DIR/$server_if.conf"
     wait_openvpn_log "$server_if" "UDPv4 link local (bound)"
+    local started
+    started=$(date +%s%N)
     start_openvpn "$NS_CLIENT" "$WORK_DIR/$client_if.conf"
     wait_openvpn_log "$client_if" "Initialization Sequence Completed"
     wait_openvpn_log "$server_if" "Initialization Sequence Completed"
     wait_tunnel_ping openvpn "$server_if" "$client_if"
+    STARTUP_MS=$(( ($(date +%s%N) - started) / 1000000 ))
 }
 
 openvpn_data_cipher() { # openvpn_data_cipher IFNAME -> the negotiated data-channel cipher, from the log
