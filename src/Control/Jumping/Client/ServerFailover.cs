@@ -131,6 +131,7 @@ internal sealed class ServerFailover(NodeContext context)
         c.LastTransitionMs = now;
         c.NextNodeFailoverMs = now + context.Policy.PathDeadMs;
         c.NextRehandshakeMs = now + 5_000; // the new node's RekeyTimeout before transport_dead may move on again
+        MoveTrace.Step(context, "client.move_received", c.Id);
         MoveTo(c, index, "DRAIN", move.Target is { } t ? (t.ToString(), named) : ("", false));
         SendInitiation(c, now);
         return true;
@@ -160,6 +161,7 @@ internal sealed class ServerFailover(NodeContext context)
         long before = c.Peer.Timers.LastInitiationSentNs;
         context.Device.SendHandshakeInitiation(c.Peer, isRetry: false);
         _serverEndpointTried = c.Peer.Timers.LastInitiationSentNs != before;
+        MoveTrace.Step(context, _serverEndpointTried ? "client.initiation_sent" : "client.initiation_held", c.Id);
         if (!_serverEndpointTried)
         {
             long waitMs = (before + JumpingVpn.Tunnel.Timers.ProtocolTimes.RekeyTimeout - context.Device.NowNs()) / 1_000_000;

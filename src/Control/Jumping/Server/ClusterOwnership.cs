@@ -147,6 +147,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         retryAfterMs = 0;
         version = 0;
         StoreResult read = cluster.Read(id);
+        MoveTrace.Step(_context, "target.store_read", id);
         refused = Refusal(read);
         if (refused != ReasonCode.None)
         {
@@ -190,6 +191,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
             });
             return null;
         }
+        MoveTrace.Step(_context, "target.store_acquire", id, detail: acq.Status.ToString());
         refused = Refusal(acq);
         if (refused != ReasonCode.None || owned is null)
         {
@@ -209,6 +211,12 @@ internal sealed class ClusterOwnership : ISessionOwnership
             cluster.Forget(previous.Slot.Id, release: true); // the client moved on to the session it named
         }
         _sessions.Put(peer, session);
+        // Forwarding starts as soon as this node owns the session in the store (the acquire), not after the
+        // T4 commit that follows: ownership is what allows forwarding, and that commit is a store round trip
+        // the client's traffic would otherwise wait for (docs/cluster.md "Drain"). If the commit is refused,
+        // the fence below stops forwarding again.
+        Unfence(session, owned);
+        MoveTrace.Step(_context, "target.forwarding", id);
         bool transferred = rec.OwnerEpoch > 1 && acq.PreviousOwner.Length > 0 && !string.Equals(acq.PreviousOwner, cluster.NodeId, StringComparison.Ordinal);
         _context.PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
         {
@@ -221,6 +229,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         {
             // The old binding pointed at the dead node: T4 with detail OWNER_FAILOVER, its own version.
             SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, owned);
+            MoveTrace.Step(_context, "target.commit_owner_failover", id);
             if (dead.IsRejected)
             {
                 FenceSession(session, "COMMIT_REFUSED");
@@ -228,7 +237,6 @@ internal sealed class ClusterOwnership : ISessionOwnership
                 return null;
             }
         }
-        Unfence(session, owned);
         return session;
     }
 

@@ -102,7 +102,9 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
         }
         if (_releases.Count > 0)
         {
+            TraceEach(_releases, "drain.release_start");
             ownership.ReleaseForDrain(_releases);
+            TraceEach(_releases, "drain.released");
         }
         Span<byte> frame = stackalloc byte[SessionMoveFrame.Size + 16];
         foreach (DrainAction a in _actions)
@@ -110,6 +112,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             if (a.Step == DrainStep.SendMove && _sessions.TryGetValue(a.Session, out ServerSession? s))
             {
                 int n = new SessionMoveFrame(s.Slot.Id, s.Slot.Snapshot().StateVersion, ReasonCode.NodeDrain, a.Target?.Endpoint).Write(frame);
+                MoveTrace.Step(context, "drain.move_sent", s.Slot.Id, detail: a.Target?.NodeId ?? "");
                 context.Device.SendControl(s.Peer, frame[..n]);
             }
         }
@@ -124,6 +127,18 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
                 drain.Moved, drain.Total, now - _startMs, drain.GivenUp);
         }
         return drain.Finished;
+    }
+
+    private void TraceEach(List<(ServerSession Session, string Target)> batch, string step)
+    {
+        if (!MoveTrace.On(context))
+        {
+            return;
+        }
+        foreach ((ServerSession s, string target) in batch)
+        {
+            MoveTrace.Step(context, step, s.Slot.Id, detail: target);
+        }
     }
 
     /// <summary>
@@ -156,6 +171,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             if (!string.Equals(rec.OwnerNode, cluster.NodeId, StringComparison.Ordinal))
             {
                 drain.OnMoved(s.Slot.Id, now);
+                MoveTrace.Step(context, "drain.moved_seen", s.Slot.Id, detail: rec.OwnerNode);
                 context.PublishLine("SESSION_MOVED", s.Slot.Id, rec.StateVersion, w =>
                 {
                     w.WriteString("previous_owner_node_id", cluster.NodeId);
