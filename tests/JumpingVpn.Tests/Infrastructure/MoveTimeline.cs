@@ -128,11 +128,14 @@ internal sealed partial class MoveTimeline
             sb.Append(CultureInfo.InvariantCulture, $" {seq}:{sent:0}->{(rep is double r ? r.ToString("0", CultureInfo.InvariantCulture) : "lost")}");
         }
         sb.Append(CultureInfo.InvariantCulture, $"\nlast reply before the move {Replies.LastBefore:0.0} ms, first reply to a request sent after it {Replies.FirstAfter:0.0} ms");
-        double? stopped = FirstAt.TryGetValue("node-1 drain.released", out double a) ? a : null;
+        // Make-before-break: the client sends through the old node (which keeps forwarding) until its handshake
+        // with the target completes; from then on its traffic waits for the target to forward.
+        double? switched = FirstAt.TryGetValue("client client.keys_installed", out double k) ? k : null;
         double? resumed = FirstAt.TryGetValue("node-2 target.forwarding", out double b) ? b : FirstAt.TryGetValue("node-3 target.forwarding", out double c) ? c : null;
-        if (stopped is double st && resumed is double re)
+        double? stopped = FirstAt.TryGetValue("node-1 drain.forwarding_stopped", out double a) ? a : null;
+        if (switched is double sw && resumed is double re)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"\nforwarding: old node stopped at {st:0.0} ms, new owner started at {re:0.0} ms: {re - st:0.0} ms without a node forwarding the session");
+            sb.Append(CultureInfo.InvariantCulture, $"\nforwarding: client switched to the target at {sw:0.0} ms, the target forwards from {re:0.0} ms: {Math.Max(0, re - sw):0.0} ms in which the client's traffic reaches no forwarding node; the old node stopped forwarding at {stopped:0.0} ms");
         }
         return sb.ToString();
     }

@@ -368,11 +368,11 @@ internal sealed class ClusterOwnership : ISessionOwnership
     /// <summary>
     /// Hands sessions back for a drain (docs/cluster.md "Drain"): releases them in the store in one batch
     /// (<see cref="ISessionStore.ReleaseMany"/>, pipelined) so the nodes their clients go to can acquire them at
-    /// once, then stops forwarding and answering each here (as a fence does). Forwarding goes on only for the
-    /// duration of the batch, before the clients have been told to move, so no other node can hold a session
-    /// yet; it does not go on after the release, because return traffic from this node after the client's
-    /// handshake with its new node still decrypts there (the previous keypair) and would point the client's
-    /// endpoint back here. Returns the store's answer per session, in order.
+    /// once, and stops answering each here. It keeps forwarding their traffic (make-before-break: the client keeps
+    /// sending through this node while it handshakes with its new one) until the drain calls
+    /// <see cref="StopForwardingDrained"/>; it commits nothing for them any more. Replies this node forwards after
+    /// the client switched still decrypt there (the previous keypair) and are delivered: a cluster client does
+    /// not roam (docs/cluster.md "Client failover"). Returns the store's answer per session, in order.
     /// </summary>
     public StoreStatus[] ReleaseForDrain(IReadOnlyList<(ServerSession Session, string Target)> batch)
     {
@@ -407,11 +407,6 @@ internal sealed class ClusterOwnership : ISessionOwnership
             StoreStatus released = statuses[i];
             _sessions.ForgetId(s.Slot.Id);
             _sessions.RemoveIfCurrent(s);
-            if (!_sessions.Contains(s.Peer))
-            {
-                _context.Device.AllowedIps.RemoveAll(s.Peer);
-            }
-            _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
             SessionSnapshot snap = s.Slot.Snapshot();
             _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
             {
@@ -421,6 +416,20 @@ internal sealed class ClusterOwnership : ISessionOwnership
             });
         }
         return statuses;
+    }
+
+    /// <summary>
+    /// The end of a drained session's make-before-break (docs/cluster.md "Drain"): its client was seen on another
+    /// node, or the drain gave up on it or ended. Forwarding stops (allowed IPs removed, `OwnerDown`).
+    /// </summary>
+    public void StopForwardingDrained(ServerSession s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (!_sessions.Contains(s.Peer))
+        {
+            _context.Device.AllowedIps.RemoveAll(s.Peer);
+        }
+        _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
     }
 
     private void Unfence(ServerSession? s, OwnedSession owned, Peer? peer = null)

@@ -44,6 +44,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
     private readonly List<(ServerSession Session, string Target)> _releases = [];
     private readonly List<ServerSession> _checks = [];
     private readonly List<SessionId> _checkIds = [];
+    private readonly List<ServerSession> _forwarding = [];
     private NodeDrain? _drain;
     private long _startMs;
 
@@ -105,6 +106,10 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             TraceEach(_releases, "drain.release_start");
             ownership.ReleaseForDrain(_releases);
             TraceEach(_releases, "drain.released");
+            foreach ((ServerSession s, string _) in _releases)
+            {
+                _forwarding.Add(s);
+            }
         }
         Span<byte> frame = stackalloc byte[SessionMoveFrame.Size + 16];
         foreach (DrainAction a in _actions)
@@ -121,12 +126,31 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             Check(cluster, drain, now);
             drain.CheckRoundDone(context.NowMs());
         }
+        StopForwardingArrived(drain);
         if (drain.Finished)
         {
             context.Logger.LogInformation("drain: {Moved} of {Total} sessions moved to other nodes in {Ms} ms; {GivenUp} left to their clients' own failover",
                 drain.Moved, drain.Total, now - _startMs, drain.GivenUp);
         }
         return drain.Finished;
+    }
+
+    /// <summary>
+    /// Make-before-break ends per session (docs/cluster.md "Drain"): once its client was seen on another node, or
+    /// the drain gave up on it or ended, this node stops forwarding its traffic.
+    /// </summary>
+    private void StopForwardingArrived(NodeDrain drain)
+    {
+        for (int i = _forwarding.Count - 1; i >= 0; i--)
+        {
+            ServerSession s = _forwarding[i];
+            if (!drain.IsMoving(s.Slot.Id))
+            {
+                ownership.StopForwardingDrained(s);
+                MoveTrace.Step(context, "drain.forwarding_stopped", s.Slot.Id);
+                _forwarding.RemoveAt(i);
+            }
+        }
     }
 
     private void TraceEach(List<(ServerSession Session, string Target)> batch, string step)
