@@ -33,6 +33,7 @@ public sealed class DrainRequestWatch : IDisposable
 
     private void Watch()
     {
+        WarmUpAdoption();
         while (!_stop.Token.WaitHandle.WaitOne(PeriodMs))
         {
             bool requested;
@@ -58,6 +59,28 @@ public sealed class DrainRequestWatch : IDisposable
                 }
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// The store calls a node makes when a drained node's client arrives here (docs/cluster.md "Drain": read,
+    /// acquire) run once at start for a random session id that does not exist: both answer NOT_FOUND and write
+    /// nothing. A fresh process's first call of each pays its code's first-run cost (JIT, the Redis script's
+    /// first load), which otherwise lands inside the first move's gap.
+    /// </summary>
+    private void WarmUpAdoption()
+    {
+        try
+        {
+            Span<byte> bytes = stackalloc byte[JumpingVpn.Control.Sessions.SessionId.Size];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+            var absent = JumpingVpn.Control.Sessions.SessionId.Read(bytes);
+            _cluster.Store.Read(absent);
+            _cluster.Store.Acquire(absent, _cluster.NodeId, _cluster.NodeEpoch, new AcquireExpectation("", 0, 0, 0, default));
+        }
+        catch (Exception ex)
+        {
+            _logger.LogDebug("cluster: adoption warm-up failed: {Message}", ex.Message);
         }
     }
 

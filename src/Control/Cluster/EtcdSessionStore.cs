@@ -229,8 +229,15 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
                     return new StoreResult(StoreStatus.NotFound, null, now);
                 }
                 ByteString beatKey = Key(_nodes + cur.OwnerNode);
-                RangeResponse beatRead = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = beatKey }, h, d), deadline);
-                KeyValue? beatKv = beatRead.Kvs.Count > 0 ? beatRead.Kvs[0] : null;
+                // A released record may be taken whatever its owner's heartbeat says (TakeoverRule), and the
+                // transaction's compare on the record's mod revision already guards that it is still released:
+                // a drained session's acquire reads no heartbeat (one round trip less, docs/cluster.md "Drain").
+                KeyValue? beatKv = null;
+                if (!cur.Released)
+                {
+                    RangeResponse beatRead = _etcd.Call((c, h, d) => c.Get(new RangeRequest { Key = beatKey }, h, d), deadline);
+                    beatKv = beatRead.Kvs.Count > 0 ? beatRead.Kvs[0] : null;
+                }
                 ClusterNodeInfo? beat = null;
                 if (beatKv is not null && !NodeBeatCodec.TryDecode(cur.OwnerNode, beatKv.Value.ToStringUtf8(), out beat, out _))
                 {
@@ -245,9 +252,12 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
                 OwnershipRecord next = cur with { OwnerNode = node, OwnerNodeEpoch = nodeEpoch, OwnerEpoch = cur.OwnerEpoch + 1, Released = false };
                 var txn = new TxnRequest();
                 txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = s.Revision });
-                txn.Compare.Add(beatKv is null
+                if (!cur.Released)
+                {
+                    txn.Compare.Add(beatKv is null
                     ? new Compare { Key = beatKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
                     : new Compare { Key = beatKey, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = beatKv.ModRevision });
+                }
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(next, s.RemoveAtUnixMs) } });
                 TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
                 if (r.Succeeded)

@@ -225,9 +225,16 @@ public sealed class OwnerRouteHooks : IDisposable
         {
             string shown = string.Join(' ', argv);
             Interlocked.Increment(ref _run);
+            long startedUs = System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1_000_000);
             try
             {
                 ExternalCommand.Result r = ExternalCommand.Run(argv[0], argv[1..], timeout: _timeout);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    // The drain trace's hook step (docs/cluster.md "Drain"), on the same monotonic clock as the session layer's.
+                    _logger.LogDebug("move-trace hook.done session=- mono_us={MonoUs} started_us={StartedUs} {Command}",
+                        System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1_000_000), startedUs, shown);
+                }
                 if (!r.Ok)
                 {
                     Interlocked.Increment(ref _failed);

@@ -223,6 +223,10 @@ public sealed class JumpingNode : IDeviceObserver, IDisposable
         {
             _client.OnSessionKeysInstalled(c);
         }
+        else if (!weInitiated && _cluster is not null)
+        {
+            MoveTrace.Step(_context, "target.handshake_answered", _serverSessions.TryGet(peer, out ServerSession? s) ? s.Slot.Id : SessionId.None);
+        }
     }
 
     public void OnUnboundSource(Peer peer, SocketAddress from, ReadOnlySpan<byte> plaintext) =>

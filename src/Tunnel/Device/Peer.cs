@@ -61,6 +61,19 @@ public sealed class Peer
         set => Volatile.Write(ref _endpoint, value);
     }
 
+    /// <summary>
+    /// Where handshake initiations go instead of <see cref="Endpoint"/> while set (make-before-break, docs/cluster.md
+    /// "Drain"): data keeps going to <see cref="Endpoint"/> under the current keypair until the handshake with this
+    /// address completes; then it becomes the endpoint and this is cleared, in the same step that installs the new keypair.
+    /// </summary>
+    public SocketAddress? HandshakeEndpoint
+    {
+        get => Volatile.Read(ref _handshakeEndpoint);
+        set => Volatile.Write(ref _handshakeEndpoint, value);
+    }
+
+    private SocketAddress? _handshakeEndpoint;
+
     public long RxBytes => Interlocked.Read(ref _rxBytes);
     public long TxBytes => Interlocked.Read(ref _txBytes);
 

@@ -18,7 +18,7 @@ public sealed partial class WireGuardDevice
     public void SendHandshakeInitiation(Peer peer, bool isRetry)
     {
         StaticIdentity? identity = Identity;
-        SocketAddress? to = peer.Endpoint;
+        SocketAddress? to = peer.HandshakeEndpoint ?? peer.Endpoint;
         if (identity is null || to is null || !identity.TryEnter())
         {
             return;
@@ -250,6 +250,12 @@ public sealed partial class WireGuardDevice
             }
             InstallSession(peer, keys, now, retired);
             peer.Timers.HandshakeComplete();
+            if (peer.HandshakeEndpoint is { } moved)
+            {
+                // Make-before-break: the new keypair belongs to the address the initiation went to.
+                peer.Endpoint = moved;
+                peer.HandshakeEndpoint = null;
+            }
         }
         RemoveRetired(retired);
         if (peer.AllowRoaming || peer.Endpoint is null)

@@ -16,21 +16,31 @@ namespace JumpingVpn.Tests.EndToEnd;
 public sealed class ClusterDrainTests
 {
     /// <summary>
-    /// The bound asserted with return traffic by NAT at the nodes, measured as the longest time between two
-    /// replies of the client's 20 ms ping around the moment it heard SESSION_MOVE. The goal is 100 ms and most
-    /// runs meet it on an idle machine, but not every one (132 ms on etcd in one idle run, 150-500 ms under load:
-    /// docs/cluster.md "Drain"), so the test asserts 250 ms: still far below the 0.6 s node-silence failover a
-    /// drain that did not work would fall back to, and it prints each gap for the record.
+    /// The goal (docs/cluster.md "Drain"): every client's gap at most 100 ms, measured as the longest time between
+    /// two replies of the client's 20 ms ping around the moment it heard SESSION_MOVE (so it includes up to one
+    /// ping interval of sampling: the first request after the path reopens leaves up to 20 ms later). Asserted
+    /// with NAT at the nodes and with OwnerUp hooks, whenever the machine is not oversubscribed (1-minute load
+    /// average at most the core count, <see cref="Oversubscribed"/>).
     /// </summary>
-    private static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan Goal = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// With return traffic routed by the nodes' OwnerUp hooks, replies also wait for the new owner's spawned
-    /// `ip route replace`: 5-10 ms on an idle machine, 150-250 ms on the shared 2-vCPU VM at load average 35
-    /// (docs/cluster.md "Drain"). This bound still fails a drain that falls back to the client's own failover
-    /// (path_dead, 1 s).
+    /// On an oversubscribed machine (the shared 2-vCPU VM at load average 20-40) every step of the move waits
+    /// for a CPU (the per-step trace shows 30-300 ms handshakes and 10-120 ms store calls, docs/cluster.md
+    /// "Drain"), so the test asserts what still fails a drain that fell back to the client's own failover
+    /// (node silence, 0.6 s): 250 ms with NAT, 500 ms with hooks (a spawned `ip route replace` on top).
     /// </summary>
-    private static readonly TimeSpan MaxGapWithHooks = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LoadedBound = TimeSpan.FromMilliseconds(250);
+
+    private static readonly TimeSpan LoadedBoundWithHooks = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The 1-minute load average when it exceeds the core count (null: the 100 ms goal is asserted).</summary>
+    private static double? Oversubscribed()
+    {
+        string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
+        double load = double.Parse(fields[0], CultureInfo.InvariantCulture);
+        return load > Environment.ProcessorCount ? load : null;
+    }
 
     [Theory]
     [InlineData("redis", false, true)]
@@ -42,11 +52,12 @@ public sealed class ClusterDrainTests
     {
         Requirements.Ensure(["jvpn", "wg", "ping", "nft", .. (store == "etcd" ? new[] { "etcd", "etcdctl" } : ["redis-server"])]);
         using ClusterTopology t = ClusterTopology.Create(3, store);
+        // The per-step move trace (MoveTimeline): debug logging only adds a few lines per move.
+        t.ProcessEnvironment = new Dictionary<string, string> { ["JVPN_LOG"] = "debug" };
         if (nat)
         {
             t.MasqueradeAtNodes();
         }
-        TimeSpan bound = nat ? MaxGap : MaxGapWithHooks;
         for (int i = 1; i <= 3; i++)
         {
             t.StartNode(i);
@@ -62,6 +73,8 @@ public sealed class ClusterDrainTests
             GapMeter meter = GapMeter.Start(t.Client, ClusterTopology.ServiceV4, TimeSpan.FromSeconds(14), intervalMs: 20);
             // Past WireGuard's 5 s between initiations (the move needs one at once), every node announced.
             Thread.Sleep(6000);
+            double? loaded = Oversubscribed();
+            TimeSpan bound = loaded is null ? Goal : nat ? LoadedBound : LoadedBoundWithHooks;
             DateTimeOffset drainedAt = DateTimeOffset.UtcNow;
             string drainOutput = "";
             if (sigterm)
@@ -88,6 +101,12 @@ public sealed class ClusterDrainTests
             double heard = movedAt.ToUnixTimeMilliseconds() / 1000.0;
             TunnelScenarios.Log("ping replies around the move (ms from the client hearing SESSION_MOVE): " + string.Join(" ",
                 gap.ReplyTimes.Where(r => Math.Abs(r - heard) < 0.3).Select(r => ((r - heard) * 1000).ToString("+0;-0", CultureInfo.InvariantCulture))));
+            MoveTimeline timeline = MoveTimeline.Build(
+                [("node-1", t.Node(1).Process!.Output), ("node-2", t.Node(2).Process!.Output), ("node-3", t.Node(3).Process!.Output), ("client", client.Process!.Output)],
+                gap.Ping.Output, 20);
+            TunnelScenarios.Log(timeline.ToString());
+            TunnelScenarios.Log(string.Create(CultureInfo.InvariantCulture,
+                $"bound {bound.TotalMilliseconds:0} ms ({(loaded is double l ? $"load average {l:0.0} on {Environment.ProcessorCount} cores: the 100 ms goal is not asserted" : "the 100 ms goal")}); {File.ReadAllText("/proc/loadavg").Trim()}"));
             Assert.True(worst <= bound, $"gap {worst.TotalMilliseconds:0} ms after the drain (bound {bound.TotalMilliseconds:0} ms): {gap}{context}");
 
             SessionView after = SessionStatus.WaitForAttached(client, TimeSpan.FromSeconds(10));

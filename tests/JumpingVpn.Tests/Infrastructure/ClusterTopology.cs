@@ -61,6 +61,9 @@ internal sealed class ClusterTopology : IDisposable
     /// <summary>The store operation timeout the nodes use (a store behind a slow relay needs a longer one).</summary>
     public string StoreTimeout { get; set; } = "1s";
 
+    /// <summary>Environment for the nodes and clients started from now on (e.g. `JVPN_LOG=debug` for the move trace).</summary>
+    public IReadOnlyDictionary<string, string>? ProcessEnvironment { get; set; }
+
     public string StoreUrl => StoreProxy is { } proxy
         ? DirectStoreUrl.Replace(StoreBind + ":" + StorePort.ToString(CultureInfo.InvariantCulture), StoreBind + ":" + proxy.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
         : DirectStoreUrl;
@@ -215,7 +218,7 @@ internal sealed class ClusterTopology : IDisposable
                 .. ExtraClientKeys.Select((k, j) => new TunnelPeerConfig(k.PublicKey, [ExtraClientInnerV4(j + 1) + "/32"]))],
             ListenPort: Port,
             Jumping: jumping);
-        JvpnPeer node = JvpnPeer.Start(NodeNamespaces[i - 1], config);
+        JvpnPeer node = JvpnPeer.Start(NodeNamespaces[i - 1], config, ProcessEnvironment);
         if (_nodes.Remove(i, out JvpnPeer? old))
         {
             old.Dispose();
@@ -238,7 +241,7 @@ internal sealed class ClusterTopology : IDisposable
         var config = new TunnelConfig(ClientKey.PrivateKey, [ClientInnerV4 + "/24"],
             [new TunnelPeerConfig(ServerKey.PublicKey, ["10.77.0.0/24", "10.99.0.0/24"], NodeV4(1) + ":" + Port.ToString(CultureInfo.InvariantCulture), PersistentKeepalive: 1)],
             Jumping: jumping);
-        ClientPeer = JvpnPeer.Start(Client, config);
+        ClientPeer = JvpnPeer.Start(Client, config, ProcessEnvironment);
         return ClientPeer;
     }
 

@@ -62,7 +62,11 @@ internal sealed class ClientRole
     }
 
     /// <summary>A new session's keys are installed: HELLO (docs/design.md §2.2: after every completed handshake, new session or resume).</summary>
-    public void OnSessionKeysInstalled(ClientSession c) => SendHello(c, _context.NowMs());
+    public void OnSessionKeysInstalled(ClientSession c)
+    {
+        MoveTrace.Step(_context, "client.keys_installed", c.Id);
+        SendHello(c, _context.NowMs());
+    }
 
     /// <summary>A control frame from the server.</summary>
     public void OnFrame(ClientSession c, ControlFrameType type, ReadOnlySpan<byte> frame, IDatagramSender? arrivedVia, long now, SocketAddress? from = null)
@@ -181,6 +185,7 @@ internal sealed class ClientRole
                 {
                     c.WakeMs = now; // a new session: fast heartbeat for idle_after (a resume after a rekey is not news)
                 }
+                MoveTrace.Step(_context, "client.hello_ack", ack.SessionId);
                 c.Id = ack.SessionId;
                 c.LastAckedVersion = ack.StateVersion;
                 c.BoundAtVersion = ack.BoundAtVersion;

@@ -99,6 +99,12 @@ internal sealed class ServerFailover(NodeContext context)
         {
             return false;
         }
+        // A repeat from the node the client is leaving while its handshake with the target is under way
+        // (make-before-break: data still goes through that node): already acted on.
+        if (c.Peer.HandshakeEndpoint is not null && from is not null && c.Peer.Endpoint is { } current && from.Equals(current))
+        {
+            return false;
+        }
         // Only the node the client chose may send it elsewhere. A late copy from a node the client already
         // left still decrypts under the previous keypair, and WireGuard's roaming has just pointed the peer
         // back at that node's address: undo that, and ignore the frame.
@@ -131,17 +137,29 @@ internal sealed class ServerFailover(NodeContext context)
         c.LastTransitionMs = now;
         c.NextNodeFailoverMs = now + context.Policy.PathDeadMs;
         c.NextRehandshakeMs = now + 5_000; // the new node's RekeyTimeout before transport_dead may move on again
-        MoveTo(c, index, "DRAIN", move.Target is { } t ? (t.ToString(), named) : ("", false));
+        MoveTrace.Step(context, "client.move_received", c.Id);
+        // Make-before-break (docs/cluster.md "Drain"): the draining node keeps forwarding until the client is seen
+        // elsewhere, so data keeps going to it under the current keypair while the handshake goes to the target;
+        // the device makes the target the endpoint when that handshake completes.
+        MoveTo(c, index, "DRAIN", move.Target is { } t ? (t.ToString(), named) : ("", false), makeBeforeBreak: true);
         SendInitiation(c, now);
         return true;
     }
 
-    private void MoveTo(ClientSession c, int index, string detail, (string Requested, bool Accepted)? requested)
+    private void MoveTo(ClientSession c, int index, string detail, (string Requested, bool Accepted)? requested, bool makeBeforeBreak = false)
     {
         string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
         _serverEndpointIndex = index;
         SocketAddress next = _serverEndpoints[index];
-        c.Peer.Endpoint = EndpointCodec.Copy(next);
+        if (makeBeforeBreak && c.Peer.Endpoint is not null)
+        {
+            c.Peer.HandshakeEndpoint = EndpointCodec.Copy(next);
+        }
+        else
+        {
+            c.Peer.HandshakeEndpoint = null;
+            c.Peer.Endpoint = EndpointCodec.Copy(next);
+        }
         context.PublishLine("SERVER_FAILOVER", c.Id, c.LastAckedVersion, w =>
         {
             w.WriteString("previous_endpoint", from);
@@ -160,6 +178,7 @@ internal sealed class ServerFailover(NodeContext context)
         long before = c.Peer.Timers.LastInitiationSentNs;
         context.Device.SendHandshakeInitiation(c.Peer, isRetry: false);
         _serverEndpointTried = c.Peer.Timers.LastInitiationSentNs != before;
+        MoveTrace.Step(context, _serverEndpointTried ? "client.initiation_sent" : "client.initiation_held", c.Id);
         if (!_serverEndpointTried)
         {
             long waitMs = (before + JumpingVpn.Tunnel.Timers.ProtocolTimes.RekeyTimeout - context.Device.NowNs()) / 1_000_000;

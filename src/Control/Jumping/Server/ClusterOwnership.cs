@@ -271,6 +271,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         retryAfterMs = 0;
         version = 0;
         StoreResult read = cluster.Read(id);
+        MoveTrace.Step(_context, "target.store_read", id);
         refused = Refusal(read);
         if (refused != ReasonCode.None)
         {
@@ -314,6 +315,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
             });
             return null;
         }
+        MoveTrace.Step(_context, "target.store_acquire", id, detail: acq.Status.ToString());
         refused = Refusal(acq);
         if (refused != ReasonCode.None || owned is null)
         {
@@ -337,6 +339,12 @@ internal sealed class ClusterOwnership : ISessionOwnership
             cluster.Forget(previous.Slot.Id, release: true); // the client moved on to the session it named
         }
         _sessions.Put(peer, session);
+        // Forwarding starts as soon as this node owns the session in the store (the acquire), not after the
+        // T4 commit that follows: ownership is what allows forwarding, and that commit is a store round trip
+        // the client's traffic would otherwise wait for (docs/cluster.md "Drain"). If the commit is refused,
+        // the fence below stops forwarding again.
+        Unfence(session, owned);
+        MoveTrace.Step(_context, "target.forwarding", id);
         bool transferred = rec.OwnerEpoch > 1 && acq.PreviousOwner.Length > 0 && !string.Equals(acq.PreviousOwner, cluster.NodeId, StringComparison.Ordinal);
         _context.PublishLine(transferred ? "SESSION_OWNER_TRANSFERRED" : "SESSION_OWNER_ACQUIRED", id, rec.StateVersion, w =>
         {
@@ -349,6 +357,7 @@ internal sealed class ClusterOwnership : ISessionOwnership
         {
             // The old binding pointed at the dead node: T4 with detail OWNER_FAILOVER, its own version.
             SessionOutcome dead = session.Slot.ApplyCommitted(SessionEvent.Internal(SessionEventKind.TransportDead) with { Reason = ReasonCode.OwnerFailover }, now, audit, owned);
+            MoveTrace.Step(_context, "target.commit_owner_failover", id);
             if (dead.IsRejected && session.Slot.InDoubt)
             {
                 // The store's answer was lost and the T4 may have landed (docs/cluster.md "In-doubt commits"). The
@@ -366,7 +375,6 @@ internal sealed class ClusterOwnership : ISessionOwnership
                 return null;
             }
         }
-        Unfence(session, owned);
         return session;
     }
 
@@ -498,11 +506,11 @@ internal sealed class ClusterOwnership : ISessionOwnership
     /// <summary>
     /// Hands sessions back for a drain (docs/cluster.md "Drain"): releases them in the store in one batch
     /// (<see cref="ISessionStore.ReleaseMany"/>, pipelined) so the nodes their clients go to can acquire them at
-    /// once, then stops forwarding and answering each here (as a fence does). Forwarding goes on only for the
-    /// duration of the batch, before the clients have been told to move, so no other node can hold a session
-    /// yet; it does not go on after the release, because return traffic from this node after the client's
-    /// handshake with its new node still decrypts there (the previous keypair) and would point the client's
-    /// endpoint back here. Returns the store's answer per session, in order.
+    /// once, and stops answering each here. It keeps forwarding their traffic (make-before-break: the client keeps
+    /// sending through this node while it handshakes with its new one) until the drain calls
+    /// <see cref="StopForwardingDrained"/>; it commits nothing for them any more. Replies this node forwards after
+    /// the client switched still decrypt there (the previous keypair) and are delivered: a cluster client does
+    /// not roam (docs/cluster.md "Client failover"). Returns the store's answer per session, in order.
     /// </summary>
     public StoreStatus[] ReleaseForDrain(IReadOnlyList<(ServerSession Session, string Target)> batch)
     {
@@ -537,11 +545,6 @@ internal sealed class ClusterOwnership : ISessionOwnership
             StoreStatus released = statuses[i];
             _sessions.ForgetId(s.Slot.Id);
             _sessions.RemoveIfCurrent(s);
-            if (!_sessions.Contains(s.Peer))
-            {
-                _context.Device.AllowedIps.RemoveAll(s.Peer);
-            }
-            _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
             SessionSnapshot snap = s.Slot.Snapshot();
             _context.PublishLine("SESSION_DRAINED", s.Slot.Id, snap.StateVersion, w =>
             {
@@ -551,6 +554,20 @@ internal sealed class ClusterOwnership : ISessionOwnership
             });
         }
         return statuses;
+    }
+
+    /// <summary>
+    /// The end of a drained session's make-before-break (docs/cluster.md "Drain"): its client was seen on another
+    /// node, or the drain gave up on it or ended. Forwarding stops (allowed IPs removed, `OwnerDown`).
+    /// </summary>
+    public void StopForwardingDrained(ServerSession s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (!_sessions.Contains(s.Peer))
+        {
+            _context.Device.AllowedIps.RemoveAll(s.Peer);
+        }
+        _ownerHooks?.Down(s.Slot.Id.ToString(), InnerOf(s.Peer));
     }
 
     private void Unfence(ServerSession? s, OwnedSession owned, Peer? peer = null)

@@ -44,6 +44,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
     private readonly List<(ServerSession Session, string Target)> _releases = [];
     private readonly List<ServerSession> _checks = [];
     private readonly List<SessionId> _checkIds = [];
+    private readonly List<ServerSession> _forwarding = [];
     private NodeDrain? _drain;
     private long _startMs;
 
@@ -102,7 +103,13 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
         }
         if (_releases.Count > 0)
         {
+            TraceEach(_releases, "drain.release_start");
             ownership.ReleaseForDrain(_releases);
+            TraceEach(_releases, "drain.released");
+            foreach ((ServerSession s, string _) in _releases)
+            {
+                _forwarding.Add(s);
+            }
         }
         Span<byte> frame = stackalloc byte[SessionMoveFrame.Size + 16];
         foreach (DrainAction a in _actions)
@@ -110,6 +117,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             if (a.Step == DrainStep.SendMove && _sessions.TryGetValue(a.Session, out ServerSession? s))
             {
                 int n = new SessionMoveFrame(s.Slot.Id, s.Slot.Snapshot().StateVersion, ReasonCode.NodeDrain, a.Target?.Endpoint).Write(frame);
+                MoveTrace.Step(context, "drain.move_sent", s.Slot.Id, detail: a.Target?.NodeId ?? "");
                 context.Device.SendControl(s.Peer, frame[..n]);
             }
         }
@@ -118,12 +126,43 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             Check(cluster, drain, now);
             drain.CheckRoundDone(context.NowMs());
         }
+        StopForwardingArrived(drain);
         if (drain.Finished)
         {
             context.Logger.LogInformation("drain: {Moved} of {Total} sessions moved to other nodes in {Ms} ms; {GivenUp} left to their clients' own failover",
                 drain.Moved, drain.Total, now - _startMs, drain.GivenUp);
         }
         return drain.Finished;
+    }
+
+    /// <summary>
+    /// Make-before-break ends per session (docs/cluster.md "Drain"): once its client was seen on another node, or
+    /// the drain gave up on it or ended, this node stops forwarding its traffic.
+    /// </summary>
+    private void StopForwardingArrived(NodeDrain drain)
+    {
+        for (int i = _forwarding.Count - 1; i >= 0; i--)
+        {
+            ServerSession s = _forwarding[i];
+            if (!drain.IsMoving(s.Slot.Id))
+            {
+                ownership.StopForwardingDrained(s);
+                MoveTrace.Step(context, "drain.forwarding_stopped", s.Slot.Id);
+                _forwarding.RemoveAt(i);
+            }
+        }
+    }
+
+    private void TraceEach(List<(ServerSession Session, string Target)> batch, string step)
+    {
+        if (!MoveTrace.On(context))
+        {
+            return;
+        }
+        foreach ((ServerSession s, string target) in batch)
+        {
+            MoveTrace.Step(context, step, s.Slot.Id, detail: target);
+        }
     }
 
     /// <summary>
@@ -156,6 +195,7 @@ internal sealed class DrainDriver(NodeContext context, ClusterOwnership ownershi
             if (!string.Equals(rec.OwnerNode, cluster.NodeId, StringComparison.Ordinal))
             {
                 drain.OnMoved(s.Slot.Id, now);
+                MoveTrace.Step(context, "drain.moved_seen", s.Slot.Id, detail: rec.OwnerNode);
                 context.PublishLine("SESSION_MOVED", s.Slot.Id, rec.StateVersion, w =>
                 {
                     w.WriteString("previous_owner_node_id", cluster.NodeId);

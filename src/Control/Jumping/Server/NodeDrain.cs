@@ -9,7 +9,10 @@ internal readonly record struct DrainNode(string NodeId, IPEndPoint? Endpoint, b
 /// <summary>What the drain asks its driver to do next.</summary>
 internal enum DrainStep
 {
-    /// <summary>Stop forwarding the session here and release it in the store, so another node may take it at once.</summary>
+    /// <summary>
+    /// Release the session in the store, so another node may take it at once; this node stops answering it but
+    /// keeps forwarding its traffic while it is <see cref="NodeDrain.IsMoving"/> (make-before-break, docs/cluster.md "Drain").
+    /// </summary>
     Release,
 
     /// <summary>Send SESSION_MOVE naming <see cref="DrainAction.Target"/> (null: any other node the client knows).</summary>
@@ -125,6 +128,13 @@ internal sealed class NodeDrain
             }
         }
     }
+
+    /// <summary>
+    /// Released and told to move, and its client not seen elsewhere yet: this node still forwards its traffic
+    /// (the client sends through it until its handshake with the target completes). False once moved, given up,
+    /// or the drain ended.
+    /// </summary>
+    public bool IsMoving(SessionId id) => !_exited && _index.TryGetValue(id, out int i) && _entries[i].State == EntryState.Moving;
 
     /// <summary>The store says another node owns the session (or it is gone): its client arrived elsewhere.</summary>
     public void OnMoved(SessionId id, long nowMs)

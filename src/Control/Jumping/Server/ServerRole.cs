@@ -114,6 +114,10 @@ internal sealed class ServerRole : IControlHandler
         if (type is ControlFrameType.Hello or ControlFrameType.ReattachRequest or ControlFrameType.Terminate
             || workers.HasPending(peer) || !TryHandleInline(peer, type, frame, from, now, s))
         {
+            if (type is ControlFrameType.Hello or ControlFrameType.ReattachRequest)
+            {
+                MoveTrace.Step(_context, type == ControlFrameType.Hello ? "target.hello_queued" : "target.reattach_queued", s?.Slot.Id ?? SessionId.None);
+            }
             workers.TryEnqueue(peer, type, frame, from); // a full queue drops and counts; the client retries
         }
     }
@@ -190,6 +194,10 @@ internal sealed class ServerRole : IControlHandler
         Span<byte> reply = stackalloc byte[256];
         int n = 0;
         TransportAddress source = TransportAddress.From(from);
+        if (type is ControlFrameType.Hello or ControlFrameType.ReattachRequest)
+        {
+            MoveTrace.Step(_context, "target.worker_start", s?.Slot.Id ?? SessionId.None);
+        }
         if (!_ownership.Admit(peer, ref s, type, frame, from, now, audit))
         {
             return; // refused from the store's answer, or a session this node may not serve (ClusterOwnership)
@@ -304,6 +312,10 @@ internal sealed class ServerRole : IControlHandler
             // Replies go where the request came from: a rejected reattach must still reach the client.
             // SendControl does not keep the address, so the receive buffer's (or the queue slot's) own is fine.
             _context.Device.SendControl(peer, reply[..n], from);
+            if (type is ControlFrameType.Hello or ControlFrameType.ReattachRequest)
+            {
+                MoveTrace.Step(_context, type == ControlFrameType.Hello ? "target.hello_answered" : "target.reattach_answered", s?.Slot.Id ?? SessionId.None);
+            }
         }
     }
 

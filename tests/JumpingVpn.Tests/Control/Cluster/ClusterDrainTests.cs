@@ -93,6 +93,36 @@ public sealed class ClusterDrainTests
     }
 
     [Fact]
+    public void Make_before_break_the_old_node_forwards_until_the_client_is_seen_elsewhere_and_the_client_sends_through_it_until_the_new_handshake()
+    {
+        ClusterHarness h = Connected(3);
+        SessionId sid = Sid(Field(h["n1"].Jumping.FormatSessions(), "session_id"));
+        Assert.True(h["n1"].Jumping.BeginDrain(new DrainLimits(), out DrainDriver? driver));
+
+        Assert.False(driver!.Step()); // release + SESSION_MOVE
+        Assert.True(h.Store.Read(sid).Current!.Released);
+        Assert.Equal(string.Empty, h["n1"].Jumping.FormatSessions()); // no longer answered or committed here
+        Assert.Single(h["n1"].Device.AllowedIps.PrefixesOf(h["n1"].ClientOnNode)); // but still forwarded
+        Assert.True(driver.Drain!.IsMoving(sid));
+
+        h.Pump(1); // the client hears SESSION_MOVE and sends its initiation to the target
+        Assert.Equal(h["n1"].Addr, h.ServerOnClient.Endpoint); // data still goes through n1 under the current keypair
+        Assert.Equal(h["n2"].Addr, h.ServerOnClient.HandshakeEndpoint);
+        Assert.True(h.ClientPacketReachesANode());
+
+        h.Pump(); // handshake with n2 completes: n2 becomes the endpoint in the same step
+        Assert.Equal(h["n2"].Addr, h.ServerOnClient.Endpoint);
+        Assert.Null(h.ServerOnClient.HandshakeEndpoint);
+
+        DrainToEnd(h, driver);
+        Assert.False(driver.Drain.IsMoving(sid));
+        Assert.Empty(h["n1"].Device.AllowedIps.PrefixesOf(h["n1"].ClientOnNode)); // stopped once the client was seen on n2
+        Assert.Single(h["n2"].Device.AllowedIps.PrefixesOf(h["n2"].ClientOnNode));
+        Assert.Equal("n2", h.Store.Read(sid).Current!.OwnerNode);
+        Assert.True(h.ClientPacketReachesANode());
+    }
+
+    [Fact]
     public void A_draining_node_is_announced_as_draining_and_takes_no_session_on()
     {
         ClusterHarness h = Connected(2);

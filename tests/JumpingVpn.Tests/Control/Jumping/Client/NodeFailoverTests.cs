@@ -95,6 +95,10 @@ public sealed class NodeFailoverTests
 
     private string CurrentEndpoint => EndpointCodec.ToIPEndPoint(_rig.T.PeerBOnA.Endpoint!).ToString();
 
+    /// <summary>The node a SESSION_MOVE sends the client to: its handshakes go there while its data still uses
+    /// <see cref="CurrentEndpoint"/> (make-before-break, docs/cluster.md "Drain").</summary>
+    private string MovingTo => EndpointCodec.ToIPEndPoint(_rig.T.PeerBOnA.HandshakeEndpoint ?? _rig.T.PeerBOnA.Endpoint!).ToString();
+
     [Fact]
     public void Silence_with_traffic_outstanding_moves_to_the_next_node_at_the_fast_verdict_within_one_tick()
     {
@@ -393,10 +397,12 @@ public sealed class NodeFailoverTests
         UseNodes(Second, Third);
         AttachAndSettle();
         long initiationBefore = _rig.T.PeerBOnA.Timers.LastInitiationSentNs;
+        string before = CurrentEndpoint;
 
         Move(Third);
 
-        Assert.Equal(Third.ToString(), CurrentEndpoint);
+        Assert.Equal(Third.ToString(), MovingTo);
+        Assert.Equal(before, CurrentEndpoint); // data keeps going to the draining node until the new handshake completes
         Assert.Equal([Third.ToString()], _sentAfterMove); // the handshake initiation
         Assert.NotEqual(initiationBefore, _rig.T.PeerBOnA.Timers.LastInitiationSentNs);
         string line = Assert.Single(Failovers());
@@ -415,7 +421,7 @@ public sealed class NodeFailoverTests
 
         Move(new IPEndPoint(IPAddress.Parse("203.0.113.66"), 4444));
 
-        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.Equal(Second.ToString(), MovingTo);
         string line = Assert.Single(Failovers());
         Assert.Contains("\"requested_endpoint\":\"203.0.113.66:4444\"", line, StringComparison.Ordinal);
         Assert.Contains("\"requested_endpoint_configured\":false", line, StringComparison.Ordinal);
@@ -427,7 +433,7 @@ public sealed class NodeFailoverTests
         UseNodes(Second, Third);
         AttachAndSettle();
         Move(null);
-        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.Equal(Second.ToString(), MovingTo);
     }
 
     [Fact]
@@ -461,7 +467,7 @@ public sealed class NodeFailoverTests
         Attach(); // the handshake just happened: the next initiation may leave only RekeyTimeout later
         long initiationBefore = _rig.T.PeerBOnA.Timers.LastInitiationSentNs;
         Move(Second);
-        Assert.Equal(Second.ToString(), CurrentEndpoint);
+        Assert.Equal(Second.ToString(), MovingTo);
         Assert.Equal(initiationBefore, _rig.T.PeerBOnA.Timers.LastInitiationSentNs);
 
         Assert.Empty(_sentAfterMove);
