@@ -8,13 +8,17 @@
 # sources) while one session pings through the tunnel, a churn soak, and new clients' first handshake
 # during a keyless flood from 250 sources, against jvpn and wireguard-go servers in the same run. Prints
 # the table and writes the JSON (keys listed in docs/scaling.md).
-# Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S] [--flood-only]
+# Usage: bench/control-scale.sh [--json FILE] [--sessions LIST] [--soak-seconds S] [--flood-only] [--abuse-only]
 # Env: SESSIONS (1000,10000,100000), STORM (10000), ABUSE_AT (10000), ABUSE_SECONDS (5), FLOOD_PPS (0: as fast as possible),
 #      SOAK_AT (10000), SOAK_SECONDS (60: the suite takes ~4 min plus the build; the issue's 600 makes it ~14 min),
 #      FLOOD_CLIENTS (100: new clients timed during the keyless flood; 0 skips it), KEYLESS_FLOOD_PPS (that flood's
 #      rate; default FLOOD_PPS: a fixed rate gives every server the same flood),
-#      WG_ANCHOR (another wireguard-go binary to compare besides /usr/bin/wireguard-go, e.g. current upstream).
+#      WG_ANCHOR (another wireguard-go binary to compare besides /usr/bin/wireguard-go, e.g. current upstream),
+#      RECEIVE_THREADS (the servers' [Jumping] ReceiveThreads; with --abuse-only a list such as 1,2,4),
+#      ABUSE_REPEATS (1: rounds over the RECEIVE_THREADS list with --abuse-only).
 # --flood-only runs just the keyless-flood handshake phase (about 1.5 min with both wireguard-go builds).
+# --abuse-only runs just the abuse phases at ABUSE_AT sessions, a fresh server per receive-thread count, the
+#   counts interleaved (RECEIVE_THREADS=1,2,4 ABUSE_AT=1000: about 30 s per count and round).
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +35,9 @@ SOAK_SECONDS=${SOAK_SECONDS:-60}
 FLOOD_CLIENTS=${FLOOD_CLIENTS:-100}
 KEYLESS_FLOOD_PPS=${KEYLESS_FLOOD_PPS:-}
 FLOOD_ONLY=
+ABUSE_ONLY=
+RECEIVE_THREADS=${RECEIVE_THREADS:-}
+ABUSE_REPEATS=${ABUSE_REPEATS:-1}
 JSON_OUT=
 
 while [ $# -gt 0 ]; do
@@ -40,7 +47,8 @@ while [ $# -gt 0 ]; do
         --sessions) SESSIONS=${2:?--sessions needs a list}; shift 2 ;;
         --soak-seconds) SOAK_SECONDS=${2:?--soak-seconds needs a number}; shift 2 ;;
         --flood-only) FLOOD_ONLY=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --abuse-only) ABUSE_ONLY=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -84,6 +92,8 @@ echo "   machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg),
 args=(control --sessions "$SESSIONS" --storm "$STORM" --abuse-at "$ABUSE_AT" --abuse-seconds "$ABUSE_SECONDS" --flood-pps "$FLOOD_PPS"
       --soak-at "$SOAK_AT" --soak-seconds "$SOAK_SECONDS" --name "$NAME" --work-dir "$WORK_DIR/run" --flood-clients "$FLOOD_CLIENTS")
 [ -z "$FLOOD_ONLY" ] || args+=(--flood-only)
+[ -z "$ABUSE_ONLY" ] || args+=(--abuse-only --abuse-repeats "$ABUSE_REPEATS")
+[ -z "$RECEIVE_THREADS" ] || args+=(--receive-threads "$RECEIVE_THREADS")
 [ -z "$KEYLESS_FLOOD_PPS" ] || args+=(--keyless-flood-pps "$KEYLESS_FLOOD_PPS")
 [ -z "$JSON_OUT" ] || args+=(--json "$JSON_OUT")
 SECONDS=0

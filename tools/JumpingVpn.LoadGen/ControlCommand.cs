@@ -33,10 +33,13 @@ internal static class ControlCommand
         var floodWireGuardGo = new Option<bool>("--flood-compare-wireguard-go") { Description = "Also run the flood phase against wireguard-go servers (/usr/bin/wireguard-go and the WG_ANCHOR build)", DefaultValueFactory = _ => true };
         var floodOnly = new Option<bool>("--flood-only") { Description = "Run only the keyless-flood handshake phase" };
         var keylessPps = new Option<double?>("--keyless-flood-pps") { Description = "Rate of the keyless flood in that phase, packets/s (default: --flood-pps). A rate the server's receive thread sustains keeps kernel queue drops out of the figure" };
+        var abuseOnly = new Option<bool>("--abuse-only") { Description = "Run only the abuse phases (with --abuse-at sessions), once per --receive-threads count" };
+        var abuseRepeats = new Option<int>("--abuse-repeats") { Description = "With --abuse-only: rounds over the receive-thread counts", DefaultValueFactory = _ => 1 };
+        var receiveThreads = new Option<string?>("--receive-threads") { Description = "The servers' [Jumping] ReceiveThreads: one count, or with --abuse-only a comma-separated list compared in one run (default: the server's own default)" };
         var control = new Command("control", "Control-plane load generator: N clients with real handshakes + HELLO against real jvpn servers, storms, abuse, soak.")
         {
             sizes, storm, abuseAt, abuseSeconds, floodPps, soakAt, soakSeconds, samples, port, prefix, workDir, json,
-            floodClients, floodSpacing, floodWireGuardGo, floodOnly, keylessPps,
+            floodClients, floodSpacing, floodWireGuardGo, floodOnly, keylessPps, abuseOnly, abuseRepeats, receiveThreads,
         };
         control.SetAction(parse =>
         {
@@ -54,6 +57,26 @@ internal static class ControlCommand
                     return ExitCodes.Usage;
                 }
                 list.Add(n);
+            }
+            var threads = new List<int>();
+            foreach (string s in (parse.GetValue(receiveThreads) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) || t < 1 || t > JumpingVpn.Control.Hosting.JumpingOptions.MaxReceiveThreads)
+                {
+                    Console.Error.WriteLine($"jvpn-loadgen control: --receive-threads: `{s}` is not a count from 1 to {JumpingVpn.Control.Hosting.JumpingOptions.MaxReceiveThreads}");
+                    return ExitCodes.Usage;
+                }
+                threads.Add(t);
+            }
+            if (threads.Count > 1 && !parse.GetValue(abuseOnly))
+            {
+                Console.Error.WriteLine("jvpn-loadgen control: --receive-threads: a list of counts needs --abuse-only (the full suite runs one server configuration)");
+                return ExitCodes.Usage;
+            }
+            if (parse.GetValue(abuseRepeats) < 1)
+            {
+                Console.Error.WriteLine("jvpn-loadgen control: --abuse-repeats: give at least 1");
+                return ExitCodes.Usage;
             }
             string dir = parse.GetValue(workDir) ?? Directory.CreateTempSubdirectory("jvpn-bench-").FullName;
             var options = new ControlBenchOptions
@@ -74,6 +97,9 @@ internal static class ControlCommand
                 FloodCompareWireGuardGo = parse.GetValue(floodWireGuardGo),
                 FloodOnly = parse.GetValue(floodOnly),
                 KeylessFloodPps = parse.GetValue(keylessPps),
+                AbuseOnly = parse.GetValue(abuseOnly),
+                AbuseRepeats = parse.GetValue(abuseRepeats),
+                ReceiveThreads = threads,
             };
             Console.Out.WriteLine($"jvpn-loadgen control: work directory {dir}");
             BenchReport report = new ControlBench(options, Console.Out).Run();

@@ -79,6 +79,30 @@ public sealed record JumpingOptions
     /// §4.8); accepted only for a full tunnel.</summary>
     public bool KillSwitch { get; init; }
 
+    /// <summary>Most receive threads `ReceiveThreads` accepts (one SO_REUSEPORT socket each).</summary>
+    public const int MaxReceiveThreads = 16;
+
+    /// <summary>`ReceiveThreads = N`: receive threads on the listen port, each with its own SO_REUSEPORT socket
+    /// (docs/threads.md "Receive threads"); null when absent: <see cref="DefaultReceiveThreads"/>.</summary>
+    public int? ReceiveThreads { get; init; }
+
+    /// <summary>
+    /// Without `ReceiveThreads`: a server (no [Peer] has an Endpoint, so it only answers) gets one receive thread
+    /// per core up to 4, a client one (its traffic is one peer's, which one thread opens in order, and its path
+    /// sockets are polled by that thread). docs/performance.md "Parallelism" says why 4.
+    /// </summary>
+    public int DefaultReceiveThreads(int processors)
+    {
+        foreach (PeerSection p in Config.Peers)
+        {
+            if (p.Endpoint is not null)
+            {
+                return 1;
+            }
+        }
+        return Math.Clamp(processors, 1, 4);
+    }
+
     /// <summary>The session policy: docs/design.md §3 defaults, the `Profile` preset, then the explicit policy keys.</summary>
     public required SessionPolicy Policy { get; init; }
 

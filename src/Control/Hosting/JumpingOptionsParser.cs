@@ -48,6 +48,9 @@ public static class JumpingOptionsParser
             AuditLog = AuditLog(config),
             Metrics = raw.TryGetValue("metrics", out string? listen) || raw.TryGetValue("metricslisten", out listen) ? listen : null,
             KillSwitch = KillSwitch(config),
+            ReceiveThreads = config.Jumping.ContainsKey("receivethreads")
+                ? (int)Count(config, "ReceiveThreads", 1, JumpingOptions.MaxReceiveThreads)
+                : null,
             Policy = SessionPolicyParser.Parse(raw, config.SourcePath, config.JumpingLines),
         };
         if (ParseStore(config, storeOverride, environment) is { } store)

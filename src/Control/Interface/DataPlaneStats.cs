@@ -20,6 +20,12 @@ public static class DataPlaneStats
         Line("packets_from_tun", loops.PacketsFromTun);
         Line("packets_from_udp", loops.PacketsFromUdp);
         Line("allocated_bytes_in_packet_loops", loops.AllocatedBytesInLoops);
+        Line("receive_threads", loops.ReceiveThreads);
+        for (int i = 0; i < loops.ReceiveThreads; i++)
+        {
+            // How the kernel's SO_REUSEPORT hash spread the datagrams (docs/threads.md "Receive threads").
+            Line("packets_from_udp_thread_" + i.ToString(CultureInfo.InvariantCulture), loops.PacketsFromUdpOnThread(i));
+        }
         Line("handshakes_completed", c.Handshakes);
         Line("drop_unknown_index", c.UnknownIndex);
         Line("drop_bad_mac", c.BadMac);

@@ -41,6 +41,13 @@ internal abstract class HostPlatform
     /// <summary>The interface's UDP socket on <paramref name="port"/> (0 = any).</summary>
     public abstract UdpTransport BindUdp(int port);
 
+    /// <summary>
+    /// The listen port for <paramref name="count"/> receive threads (docs/threads.md "Receive threads"): element 0
+    /// is the interface's socket, the others join it in a SO_REUSEPORT group. Platforms without one bind a
+    /// single socket, and the interface runs one receive thread.
+    /// </summary>
+    public virtual UdpTransport[] BindUdpGroup(int port, int count) => [BindUdp(port)];
+
     public abstract ITunDevice CreateTun(string name);
 
     /// <summary>MTU, addresses, link up, DNS and routes in wg-quick's order; adds what undoes them to

@@ -98,9 +98,16 @@ public sealed class InterfaceHost : IDisposable
         }
         StartKillSwitch(endpoints);
 
-        UdpTransport udp = _platform.BindUdp(iface.ListenPort ?? 0);
+        // One socket per receive thread, in one SO_REUSEPORT group on the listen port (docs/threads.md "Receive threads").
+        int receiveThreads = _options.ReceiveThreads ?? _options.DefaultReceiveThreads(Environment.ProcessorCount);
+        UdpTransport[] group = _platform.BindUdpGroup(iface.ListenPort ?? 0, receiveThreads);
+        UdpTransport udp = group[0];
         Udp = udp;
-        _undo.Add(udp.Dispose);
+        foreach (UdpTransport socket in group)
+        {
+            _undo.Add(socket.Dispose);
+        }
+        UdpTransport[] moreReceivers = group[1..];
         _paths = CreateClientPaths(endpoints);
         int mtu = iface.Mtu ?? 1420;
         var device = new WireGuardDevice(
@@ -132,7 +139,10 @@ public sealed class InterfaceHost : IDisposable
         // Every socket of the tunnel carries the mark, and the kill switch's server rule matches it (docs/platform.md §4.8).
         void SetFwMark(uint mark)
         {
-            udp.SetFwMark(mark);
+            foreach (UdpTransport socket in group)
+            {
+                socket.SetFwMark(mark);
+            }
             _paths?.SetFwMark(mark);
             _killSwitch?.SetMark(mark);
         }
@@ -144,7 +154,7 @@ public sealed class InterfaceHost : IDisposable
             SetFwMark(fw);
             adapter.FwMark = fw;
         }
-        _loops = new TunnelLoops(device, tun, udp, _logger, _paths?.Set);
+        _loops = new TunnelLoops(device, tun, udp, _logger, _paths?.Set, moreReceivers: moreReceivers);
         _loops.Start();
         _undo.Add(_loops.Stop);
         StartSessionLayer(device);
@@ -171,8 +181,8 @@ public sealed class InterfaceHost : IDisposable
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
         _started = true;
-        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, TUN USO/UDP GRO {TunUdp}, UDP GSO {Gso}, UDP GRO {Gro}",
-            name, udp.LocalPort, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(_platform.TunUdpOffloadEnabled(tun)),
+        _logger.LogInformation("{Name} is up: listening on UDP port {Port} with {Threads} receive thread(s), {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, TUN USO/UDP GRO {TunUdp}, UDP GSO {Gso}, UDP GRO {Gro}",
+            name, udp.LocalPort, group.Length, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(_platform.TunUdpOffloadEnabled(tun)),
             OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
     }
 

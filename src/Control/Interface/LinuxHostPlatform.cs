@@ -22,6 +22,8 @@ internal sealed class LinuxHostPlatform : HostPlatform
 
     public override UdpTransport BindUdp(int port) => UdpTransport.Bind(port);
 
+    public override UdpTransport[] BindUdpGroup(int port, int count) => UdpTransport.BindGroup(port, count);
+
     public override ITunDevice CreateTun(string name) => LinuxTunDevice.Create(name, offload: true);
 
     public override bool TunOffloadEnabled(ITunDevice tun) => tun is LinuxTunDevice { OffloadEnabled: true };

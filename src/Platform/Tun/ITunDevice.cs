@@ -32,6 +32,14 @@ public interface ITunDevice : IDisposable
         return output.Count;
     }
 
+    /// <summary>
+    /// A writer of this device for one more thread (a server's extra receive threads, docs/threads.md
+    /// "Receive threads"): its own coalescing scratch over the same device, so several threads write
+    /// without sharing a lock. Null when the device has a single writer only (then <see cref="WriteBatch"/>
+    /// must not run on two threads at once).
+    /// </summary>
+    ITunWriter? CreateWriter() => null;
+
     /// <summary>Writes input.Packet(0..Count-1); false if any was dropped.</summary>
     bool WriteBatch(PacketBatch input)
     {
@@ -43,4 +51,14 @@ public interface ITunDevice : IDisposable
         }
         return ok;
     }
+}
+
+/// <summary>The write half of an <see cref="ITunDevice"/> for one thread (<see cref="ITunDevice.CreateWriter"/>).</summary>
+public interface ITunWriter
+{
+    /// <summary>Writes input.Packet(0..Count-1) as <see cref="ITunDevice.WriteBatch"/> does; false if any was dropped.</summary>
+    bool WriteBatch(PacketBatch input);
+
+    /// <summary>Writes one packet as <see cref="ITunDevice.Write"/> does.</summary>
+    bool Write(ReadOnlySpan<byte> packet);
 }

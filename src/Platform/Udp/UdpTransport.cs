@@ -23,6 +23,7 @@ public sealed class UdpTransport : IDatagramTransport
     private const int SoRcvBufForce = 33;
     private const int SoMark = 36;
     private const int SoBindToDevice = 25;
+    private const int SoReusePort = 15;
     private const int BufferBytes = 8 << 20;
 
     /// <summary>A GRO super-datagram can be up to 64 KB; smaller slots would truncate it, so GRO stays off for them.</summary>
@@ -109,9 +110,61 @@ public sealed class UdpTransport : IDatagramTransport
     /// uses; works on any OS).</summary>
     public static UdpTransport BindUnbatched(int port) => Bind(port, allowGso: false, allowGro: false, batched: false);
 
+    /// <summary>
+    /// The listen port for several receive threads (docs/threads.md "Receive threads"): <paramref name="count"/>
+    /// sockets in one SO_REUSEPORT group on <paramref name="port"/> (0 = a free port, which the first socket
+    /// picks and the others join), so the kernel spreads incoming datagrams over them by a hash of the 4-tuple
+    /// and each receive thread drains its own socket and buffer. Element 0 is the interface's primary socket
+    /// (it also sends). For Linux, whose SO_REUSEPORT balances datagrams (the Linux host platform calls it;
+    /// others bind one socket); a count of 1 is one plain socket as <see cref="Bind(int)"/>.
+    /// A port held by anyone else fails as "already in use", as for one socket: a plain bind is tried first,
+    /// because a group would otherwise let a second jvpn with the same ListenPort silently share the port.
+    /// </summary>
+    public static UdpTransport[] BindGroup(int port, int count) => BindGroup(
+        port,
+        count,
+        allowGso: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGsoVariable),
+        allowGro: !UdpOffloads.DisabledByEnvironment(UdpOffloads.DisableGroVariable));
+
+    internal static UdpTransport[] BindGroup(int port, int count, bool allowGso, bool allowGro)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (count == 1)
+        {
+            return [Bind(port, allowGso, allowGro)];
+        }
+        if (port != 0)
+        {
+            // Nobody may hold the port: the plain probe fails with "already in use" exactly as a lone socket would.
+            Bind(port, allowGso: false, allowGro: false, batched: false).Dispose();
+        }
+        var group = new UdpTransport[count];
+        int made = 0;
+        try
+        {
+            group[made++] = Bind(port, allowGso, allowGro, reusePort: true);
+            for (; made < count; made++)
+            {
+                group[made] = Bind(group[0].LocalPort, allowGso, allowGro, reusePort: true);
+            }
+        }
+        catch
+        {
+            for (int i = 0; i < made; i++)
+            {
+                group[i]?.Dispose();
+            }
+            throw;
+        }
+        return group;
+    }
+
+    /// <summary>Whether this socket is one of a SO_REUSEPORT group (<see cref="BindGroup(int, int)"/>).</summary>
+    public bool ReusePort { get; private init; }
+
     /// <summary><paramref name="batched"/> false forces the portable one-datagram-per-call path (the
     /// Windows path), so it can be tested on Linux too; null means "batched on Linux".</summary>
-    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, string? device = null, bool? batched = null)
+    internal static UdpTransport Bind(int port, bool allowGso, bool allowGro, string? device = null, bool? batched = null, bool reusePort = false)
     {
         Socket? socket = null;
         bool dual = false;
@@ -121,6 +174,7 @@ public sealed class UdpTransport : IDatagramTransport
             {
                 socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
                 BindToDevice(socket, device);
+                SetReusePort(socket, reusePort);
                 socket.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
                 dual = true;
             }
@@ -141,6 +195,7 @@ public sealed class UdpTransport : IDatagramTransport
             try
             {
                 BindToDevice(socket, device);
+                SetReusePort(socket, reusePort);
                 socket.Bind(new IPEndPoint(IPAddress.Any, port));
             }
             catch (SocketException ex)
@@ -157,7 +212,16 @@ public sealed class UdpTransport : IDatagramTransport
             Net.Windows.UdpSocketOptions.DisableConnectionReset(socket);
         }
         bool batch = batched ?? OperatingSystem.IsLinux();
-        return new UdpTransport(socket, dual, allowGso && batch, allowGro && batch, batch) { Device = device };
+        return new UdpTransport(socket, dual, allowGso && batch, allowGro && batch, batch) { Device = device, ReusePort = reusePort };
+    }
+
+    /// <summary>SO_REUSEPORT before bind: every socket of a group, the first one included, must set it.</summary>
+    private static void SetReusePort(Socket socket, bool on)
+    {
+        if (on)
+        {
+            socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+        }
     }
 
     private static void BindToDevice(Socket socket, string? device)

@@ -16,8 +16,9 @@ public sealed partial class WireGuardDevice
     /// Classifies and, for transport data, decrypts one datagram in place (hot path: no allocation, no
     /// exceptions; every drop is a counter). On <see cref="ReceiveResult.Deliver"/> the inner packet is
     /// datagram[packetOffset..packetOffset+packetLength]. Handshake messages are left for the handshake
-    /// thread (<see cref="ReceiveResult.Handshake"/>). Call from one receive thread: the replay windows
-    /// assume a single writer.
+    /// thread (<see cref="ReceiveResult.Handshake"/>). Several receive threads may call it at once
+    /// (docs/threads.md "Receive threads"): the replay window locks itself per keypair, and the peer state
+    /// it updates is interlocked or single-reference writes.
     /// </summary>
     public ReceiveResult Decapsulate(Span<byte> datagram, SocketAddress from, out int packetOffset,
         out int packetLength, out Peer? peer)

@@ -7,7 +7,8 @@ namespace JumpingVpn.Tunnel.Keys;
 /// <summary>
 /// One session's transport keys (whitepaper §5.4.6): a sending key with its nonce counter and a
 /// receiving key with its replay window. Immutable apart from the counter and the window, so the
-/// packet threads use it without locks. The replay window belongs to the single receive thread.
+/// packet threads use it without locks. The replay window locks itself (one lock per keypair), since
+/// several receive threads may open packets of one keypair (docs/threads.md "Receive threads").
 /// Sealing and opening happen between <see cref="TryEnter"/> and <see cref="Exit"/>; once the keypair
 /// is retired (replaced, expired, peer removed) both keys are zeroed as soon as no use is in flight.
 /// </summary>

@@ -18,7 +18,8 @@ namespace JumpingVpn.Tunnel.Loops;
 /// <item>RoutineReadFromTun: TUN read batch -> Encapsulate each in place -> UDP send in runs (GSO).</item>
 /// <item>RoutineReceiveIncoming: UDP receive batch (GRO) -> Decapsulate each in place -> TUN write batch
 /// (TCP GRO); handshake messages pass mac1, then the admission buckets, and are copied to the bounded
-/// handshake queue.</item>
+/// handshake queue. A server may run several, one per socket of a SO_REUSEPORT group, each on its own
+/// <see cref="ReceiveLane"/> (docs/threads.md "Receive threads").</item>
 /// <item>RoutineHandshake: DH budget, cookies, per-source rate limit of proven sources, Noise (cold path).</item>
 /// <item>RoutineTimers: runs the peers' timers every 20 ms.</item>
 /// </list>
@@ -38,24 +39,25 @@ public sealed class TunnelLoops : IDisposable
     private readonly ILogger _logger;
     private readonly HandshakeQueue _handshakes = new();
     private readonly HandshakeRateLimiter _rateLimiter = new();
-    private readonly HandshakeAdmission _admission; // receive thread only
+    private readonly HandshakeAdmission _admission; // buckets under _admissionLock when there are several lanes
+    private readonly Lock _admissionLock = new();
+    private readonly ReceiveLane[] _lanes;
     private readonly HandshakeWorkBudget _work;     // handshake thread only
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private readonly LoopFaults _faults;
-    private StaticIdentity? _mac1Identity; // receive thread only: the identity _mac1 was built for
-    private Mac1Verifier? _mac1;
     private long _tunOversized;
     private long _tunAllocated;
-    private long _udpAllocated;
     private long _tunPackets;
-    private long _udpPackets;
 
     /// <param name="paths">A client's per-interface path sockets (docs/design.md §4), received on the same
     /// thread as the primary socket; null for a server or a client without path management.</param>
     /// <param name="exitProcess">How a loop that cannot continue ends the process (default
     /// <see cref="Environment.Exit"/>); tests pass their own.</param>
-    public TunnelLoops(WireGuardDevice device, ITunDevice tun, IDatagramTransport udp, ILogger logger, PathSocketSet? paths = null, Action<int>? exitProcess = null)
+    /// <param name="moreReceivers">More sockets on the listen port (the rest of a SO_REUSEPORT group), each read
+    /// by a receive thread of its own (docs/threads.md "Receive threads"); the loops close them on Stop.</param>
+    public TunnelLoops(WireGuardDevice device, ITunDevice tun, IDatagramTransport udp, ILogger logger, PathSocketSet? paths = null,
+        Action<int>? exitProcess = null, IReadOnlyList<IDatagramTransport>? moreReceivers = null)
     {
         _device = device;
         _tun = tun;
@@ -63,16 +65,46 @@ public sealed class TunnelLoops : IDisposable
         _logger = logger;
         _paths = paths;
         _faults = new LoopFaults(logger, exitProcess ?? Environment.Exit);
+        _lanes = CreateLanes(tun, udp, moreReceivers ?? []);
         long now = NowTicks();
         _admission = new HandshakeAdmission(AdmissionLimits.Default, now);
         _work = new HandshakeWorkBudget(now);
     }
 
-    /// <summary>Bytes allocated by the two packet threads since their warm-up (should stay 0).</summary>
-    public long AllocatedBytesInLoops => Interlocked.Read(ref _tunAllocated) + Interlocked.Read(ref _udpAllocated);
+    /// <summary>Bytes allocated by the packet threads (TUN read, every receive thread) since their warm-up (should stay 0).</summary>
+    public long AllocatedBytesInLoops
+    {
+        get
+        {
+            long sum = Interlocked.Read(ref _tunAllocated);
+            foreach (ReceiveLane lane in _lanes)
+            {
+                sum += lane.Allocated;
+            }
+            return sum;
+        }
+    }
 
     public long PacketsFromTun => Interlocked.Read(ref _tunPackets);
-    public long PacketsFromUdp => Interlocked.Read(ref _udpPackets);
+
+    public long PacketsFromUdp
+    {
+        get
+        {
+            long sum = 0;
+            foreach (ReceiveLane lane in _lanes)
+            {
+                sum += lane.Packets;
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>How many receive threads the loops run (one per socket of the listen port).</summary>
+    public int ReceiveThreads => _lanes.Length;
+
+    /// <summary>Datagrams received per receive thread, in lane order (how the kernel spread them).</summary>
+    public long PacketsFromUdpOnThread(int lane) => _lanes[lane].Packets;
 
     /// <summary>Handshake messages refused at admission because their source exceeded its bucket.</summary>
     public long HandshakesSourceLimited => _admission.SourceLimited;
@@ -100,12 +132,47 @@ public sealed class TunnelLoops : IDisposable
 
     public void Start()
     {
-        // Warm the admission path's verifier now, so the receive thread's first handshake allocates nothing.
-        CurrentMac1();
+        // Warm the admission path's verifiers now, so a receive thread's first handshake allocates nothing.
+        foreach (ReceiveLane lane in _lanes)
+        {
+            lane.Mac1(_device.Identity);
+        }
         StartThread("jvpn-tun-read", PacketLoop.TunRead, RoutineReadFromTun);
-        StartThread("jvpn-udp-recv", PacketLoop.UdpReceive, RoutineReceiveIncoming);
+        foreach (ReceiveLane lane in _lanes)
+        {
+            StartThread(lane.ThreadName, PacketLoop.UdpReceive, () => RoutineReceiveIncoming(lane));
+        }
         StartThread("jvpn-handshake", PacketLoop.Handshake, RoutineHandshake);
         StartThread("jvpn-timers", PacketLoop.Timers, RoutineTimers);
+    }
+
+    /// <summary>
+    /// Lane 0 reads the primary socket (and a client's path sockets) and writes through the device itself; each
+    /// further socket gets a lane with its own TUN writer, or, where the device has only one writer, all lanes
+    /// share it under a lock.
+    /// </summary>
+    private static ReceiveLane[] CreateLanes(ITunDevice tun, IDatagramTransport udp, IReadOnlyList<IDatagramTransport> more)
+    {
+        var lanes = new ReceiveLane[1 + more.Count];
+        ITunWriter? shared = null;
+        for (int i = 0; i < more.Count; i++)
+        {
+            ITunWriter? own = shared is null ? tun.CreateWriter() : null;
+            if (own is null)
+            {
+                shared ??= new SerializedTunWriter(tun);
+            }
+            lanes[i + 1] = new ReceiveLane(i + 1, more[i], own ?? shared!);
+        }
+        if (shared is not null)
+        {
+            for (int i = 1; i < lanes.Length; i++)
+            {
+                lanes[i] = new ReceiveLane(i, more[i - 1], shared);
+            }
+        }
+        lanes[0] = new ReceiveLane(0, udp, shared ?? new DirectTunWriter(tun));
+        return lanes;
     }
 
     private void StartThread(string name, PacketLoop loop, Action body)
@@ -249,32 +316,33 @@ public sealed class TunnelLoops : IDisposable
     /// batch that WriteBatch coalesces (TCP GRO) into few TUN writes. Handshake messages go to the
     /// bounded handshake queue.
     /// </summary>
-    private void RoutineReceiveIncoming()
+    private void RoutineReceiveIncoming(ReceiveLane lane)
     {
-        int slotCapacity = _udp.GroEnabled ? IDatagramTransport.GroSlotCapacity : 2048;
-        var rx = new PacketBatch(slots: _udp.GroEnabled ? 16 : 64, slotCapacity, headroom: 0);
+        IDatagramTransport socket = lane.Socket;
+        int slotCapacity = socket.GroEnabled ? IDatagramTransport.GroSlotCapacity : 2048;
+        var rx = new PacketBatch(slots: socket.GroEnabled ? 16 : 64, slotCapacity, headroom: 0);
         var sources = new SocketAddress[rx.Slots];
         for (int i = 0; i < sources.Length; i++)
         {
-            sources[i] = _udp.CreateAddressBuffer();
+            sources[i] = socket.CreateAddressBuffer();
         }
         int[] segmentSizes = new int[rx.Slots];
         var toTun = new PacketBatch(slots: 128, slotCapacity: _device.Mtu + 64, headroom: 0);
         var probe = new AllocationProbe(WarmupPackets);
         int consecutive = 0;
-        if (_paths is null)
+        if (_paths is null || lane.Index > 0)
         {
             while (!_stop.IsCancellationRequested)
             {
                 try
                 {
-                    int m = _udp.ReceiveBatch(rx, sources, segmentSizes);
+                    int m = socket.ReceiveBatch(rx, sources, segmentSizes);
                     if (m < 0)
                     {
                         EndedUnexpectedly(PacketLoop.UdpReceive, "the UDP socket closed");
                         break;
                     }
-                    ProcessReceived(rx, m, sources, segmentSizes, toTun, null, ref probe);
+                    ProcessReceived(lane, rx, m, sources, segmentSizes, toTun, null, ref probe);
                 }
                 catch (Exception ex) when (!_stop.IsCancellationRequested)
                 {
@@ -297,7 +365,7 @@ public sealed class TunnelLoops : IDisposable
         {
             try
             {
-                if (!ReceiveFromPaths(sockets, owners, readable, rx, sources, segmentSizes, toTun, ref probe))
+                if (!ReceiveFromPaths(lane, sockets, owners, readable, rx, sources, segmentSizes, toTun, ref probe))
                 {
                     EndedUnexpectedly(PacketLoop.UdpReceive, "the UDP socket closed");
                     return;
@@ -316,7 +384,7 @@ public sealed class TunnelLoops : IDisposable
     }
 
     /// <summary>One poll of the primary and path sockets and what they had; false when the primary socket closed.</summary>
-    private bool ReceiveFromPaths(IDatagramTransport[] sockets, PathSocket?[] owners, bool[] readable, PacketBatch rx,
+    private bool ReceiveFromPaths(ReceiveLane lane, IDatagramTransport[] sockets, PathSocket?[] owners, bool[] readable, PacketBatch rx,
         SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, ref AllocationProbe probe)
     {
         PathSocket[] paths = _paths!.Snapshot;
@@ -348,7 +416,7 @@ public sealed class TunnelLoops : IDisposable
                 }
                 continue; // a path socket closed under us (interface gone)
             }
-            ProcessReceived(rx, m, sources, segmentSizes, toTun, owners[k], ref probe);
+            ProcessReceived(lane, rx, m, sources, segmentSizes, toTun, owners[k], ref probe);
         }
         return true;
     }
@@ -357,7 +425,7 @@ public sealed class TunnelLoops : IDisposable
     /// Opens each datagram of one receive batch in place and hands it on: data to the TUN batch,
     /// handshakes to the handshake queue, control frames to the session layer (with the path they came on).
     /// </summary>
-    private void ProcessReceived(PacketBatch rx, int m, SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, PathSocket? path, ref AllocationProbe probe)
+    private void ProcessReceived(ReceiveLane lane, PacketBatch rx, int m, SocketAddress[] sources, int[] segmentSizes, PacketBatch toTun, PathSocket? path, ref AllocationProbe probe)
     {
         int pending = 0;
         int datagrams = 0;
@@ -378,16 +446,16 @@ public sealed class TunnelLoops : IDisposable
                         toTun.SetPacket(pending, 0, len);
                         if (++pending == toTun.Slots)
                         {
-                            FlushToTun(toTun, ref pending);
+                            FlushToTun(lane, toTun, ref pending);
                         }
                         break;
                     case ReceiveResult.Deliver:
                         authenticated = true;
-                        FlushToTun(toTun, ref pending); // keep order, then the oversized one alone
-                        _tun.Write(datagram.Slice(off, len));
+                        FlushToTun(lane, toTun, ref pending); // keep order, then the oversized one alone
+                        lane.Tun.Write(datagram.Slice(off, len));
                         break;
                     case ReceiveResult.Handshake:
-                        AdmitHandshake(datagram, sources[i]);
+                        AdmitHandshake(lane, datagram, sources[i]);
                         break;
                     case ReceiveResult.Keepalive:
                         authenticated = true;
@@ -406,14 +474,13 @@ public sealed class TunnelLoops : IDisposable
                 _device.Decapsulate(message, sources[i], out _, out _, out _); // counted as malformed
             }
         }
-        FlushToTun(toTun, ref pending);
+        FlushToTun(lane, toTun, ref pending);
         if (authenticated && path is not null)
         {
             path.MarkAuthenticatedRx(_device.NowNs());
         }
         probe.Count(datagrams);
-        Interlocked.Exchange(ref _udpPackets, probe.Packets);
-        Interlocked.Exchange(ref _udpAllocated, probe.Allocated);
+        lane.Publish(probe);
     }
 
     /// <summary>
@@ -421,39 +488,45 @@ public sealed class TunnelLoops : IDisposable
     /// dropped before it touches any shared budget; a message its source or the interface has no tokens
     /// for is dropped after one table lookup, before it costs a copy, a lock or any DH.
     /// </summary>
-    private void AdmitHandshake(ReadOnlySpan<byte> message, SocketAddress from)
+    /// <remarks>With several receive threads the mac1 check runs on each lane's own verifier, and only the
+    /// bucket stage (one table lookup) is serialised: the buckets are one budget for the whole interface.</remarks>
+    private void AdmitHandshake(ReceiveLane lane, ReadOnlySpan<byte> message, SocketAddress from)
     {
+        if (!_admission.PassesMac1(message, lane.Mac1(_device.Identity)))
+        {
+            return;
+        }
         Span<byte> source = stackalloc byte[18];
         int n = EndpointCodec.WriteAddressBytes(from, source, includePort: false);
-        if (_admission.Admit(message, source[..n], NowTicks(), CurrentMac1()) == AdmissionVerdict.Admitted)
+        AdmissionVerdict verdict;
+        if (_lanes.Length == 1)
+        {
+            verdict = _admission.AdmitBuckets(message, source[..n], NowTicks());
+        }
+        else
+        {
+            lock (_admissionLock)
+            {
+                verdict = _admission.AdmitBuckets(message, source[..n], NowTicks());
+            }
+        }
+        if (verdict == AdmissionVerdict.Admitted)
         {
             _handshakes.TryEnqueue(message, from);
         }
     }
 
-    /// <summary>The mac1 verifier for the interface's current key (rebuilt only when the key changes).</summary>
-    private Mac1Verifier? CurrentMac1()
-    {
-        StaticIdentity? identity = _device.Identity;
-        if (!ReferenceEquals(identity, _mac1Identity))
-        {
-            _mac1 = identity is null ? null : new Mac1Verifier(identity.PublicKey);
-            _mac1Identity = identity;
-        }
-        return _mac1;
-    }
-
     /// <summary>The device's monotonic clock in the rate limiters' unit (TimeSpan ticks).</summary>
     private long NowTicks() => _device.NowNs() / 100;
 
-    private void FlushToTun(PacketBatch toTun, ref int pending)
+    private static void FlushToTun(ReceiveLane lane, PacketBatch toTun, ref int pending)
     {
         if (pending == 0)
         {
             return;
         }
         toTun.Count = pending;
-        _tun.WriteBatch(toTun);
+        lane.Tun.WriteBatch(toTun);
         pending = 0;
     }
 
@@ -518,7 +591,10 @@ public sealed class TunnelLoops : IDisposable
         }
         _stop.Cancel();
         _tun.Close();
-        _udp.Close();
+        foreach (ReceiveLane lane in _lanes)
+        {
+            lane.Socket.Close(); // lane 0's is the primary socket
+        }
         foreach (Thread t in _threads)
         {
             if (t == Thread.CurrentThread)
@@ -538,4 +614,12 @@ public sealed class TunnelLoops : IDisposable
         _handshakes.Dispose();
         _stop.Dispose();
     }
+}
+
+/// <summary>Lane 0's writer: the device's own single-writer <see cref="ITunDevice.WriteBatch"/>.</summary>
+internal sealed class DirectTunWriter(ITunDevice tun) : ITunWriter
+{
+    public bool WriteBatch(PacketBatch input) => tun.WriteBatch(input);
+
+    public bool Write(ReadOnlySpan<byte> packet) => tun.Write(packet);
 }

@@ -37,8 +37,9 @@ public enum AdmissionVerdict
 /// when it is full a new source is not tracked and meets only the global bucket (refusing it would let
 /// a spoofed-source flood lock out every new client). Entries idle long enough for their bucket to be
 /// full again are swept, at most once per second; dropping such an entry changes nothing.
-/// Sans-I/O: time comes in as ticks; no allocation once the table has reached its size; single-threaded
-/// (the receive thread owns it); counters are read by other threads.
+/// Sans-I/O: time comes in as ticks; no allocation once the table has reached its size; the buckets are
+/// single-threaded (one receive thread owns them, or several serialise <see cref="AdmitBuckets"/>, docs/threads.md
+/// "Receive threads"), the mac1 stage may run on several threads at once; counters are read by other threads.
 /// </remarks>
 public sealed class HandshakeAdmission
 {
@@ -98,19 +99,38 @@ public sealed class HandshakeAdmission
     /// nothing passes) before the source and global buckets are charged; cookie replies go to the
     /// source bucket and the cookie-reply bucket.
     /// </summary>
-    public AdmissionVerdict Admit(ReadOnlySpan<byte> message, ReadOnlySpan<byte> sourceAddress, long nowTicks, Mac1Verifier? mac1)
+    public AdmissionVerdict Admit(ReadOnlySpan<byte> message, ReadOnlySpan<byte> sourceAddress, long nowTicks, Mac1Verifier? mac1) =>
+        PassesMac1(message, mac1) ? AdmitBuckets(message, sourceAddress, nowTicks) : AdmissionVerdict.Mac1Invalid;
+
+    /// <summary>
+    /// The mac1 stage alone: false (and counted) for an initiation or response without a valid mac1, true
+    /// for a valid one and for a cookie reply (which has none). Safe to call from several receive threads at
+    /// once, each with its own <paramref name="mac1"/> verifier (docs/threads.md "Receive threads"), so the
+    /// costly check runs outside whatever serialises <see cref="AdmitBuckets"/>.
+    /// </summary>
+    public bool PassesMac1(ReadOnlySpan<byte> message, Mac1Verifier? mac1)
     {
         if (message.Length > 0 && message[0] == MessageLayout.TypeCookieReply)
         {
-            return Admit(sourceAddress, nowTicks, ref _cookieReplies);
+            return true;
         }
         if (mac1 is null || !mac1.Check(message))
         {
-            Volatile.Write(ref _mac1Invalid, _mac1Invalid + 1);
-            return AdmissionVerdict.Mac1Invalid;
+            Interlocked.Increment(ref _mac1Invalid);
+            return false;
         }
-        return Admit(sourceAddress, nowTicks, ref _global);
+        return true;
     }
+
+    /// <summary>
+    /// The bucket stage of a message that passed <see cref="PassesMac1"/>: cookie replies meet the source
+    /// bucket and the cookie-reply bucket, initiations and responses the source bucket and the global one.
+    /// Single-threaded: the caller serialises calls.
+    /// </summary>
+    public AdmissionVerdict AdmitBuckets(ReadOnlySpan<byte> message, ReadOnlySpan<byte> sourceAddress, long nowTicks) =>
+        message.Length > 0 && message[0] == MessageLayout.TypeCookieReply
+            ? Admit(sourceAddress, nowTicks, ref _cookieReplies)
+            : Admit(sourceAddress, nowTicks, ref _global);
 
     /// <summary>
     /// The bucket stage alone, for a message that already passed mac1: may one handshake message from

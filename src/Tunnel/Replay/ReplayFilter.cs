@@ -15,7 +15,11 @@ namespace JumpingVpn.Tunnel.Replay;
 /// Call <see cref="TryAccept"/> only after the message authenticated (AEAD tag verified), otherwise an
 /// attacker could slide the window with forged counters (WireGuard paper §5.4.6).
 ///
-/// Not thread-safe: the caller serialises calls per keypair (one receive keypair = one filter).
+/// Safe for several receive threads (docs/threads.md "Receive threads"): a server's SO_REUSEPORT sockets
+/// spread datagrams by their 4-tuple, so one keypair's packets normally reach one thread, but a roaming
+/// client's old and new addresses can hash to two. Each filter has its own lock (one per keypair, never
+/// shared across sessions), held for the few instructions of one check; uncontended it costs one
+/// compare-and-swap per packet.
 /// </remarks>
 public sealed class ReplayFilter
 {
@@ -29,6 +33,7 @@ public sealed class ReplayFilter
     public const int WindowSize = (Blocks * BlockBits) - BlockBits;
 
     private readonly ulong[] _ring = new ulong[Blocks];
+    private readonly Lock _lock = new();
     private ulong _last; // highest counter accepted so far (0 before any; bit 0 is then still clear)
 
     /// <summary>
@@ -45,6 +50,14 @@ public sealed class ReplayFilter
             return false;
         }
 
+        lock (_lock)
+        {
+            return TryAcceptLocked(counter);
+        }
+    }
+
+    private bool TryAcceptLocked(ulong counter)
+    {
         ulong block = counter >> BlockBitLog;
         if (counter > _last)
         {
@@ -76,7 +89,10 @@ public sealed class ReplayFilter
     /// <summary>Forgets every counter (a fresh keypair starts with an empty window).</summary>
     public void Reset()
     {
-        Array.Clear(_ring);
-        _last = 0;
+        lock (_lock)
+        {
+            Array.Clear(_ring);
+            _last = 0;
+        }
     }
 }

@@ -69,4 +69,50 @@ public sealed class ControlBenchTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>
+    /// `--abuse-only` with two receive-thread counts (docs/performance.md "Parallelism"): a fresh server per count,
+    /// which runs that many receive threads, rejects every flood, and reports each phase with the spread over
+    /// its threads.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")] // Requirements.Ensure skips elsewhere
+    public void Abuse_only_compares_receive_thread_counts()
+    {
+        Requirements.Ensure();
+        string dir = Directory.CreateTempSubdirectory("jvpn-e2e-abuse-").FullName;
+        string json = Path.Combine(dir, "result.json");
+        string name = "jvca" + NetNs.RandomHex(3);
+        try
+        {
+            using NetNs ns = NetNs.Create("ca");
+            CommandResult run = ns.Exec(Binaries.Dotnet(),
+                [Binaries.LoadGenDll, "control", "--abuse-only", "--receive-threads", "1,2", "--abuse-at", "100",
+                 "--abuse-seconds", "1", "--flood-pps", "20000", "--name", name, "--work-dir", dir, "--json", json,
+                 "--flood-clients", "0"],
+                TimeSpan.FromMinutes(4));
+            Assert.True(run.ExitCode == 0, run.StandardOutput + run.StandardError);
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+            string all = run.StandardOutput;
+            JsonElement[] rows = [.. doc.RootElement.GetProperty("abuse_scaling").EnumerateArray()];
+            // idle, unknown_index, forged_frames, handshake_flood for each count (no storm, so no replay phase).
+            Assert.True(rows.Length == 8, all);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                JsonElement unknown = rows.Single(r => r.GetProperty("receive_threads").GetInt32() == threads && r.GetProperty("phase").GetString() == "unknown_index");
+                Assert.True(unknown.GetProperty("rejected_pps").GetDouble() > 0, all);
+                Assert.True(unknown.GetProperty("sent_pps").GetDouble() > 0, all);
+                double share = unknown.GetProperty("busiest_thread_share").GetDouble();
+                // One thread takes everything; with two, 64 flood sources cannot all hash to one socket.
+                Assert.True(threads == 1 ? share == 1 : share < 1, $"{threads} thread(s): busiest share {share}\n{all}");
+            }
+            Assert.All(rows, r => Assert.True(r.GetProperty("allocated_bytes_in_packet_loops_delta").GetDouble() < 1024, all));
+        }
+        finally
+        {
+            File.Delete($"/var/run/wireguard/{name}a0.sock");
+            File.Delete($"/var/run/wireguard/{name}a1.sock");
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -98,6 +98,8 @@ internal sealed class BenchReport
 {
     public List<SizeResult> Sizes { get; } = [];
     public AbuseResult? Abuse { get; set; }
+    /// <summary>--abuse-only: every phase of every run, per receive-thread count.</summary>
+    public List<AbuseScalingRow> AbuseScaling { get; } = [];
     public SoakResult? Soak { get; set; }
     public InProcessReject.Result? InProcessReject { get; set; }
     public List<FloodHandshakeResult> FloodHandshakes { get; } = [];
@@ -166,6 +168,16 @@ internal sealed class BenchReport
                 sb.AppendLine(CultureInfo.InvariantCulture, $"| {p.Name} | {p.SentPps:F0} | {rejected:F0} | {p.ServerCpuPct:F0} | {p.PingLossPct:F2} | {p.PingP50Ms:F3} / {p.PingP99Ms:F3} |");
             }
         }
+        if (AbuseScaling.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("| receive threads | run | abuse phase | sent pps | rejected pps (server counters) | busiest thread share | server CPU % | ping loss % | ping p50 / p99 ms |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (AbuseScalingRow r in AbuseScaling)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.ReceiveThreads} | {r.Run} | {r.Phase} | {r.SentPps:F0} | {r.RejectedPps:F0} | {r.BusiestThreadShare:F2} | {r.ServerCpuPct:F0} | {r.PingLossPct:F2} | {r.PingP50Ms:F3} / {r.PingP99Ms:F3} |");
+            }
+        }
         if (FloodHandshakes.Count > 0)
         {
             sb.AppendLine();
@@ -218,6 +230,10 @@ internal sealed class BenchReport
         if (FloodHandshakes.Count > 0)
         {
             Objects(w, "flood_handshakes", FloodHandshakes, "server", f => f.Server);
+        }
+        if (AbuseScaling.Count > 0)
+        {
+            Objects(w, "abuse_scaling", AbuseScaling, "phase", r => r.Phase);
         }
         if (Soak is { } soak)
         {

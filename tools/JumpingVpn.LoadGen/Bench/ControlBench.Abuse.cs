@@ -18,7 +18,9 @@ internal sealed partial class ControlBench
     /// garbage ciphertext), replayed REATTACH datagrams, and a handshake-initiation flood with valid mac1
     /// from unknown keys over 64 source addresses. The server's own counters say how much it rejected.
     /// </summary>
-    private AbuseResult Abuse(LoadGenerator gen, BenchServer server, SimClient[] clients, Random rng)
+    /// <param name="observe">Called after each phase with the phase and the server's counters before and after it.</param>
+    private AbuseResult Abuse(LoadGenerator gen, BenchServer server, SimClient[] clients, Random rng,
+        Action<AbusePhase, Dictionary<string, long>, Dictionary<string, long>>? observe = null)
     {
         var result = new AbuseResult();
         SimClient victim = clients.First(c => !c.SessionId.IsNone);
@@ -52,14 +54,17 @@ internal sealed partial class ControlBench
                 forged[i][1] = forged[i][2] = forged[i][3] = 0;
                 BinaryPrimitives.WriteUInt32LittleEndian(forged[i].AsSpan(4), c.Keypair?.RemoteIndex ?? 0);
             }
-            byte[][] replayed = _captured.Count > 0 ? _captured.Select(x => x.Datagram).ToArray() : [forged[0]];
             byte[][] initiations = BuildForeignInitiations(server, 256);
 
-            result.Phases.Add(Phase("idle", null, null, pinger, server));
-            result.Phases.Add(Phase("unknown_index", unknown, sockets, pinger, server));
-            result.Phases.Add(Phase("forged_frames", forged, sockets, pinger, server));
-            result.Phases.Add(Phase("replayed_reattach", replayed, sockets, pinger, server));
-            result.Phases.Add(Phase("handshake_flood", initiations, sockets, pinger, server));
+            result.Phases.Add(Phase("idle", null, null, pinger, server, observe));
+            result.Phases.Add(Phase("unknown_index", unknown, sockets, pinger, server, observe));
+            result.Phases.Add(Phase("forged_frames", forged, sockets, pinger, server, observe));
+            if (_captured.Count > 0)
+            {
+                // Only with REATTACH datagrams of this server's storm to replay (not in --abuse-only runs).
+                result.Phases.Add(Phase("replayed_reattach", _captured.Select(x => x.Datagram).ToArray(), sockets, pinger, server, observe));
+            }
+            result.Phases.Add(Phase("handshake_flood", initiations, sockets, pinger, server, observe));
             result.ReplayStateChanges = CheckReplayedSessionsUnchanged(gen);
         }
         finally
@@ -80,7 +85,8 @@ internal sealed partial class ControlBench
         return result;
     }
 
-    private AbusePhase Phase(string name, byte[][]? packets, Socket[]? sockets, TunnelPinger pinger, BenchServer server)
+    private AbusePhase Phase(string name, byte[][]? packets, Socket[]? sockets, TunnelPinger pinger, BenchServer server,
+        Action<AbusePhase, Dictionary<string, long>, Dictionary<string, long>>? observe)
     {
         Dictionary<string, long> before = server.Stats();
         double cpuBefore = server.CpuSeconds();
@@ -160,6 +166,7 @@ internal sealed partial class ControlBench
         _log.WriteLine($"  abuse {name,-18} sent {phase.SentPps,10:F0} pps; server rejected: unknown {phase.UnknownIndexRejectedPps:F0}/s bad-mac {phase.BadMacRejectedPps:F0}/s " +
             $"replay {phase.ReplayRejectedPps:F0}/s hs-invalid {phase.HandshakesInvalidPps:F0}/s cookies {phase.CookieRepliesPps:F0}/s admission {phase.AdmissionLimitedPps:F0}/s queue-full {phase.HandshakeQueueFullPps:F0}/s; cpu {phase.ServerCpuPct:F0}%; " +
             $"ping loss {loss:F2}% p50 {p50:F3} ms p99 {p99:F3} ms; loop alloc +{phase.AllocatedBytesInPacketLoopsDelta} B");
+        observe?.Invoke(phase, before, after);
         return phase;
     }
 

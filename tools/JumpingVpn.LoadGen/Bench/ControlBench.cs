@@ -30,6 +30,12 @@ internal sealed record ControlBenchOptions
     public double? KeylessFloodPps { get; init; }
     /// <summary>Run only the keyless-flood handshake phase (no sizes, storm, abuse or soak).</summary>
     public bool FloodOnly { get; init; }
+    /// <summary>Run only the abuse phases, once per <see cref="ReceiveThreads"/> count (no sizes, storm, soak or keyless flood).</summary>
+    public bool AbuseOnly { get; init; }
+    /// <summary>How many times --abuse-only repeats its round of receive-thread counts.</summary>
+    public int AbuseRepeats { get; init; } = 1;
+    /// <summary>`ReceiveThreads` of the servers: one count for the whole suite, or several for --abuse-only; empty = the server's default.</summary>
+    public IReadOnlyList<int> ReceiveThreads { get; init; } = [];
 }
 
 /// <summary>
@@ -53,6 +59,11 @@ internal sealed partial class ControlBench
     public BenchReport Run()
     {
         var report = new BenchReport();
+        if (_o.AbuseOnly)
+        {
+            AbuseScaling(report);
+            return report;
+        }
         if (!_o.FloodOnly)
         {
             int run = 0;
@@ -95,6 +106,10 @@ internal sealed partial class ControlBench
             ["transport_dead"] = "90s",
             ["max_sessions"] = (n + 1000).ToString(CultureInfo.InvariantCulture),
         };
+        if (_o.ReceiveThreads.Count > 0)
+        {
+            policy["ReceiveThreads"] = _o.ReceiveThreads[0].ToString(CultureInfo.InvariantCulture);
+        }
         string name = $"{_o.InterfacePrefix}{runIndex}";
         using BenchServer server = BenchServer.Start(name, _o.Port + runIndex, serverPrivate, clients, _o.WorkDirectory, policy, _log);
         r.PeersLoadSeconds = server.LoadSeconds;

@@ -305,13 +305,26 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     /// Writes output.Packet(0..Count-1), plain IP packets. With offloads on, TCP segments of one flow
     /// are coalesced so that one write() carries up to 64 KB; otherwise one write per packet.
     /// Returns false if any packet could not be written (it is dropped; the others are still written).
-    /// Single writer: not to be called concurrently with itself.
+    /// Single writer: not to be called concurrently with itself (another thread uses <see cref="CreateWriter"/>).
     /// </summary>
-    public bool WriteBatch(PacketBatch input)
+    public bool WriteBatch(PacketBatch input) => WriteBatch(input, _gro);
+
+    /// <summary>A writer for another thread: its own coalescer, the same descriptor (each write() is one
+    /// whole frame, so writes from two threads never interleave within a packet).</summary>
+    public ITunWriter CreateWriter() => new Writer(this, _gro is null ? null : new GroCoalescer(coalesceUdp: _gro.CoalescesUdp));
+
+    private sealed class Writer(LinuxTunDevice device, GroCoalescer? gro) : ITunWriter
+    {
+        public bool WriteBatch(PacketBatch input) => device.WriteBatch(input, gro);
+
+        public bool Write(ReadOnlySpan<byte> packet) => device.Write(packet);
+    }
+
+    private bool WriteBatch(PacketBatch input, GroCoalescer? gro)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool ok = true;
-        if (_gro is null)
+        if (gro is null)
         {
             for (int i = 0; i < input.Count; i++)
             {
@@ -322,16 +335,16 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
         for (int i = 0; i < input.Count; i++)
         {
             ReadOnlySpan<byte> packet = input.Packet(i);
-            if (!_gro.Add(packet))
+            if (!gro.Add(packet))
             {
-                ok &= _gro.Flush(_writeFramed!);
-                if (!_gro.Add(packet))
+                ok &= gro.Flush(_writeFramed!);
+                if (!gro.Add(packet))
                 {
                     ok &= Write(packet); // can never be queued (empty or oversized): let the kernel judge it
                 }
             }
         }
-        ok &= _gro.Flush(_writeFramed!);
+        ok &= gro.Flush(_writeFramed!);
         return ok;
     }
 

@@ -47,7 +47,27 @@ public sealed class JumpingOptionsParserTests
         { "Profile", "turbo", "profile", "default or battery" },
         { "Colour", "blue", "colour", "known keys" },
         { "KillSwitch", "always", "KillSwitch", "on, off" },
+        { "ReceiveThreads", "0", "ReceiveThreads", "whole number from 1 to 16" },
+        { "ReceiveThreads", "17", "ReceiveThreads", "whole number from 1 to 16" },
+        { "ReceiveThreads", "many", "ReceiveThreads", "whole number from 1 to 16" },
     };
+
+    [Fact]
+    public void ReceiveThreads_is_read_and_absent_means_the_role_default()
+    {
+        Assert.Equal(3, Options("ReceiveThreads = 3").ReceiveThreads);
+        JumpingOptions client = Options("SessionLayer = auto");
+        Assert.Null(client.ReceiveThreads);
+        // A peer with an Endpoint: a client, whose one peer's packets one thread opens in order.
+        Assert.Equal(1, client.DefaultReceiveThreads(processors: 8));
+        // No peer with an Endpoint: a server, one thread per core up to 4.
+        TunnelConfig server = TunnelConfigParser.Parse(
+            Interface + "ListenPort = 51820\n[Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nAllowedIPs = 10.0.0.2/32\n", "s.conf", "s");
+        JumpingOptions options = JumpingOptionsParser.Parse(server, null, _ => null);
+        Assert.Equal(2, options.DefaultReceiveThreads(processors: 2));
+        Assert.Equal(4, options.DefaultReceiveThreads(processors: 16));
+        Assert.Equal(1, options.DefaultReceiveThreads(processors: 1));
+    }
 
     [Theory]
     [MemberData(nameof(BadValues))]

@@ -13,6 +13,8 @@ namespace JumpingVpn.Tests.Tunnel.Loops;
 /// <see cref="TunB"/>, UDP 192.0.2.2:1002. A knows B's endpoint and starts the handshake with its first
 /// packet; B learns A's from it. With <c>clientPaths</c>, A's loops also serve a <see cref="PathSocketSet"/>
 /// (a client with path management, docs/design.md §4), so A's receive thread waits on several transports.
+/// With <c>secondReceiverOnB</c>, B runs a second receive thread on <see cref="TransportB2"/> (192.0.2.2:1003),
+/// and A sends to that one (docs/threads.md "Receive threads").
 /// </summary>
 internal sealed class LoopPair : IDisposable
 {
@@ -20,10 +22,11 @@ internal sealed class LoopPair : IDisposable
 
     private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LoopPair(bool clientPaths = false)
+    public LoopPair(bool clientPaths = false, bool secondReceiverOnB = false)
     {
         TransportA = Network.Bind("192.0.2.1", 1001);
         TransportB = Network.Bind("192.0.2.2", 1002);
+        TransportB2 = secondReceiverOnB ? Network.Bind("192.0.2.2", 1003) : null;
         var random = new DeterministicRandom(7);
         byte[] keyA = new byte[32];
         byte[] keyB = new byte[32];
@@ -37,10 +40,11 @@ internal sealed class LoopPair : IDisposable
         PeerAOnB = B.AddPeer(A.Identity!.PublicKey, new byte[32]);
         A.AddAllowedIp(PeerBOnA, IpPrefix.Parse("10.0.0.2/32"));
         B.AddAllowedIp(PeerAOnB, IpPrefix.Parse("10.0.0.1/32"));
-        PeerBOnA.Endpoint = TransportB.SocketAddress;
+        PeerBOnA.Endpoint = (TransportB2 ?? TransportB).SocketAddress;
         Paths = clientPaths ? new PathSocketSet() : null;
         LoopsA = new TunnelLoops(A, TunA, TransportA, NullLogger.Instance, Paths, code => _exit.TrySetResult(code));
-        LoopsB = new TunnelLoops(B, TunB, TransportB, NullLogger.Instance, exitProcess: code => _exit.TrySetResult(code));
+        LoopsB = new TunnelLoops(B, TunB, TransportB, NullLogger.Instance, exitProcess: code => _exit.TrySetResult(code),
+            moreReceivers: TransportB2 is null ? null : [TransportB2]);
     }
 
     public ManualTimeProvider Clock { get; } = new();
@@ -49,6 +53,7 @@ internal sealed class LoopPair : IDisposable
     public ChannelTun TunB { get; } = new("jvtestB");
     public ChannelTransport TransportA { get; }
     public ChannelTransport TransportB { get; }
+    public ChannelTransport? TransportB2 { get; }
     public WireGuardDevice A { get; }
     public WireGuardDevice B { get; }
     public Peer PeerBOnA { get; }
@@ -104,6 +109,7 @@ internal sealed class LoopPair : IDisposable
         TunB.Dispose();
         TransportA.Dispose();
         TransportB.Dispose();
+        TransportB2?.Dispose();
         foreach (PathSocket path in Paths?.Snapshot ?? [])
         {
             path.Dispose();
