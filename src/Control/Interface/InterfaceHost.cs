@@ -171,8 +171,9 @@ public sealed class InterfaceHost : IDisposable
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
         _started = true;
-        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}",
-            name, udp.LocalPort, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
+        _logger.LogInformation("{Name} is up: listening on UDP port {Port}, {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, UDP GSO {Gso}, UDP GRO {Gro}; AEAD {Aead}",
+            name, udp.LocalPort, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled),
+            JumpingVpn.Tunnel.Crypto.AeadBackend.Description);
     }
 
     /// <summary>
