@@ -5,14 +5,15 @@
 # TUN, seals, sends) and of the receiving endpoint's jvpn-udp-recv thread (receives, opens, writes the TUN).
 # JIT frames resolve through DOTNET_PerfMapEnabled=1 (perf-PID.map files, removed afterwards).
 # Usage: bench/perf-packet-threads.sh [c2s|s2c]   (default c2s: the client sends)
-# Env: DURATION (10 s of recording), TOP (10 frames per thread), JVPN_AEAD (sodium|openssl, passed to jvpn)
+# Env: DURATION (10 s of recording), TOP (10 frames per thread), JVPN_AEAD (sodium|openssl, passed to jvpn),
+#      BUILD (1; 0 uses the existing Release build of src/Cli, e.g. for back-to-back A/B runs)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/netns-tunnel.sh"
 
 DIRECTION=${1:-c2s}
 DURATION=${DURATION:-10}
 TOP=${TOP:-10}
-case "$DIRECTION" in c2s|s2c) ;; -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "unknown direction: $DIRECTION (c2s or s2c)" >&2; exit 2 ;; esac
+case "$DIRECTION" in c2s|s2c) ;; -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "unknown direction: $DIRECTION (c2s or s2c)" >&2; exit 2 ;; esac
 
 require_root_and_tools iperf3 perf jq dotnet wg
 PERF_MAPS=()
@@ -25,7 +26,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export DOTNET_PerfMapEnabled=1
-build_jvpn
+export DOTNET_EnableWriteXorExecute=0 # JIT code in plain anonymous memory, where perf looks it up in perf-PID.map
+[ "${BUILD:-1}" = 0 ] || build_jvpn
 create_topology
 setup_tunnel jvpn jvbpf-s jvbpf-c
 server_pid=${VPN_PID_OF[jvbpf-s]}
@@ -52,8 +54,20 @@ top_frames() { # top_frames PID THREAD: the thread's TOP hottest symbols, self t
     echo
     echo "-- $2 (pid $1): top $TOP frames, self time, % of the thread's samples"
     perf report -i "$WORK_DIR/perf.data" --stdio --no-children -g none --percentage relative \
-        --pid "$1" --comms "$2" --sort sym 2>/dev/null \
-        | grep -E '^ +[0-9.]+%' | head -n "$TOP" | sed -E 's/ +\[[.k]\] / /'
+        --pid "$1" --comms "$2" --sort dso,sym 2>/dev/null \
+        | grep -E '^ +[0-9.]+%' | head -n "$TOP" | sed -E 's/ +\[[.k]\] / /; s/ +/ /g' || true
+    echo "-- $2 (pid $1): share of the thread's samples by where they fall"
+    perf report -i "$WORK_DIR/perf.data" --stdio --no-children -g none --percentage relative \
+        --pid "$1" --comms "$2" --sort dso,sym 2>/dev/null | awk '
+            /^ +[0-9.]+%/ { p = $1 + 0
+                if (/libcrypto/) k = "AEAD (OpenSSL libcrypto)"; else if (/libsodium/) k = "AEAD (libsodium)"
+                else if (/\[kernel/) k = "kernel (syscalls, copies, softirq)"; else if (/\[JIT\]/) k = "managed code (JIT)"
+                else k = "libc, vdso, other"
+                share[k] += p }
+            END { for (k in share) printf "   %5.1f%% %s\n", share[k], k }' | sort -rn
 }
 top_frames "$sender" jvpn-tun-read
 top_frames "$receiver" jvpn-udp-recv
+echo
+echo "-- threads with samples (both endpoints):"
+perf report -i "$WORK_DIR/perf.data" --stdio --no-children -g none --sort pid,comm 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 12 || true
