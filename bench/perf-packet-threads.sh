@@ -25,9 +25,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+[ "${BUILD:-1}" = 0 ] || build_jvpn
+# Only the two VPN endpoints write perf maps (cleanup removes both): key generation runs without.
+jvpn() { DOTNET_PerfMapEnabled=0 dotnet "$JVPN_DLL" "$@"; }
 export DOTNET_PerfMapEnabled=1
 export DOTNET_EnableWriteXorExecute=0 # JIT code in plain anonymous memory, where perf looks it up in perf-PID.map
-[ "${BUILD:-1}" = 0 ] || build_jvpn
 create_topology
 setup_tunnel jvpn jvbpf-s jvbpf-c
 server_pid=${VPN_PID_OF[jvbpf-s]}
