@@ -181,9 +181,9 @@ public sealed class InterfaceHost : IDisposable
         _uapi.Extension = HandleExtension;
         RunHooks("PostUp", iface.PostUp);
         _started = true;
-        _logger.LogInformation("{Name} is up: listening on UDP port {Port} with {Threads} receive thread(s), {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, TUN USO/UDP GRO {TunUdp}, UDP GSO {Gso}, UDP GRO {Gro}",
+        _logger.LogInformation("{Name} is up: listening on UDP port {Port} with {Threads} receive thread(s), {Peers} peer(s); offloads: TUN TSO/GRO {Tun}, TUN USO/UDP GRO {TunUdp}, UDP GSO {Gso}, UDP GRO {Gro}; AEAD {Aead}",
             name, udp.LocalPort, group.Length, _config.Peers.Count, OnOff(_platform.TunOffloadEnabled(tun)), OnOff(_platform.TunUdpOffloadEnabled(tun)),
-            OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled));
+            OnOff(udp.GsoEnabled), OnOff(udp.GroEnabled), JumpingVpn.Tunnel.Crypto.AeadBackend.Description);
     }
 
     /// <summary>

@@ -54,8 +54,11 @@ public static class ChaChaPoly
 
 /// <summary>
 /// One direction's transport key (whitepaper §5.4.6). Per-packet sealing and opening allocate nothing.
-/// The 32 key bytes live in an ordinary managed array and go straight to libsodium's ChaCha20-Poly1305
-/// (the same function NSec calls, docs/data-plane.md §4 "libsodium via raw function pointer": same speed).
+/// The 32 key bytes live in an ordinary managed array and go straight to the ChaCha20-Poly1305 that
+/// <see cref="AeadBackend"/> chose at start-up: OpenSSL's (a per-thread EVP context, docs/performance.md
+/// "AEAD") for packets of <see cref="AeadBackend.OpenSslMinimumLength"/> bytes and more, libsodium's (the
+/// same function NSec calls, docs/data-plane.md §4) for shorter ones and when OpenSSL is unusable. Both
+/// compute the same RFC 8439 construction, so the split is invisible on the wire.
 /// Not an NSec <see cref="Key"/>: each of those is a sodium_malloc region (two resident pages plus guard
 /// pages, about 4 memory mappings), i.e. ~8 KiB RSS per key and a hard stop near 8k sessions at Linux's
 /// default vm.max_map_count of 65530 (docs/scaling.md). wireguard-go keeps its keys on the Go heap too;
@@ -81,7 +84,14 @@ public sealed class TransportKey : IDisposable
     {
         Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
         ChaChaPoly.WriteNonce(counter, nonce);
-        SodiumAead.Encrypt(_key, nonce, plaintext, ciphertext);
+        if (AeadBackend.UseOpenSsl && plaintext.Length >= AeadBackend.OpenSslMinimumLength)
+        {
+            _ = OpenSslAead.Encrypt(_key, nonce, default, plaintext, ciphertext);
+        }
+        else
+        {
+            SodiumAead.Encrypt(_key, nonce, plaintext, ciphertext);
+        }
     }
 
     /// <summary>Opens ciphertext (with tag) into plaintext; false when the tag does not verify.</summary>
@@ -89,7 +99,9 @@ public sealed class TransportKey : IDisposable
     {
         Span<byte> nonce = stackalloc byte[ChaChaPoly.NonceSize];
         ChaChaPoly.WriteNonce(counter, nonce);
-        return SodiumAead.Decrypt(_key, nonce, ciphertext, plaintext);
+        return AeadBackend.UseOpenSsl && ciphertext.Length >= AeadBackend.OpenSslMinimumLength + ChaChaPoly.TagSize
+            ? OpenSslAead.Decrypt(_key, nonce, default, ciphertext, plaintext)
+            : SodiumAead.Decrypt(_key, nonce, ciphertext, plaintext);
     }
 
     public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(_key);

@@ -29,6 +29,9 @@ internal static unsafe partial class SodiumAead
     }
 
     public static void Encrypt(byte[] key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
+        => Encrypt(key, nonce, default, plaintext, ciphertext);
+
+    public static void Encrypt(byte[] key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
         if (ciphertext.Length < plaintext.Length + TagSize || nonce.Length != ChaChaPoly.NonceSize)
         {
@@ -36,14 +39,18 @@ internal static unsafe partial class SodiumAead
         }
         fixed (byte* k = key)
         fixed (byte* n = nonce)
+        fixed (byte* a = ad)
         fixed (byte* m = plaintext)
         fixed (byte* c = ciphertext)
         {
-            _ = crypto_aead_chacha20poly1305_ietf_encrypt(c, out _, m, (ulong)plaintext.Length, null, 0, null, n, k);
+            _ = crypto_aead_chacha20poly1305_ietf_encrypt(c, out _, m, (ulong)plaintext.Length, a, (ulong)ad.Length, null, n, k);
         }
     }
 
     public static bool Decrypt(byte[] key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
+        => Decrypt(key, nonce, default, ciphertext, plaintext);
+
+    public static bool Decrypt(byte[] key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ad, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
     {
         if (ciphertext.Length < TagSize || plaintext.Length < ciphertext.Length - TagSize || nonce.Length != ChaChaPoly.NonceSize)
         {
@@ -51,10 +58,11 @@ internal static unsafe partial class SodiumAead
         }
         fixed (byte* k = key)
         fixed (byte* n = nonce)
+        fixed (byte* a = ad)
         fixed (byte* c = ciphertext)
         fixed (byte* m = plaintext)
         {
-            return crypto_aead_chacha20poly1305_ietf_decrypt(m, out _, null, c, (ulong)ciphertext.Length, null, 0, n, k) == 0;
+            return crypto_aead_chacha20poly1305_ietf_decrypt(m, out _, null, c, (ulong)ciphertext.Length, a, (ulong)ad.Length, n, k) == 0;
         }
     }
 

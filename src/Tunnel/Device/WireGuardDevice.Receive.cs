@@ -22,6 +22,14 @@ public sealed partial class WireGuardDevice
     /// </summary>
     public ReceiveResult Decapsulate(Span<byte> datagram, SocketAddress from, out int packetOffset,
         out int packetLength, out Peer? peer)
+        => Decapsulate(datagram, from, NowNs(), out packetOffset, out packetLength, out peer);
+
+    /// <summary>
+    /// <see cref="Decapsulate(Span{byte}, SocketAddress, out int, out int, out Peer?)"/> with the caller's
+    /// <see cref="NowNs"/> read once per receive batch (docs/performance.md "Packet-thread profile").
+    /// </summary>
+    public ReceiveResult Decapsulate(Span<byte> datagram, SocketAddress from, long now, out int packetOffset,
+        out int packetLength, out Peer? peer)
     {
         packetOffset = MessageLayout.TransportPayload;
         packetLength = 0;
@@ -68,7 +76,6 @@ public sealed partial class WireGuardDevice
         }
         peer = entry.Peer;
         ulong counter = BinaryPrimitives.ReadUInt64LittleEndian(datagram[MessageLayout.TransportCounter..]);
-        long now = NowNs();
         if (keypair.Expired(now) || counter >= ProtocolTimes.RejectAfterMessages)
         {
             Interlocked.Increment(ref Counters.RxExpiredKeypair);

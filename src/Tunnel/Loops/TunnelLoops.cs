@@ -239,6 +239,7 @@ public sealed class TunnelLoops : IDisposable
 
     private void SealAndSend(PacketBatch batch, int n, int maxPacket, SocketAddress?[] destinations, IDatagramSender?[] vias)
     {
+        long now = _device.NowNs(); // once per batch (docs/performance.md "Packet-thread profile")
         for (int i = 0; i < n; i++)
         {
             if (batch.Length(i) > maxPacket)
@@ -249,7 +250,7 @@ public sealed class TunnelLoops : IDisposable
                 destinations[i] = null;
                 continue;
             }
-            SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), out int length, out SocketAddress? to, out Peer? peer);
+            SendResult r = _device.Encapsulate(batch.Slot(i), batch.Length(i), now, out int length, out SocketAddress? to, out Peer? peer);
             if (r == SendResult.Send)
             {
                 batch.SetPacket(i, -MessageLayout.TransportHeaderSize, length);
@@ -430,6 +431,7 @@ public sealed class TunnelLoops : IDisposable
         int pending = 0;
         int datagrams = 0;
         bool authenticated = false;
+        long now = _device.NowNs(); // once per batch (docs/performance.md "Packet-thread profile")
         for (int i = 0; i < m; i++)
         {
             Span<byte> message = rx.Packet(i);
@@ -438,7 +440,7 @@ public sealed class TunnelLoops : IDisposable
             {
                 Span<byte> datagram = message.Slice(offset, Math.Min(segment, message.Length - offset));
                 datagrams++;
-                switch (_device.Decapsulate(datagram, sources[i], out int off, out int len, out Peer? peer))
+                switch (_device.Decapsulate(datagram, sources[i], now, out int off, out int len, out Peer? peer))
                 {
                     case ReceiveResult.Deliver when len <= toTun.SlotCapacity:
                         authenticated = true;
@@ -462,7 +464,7 @@ public sealed class TunnelLoops : IDisposable
                         break;
                     case ReceiveResult.Control:
                         authenticated = true;
-                        path?.MarkAuthenticatedRx(_device.NowNs());
+                        path?.MarkAuthenticatedRx(now);
                         _device.Observer?.OnControlFrame(peer!, datagram.Slice(off, len), sources[i], path);
                         break;
                     default:
