@@ -33,7 +33,8 @@ public sealed class EventsModule : IUiModule
 
     public void Map(IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/events/tunnels", () =>
+        // The list is the collection itself, not a literal beside {name}: every name, `tunnels` included, is a tunnel.
+        routes.MapGet("/api/events", () =>
         {
             var tunnels = new List<EventTunnel>();
             foreach (TunnelEntry t in _directory.List())

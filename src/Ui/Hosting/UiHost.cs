@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -92,6 +93,26 @@ public sealed class UiHost : IAsyncDisposable
         string first = addresses?.Addresses.FirstOrDefault() ?? throw new InvalidOperationException("Kestrel reported no address");
         boundPort = new Uri(first).Port;
         return new UiHost(app, tokens, boundPort, modules);
+    }
+
+    /// <summary>The route pattern of every endpoint (the modules' and the host's own), for the routing rules' tests.</summary>
+    internal IReadOnlyList<string> RoutePatterns
+    {
+        get
+        {
+            var patterns = new List<string>();
+            foreach (EndpointDataSource source in ((IEndpointRouteBuilder)_app).DataSources)
+            {
+                foreach (Endpoint e in source.Endpoints)
+                {
+                    if (e is RouteEndpoint route && route.RoutePattern.RawText is string raw)
+                    {
+                        patterns.Add(raw);
+                    }
+                }
+            }
+            return patterns;
+        }
     }
 
     /// <summary>A one-time sign-in link (docs/ui.md "Security"): valid once, for the token lifetime.</summary>

@@ -1,7 +1,7 @@
-using JumpingVpn.Control.Config;
 using JumpingVpn.Control.KillSwitch;
 using JumpingVpn.Platform;
 using JumpingVpn.Ui.Hosting;
+using JumpingVpn.Ui.Manager;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,11 +28,11 @@ public sealed class KillSwitchModule(IKillSwitchControl control) : IUiModule
                 : Answer(tunnel, () => control.Set(tunnel, on)));
     }
 
-    private static IResult Answer(string tunnel, Func<KillSwitchState> action)
+    internal static IResult Answer(string tunnel, Func<KillSwitchState> action)
     {
-        if (!TunnelConfigParser.IsValidInterfaceName(tunnel))
+        if (TunnelNames.Problem(tunnel) is string problem)
         {
-            return Results.BadRequest(new KillSwitchError($"'{tunnel}' is not a tunnel name (1-15 of a-z A-Z 0-9 _ = + . -)"));
+            return Results.BadRequest(new KillSwitchError(problem));
         }
         try
         {

@@ -122,6 +122,65 @@ public sealed class ManagerScenarioTests
         await DeactivateAsync(ui, setup, manager);
     }
 
+    /// <summary>
+    /// The kill switch toggle on the tunnel page of a running full tunnel (docs/ui.md "Kill switch toggle"): ticking
+    /// it installs the nftables table and blocks traffic outside the tunnel (DNS over UDP and TCP, TCP, ping to the
+    /// cellular gateway, which the connected route keeps outside the tunnel) while the tunnel still carries traffic;
+    /// unticking removes the table and the same probe gets through again, so the test can fail.
+    /// </summary>
+    [Fact]
+    public async Task Kill_switch_toggle_on_a_running_tunnel_blocks_untunneled_traffic()
+    {
+        Requirements.Ensure(Tools);
+        UiBrowser.EnsureAvailable();
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        Setup setup = Prepare(topology);
+        using JvpnPeer server = setup.Server;
+        using var probe = new LeakProbe(topology.Client, topology.Router, topology.RouterAddress(TwoLinkTopology.Cell));
+        using ManagerUnderTest manager = ManagerUnderTest.Start(topology.Client);
+        await using UiBrowser ui = await UiBrowser.StartAsync(manager);
+        IPage page = ui.Page;
+        string table = "jvpn_ks_" + setup.ClientName;
+
+        ILocator row = await ImportAndActivateAsync(ui, setup);
+        Assert.Equal(LeakProbe.Everything, probe.Try());
+        await row.GetByRole(AriaRole.Link, new() { Name = setup.ClientName, Exact = true }).ClickAsync();
+        ILocator box = page.Locator("#killswitch");
+        ILocator text = page.Locator("#killswitch-text");
+        await Assertions.Expect(box).ToBeEnabledAsync(new() { Timeout = 10_000 });
+        await Assertions.Expect(box).Not.ToBeCheckedAsync();
+        Assert.DoesNotContain(table, Tables(topology), StringComparison.Ordinal);
+
+        await box.CheckAsync();
+        await Assertions.Expect(text).ToContainTextAsync("kill switch on: only the tunnel may carry traffic");
+        await Assertions.Expect(box).ToBeCheckedAsync();
+        await Assertions.Expect(box).ToBeEnabledAsync();
+        Assert.Contains(table, Tables(topology), StringComparison.Ordinal);
+        string blocked = probe.Try();
+        Assert.True(blocked.Length == 0, $"with the kill switch ticked, [{blocked}] got through to the cellular gateway\n{Ruleset(topology)}");
+        Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(5)),
+            $"no reply through the tunnel with the kill switch on\n{Ruleset(topology)}");
+        await ui.ScreenshotAsync("tunnel-killswitch-on");
+
+        // The page reads the state back after a reload: the switch is the daemon's, not the page's.
+        await page.ReloadAsync();
+        await Assertions.Expect(box).ToBeCheckedAsync(new() { Timeout = 10_000 });
+
+        await box.UncheckAsync();
+        await Assertions.Expect(text).ToHaveTextAsync(setup.ClientName + ": kill switch off");
+        await Assertions.Expect(box).Not.ToBeCheckedAsync();
+        Assert.DoesNotContain(table, Tables(topology), StringComparison.Ordinal);
+        Assert.Equal(LeakProbe.Everything, probe.Try());
+        TunnelScenarios.Log($"kill switch toggle in the browser: on -> table {table} present, probe blocked [{blocked}]; off -> table gone, probe answered");
+
+        await page.GotoAsync(manager.BaseAddress.AbsoluteUri);
+        await DeactivateAsync(ui, setup, manager);
+    }
+
+    private static string Tables(TwoLinkTopology t) => t.Client.Exec("nft", "list", "tables").StandardOutput;
+
+    private static string Ruleset(TwoLinkTopology t) => t.Client.Exec("nft", "list", "ruleset").StandardOutput;
+
     private static async Task DeactivateAsync(UiBrowser ui, Setup setup, ManagerUnderTest manager)
     {
         ILocator row = ui.Page.Locator($"tr[data-tunnel={setup.ClientName}]");

@@ -25,7 +25,7 @@ public sealed class KillSwitchTests
         Requirements.Ensure(Tools);
         using TwoLinkTopology topology = TwoLinkTopology.Create();
         using var probe = new LeakProbe(topology.Client, topology.Router, topology.RouterPublicV4);
-        Assert.Equal("dns tcp ping", probe.Try()); // the probes work before any tunnel exists
+        Assert.Equal(LeakProbe.Everything, probe.Try()); // the probes work before any tunnel exists
         using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = killSwitch ? "on" : "off" });
         tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
         string name = tunnel.Client.InterfaceName;
@@ -59,12 +59,15 @@ public sealed class KillSwitchTests
             {
                 Assert.True(leaked.Count == 0, $"leaked under lockdown:\n{string.Join('\n', leaked.Take(20))}");
                 Assert.Empty(through);
+                // The issue's words: DNS to another resolver fails, over UDP and over TCP.
+                Assert.Equal("", DnsResponder.Try(topology.Client, topology.RouterPublicV4));
                 Assert.Contains("lockdown", status, StringComparison.Ordinal);
             }
             else
             {
                 Assert.True(leaked.Count > 0, "without the kill switch the crashed client's traffic should leave the links (else this test proves nothing)");
-                Assert.Contains(through, t => t.Contains("dns", StringComparison.Ordinal) && t.Contains("tcp", StringComparison.Ordinal));
+                Assert.Contains(through, t => t.Contains("dns dns-tcp tcp", StringComparison.Ordinal));
+                Assert.Equal("udp tcp", DnsResponder.Try(topology.Client, topology.RouterPublicV4));
             }
         }
 
@@ -92,7 +95,7 @@ public sealed class KillSwitchTests
             Assert.Contains($"no interface {name} is running", down.StandardError, StringComparison.Ordinal);
         }
         Assert.DoesNotContain("jvpn_ks_", Tables(topology), StringComparison.Ordinal);
-        Assert.Equal("dns tcp ping", probe.Try());
+        Assert.Equal(LeakProbe.Everything, probe.Try());
     }
 
     /// <summary>Over an IPv6 underlay the server hole is the `ip6 daddr . udp dport` rule, with the same mark.</summary>
@@ -123,7 +126,7 @@ public sealed class KillSwitchTests
         Assert.True(off.ExitCode == 0, off.StandardError);
         Assert.DoesNotContain("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
         // Without the switch the cellular link's own subnet is reachable again.
-        Assert.Equal("dns tcp ping", probe.Try());
+        Assert.Equal(LeakProbe.Everything, probe.Try());
 
         CommandResult on = tunnel.Client.Run("killswitch", name, "on");
         CommandResult status = tunnel.Client.Run("killswitch", name);
@@ -138,6 +141,50 @@ public sealed class KillSwitchTests
         Assert.DoesNotContain("jvpn_ks_", Tables(topology), StringComparison.Ordinal);
         TunnelScenarios.Log($"kill switch ({(ipv6Underlay ? "IPv6" : "IPv4")} underlay): tunnel kept across wifi0 -> cell0, toggled off/on at run time, removed by jvpn down");
     }
+
+    /// <summary>
+    /// "DNS only to the tunnel's DNS" (docs/platform.md §4.8): the client's config names the server's tunnel address
+    /// as its resolver. With the switch on, DNS over UDP and TCP to it works (through the tunnel), while DNS to
+    /// another resolver fails: the server's underlay address, reached through the tunnel like any other address of
+    /// a full tunnel (so only the DNS rule refuses it), and the Wi-Fi gateway, outside the tunnel. Turned off at run time,
+    /// the same queries to the other resolvers are answered, so the test can fail.
+    /// </summary>
+    [Fact]
+    public void Dns_goes_only_to_the_tunnels_resolver()
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        using var serverResolver = new DnsResponder(topology.Server);
+        using var routerResolver = new DnsResponder(topology.Router);
+        string tunnelDns = TwoHostTopology.ServerTunnelV4;
+        string otherThroughTunnel = topology.ServerUnderlayV4;
+        // The Wi-Fi gateway: its connected route keeps it outside the tunnel (docs/platform.md §4.3).
+        string outside = topology.RouterAddress(TwoLinkTopology.Wifi);
+        Assert.Equal("udp tcp", DnsResponder.Try(topology.Client, otherThroughTunnel)); // before any tunnel
+        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = "on" }, dns: [tunnelDns]);
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        string name = tunnel.Client.InterfaceName;
+        Assert.True(Ping.WaitForReply(topology.Client, tunnelDns, TimeSpan.FromSeconds(10)), tunnel.Describe());
+        Assert.Contains("jvpn_ks_" + name, Tables(topology), StringComparison.Ordinal);
+
+        string toTunnelDns = DnsResponder.Try(topology.Client, tunnelDns);
+        string toOtherThroughTunnel = DnsResponder.Try(topology.Client, otherThroughTunnel);
+        string toOutside = DnsResponder.Try(topology.Client, outside);
+        TunnelScenarios.Log($"kill switch on, DNS = {tunnelDns}: answered by the tunnel's resolver over [{toTunnelDns}], by {otherThroughTunnel} (through the tunnel) over [{toOtherThroughTunnel}], by {outside} (outside) over [{toOutside}]");
+        Assert.True(toTunnelDns == "udp tcp", $"DNS to the tunnel's resolver answered over [{toTunnelDns}]\n{tunnel.Describe()}\n{NftRuleset(topology)}");
+        Assert.True(toOtherThroughTunnel.Length == 0, $"DNS to {otherThroughTunnel} through the tunnel answered over [{toOtherThroughTunnel}]\n{NftRuleset(topology)}");
+        Assert.True(toOutside.Length == 0, $"DNS to {outside} outside the tunnel answered over [{toOutside}]\n{NftRuleset(topology)}");
+
+        CommandResult off = tunnel.Client.Run("killswitch", name, "off");
+        Assert.True(off.ExitCode == 0, off.StandardError);
+        Assert.Equal("udp tcp", DnsResponder.Try(topology.Client, otherThroughTunnel));
+        Assert.Equal("udp tcp", DnsResponder.Try(topology.Client, tunnelDns));
+        Assert.Equal("udp tcp", DnsResponder.Try(topology.Client, outside));
+        CommandResult down = tunnel.Client.Run("down", name);
+        Assert.True(down.ExitCode == 0, down.StandardError);
+    }
+
+    private static string NftRuleset(TwoLinkTopology t) => t.Client.Exec("nft", "list", "ruleset").StandardOutput;
 
     private static string Tables(TwoLinkTopology t) => t.Client.Exec("nft", "list", "tables").StandardOutput;
 

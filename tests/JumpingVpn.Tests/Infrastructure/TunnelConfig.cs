@@ -18,7 +18,8 @@ internal sealed record TunnelConfig(
     IReadOnlyList<TunnelPeerConfig> Peers,
     int? ListenPort = null,
     int? Mtu = null,
-    IReadOnlyDictionary<string, string>? Jumping = null)
+    IReadOnlyDictionary<string, string>? Jumping = null,
+    IReadOnlyList<string>? Dns = null)
 {
     public string ToWgQuick() => Render(wgQuick: true);
 
@@ -42,6 +43,10 @@ internal sealed record TunnelConfig(
             if (Mtu is int mtu)
             {
                 builder.AppendLine(CultureInfo.InvariantCulture, $"MTU = {mtu}");
+            }
+            if (Dns is { Count: > 0 })
+            {
+                builder.AppendLine(CultureInfo.InvariantCulture, $"DNS = {string.Join(", ", Dns)}");
             }
         }
         foreach (TunnelPeerConfig peer in Peers)

@@ -58,9 +58,10 @@ internal sealed class TwoLinkTopology : RouterTopology
 
     /// <summary>The client's jvpn config: full tunnel (AllowedIPs 0.0.0.0/0, so the path sockets must not
     /// loop), Wi-Fi preferred over cellular, plus any extra [Jumping] keys. With <paramref name="ipv6Underlay"/>
-    /// the client's Endpoint is the server's IPv6 address, so every path runs over IPv6.</summary>
+    /// the client's Endpoint is the server's IPv6 address, so every path runs over IPv6. <paramref name="dns"/> becomes
+    /// the client's `DNS =` line.</summary>
     public TwoLinkTunnel StartTunnel(IReadOnlyDictionary<string, string>? jumping = null, IReadOnlyDictionary<string, string>? serverJumping = null,
-        bool ipv6Underlay = false)
+        bool ipv6Underlay = false, IReadOnlyList<string>? dns = null)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -84,7 +85,8 @@ internal sealed class TwoLinkTopology : RouterTopology
                     ? string.Create(CultureInfo.InvariantCulture, $"[{ServerUnderlayV6}]:{TwoHostTopology.ServerListenPort}")
                     : string.Create(CultureInfo.InvariantCulture, $"{ServerUnderlayV4}:{TwoHostTopology.ServerListenPort}"))],
             Mtu: TwoHostTopology.Mtu,
-            Jumping: clientJumping);
+            Jumping: clientJumping,
+            Dns: dns);
         JvpnPeer server = JvpnPeer.Start(Server, serverConfig);
         try
         {

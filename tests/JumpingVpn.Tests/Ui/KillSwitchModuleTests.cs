@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using JumpingVpn.Control.KillSwitch;
 using JumpingVpn.Ui.KillSwitch;
+using Microsoft.AspNetCore.Http;
 
 namespace JumpingVpn.Tests.Ui;
 
@@ -80,6 +81,23 @@ public sealed class KillSwitchModuleTests
 
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badBody.StatusCode);
+        Assert.Empty(control.Calls);
+    }
+
+    /// <summary>The manager's own name rule (docs/ui.md "The manager"), not just the interface-name rule: `.` and `..`
+    /// are no tunnel. (Over HTTP both are dot segments the client and Kestrel resolve away; the rule holds anyway.)</summary>
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("wg/0")]
+    public void A_name_the_manager_refuses_is_refused_here_too(string name)
+    {
+        var control = new FakeControl();
+
+        IResult r = KillSwitchModule.Answer(name, () => control.Status(name));
+
+        Assert.Equal(StatusCodes.Status400BadRequest, Assert.IsAssignableFrom<IStatusCodeHttpResult>(r).StatusCode);
+        Assert.Contains("is not a valid tunnel name", Assert.IsAssignableFrom<IValueHttpResult>(r).Value?.ToString(), StringComparison.Ordinal);
         Assert.Empty(control.Calls);
     }
 }

@@ -92,6 +92,46 @@ public sealed partial class PageAssetsTests : IDisposable
         Assert.Contains("\"integrity\": \"sha512-", lockFile, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Every_page_gets_the_one_shared_header_and_the_favicon_is_served()
+    {
+        await using UiTestClient ui = await Start();
+        string wwwroot = Path.Combine(RepositoryRoot(), "src", "Ui", "wwwroot");
+
+        foreach (string page in new[] { "", "tunnel.html", "events.html", "server.html" })
+        {
+            (HttpStatusCode status, _, string html) = await Fetch(ui, page);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.DoesNotContain("<!-- include", html, StringComparison.Ordinal);
+            Assert.Single(Regex.Matches(html, "<nav aria-label=\"Main\">"));
+            Assert.Contains("<link rel=\"icon\" href=\"/favicon.ico\">", html, StringComparison.Ordinal);
+            Assert.Matches("<meta charset=\"utf-8\">\\s*<link rel=\"icon\"", html);
+            Assert.DoesNotMatch(InlineScriptOrStyle(), html);
+            // The page's own file names the parts and repeats none of them.
+            string source = await File.ReadAllTextAsync(Path.Combine(wwwroot, page.Length == 0 ? "index.html" : page), TestContext.Current.CancellationToken);
+            Assert.DoesNotContain("<nav aria-label=\"Main\"", source, StringComparison.Ordinal);
+            Assert.DoesNotContain("/common/app.js", source, StringComparison.Ordinal);
+        }
+        (HttpStatusCode partStatus, _, _) = await Fetch(ui, "common/header.part.html");
+        Assert.Equal(HttpStatusCode.NotFound, partStatus);
+
+        using HttpResponseMessage icon = await ui.Http.GetAsync(new Uri("favicon.ico", UriKind.Relative), TestContext.Current.CancellationToken);
+        byte[] bytes = await icon.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, icon.StatusCode);
+        Assert.Equal("image/x-icon", icon.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(new byte[] { 0, 0, 1, 0, 1, 0 }, bytes[..6]); // an icon file holding one image
+    }
+
+    [Fact]
+    public void An_include_of_a_missing_part_is_refused_not_served_half()
+    {
+        var parts = new Dictionary<string, string>(StringComparer.Ordinal) { ["common/a.part.html"] = "  <p>A</p>\n" };
+
+        Assert.Equal("<body>\n  <p>A</p>\n</body>", EmbeddedAssets.Expand("x.html", "<body>\n  <!-- include common/a.part.html -->\n</body>", parts));
+        InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => EmbeddedAssets.Expand("x.html", "  <!-- include common/b.part.html -->\n", parts));
+        Assert.Contains("common/b.part.html", e.Message, StringComparison.Ordinal);
+    }
+
     private static string RepositoryRoot() => JumpingVpn.Tests.Infrastructure.RepositoryRoot.Find();
 
     [GeneratedRegex(@"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", RegexOptions.IgnoreCase)]

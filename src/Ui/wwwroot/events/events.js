@@ -135,7 +135,7 @@
     $('log-copy').addEventListener('click', copyLog);
     let tunnels;
     try {
-      tunnels = await jvpn.getJson('/api/events/tunnels');
+      tunnels = await jvpn.getJson('/api/events');
     } catch (e) {
       $('events-status').textContent = e.message;
       $('events-status').classList.add('error');

@@ -116,7 +116,7 @@ public sealed class EventsEndpointTests : IDisposable
         _tunnels.AddLog("home", t0.AddSeconds(1), "session 5f3a attached");
         await using UiTestClient ui = await UiTestClient.StartAsync(new EventsModule(_tunnels, _tunnels.SocketDirectory));
 
-        JsonElement tunnels = await GetJson(ui, "api/events/tunnels");
+        JsonElement tunnels = await GetJson(ui, "api/events");
         Assert.Equal(["home:active", "office:failed"], tunnels.EnumerateArray().Select(t => t.GetProperty("name").GetString() + ":" + t.GetProperty("state").GetString()));
 
         JsonElement log = await GetJson(ui, "api/events/home/log");

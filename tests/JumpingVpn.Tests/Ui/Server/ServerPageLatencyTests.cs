@@ -36,6 +36,11 @@ public sealed class ServerPageLatencyTests
                 Assert.Equal(1, p.GetProperty("matched").GetInt32())),
             ("search (key prefix)", "api/server/sessions?tunnel=jvs0&search=" + Uri.EscapeDataString(keyPrefix), p =>
                 Assert.Equal(WireGuardKey.ToBase64(target.Peer.PublicKey), p.GetProperty("rows")[0].GetProperty("publicKey").GetString())),
+            ("search (session id)", "api/server/sessions?tunnel=jvs0&search=" + target.Slot.Id.ToString()[..14], p =>
+            {
+                Assert.Equal(1, p.GetProperty("matched").GetInt32());
+                Assert.Equal(target.Slot.Id.ToString(), p.GetProperty("rows")[0].GetProperty("sessionId").GetString());
+            }),
             ("late page (2000 of 2000)", "api/server/sessions?tunnel=jvs0&page=2000&size=50", p =>
             {
                 Assert.Equal(2000, p.GetProperty("pages").GetInt32());
@@ -53,7 +58,7 @@ public sealed class ServerPageLatencyTests
                 using HttpResponseMessage r = await rig.Ui.Http.GetAsync(new Uri(path, UriKind.Relative), cancel);
                 string body = await r.Content.ReadAsStringAsync(cancel);
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+                Assert.True(r.StatusCode == HttpStatusCode.OK, $"{name}: {(int)r.StatusCode} {body}");
                 check(JsonDocument.Parse(body).RootElement);
                 if (i >= 3) // the first rounds make the per-session texts and the key order, and warm the JIT
                 {

@@ -123,6 +123,7 @@ public sealed class SessionPageQueryTests
         ServerSession s = t.Sessions[2];
         string hex = Convert.ToHexStringLower(s.Peer.PublicKey);
         Assert.Equal("10.0.0.2/32", Page(t, hex).Rows.Single().InnerAddresses);
+        Assert.Equal([hex], Page(t, "198.51.100.3:10002").Rows.Select(r => r.PublicKeyHex)); // the endpoint index is made
 
         t.Device.AddAllowedIp(s.Peer, JumpingVpn.Platform.Net.IpPrefix.Parse("fd77::2/128"));
         s.Slot.Apply(SessionEvent.Reattach(TransportAddress.Parse("203.0.113.9:4444"), 1, 1, ReasonCode.NatRebind), t.Context.NowMs(), null);
@@ -133,6 +134,9 @@ public sealed class SessionPageQueryTests
         Assert.Equal(s.Slot.Snapshot().Binding!.Value.ToString(), row.Endpoint);
         Assert.Equal(s.Slot.Snapshot().StateVersion, row.StateVersion);
         Assert.Equal([hex], Page(t, "fd77::2").Rows.Select(r => r.PublicKeyHex));
+        // The index made before the move answers no more for the old endpoint, and the new one is found.
+        Assert.Empty(Page(t, "198.51.100.3:10002").Rows);
+        Assert.Equal([hex], Page(t, "203.0.113.9:44").Rows.Select(r => r.PublicKeyHex));
     }
 
     [Fact]
