@@ -153,6 +153,10 @@ public sealed class KillSwitchTests
     public void Dns_goes_only_to_the_tunnels_resolver()
     {
         Requirements.Ensure(Tools);
+        // `DNS =` makes `jvpn up` hand the servers to resolvconf or systemd-resolved when the machine has one
+        // (docs/platform.md §4.6); those act on the host's resolver, not the test namespace's, so the test only
+        // runs where neither is present.
+        Requirements.EnsureNoHostDnsManager();
         using TwoLinkTopology topology = TwoLinkTopology.Create();
         using var serverResolver = new DnsResponder(topology.Server);
         using var routerResolver = new DnsResponder(topology.Router);

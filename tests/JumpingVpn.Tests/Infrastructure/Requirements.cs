@@ -27,6 +27,23 @@ internal static class Requirements
         Assert.Skip(message);
     }
 
+    /// <summary>For tests whose tunnel config has `DNS =`: no resolvconf or systemd-resolved on the machine,
+    /// since either would apply the tunnel's DNS to the host's resolver.</summary>
+    public static void EnsureNoHostDnsManager()
+    {
+        var backend = JumpingVpn.Platform.Net.Linux.DnsConfigurator.Detect(Binaries.TryFind, Directory.Exists);
+        if (backend == JumpingVpn.Platform.Net.Linux.DnsConfigurator.Backend.None)
+        {
+            return;
+        }
+        string message = $"the machine runs {backend} (DNS for the host): a tunnel with DNS = would change the host's resolver; run on a machine without resolvconf/systemd-resolved";
+        if (IsCi)
+        {
+            throw new InvalidOperationException(message + " (CI=true: failing instead of skipping)");
+        }
+        Assert.Skip(message);
+    }
+
     public static void Ensure(params string[] binaries)
     {
         var missing = new List<string>();
