@@ -20,7 +20,8 @@ public sealed class ClusterDrainTests
     /// two replies of the client's 20 ms ping around the moment it heard SESSION_MOVE (so it includes up to one
     /// ping interval of sampling: the first request after the path reopens leaves up to 20 ms later). Asserted
     /// with NAT at the nodes and with OwnerUp hooks, whenever the machine is not oversubscribed (1-minute load
-    /// average at most the core count, <see cref="Oversubscribed"/>).
+    /// average at most twice the core count, <see cref="Oversubscribed"/>: the test's own three nodes, store, client
+    /// and ping keep a 2-core machine at 2-3, where the five cases measured 42-72 ms).
     /// </summary>
     private static readonly TimeSpan Goal = TimeSpan.FromMilliseconds(100);
 
@@ -34,12 +35,12 @@ public sealed class ClusterDrainTests
 
     private static readonly TimeSpan LoadedBoundWithHooks = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>The 1-minute load average when it exceeds the core count (null: the 100 ms goal is asserted).</summary>
+    /// <summary>The 1-minute load average when it exceeds twice the core count (null: the 100 ms goal is asserted).</summary>
     private static double? Oversubscribed()
     {
         string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
         double load = double.Parse(fields[0], CultureInfo.InvariantCulture);
-        return load > Environment.ProcessorCount ? load : null;
+        return load > 2 * Environment.ProcessorCount ? load : null;
     }
 
     [Theory]
