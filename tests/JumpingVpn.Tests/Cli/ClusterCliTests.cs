@@ -74,10 +74,13 @@ public sealed class ClusterCliTests
     };
 
     /// <summary>Plays live nodes: beats each every 100 ms (NodeTtl is 1 s) until disposed.</summary>
+    /// <summary>Heartbeats for nodes that exist only in the store, every 50 ms like a real node (docs/cluster.md
+    /// "Node liveness"). A dedicated thread, not the thread pool: `jvpn cluster drain` judges liveness from two
+    /// readings NodeTtl apart, and a pool starved by parallel tests would let a beat slip past NodeTtl.</summary>
     private sealed class Beating : IDisposable
     {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _task;
+        private readonly ManualResetEventSlim _stop = new();
+        private readonly Thread _thread;
 
         public Beating(ISessionStore store, params string[] nodes)
         {
@@ -86,30 +89,24 @@ public sealed class ClusterCliTests
             {
                 Assert.True(store.Heartbeat(new ClusterNodeInfo(id, epoch, 1, "192.0.2.1:51820", false, 0)));
             }
-            _task = Task.Run(async () =>
+            _thread = new Thread(() =>
             {
-                for (ulong beat = 2; !_stop.IsCancellationRequested; beat++)
+                for (ulong beat = 2; !_stop.Wait(50); beat++)
                 {
                     foreach ((string id, ulong epoch) in registered)
                     {
                         store.Heartbeat(new ClusterNodeInfo(id, epoch, beat, "192.0.2.1:51820", false, 0));
                     }
-                    try
-                    {
-                        await Task.Delay(100, _stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
                 }
-            });
+            })
+            { IsBackground = true, Name = "test-beating" };
+            _thread.Start();
         }
 
         public void Dispose()
         {
-            _stop.Cancel();
-            _task.Wait(TimeSpan.FromSeconds(5));
+            _stop.Set();
+            _thread.Join(TimeSpan.FromSeconds(5));
             _stop.Dispose();
         }
     }
@@ -167,6 +164,11 @@ public sealed class ClusterCliTests
         {
             await Task.Delay(50, TestContext.Current.CancellationToken);
             taken = store.TakeDrainRequest("node-a");
+        }
+        if (!taken && drain.IsCompleted)
+        {
+            CommandResult early = await drain;
+            Assert.Fail($"the drain command ended before writing its request: exit {early.ExitCode}, {early.StandardError.Trim()}");
         }
         Assert.True(taken, "the drain request never appeared in the store");
         Assert.Equal(StoreStatus.Ok, store.Release(id, "node-a", created.OwnerNodeEpoch, created.OwnerEpoch).Status);
