@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Packaging;
@@ -81,7 +80,7 @@ internal sealed class PackagedServerFlow
         }
         Command.Run("mknod", ["-m", "666", Path.Combine(_work, "tun"), "c", "10", "200"]);
         ServiceUnit unit = ServiceUnit.Parse(File.ReadAllText(Path.Combine(_root, "lib/systemd/system/jvpn@.service")), Instance);
-        (string uid, string gid) = Account(unit.User, unit.Group);
+        (string uid, string gid) = Account(unit.User, unit.Group ?? throw new InvalidOperationException("jvpn@.service has no Group="));
         string conf = Path.Combine(_root, "etc/jvpn", Instance + ".conf");
         string clientName = "jvph" + NetNs.RandomHex(3);
         string clientConf = Path.Combine(_work, clientName + ".conf");
@@ -106,7 +105,7 @@ internal sealed class PackagedServerFlow
             Assert.Equal($"0:{gid}:640", afterInit);
             Assert.Equal($"0:{gid}:640", Stat(conf));
             Assert.Equal($"{uid}:{gid}:600", Stat(socket));
-            AssertRunsAs(server, uid, gid, unit);
+            unit.AssertRunsAs(server.Id, uid, gid);
 
             ManagedProcess client = topology.Client.Start(Binaries.Dotnet(), [Binaries.JvpnDll, "up", clientConf]);
             WaitFor(() => File.Exists($"/run/wireguard/{clientName}.sock"), client, "the client's UAPI socket");
@@ -143,9 +142,9 @@ internal sealed class PackagedServerFlow
 
         List<string> setpriv =
         [
-            Binaries.Find("setpriv"), "--reuid=" + unit.User, "--regid=" + unit.Group, "--init-groups",
-            "--inh-caps=" + Caps(unit.AmbientCapabilities), "--ambient-caps=" + Caps(unit.AmbientCapabilities),
-            "--bounding-set=-all," + Caps(unit.BoundingSet),
+            Binaries.Find("setpriv"), "--reuid=" + unit.User, "--regid=" + unit.Group!, "--init-groups",
+            "--inh-caps=" + ServiceUnit.SetprivCaps(unit.AmbientCapabilities), "--ambient-caps=" + ServiceUnit.SetprivCaps(unit.AmbientCapabilities),
+            "--bounding-set=-all," + ServiceUnit.SetprivCaps(unit.BoundingSet),
         ];
         if (unit.NoNewPrivileges)
         {
@@ -171,41 +170,6 @@ internal sealed class PackagedServerFlow
         Assert.DoesNotContain("   at ", r.StandardError, StringComparison.Ordinal);
         return r;
     }
-
-    /// <summary>The running service's ids and capabilities are the unit's: ambient caps effective, nothing
-    /// else; the bounding set exactly the unit's.</summary>
-    private static void AssertRunsAs(ManagedProcess server, string uid, string gid, ServiceUnit unit)
-    {
-        string status = File.ReadAllText($"/proc/{server.Id}/status");
-        string Field(string name) => status.Split('\n').First(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..].Trim();
-        Assert.Equal(uid, Field("Uid").Split('\t')[0]);
-        Assert.Equal(gid, Field("Gid").Split('\t')[0]);
-        Assert.Equal(Mask(unit.AmbientCapabilities), ulong.Parse(Field("CapEff"), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-        Assert.Equal(Mask(unit.BoundingSet), ulong.Parse(Field("CapBnd"), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-        Assert.Equal(unit.NoNewPrivileges ? "1" : "0", Field("NoNewPrivs"));
-    }
-
-    private static ulong Mask(IReadOnlyList<string> caps)
-    {
-        ulong mask = 0;
-        foreach (string cap in caps)
-        {
-            mask |= 1UL << CapabilityNumber(cap);
-        }
-        return mask;
-    }
-
-    private static int CapabilityNumber(string cap) => cap switch
-    {
-        "CAP_NET_BIND_SERVICE" => 10,
-        "CAP_NET_ADMIN" => 12,
-        "CAP_NET_RAW" => 13,
-        _ => throw new InvalidOperationException($"the test does not know the number of {cap}; add it"),
-    };
-
-    /// <summary>CAP_NET_ADMIN CAP_NET_BIND_SERVICE -> +net_admin,+net_bind_service (setpriv's spelling).</summary>
-    private static string Caps(IReadOnlyList<string> caps) =>
-        string.Join(',', caps.Select(c => "+" + c["CAP_".Length..].ToLowerInvariant()));
 
     private (string Uid, string Gid) Account(string user, string group)
     {
