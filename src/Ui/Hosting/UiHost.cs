@@ -42,7 +42,10 @@ public sealed class UiHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(modules);
-        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        // Pages are embedded (docs/ui.md "Layout"), so the content root is never read; pinning it to the program's
+        // own directory keeps the manager starting when its working directory is gone or hidden (a service's
+        // private /tmp, a deleted directory), which the default (the working directory) does not.
+        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
