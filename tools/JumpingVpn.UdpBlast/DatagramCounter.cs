@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using JumpingVpn.Platform.Interop.Linux;
 
 namespace JumpingVpn.UdpBlast;
 
@@ -12,6 +13,8 @@ internal static unsafe class DatagramCounter
 {
     private const int Messages = 64;
     private const int SlotBytes = 2048;
+    private const int SolSocket = 1;     // SOL_SOCKET
+    private const int SoRcvBufForce = 33; // SO_RCVBUFFORCE (root may exceed net.core.rmem_max)
 
     /// <summary>Silence after traffic that means the sender is done.</summary>
     private static readonly TimeSpan SenderDone = TimeSpan.FromSeconds(1);
@@ -23,7 +26,7 @@ internal static unsafe class DatagramCounter
         try
         {
             // Root may exceed net.core.rmem_max: a benchmark receiver should not be the one dropping.
-            socket.SetRawSocketOption(LibC.SolSocket, LibC.SoRcvBufForce, BitConverter.GetBytes(8 << 20));
+            socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(8 << 20));
         }
         catch (SocketException)
         {
@@ -53,7 +56,7 @@ internal static unsafe class DatagramCounter
             long silence = (long)(SenderDone.TotalSeconds * Stopwatch.Frequency);
             while (true)
             {
-                int n = LibC.recvmmsg(fd, headers, Messages, LibC.MsgWaitForOne, IntPtr.Zero);
+                int n = LibC.RecvMMsg(fd, headers, Messages, LibC.MSG_WAITFORONE, null);
                 long now = Stopwatch.GetTimestamp();
                 if (n > 0)
                 {
@@ -71,7 +74,7 @@ internal static unsafe class DatagramCounter
                 else if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno is not (LibC.EAgain or LibC.EIntr))
+                    if (errno is not (LibC.EAGAIN or LibC.EINTR))
                     {
                         throw new IOException($"recvmmsg on {options.Endpoint} failed: errno {errno}");
                     }

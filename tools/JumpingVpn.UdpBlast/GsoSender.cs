@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using JumpingVpn.Platform.Interop.Linux;
 
 namespace JumpingVpn.UdpBlast;
 
@@ -16,7 +17,7 @@ internal static class GsoSender
         socket.SendBufferSize = 4 << 20;
         if (options.Segments > 1)
         {
-            socket.SetRawSocketOption(LibC.SolUdp, LibC.UdpSegment, BitConverter.GetBytes(options.SegmentSize));
+            socket.SetRawSocketOption(LibC.SOL_UDP, LibC.UDP_SEGMENT, BitConverter.GetBytes(options.SegmentSize));
         }
         socket.Connect(options.Endpoint);
         byte[] payload = new byte[options.SegmentSize * options.Segments];
