@@ -13,8 +13,6 @@ internal static unsafe class DatagramCounter
 {
     private const int Messages = 64;
     private const int SlotBytes = 2048;
-    private const int SolSocket = 1;     // SOL_SOCKET
-    private const int SoRcvBufForce = 33; // SO_RCVBUFFORCE (root may exceed net.core.rmem_max)
 
     /// <summary>Silence after traffic that means the sender is done.</summary>
     private static readonly TimeSpan SenderDone = TimeSpan.FromSeconds(1);
@@ -26,7 +24,7 @@ internal static unsafe class DatagramCounter
         try
         {
             // Root may exceed net.core.rmem_max: a benchmark receiver should not be the one dropping.
-            socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(8 << 20));
+            socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, BitConverter.GetBytes(8 << 20));
         }
         catch (SocketException)
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using JumpingVpn.Platform.Buffers;
+using JumpingVpn.Platform.Interop.Linux;
 
 namespace JumpingVpn.Platform.Udp;
 
@@ -18,12 +19,6 @@ namespace JumpingVpn.Platform.Udp;
 /// </summary>
 public sealed class UdpTransport : IDatagramTransport
 {
-    private const int SolSocket = 1;
-    private const int SoSndBufForce = 32;
-    private const int SoRcvBufForce = 33;
-    private const int SoMark = 36;
-    private const int SoBindToDevice = 25;
-    private const int SoReusePort = 15;
     private const int BufferBytes = 8 << 20;
 
     /// <summary>A GRO super-datagram can be up to 64 KB; smaller slots would truncate it, so GRO stays off for them.</summary>
@@ -220,7 +215,7 @@ public sealed class UdpTransport : IDatagramTransport
     {
         if (on)
         {
-            socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_REUSEPORT, BitConverter.GetBytes(1));
         }
     }
 
@@ -234,7 +229,7 @@ public sealed class UdpTransport : IDatagramTransport
         System.Text.Encoding.ASCII.GetBytes(device, name);
         try
         {
-            socket.SetRawSocketOption(SolSocket, SoBindToDevice, name);
+            socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_BINDTODEVICE, name);
         }
         catch (SocketException ex)
         {
@@ -264,8 +259,8 @@ public sealed class UdpTransport : IDatagramTransport
         }
         try
         {
-            socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(BufferBytes));
-            socket.SetRawSocketOption(SolSocket, SoSndBufForce, BitConverter.GetBytes(BufferBytes));
+            socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, BitConverter.GetBytes(BufferBytes));
+            socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, BitConverter.GetBytes(BufferBytes));
         }
         catch (SocketException)
         {
@@ -283,7 +278,7 @@ public sealed class UdpTransport : IDatagramTransport
         }
         try
         {
-            _socket.SetRawSocketOption(SolSocket, SoMark, BitConverter.GetBytes(mark));
+            _socket.SetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_MARK, BitConverter.GetBytes(mark));
         }
         catch (SocketException ex)
         {

@@ -10,6 +10,16 @@ namespace JumpingVpn.Platform.Interop.Linux;
 /// </summary>
 internal static partial class LibC
 {
+    public const int SOL_SOCKET = 1;
+
+    /// <summary>Socket-level options .NET does not name: buffers past net.core.[rw]mem_max (root only), the
+    /// fwmark, binding to one interface, and a SO_REUSEPORT group.</summary>
+    public const int SO_REUSEPORT = 15;
+    public const int SO_BINDTODEVICE = 25;
+    public const int SO_SNDBUFFORCE = 32;
+    public const int SO_RCVBUFFORCE = 33;
+    public const int SO_MARK = 36;
+
     public const int SOL_UDP = 17;
 
     /// <summary>UDP GSO: u16 segment size, as a cmsg on send or a socket option (kernel ≥ 4.18).</summary>
