@@ -361,9 +361,8 @@ internal sealed class ClusterOwnership : ISessionOwnership
             if (dead.IsRejected && session.Slot.InDoubt)
             {
                 // The store's answer was lost and the T4 may have landed (docs/cluster.md "In-doubt commits"). The
-                // acquire answered, so the session is this node's: it stays, and the client's retry settles the
-                // doubt before anything else changes it.
-                Unfence(session, owned);
+                // acquire answered, so the session is this node's: it stays unfenced (forwarding began at the acquire
+                // above), and the client's retry settles the doubt before anything else changes it.
                 refused = ReasonCode.StoreUnavailable;
                 retryAfterMs = (uint)cluster.BeatEveryMs;
                 return null;
