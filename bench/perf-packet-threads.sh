@@ -6,14 +6,15 @@
 # JIT frames resolve through DOTNET_PerfMapEnabled=1 (perf-PID.map files, removed afterwards).
 # Usage: bench/perf-packet-threads.sh [c2s|s2c]   (default c2s: the client sends)
 # Env: DURATION (10 s of recording), TOP (10 frames per thread), JVPN_AEAD (sodium|openssl, passed to jvpn),
-#      BUILD (1; 0 uses the existing Release build of src/Cli, e.g. for back-to-back A/B runs)
+#      BUILD (1; 0 uses the existing Release build of src/Cli, e.g. for back-to-back A/B runs),
+#      JVPN_DLL (another build's jvpn.dll, e.g. a copy of the build before a change)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/netns-tunnel.sh"
 
 DIRECTION=${1:-c2s}
 DURATION=${DURATION:-10}
 TOP=${TOP:-10}
-case "$DIRECTION" in c2s|s2c) ;; -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "unknown direction: $DIRECTION (c2s or s2c)" >&2; exit 2 ;; esac
+case "$DIRECTION" in c2s|s2c) ;; -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; *) echo "unknown direction: $DIRECTION (c2s or s2c)" >&2; exit 2 ;; esac
 
 require_root_and_tools iperf3 perf jq dotnet wg
 PERF_MAPS=()
@@ -69,7 +70,10 @@ top_frames() { # top_frames PID THREAD: the thread's TOP hottest symbols, self t
             END { for (k in share) printf "   %5.1f%% %s\n", share[k], k }' | sort -rn
 }
 top_frames "$sender" jvpn-tun-read
-top_frames "$receiver" jvpn-udp-recv
+# A server receives on several threads (jvpn-udp-recv, -1, ...): report the busiest, the one the flow hashed to.
+receiver_comm=$(perf report -i "$WORK_DIR/perf.data" --stdio --no-children -g none --pid "$receiver" --sort comm 2>/dev/null \
+    | awk '/^ +[0-9.]+%/ && $2 ~ /^jvpn-udp-recv/ { print $2; exit }')
+top_frames "$receiver" "${receiver_comm:-jvpn-udp-recv}"
 echo
 echo "-- threads with samples (both endpoints):"
 perf report -i "$WORK_DIR/perf.data" --stdio --no-children -g none --sort pid,comm 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 12 || true

@@ -6,7 +6,7 @@
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$REPO_ROOT/scripts/lib/system-packages.sh"
-JVPN_DLL="$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"
+JVPN_DLL=${JVPN_DLL:-"$REPO_ROOT/src/Cli/bin/Release/net10.0/jvpn.dll"} # JVPN_DLL=path: another build, for A/B runs
 SUBNET=$((RANDOM % 254 + 1))
 SUFFIX=$(printf '%06x' $((RANDOM * 32768 + RANDOM)) | tail -c 6)
 NS_SERVER="jvs$SUFFIX"

@@ -29,6 +29,7 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     private readonly byte[]? _readBuffer;       // offload only: the raw read (header + super-packet)
     private readonly GroCoalescer? _gro;        // offload only: WriteBatch's coalescer
     private readonly Func<ReadOnlySpan<byte>, bool>? _writeFramed; // cached: no delegate per flush
+    private readonly GroCoalescer.GatherWriter? _writeGathered;     // null: merged packets are assembled, then written
     private PacketBatch? _readSplit;            // offload only, lazily: Read()'s segments
     private int _readSplitNext;
     private int _pendingFrame;                  // offload only: a read kept for the next batch (length incl. header), 0 if none
@@ -48,6 +49,8 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
             bool udpGro = udpOffload && Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_UDP_GRO") != "1";
             _gro = new GroCoalescer(coalesceUdp: udpGro);
             _writeFramed = WriteRaw;
+            // JVPN_DISABLE_TUN_GATHER=1 assembles each merged packet before its write (A/B runs, tests).
+            _writeGathered = Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_GATHER") == "1" ? null : WriteGathered;
         }
     }
 
@@ -337,15 +340,33 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
             ReadOnlySpan<byte> packet = input.Packet(i);
             if (!gro.Add(packet))
             {
-                ok &= gro.Flush(_writeFramed!);
+                ok &= Flush(gro);
                 if (!gro.Add(packet))
                 {
                     ok &= Write(packet); // can never be queued (empty or oversized): let the kernel judge it
                 }
             }
         }
-        ok &= gro.Flush(_writeFramed!);
+        ok &= Flush(gro);
         return ok;
+    }
+
+    private bool Flush(GroCoalescer gro) => _writeGathered is null ? gro.Flush(_writeFramed!) : gro.Flush(_writeFramed!, _writeGathered);
+
+    /// <summary>One frame from its parts in one writev (a TUN write is one whole frame, whatever the iovecs).</summary>
+    private bool WriteGathered(LibC.IoVec* parts, int count)
+    {
+        while (true)
+        {
+            if (LibC.Writev(_fd, parts, count) >= 0)
+            {
+                return true;
+            }
+            if (Marshal.GetLastPInvokeError() != LibC.EINTR)
+            {
+                return false;
+            }
+        }
     }
 
     public bool Write(ReadOnlySpan<byte> packet)

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using JumpingVpn.Platform.Interop.Linux;
 
 namespace JumpingVpn.Platform.Tun.Offload;
 
@@ -32,6 +34,9 @@ namespace JumpingVpn.Platform.Tun.Offload;
 /// </summary>
 internal sealed class GroCoalescer
 {
+    /// <summary>Writes one frame given as <paramref name="count"/> parts (writev); false when it was dropped.</summary>
+    public unsafe delegate bool GatherWriter(LibC.IoVec* parts, int count);
+
     public const int MaxPacketLength = 65535;
 
     /// <summary>Kernels before 6.7 cap a UDP GSO packet at 64 segments (UDP_MAX_SEGMENTS), and
@@ -42,6 +47,10 @@ internal sealed class GroCoalescer
 
     private readonly byte[] _arena;
     private readonly byte[] _output;
+    private readonly unsafe byte* _arenaBase;   // both pinned: gather lists point into them
+    private readonly unsafe byte* _outputBase;
+    private readonly LibC.IoVec[] _partsArray;  // pinned: one merged packet's gather list (headers + every payload)
+    private readonly unsafe LibC.IoVec* _parts;
     private readonly Entry[] _entries;
     private readonly Group[] _groups;
     private int _used;
@@ -52,12 +61,16 @@ internal sealed class GroCoalescer
     /// <param name="arenaBytes">Room for the queued packets (each also takes a virtio-net header).</param>
     /// <param name="coalesceUdp">Merge UDP datagrams too: only for a TUN that accepted TUN_F_USO4/6,
     /// since an older kernel refuses GSO_UDP_L4 writes.</param>
-    public GroCoalescer(int maxPackets = 128, int arenaBytes = 256 * 1024, bool coalesceUdp = false)
+    public unsafe GroCoalescer(int maxPackets = 128, int arenaBytes = 256 * 1024, bool coalesceUdp = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPackets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(arenaBytes, VirtioNetHeader.Size + MaxPacketLength);
         _arena = GC.AllocateArray<byte>(arenaBytes, pinned: true);
         _output = GC.AllocateArray<byte>(VirtioNetHeader.Size + MaxPacketLength, pinned: true);
+        _arenaBase = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_arena, 0);
+        _outputBase = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_output, 0);
+        _partsArray = GC.AllocateArray<LibC.IoVec>(maxPackets + 1, pinned: true);
+        _parts = (LibC.IoVec*)Marshal.UnsafeAddrOfPinnedArrayElement(_partsArray, 0);
         _entries = new Entry[maxPackets];
         _groups = new Group[maxPackets];
         CoalescesUdp = coalesceUdp;
@@ -134,22 +147,73 @@ internal sealed class GroCoalescer
         return ok;
     }
 
+    /// <summary>
+    /// Like <see cref="Flush(Func{ReadOnlySpan{byte}, bool})"/>, but a merged packet is handed to
+    /// <paramref name="gather"/> as a gather list instead of being assembled: its rebuilt headers (behind the
+    /// virtio-net header) from a small buffer, then each segment's payload where <see cref="Add"/> queued it.
+    /// A payload byte is then copied once in user space (into the queue) instead of twice (docs/performance.md
+    /// "Packet-thread profile"). The parts stay valid until this call returns.
+    /// </summary>
+    public unsafe bool Flush(Func<ReadOnlySpan<byte>, bool> write, GatherWriter gather)
+    {
+        bool ok = true;
+        for (int g = 0; g < _groupCount; g++)
+        {
+            ref Group group = ref _groups[g];
+            if (group.Count == 1)
+            {
+                ref Entry entry = ref _entries[group.Head];
+                Span<byte> framed = _arena.AsSpan(entry.Offset - VirtioNetHeader.Size, VirtioNetHeader.Size + entry.Length);
+                framed[..VirtioNetHeader.Size].Clear();
+                ok &= write(framed);
+                continue;
+            }
+            int framedHeaders = BuildMergedHeaders(ref group, out int headerLength);
+            LibC.IoVec* parts = _parts;
+            parts[0] = new LibC.IoVec { Base = _outputBase, Length = (nuint)framedHeaders };
+            int count = 1;
+            for (int e = group.Head; e >= 0; e = _entries[e].Next)
+            {
+                ref Entry entry = ref _entries[e];
+                parts[count++] = new LibC.IoVec { Base = _arenaBase + entry.Offset + headerLength, Length = (nuint)(entry.Length - headerLength) };
+            }
+            ok &= gather(parts, count);
+        }
+        _used = 0;
+        _entryCount = 0;
+        _groupCount = 0;
+        return ok;
+    }
+
+    /// <summary>The merged packet, assembled in one buffer behind its virtio-net header.</summary>
     private ReadOnlySpan<byte> BuildMerged(ref Group group)
     {
-        ref Entry head = ref _entries[group.Head];
-        int t = group.TransportOffset;
-        int headerLength = t + group.L4HeaderLength;
-        int total = headerLength + group.TotalPayload;
-        Span<byte> packet = _output.AsSpan(VirtioNetHeader.Size, total);
-        _arena.AsSpan(head.Offset, headerLength).CopyTo(packet);
-        int at = headerLength;
+        int at = BuildMergedHeaders(ref group, out int headerLength);
         for (int e = group.Head; e >= 0; e = _entries[e].Next)
         {
             ref Entry entry = ref _entries[e];
             int payload = entry.Length - headerLength;
-            _arena.AsSpan(entry.Offset + headerLength, payload).CopyTo(packet[at..]);
+            _arena.AsSpan(entry.Offset + headerLength, payload).CopyTo(_output.AsSpan(at));
             at += payload;
         }
+        return _output.AsSpan(0, at);
+    }
+
+    /// <summary>
+    /// Writes the merged packet's virtio-net header and its IP and L4 headers (lengths, IPv4 checksum, the
+    /// pseudo-header sum for CHECKSUM_PARTIAL) to the start of the output buffer; the payloads follow them
+    /// there or in a gather list. Returns the bytes written; <paramref name="headerLength"/> is the IP + L4
+    /// header length.
+    /// </summary>
+    private int BuildMergedHeaders(ref Group group, out int headerLength)
+    {
+        ref Entry head = ref _entries[group.Head];
+        int t = group.TransportOffset;
+        headerLength = t + group.L4HeaderLength;
+        int total = headerLength + group.TotalPayload;
+        int l4Length = total - t;
+        Span<byte> packet = _output.AsSpan(VirtioNetHeader.Size, headerLength);
+        _arena.AsSpan(head.Offset, headerLength).CopyTo(packet);
 
         bool v4 = (packet[0] >> 4) == 4;
         if (v4)
@@ -176,13 +240,13 @@ internal sealed class GroCoalescer
         else
         {
             // The whole L4 length: the kernel derives each segment's length and checksum from it.
-            BinaryPrimitives.WriteUInt16BigEndian(l4[IpHeaders.UdpLength..], (ushort)l4.Length);
+            BinaryPrimitives.WriteUInt16BigEndian(l4[IpHeaders.UdpLength..], (ushort)l4Length);
             gsoType = VirtioNetHeader.GsoUdpL4;
             checksumAt = IpHeaders.UdpChecksum;
         }
         // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum, not complemented; the
         // kernel adds the rest from csum_start (virtio spec §5.1.6.2, skb_checksum_help).
-        ulong pseudo = InternetChecksum.PseudoHeader(packet, group.Protocol, l4.Length);
+        ulong pseudo = InternetChecksum.PseudoHeader(packet, group.Protocol, l4Length);
         BinaryPrimitives.WriteUInt16BigEndian(l4[checksumAt..], InternetChecksum.Fold(pseudo));
 
         var header = new VirtioNetHeader
@@ -195,7 +259,7 @@ internal sealed class GroCoalescer
             CsumOffset = (ushort)checksumAt,
         };
         header.Write(_output);
-        return _output.AsSpan(0, VirtioNetHeader.Size + total);
+        return VirtioNetHeader.Size + headerLength;
     }
 
     private bool TryAppend(ref Group group, int index, ReadOnlySpan<byte> packet, in FlowInfo info)

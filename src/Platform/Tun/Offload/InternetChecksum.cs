@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace JumpingVpn.Platform.Tun.Offload;
 
@@ -21,6 +22,10 @@ internal static class InternetChecksum
         ref byte p = ref MemoryMarshal.GetReference(data);
         int length = data.Length;
         int i = 0;
+        if (BitConverter.IsLittleEndian && length >= 64)
+        {
+            acc += AddVectors(ref p, length, out i);
+        }
         ulong a0 = acc, a1 = 0, a2 = 0, a3 = 0;
         // Four independent accumulators let the adds overlap in the pipeline.
         for (; i + 32 <= length; i += 32)
@@ -97,6 +102,67 @@ internal static class InternetChecksum
     /// <summary>Pseudo-header for either IP version, chosen by the version nibble.</summary>
     public static ulong PseudoHeader(ReadOnlySpan<byte> ipHeader, byte protocol, int l4Length) =>
         (ipHeader[0] >> 4) == 4 ? PseudoHeaderV4(ipHeader, protocol, l4Length) : PseudoHeaderV6(ipHeader, protocol, l4Length);
+
+    /// <summary>Largest number of vector steps summed into 32-bit lanes before they are widened: each step
+    /// adds at most 2 x 0xFFFF to a lane, so 16384 steps stay below 2^32.</summary>
+    private const int StepsPerBlock = 16384;
+
+    /// <summary>
+    /// Sums the longest prefix of whole vectors as little-endian 16-bit words (the same one's-complement sum
+    /// as 32-bit words, since 2^16 is 1 modulo 0xFFFF), and returns how many bytes it consumed.
+    /// </summary>
+    private static ulong AddVectors(ref byte p, int length, out int consumed)
+    {
+        ulong sum = 0;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            while (i + 64 <= length)
+            {
+                Vector512<uint> lanes = Vector512<uint>.Zero;
+                int end = (int)Math.Min((long)length - 63, i + ((long)StepsPerBlock * 64));
+                for (; i < end; i += 64)
+                {
+                    Vector512<uint> x = Vector512.LoadUnsafe(ref p, (nuint)i).AsUInt32();
+                    lanes += (x & Vector512.Create(0xFFFFu)) + (x >> 16);
+                }
+                (Vector512<ulong> low, Vector512<ulong> high) = Vector512.Widen(lanes);
+                sum += Vector512.Sum(low + high);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            while (i + 32 <= length)
+            {
+                Vector256<uint> lanes = Vector256<uint>.Zero;
+                int end = (int)Math.Min((long)length - 31, i + ((long)StepsPerBlock * 32));
+                for (; i < end; i += 32)
+                {
+                    Vector256<uint> x = Vector256.LoadUnsafe(ref p, (nuint)i).AsUInt32();
+                    lanes += (x & Vector256.Create(0xFFFFu)) + (x >> 16);
+                }
+                (Vector256<ulong> low, Vector256<ulong> high) = Vector256.Widen(lanes);
+                sum += Vector256.Sum(low + high);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            while (i + 16 <= length)
+            {
+                Vector128<uint> lanes = Vector128<uint>.Zero;
+                int end = (int)Math.Min((long)length - 15, i + ((long)StepsPerBlock * 16));
+                for (; i < end; i += 16)
+                {
+                    Vector128<uint> x = Vector128.LoadUnsafe(ref p, (nuint)i).AsUInt32();
+                    lanes += (x & Vector128.Create(0xFFFFu)) + (x >> 16);
+                }
+                (Vector128<ulong> low, Vector128<ulong> high) = Vector128.Widen(lanes);
+                sum += Vector128.Sum(low + high);
+            }
+        }
+        consumed = i;
+        return sum;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong LoadLe64(ref byte p, int offset)
