@@ -62,3 +62,18 @@ public interface ITunWriter
     /// <summary>Writes one packet as <see cref="ITunDevice.Write"/> does.</summary>
     bool Write(ReadOnlySpan<byte> packet);
 }
+
+/// <summary>
+/// A TUN writer that also takes packets one at a time, straight from where they were decrypted
+/// (docs/performance.md "Packet-thread profile"): <see cref="Queue"/> copies one packet into the writer's
+/// coalescing queue, writing what is queued first when it is full; <see cref="Flush"/> writes everything
+/// queued. A receive thread then needs no intermediate batch, and each payload byte one copy less.
+/// </summary>
+public interface ITunPacketQueue : ITunWriter
+{
+    /// <summary>Queues a copy of <paramref name="packet"/>; false if a packet was dropped on the way.</summary>
+    bool Queue(ReadOnlySpan<byte> packet);
+
+    /// <summary>Writes every queued packet (coalesced); false if any was dropped.</summary>
+    bool Flush();
+}

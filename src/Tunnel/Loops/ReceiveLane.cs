@@ -18,11 +18,16 @@ internal sealed class ReceiveLane
     private long _packets;
     private long _allocated;
 
+    /// <summary>JVPN_DISABLE_TUN_QUEUE=1: inner packets are gathered into a batch and written with WriteBatch even
+    /// where the writer could queue them directly (A/B runs, tests).</summary>
+    private static readonly bool s_queueDisabled = Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_QUEUE") == "1";
+
     public ReceiveLane(int index, IDatagramTransport socket, ITunWriter tun)
     {
         Index = index;
         Socket = socket;
         Tun = tun;
+        Queue = s_queueDisabled ? null : tun as ITunPacketQueue;
     }
 
     public int Index { get; }
@@ -30,6 +35,9 @@ internal sealed class ReceiveLane
     public IDatagramTransport Socket { get; }
 
     public ITunWriter Tun { get; }
+
+    /// <summary><see cref="Tun"/> when it takes decrypted packets one at a time (no intermediate batch), else null.</summary>
+    public ITunPacketQueue? Queue { get; }
 
     /// <summary>Datagrams this lane received (read by other threads).</summary>
     public long Packets => Interlocked.Read(ref _packets);

@@ -171,7 +171,9 @@ public sealed class TunnelLoops : IDisposable
                 lanes[i] = new ReceiveLane(i, more[i - 1], shared);
             }
         }
-        lanes[0] = new ReceiveLane(0, udp, shared ?? new DirectTunWriter(tun));
+        // Lane 0 also takes a writer of its own where the device offers one, so it can queue decrypted packets
+        // straight into the writer's coalescer (ITunPacketQueue) instead of copying them into a batch first.
+        lanes[0] = new ReceiveLane(0, udp, shared ?? tun.CreateWriter() ?? new DirectTunWriter(tun));
         return lanes;
     }
 
@@ -328,7 +330,8 @@ public sealed class TunnelLoops : IDisposable
             sources[i] = socket.CreateAddressBuffer();
         }
         int[] segmentSizes = new int[rx.Slots];
-        var toTun = new PacketBatch(slots: 128, slotCapacity: _device.Mtu + 64, headroom: 0);
+        // Only a lane whose writer cannot queue packets one at a time gathers them in a batch first.
+        var toTun = new PacketBatch(slots: lane.Queue is null ? 128 : 1, slotCapacity: _device.Mtu + 64, headroom: 0);
         var probe = new AllocationProbe(WarmupPackets);
         int consecutive = 0;
         if (_paths is null || lane.Index > 0)
@@ -442,6 +445,10 @@ public sealed class TunnelLoops : IDisposable
                 datagrams++;
                 switch (_device.Decapsulate(datagram, sources[i], now, out int off, out int len, out Peer? peer))
                 {
+                    case ReceiveResult.Deliver when lane.Queue is not null:
+                        authenticated = true;
+                        lane.Queue.Queue(datagram.Slice(off, len)); // copied into the coalescer; written at the flush
+                        break;
                     case ReceiveResult.Deliver when len <= toTun.SlotCapacity:
                         authenticated = true;
                         datagram.Slice(off, len).CopyTo(toTun.Data(pending));
@@ -523,6 +530,7 @@ public sealed class TunnelLoops : IDisposable
 
     private static void FlushToTun(ReceiveLane lane, PacketBatch toTun, ref int pending)
     {
+        lane.Queue?.Flush();
         if (pending == 0)
         {
             return;

@@ -27,7 +27,8 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     private readonly int _fd;
     private readonly int _wakeFd;
     private readonly byte[]? _readBuffer;       // offload only: the raw read (header + super-packet)
-    private readonly GroCoalescer? _gro;        // offload only: WriteBatch's coalescer
+    private readonly bool _coalesceUdp;         // offload only: coalescers merge UDP too
+    private GroCoalescer? _gro;                 // offload only, on first use: WriteBatch's own coalescer (the loops' writers have theirs)
     private readonly Func<ReadOnlySpan<byte>, bool>? _writeFramed; // cached: no delegate per flush
     private readonly GroCoalescer.GatherWriter? _writeGathered;     // null: merged packets are assembled, then written
     private PacketBatch? _readSplit;            // offload only, lazily: Read()'s segments
@@ -47,7 +48,7 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
         {
             _readBuffer = GC.AllocateArray<byte>(ReadBufferSize, pinned: true);
             bool udpGro = udpOffload && Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_UDP_GRO") != "1";
-            _gro = new GroCoalescer(coalesceUdp: udpGro);
+            _coalesceUdp = udpGro;
             _writeFramed = WriteRaw;
             // JVPN_DISABLE_TUN_GATHER=1 assembles each merged packet before its write (A/B runs, tests).
             _writeGathered = Environment.GetEnvironmentVariable("JVPN_DISABLE_TUN_GATHER") == "1" ? null : WriteGathered;
@@ -66,7 +67,7 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
 
     /// <summary>True when <see cref="WriteBatch"/> merges UDP datagrams of a flow into one GSO_UDP_L4
     /// write: needs USO; JVPN_DISABLE_TUN_UDP_GRO=1 switches it off (A/B runs, tests).</summary>
-    public bool UdpCoalescingEnabled => _gro is not null && _gro.CoalescesUdp;
+    public bool UdpCoalescingEnabled => OffloadEnabled && _coalesceUdp;
 
     /// <summary>True when <see cref="ReadBatch"/> keeps reading until the TUN queue is empty or the
     /// batch full; JVPN_DISABLE_TUN_DRAIN=1 makes it return after one read (A/B runs, tests).</summary>
@@ -310,17 +311,21 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
     /// Returns false if any packet could not be written (it is dropped; the others are still written).
     /// Single writer: not to be called concurrently with itself (another thread uses <see cref="CreateWriter"/>).
     /// </summary>
-    public bool WriteBatch(PacketBatch input) => WriteBatch(input, _gro);
+    public bool WriteBatch(PacketBatch input) => WriteBatch(input, OffloadEnabled ? _gro ??= new GroCoalescer(coalesceUdp: _coalesceUdp) : null);
 
     /// <summary>A writer for another thread: its own coalescer, the same descriptor (each write() is one
     /// whole frame, so writes from two threads never interleave within a packet).</summary>
-    public ITunWriter CreateWriter() => new Writer(this, _gro is null ? null : new GroCoalescer(coalesceUdp: _gro.CoalescesUdp));
+    public ITunWriter CreateWriter() => new Writer(this, OffloadEnabled ? new GroCoalescer(coalesceUdp: _coalesceUdp) : null);
 
-    private sealed class Writer(LinuxTunDevice device, GroCoalescer? gro) : ITunWriter
+    private sealed class Writer(LinuxTunDevice device, GroCoalescer? gro) : ITunPacketQueue
     {
         public bool WriteBatch(PacketBatch input) => device.WriteBatch(input, gro);
 
         public bool Write(ReadOnlySpan<byte> packet) => device.Write(packet);
+
+        public bool Queue(ReadOnlySpan<byte> packet) => gro is null ? device.Write(packet) : device.Queue(gro, packet);
+
+        public bool Flush() => gro is null || device.Flush(gro);
     }
 
     private bool WriteBatch(PacketBatch input, GroCoalescer? gro)
@@ -337,17 +342,23 @@ public sealed unsafe class LinuxTunDevice : ITunDevice
         }
         for (int i = 0; i < input.Count; i++)
         {
-            ReadOnlySpan<byte> packet = input.Packet(i);
-            if (!gro.Add(packet))
-            {
-                ok &= Flush(gro);
-                if (!gro.Add(packet))
-                {
-                    ok &= Write(packet); // can never be queued (empty or oversized): let the kernel judge it
-                }
-            }
+            ok &= Queue(gro, input.Packet(i));
         }
         ok &= Flush(gro);
+        return ok;
+    }
+
+    private bool Queue(GroCoalescer gro, ReadOnlySpan<byte> packet)
+    {
+        if (gro.Add(packet))
+        {
+            return true;
+        }
+        bool ok = Flush(gro);
+        if (!gro.Add(packet))
+        {
+            ok &= Write(packet); // can never be queued (empty or oversized): let the kernel judge it
+        }
         return ok;
     }
 
