@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU cost of jvpn builds or settings, side by side in one run (docs/performance.md "CPU per GB, A/B"): for
+# CPU cost of jvpn builds or settings, side by side in one run (docs/performance.md "How to reproduce"): for
 # each variant, one jvpn tunnel between two namespaces, then an iperf3 TCP single stream client->server and
 # server->client and a UDP_SEGMENT sender (jvpn-udpblast, 1200 B x 54 per send) client->server, DURATION s
 # each. It reports the utime+stime both jvpn processes used per GB received (TCP) and per datagram received
