@@ -7,14 +7,16 @@
 # Usage: bench/cpu-ab.sh LABEL=JVPN_DLL[,NAME=VALUE...] ...
 #   e.g. bench/cpu-ab.sh base=/tmp/base/jvpn.dll new=src/Cli/bin/Release/net10.0/jvpn.dll \
 #        nogather=src/Cli/bin/Release/net10.0/jvpn.dll,JVPN_DISABLE_TUN_GATHER=1
-# Env: DURATION (5), ROUNDS (2), GSO_SEGMENT (1200). Needs root, iperf3, jq, wg, dotnet; builds jvpn-udpblast.
+# Env: DURATION (5), ROUNDS (2), GSO_SEGMENT (1200), RATE (iperf3 -b for the TCP runs, e.g. 300M: the same
+#      throughput for every variant, so CPU per GB compares like with like on a loaded machine; default none).
+# Needs root, iperf3, jq, wg, dotnet; builds jvpn-udpblast.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/netns-tunnel.sh"
 
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-2}
 GSO_SEGMENT=${GSO_SEGMENT:-1200}
-case "${1:-}" in -h|--help|"") sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ]; exit $? ;; esac
+case "${1:-}" in -h|--help|"") sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ]; exit $? ;; esac
 for variant in "$@"; do
     spec=${variant#*=}
     dll=${spec%%,*}
@@ -36,9 +38,9 @@ tcp_run() { # tcp_run c2s|s2c -> "Mbit/s CPU-s/GB"
     local out="$WORK_DIR/iperf-$1.json" before after
     before=$(both_cpu)
     if [ "$1" = c2s ]; then
-        iperf3_json "$NS_SERVER" "$SERVER_TUNNEL" "$NS_CLIENT" "$DURATION" "$out"
+        iperf3_json "$NS_SERVER" "$SERVER_TUNNEL" "$NS_CLIENT" "$DURATION" "$out" ${RATE:+-b "$RATE"}
     else
-        iperf3_json "$NS_CLIENT" "$CLIENT_TUNNEL" "$NS_SERVER" "$DURATION" "$out"
+        iperf3_json "$NS_CLIENT" "$CLIENT_TUNNEL" "$NS_SERVER" "$DURATION" "$out" ${RATE:+-b "$RATE"}
     fi
     after=$(both_cpu)
     jq -r --arg cpu "$(awk -v a="$before" -v b="$after" 'BEGIN { print b - a }')" \
@@ -82,6 +84,9 @@ for round in $(seq "$ROUNDS"); do
         setup_tunnel jvpn "ja${SUFFIX}s$run" "ja${SUFFIX}c$run"
         server_pid=${VPN_PID_OF[ja${SUFFIX}s$run]}
         client_pid=${VPN_PID_OF[ja${SUFFIX}c$run]}
+        # Unmeasured warm-up each way: the JIT's tier-up right after start-up would otherwise count as data-path CPU.
+        iperf3_json "$NS_SERVER" "$SERVER_TUNNEL" "$NS_CLIENT" 3 "$WORK_DIR/warmup-c2s.json" >/dev/null
+        iperf3_json "$NS_CLIENT" "$CLIENT_TUNNEL" "$NS_SERVER" 3 "$WORK_DIR/warmup-s2c.json" >/dev/null
         read -r c2s c2s_cpu <<<"$(tcp_run c2s)"
         read -r s2c s2c_cpu <<<"$(tcp_run s2c)"
         read -r gso gso_cpu <<<"$(gso_run)"
