@@ -79,6 +79,10 @@ public sealed record JumpingOptions
     /// §4.8); accepted only for a full tunnel.</summary>
     public bool KillSwitch { get; init; }
 
+    /// <summary>`KillSwitchAllowLan = on`: the kill switch lets traffic reach the private subnets directly connected to
+    /// the path interfaces (DNS excepted; docs/platform.md §4.8 "Allow LAN").</summary>
+    public bool KillSwitchAllowLan { get; init; }
+
     /// <summary>Most receive threads `ReceiveThreads` accepts (one SO_REUSEPORT socket each).</summary>
     public const int MaxReceiveThreads = 16;
 

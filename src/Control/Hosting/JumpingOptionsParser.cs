@@ -48,6 +48,7 @@ public static class JumpingOptionsParser
             AuditLog = AuditLog(config),
             Metrics = raw.TryGetValue("metrics", out string? listen) || raw.TryGetValue("metricslisten", out listen) ? listen : null,
             KillSwitch = KillSwitch(config),
+            KillSwitchAllowLan = KillSwitchAllowLan(config),
             ReceiveThreads = config.Jumping.ContainsKey("receivethreads")
                 ? (int)Count(config, "ReceiveThreads", 1, JumpingOptions.MaxReceiveThreads)
                 : null,
@@ -162,6 +163,24 @@ public static class JumpingOptionsParser
         {
             throw config.JumpingError("KillSwitch",
                 "'on' needs a full tunnel, and no [Peer] has AllowedIPs 0.0.0.0/0 or ::/0 (the kill switch lets nothing out but the tunnel, so it would cut off every network outside AllowedIPs); route everything through the tunnel or set KillSwitch = off");
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// `KillSwitchAllowLan = on|off` (docs/platform.md §4.8 "Allow LAN"): how the kill switch treats the LAN when it is
+    /// on, whether from the config or switched on at run time, so it needs a full tunnel like the switch itself.
+    /// </summary>
+    private static bool KillSwitchAllowLan(TunnelConfig config)
+    {
+        if (Choice(config, "KillSwitchAllowLan", s_onOff, "off") != "on")
+        {
+            return false;
+        }
+        if (!IsFullTunnel(config))
+        {
+            throw config.JumpingError("KillSwitchAllowLan",
+                "'on' needs a full tunnel, and no [Peer] has AllowedIPs 0.0.0.0/0 or ::/0 (a split tunnel has no kill switch, and its LAN is reachable anyway); route everything through the tunnel or remove the line");
         }
         return true;
     }

@@ -10,6 +10,7 @@ using JumpingVpn.Control.Uapi;
 using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Platform;
 using JumpingVpn.Platform.Net;
+using JumpingVpn.Platform.Net.KillSwitch;
 using JumpingVpn.Platform.Tun;
 using JumpingVpn.Platform.Udp;
 using JumpingVpn.Tunnel.Device;
@@ -136,6 +137,7 @@ public sealed class InterfaceHost : IDisposable
         {
             _killSwitch!.Enable();
         }
+        WatchLan();
         // Every socket of the tunnel carries the mark, and the kill switch's server rule matches it (docs/platform.md §4.8).
         void SetFwMark(uint mark)
         {
@@ -210,7 +212,8 @@ public sealed class InterfaceHost : IDisposable
             servers.Add(Resolve(extra));
         }
         var rules = new JumpingVpn.Platform.Net.KillSwitch.KillSwitchRules(Name, servers, _config.Interface.DnsServers, _config.Interface.FwMark);
-        _killSwitch = new TunnelKillSwitch(platform, rules, JumpingOptionsParser.IsFullTunnel(_config), _logger);
+        _killSwitch = new TunnelKillSwitch(platform, rules, JumpingOptionsParser.IsFullTunnel(_config), _logger,
+            _options.KillSwitchAllowLan, () => LanInventory.Read(PathInterfaces(servers)));
         if (!_options.KillSwitch)
         {
             return;
@@ -220,6 +223,67 @@ public sealed class InterfaceHost : IDisposable
         if (IsServedElsewhere())
         {
             throw new PlatformException($"interface {Name} is already running; stop it first with 'jvpn down {Name}'", PlatformErrorKind.AlreadyInUse);
+        }
+    }
+
+    /// <summary>
+    /// The interfaces "allow LAN" opens the connected subnets of (docs/platform.md §4.8): the path interfaces, i.e.
+    /// those that can reach a server endpoint now (the path manager's own scan); without a path platform, every
+    /// interface but loopback and the tunnel.
+    /// </summary>
+    private HashSet<string> PathInterfaces(List<IPEndPoint> servers)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (_platform.Paths is { } paths)
+        {
+            foreach (IPEndPoint server in servers)
+            {
+                foreach (UsableInterface usable in paths.Scan(server.Address, Name))
+                {
+                    names.Add(usable.Name);
+                }
+            }
+            return names;
+        }
+        foreach (System.Net.NetworkInformation.NetworkInterface nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.Name != Name && nic.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            {
+                names.Add(nic.Name);
+            }
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// Links or addresses change: "allow LAN" follows the path interfaces' subnets (docs/platform.md §4.8). The
+    /// watcher's own thread runs it, never a packet thread; without notifications the subnets are those read when
+    /// the switch went on.
+    /// </summary>
+    private void WatchLan()
+    {
+        if (_killSwitch is not { FullTunnel: true } killSwitch || _platform.Paths is not { } paths)
+        {
+            return;
+        }
+        try
+        {
+            IDisposable watch = paths.Watch(() =>
+            {
+                try
+                {
+                    killSwitch.NetworkChanged();
+                }
+                catch (PlatformException ex)
+                {
+                    _logger.LogWarning("{Name}: kill switch: cannot follow the LAN's subnets: {Error}", Name, ex.Message);
+                }
+            });
+            _undo.Add(watch.Dispose);
+        }
+        catch (Exception ex) when (ex is PlatformException or PlatformNotSupportedException)
+        {
+            _logger.LogInformation("{Name}: kill switch: no link notifications ({Error}); allow-LAN keeps the subnets read when it was switched on", Name, ex.Message);
         }
     }
 

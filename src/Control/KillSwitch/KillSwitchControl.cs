@@ -9,8 +9,9 @@ public interface IKillSwitchControl
 {
     KillSwitchState Status(string tunnel);
 
-    /// <summary>Turns the switch on or off; a request that cannot be done throws <see cref="KillSwitchException"/>.</summary>
-    KillSwitchState Set(string tunnel, bool on);
+    /// <summary>Turns the switch on or off; with <paramref name="on"/>, <paramref name="allowLan"/> sets whether the LAN
+    /// stays reachable (null keeps the tunnel's setting). A request that cannot be done throws <see cref="KillSwitchException"/>.</summary>
+    KillSwitchState Set(string tunnel, bool on, bool? allowLan = null);
 }
 
 /// <summary>
@@ -20,11 +21,11 @@ public interface IKillSwitchControl
 /// </summary>
 public sealed class KillSwitchControl(IUapiTransport transport, IKillSwitch? platform) : IKillSwitchControl
 {
-    public KillSwitchState Status(string tunnel) => Ask(tunnel, null) ?? Offline(tunnel);
+    public KillSwitchState Status(string tunnel) => Ask(tunnel, null, null) ?? Offline(tunnel);
 
-    public KillSwitchState Set(string tunnel, bool on)
+    public KillSwitchState Set(string tunnel, bool on, bool? allowLan = null)
     {
-        if (Ask(tunnel, on) is { } state)
+        if (Ask(tunnel, on, allowLan) is { } state)
         {
             return state;
         }
@@ -38,13 +39,13 @@ public sealed class KillSwitchControl(IUapiTransport transport, IKillSwitch? pla
     }
 
     /// <summary>The running daemon's answer, or null when no jvpn serves the interface.</summary>
-    private KillSwitchState? Ask(string tunnel, bool? on)
+    private KillSwitchState? Ask(string tunnel, bool? on, bool? allowLan)
     {
         ArgumentException.ThrowIfNullOrEmpty(tunnel);
         string reply;
         try
         {
-            reply = UapiClient.Request(transport, tunnel, KillSwitchProtocol.Request(on));
+            reply = UapiClient.Request(transport, tunnel, KillSwitchProtocol.Request(on, allowLan));
         }
         catch (UapiInterfaceNotRunningException)
         {

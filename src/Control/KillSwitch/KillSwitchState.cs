@@ -13,6 +13,12 @@ public sealed record KillSwitchState(string Tunnel, bool Running, bool Enabled, 
     /// <summary>Rules in place with no jvpn running: everything outside the tunnel is blocked until lifted.</summary>
     public bool Lockdown => Enabled && !Running;
 
+    /// <summary>Whether traffic to the LAN is let through ("allow LAN", docs/platform.md §4.8); known while running.</summary>
+    public bool AllowLan { get; init; }
+
+    /// <summary>The LAN subnets the rules let through now ("192.168.1.0/24 on wlan0, ..."), empty for none.</summary>
+    public string Lan { get; init; } = "";
+
     /// <summary>One line for people.</summary>
     public string Describe()
     {
@@ -25,8 +31,9 @@ public sealed record KillSwitchState(string Tunnel, bool Running, bool Enabled, 
             return $"{Tunnel}: kill switch off ({Tunnel} is not running)";
         }
         string refused = Refused is long n ? $", {n} packet(s) refused" : "";
+        string lan = AllowLan ? $"; LAN allowed ({(Lan.Length == 0 ? "no private subnet connected" : Lan)})" : "";
         return Enabled
-            ? $"{Tunnel}: kill switch on: only the tunnel may carry traffic{refused}"
+            ? $"{Tunnel}: kill switch on: only the tunnel may carry traffic{lan}{refused}"
             : FullTunnel == true
                 ? $"{Tunnel}: kill switch off"
                 : $"{Tunnel}: kill switch off (a split tunnel cannot have one)";

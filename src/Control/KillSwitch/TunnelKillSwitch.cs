@@ -7,22 +7,44 @@ namespace JumpingVpn.Control.KillSwitch;
 /// The kill switch of one running tunnel (docs/platform.md §4.8): installed before the tunnel takes the default
 /// route, re-installed when the sockets' fwmark changes, switched on and off at run time (`jvpn killswitch`, the
 /// UI), and removed by a clean stop. A crash removes nothing: the rules stay (lockdown) until `jvpn down NAME`
-/// or the toggle. The rules name no path, so path switches and reattaches never touch them.
+/// or the toggle. The rules name no path, so path switches and reattaches never touch them; only "allow LAN"
+/// names the path interfaces' connected subnets, read again when links or addresses change (<see cref="NetworkChanged"/>).
 /// </summary>
 public sealed class TunnelKillSwitch
 {
     private readonly IKillSwitch _platform;
     private readonly ILogger _logger;
     private readonly object _gate = new();
+    private readonly Func<IReadOnlyList<LanSubnet>> _lan;
     private KillSwitchRules _rules;
     private bool _preexisting;
 
-    public TunnelKillSwitch(IKillSwitch platform, KillSwitchRules rules, bool fullTunnel, ILogger logger)
+    /// <param name="lan">Reads the private subnets connected to the path interfaces now (docs/platform.md §4.8
+    /// "Allow LAN"); called off the packet path, when allow-LAN is switched on and when the network changes.</param>
+    public TunnelKillSwitch(IKillSwitch platform, KillSwitchRules rules, bool fullTunnel, ILogger logger,
+        bool allowLan = false, Func<IReadOnlyList<LanSubnet>>? lan = null)
     {
         _platform = platform;
         _rules = rules;
         FullTunnel = fullTunnel;
         _logger = logger;
+        AllowLan = allowLan;
+        _lan = lan ?? (() => []);
+    }
+
+    /// <summary>Whether traffic to the LAN (the path interfaces' private connected subnets) is let through.</summary>
+    public bool AllowLan { get; private set; }
+
+    /// <summary>The LAN subnets the installed rules let through (empty when off or blocked).</summary>
+    public IReadOnlyList<LanSubnet> Lan
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Enabled ? _rules.Lan : [];
+            }
+        }
     }
 
     /// <summary>Whether the config routes everything through the tunnel (the switch may only be on then).</summary>
@@ -38,7 +60,10 @@ public sealed class TunnelKillSwitch
     /// Installs the rules (replacing a crashed run's in one step). Remembers whether a table was already there,
     /// so a start that fails afterwards leaves an earlier lockdown in place instead of lifting it.
     /// </summary>
-    public void Enable()
+    public void Enable() => Enable(AllowLan);
+
+    /// <summary>Installs the rules with allow-LAN set to <paramref name="allowLan"/> (kept for later network changes).</summary>
+    public void Enable(bool allowLan)
     {
         if (!FullTunnel)
         {
@@ -51,12 +76,56 @@ public sealed class TunnelKillSwitch
             {
                 _preexisting = _platform.IsInstalled(_rules.TunnelInterface);
             }
+            AllowLan = allowLan;
+            _rules = _rules.WithLan(allowLan ? _lan() : []);
             _platform.Install(_rules);
             Enabled = true;
         }
-        _logger.LogInformation("{Name}: kill switch on: only the tunnel, {Servers} server endpoint(s), DHCP and neighbour discovery may leave",
-            _rules.TunnelInterface, _rules.Servers.Count);
+        _logger.LogInformation("{Name}: kill switch on: only the tunnel, {Servers} server endpoint(s), DHCP and neighbour discovery may leave{Lan}",
+            _rules.TunnelInterface, _rules.Servers.Count, allowLan ? "; LAN allowed: " + Describe(_rules.Lan) : "");
     }
+
+    /// <summary>
+    /// Links or addresses changed: with allow-LAN on, the connected subnets are read again and, when they differ,
+    /// the rules are replaced in one transaction (a new Wi-Fi's subnet opens, the old one closes).
+    /// </summary>
+    public void NetworkChanged()
+    {
+        IReadOnlyList<LanSubnet> lan;
+        lock (_gate)
+        {
+            if (!Enabled || !AllowLan)
+            {
+                return;
+            }
+            lan = _lan();
+            if (Same(lan, _rules.Lan))
+            {
+                return;
+            }
+            _rules = _rules.WithLan(lan);
+            _platform.Install(_rules);
+        }
+        _logger.LogInformation("{Name}: kill switch: LAN allowed now: {Lan}", _rules.TunnelInterface, Describe(lan));
+    }
+
+    private static bool Same(IReadOnlyList<LanSubnet> a, IReadOnlyList<LanSubnet> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+        for (int i = 0; i < a.Count; i++)
+        {
+            if (a[i] != b[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static string Describe(IReadOnlyList<LanSubnet> lan) => lan.Count == 0 ? "none connected" : string.Join(", ", lan);
 
     /// <summary>Removes the rules (the toggle, or a clean stop).</summary>
     public void Disable()

@@ -19,7 +19,7 @@ public static class SessionPolicyParser
     {
         "endpoint", "endpoints", "nodeid", "auditfile", "auditlog", "auditmaxbytes", "auditfiles",
         "metrics", "metricslisten", "metricsaddress", "store", "sessionlayer", "interfaces", "paths", "peers",
-        "lease", "nodettl", "advertiseendpoint", "ownerup", "ownerdown", "killswitch", "receivethreads",
+        "lease", "nodettl", "advertiseendpoint", "ownerup", "ownerdown", "killswitch", "killswitchallowlan", "receivethreads",
         "storeuser", "storepasswordfile", "storecafile", "storeservername", "storecertfile", "storekeyfile",
     };
 

@@ -9,19 +9,28 @@ namespace JumpingVpn.Ui.Server;
 /// <c>GET /api/server/cluster?tunnel=NAME</c>: the cluster view (docs/ui.md "Server mode") when the server config
 /// names a store (<c>[Jumping] Store</c>): store health, and every node with its node epoch, liveness, endpoint,
 /// draining flag and sessions, computed exactly as <c>jvpn cluster status</c> computes them
-/// (<see cref="ClusterStatusReader"/>: two heartbeat readings NodeTtl apart, so an answer takes about NodeTtl).
-/// The store is opened with the config's own access settings for each request and closed after it.
+/// (<see cref="ClusterStatusReader"/>: two heartbeat readings NodeTtl apart). That reading is a
+/// <see cref="ClusterWatch"/>'s, in the background, one per server tunnel with a store: the request returns its
+/// latest round at once with <c>ageMs</c>, or <c>pending</c> while the first round (about NodeTtl) runs.
 /// </summary>
-internal sealed class ClusterEndpoint(ServerTunnels tunnels, Func<StoreUrl, ISessionStore> openStore, Action<TimeSpan> wait)
+internal sealed class ClusterEndpoint(ServerTunnels tunnels, Func<StoreUrl, ISessionStore> openStore, Action<TimeSpan>? wait, TimeProvider time)
+    : IDisposable
 {
     internal sealed record NodeItem(string NodeId, ulong Epoch, ulong Beat, bool Alive, bool Draining, string Endpoint, int Sessions);
 
+    /// <param name="Pending">The first reading of this store is still running (it takes about NodeTtl).</param>
+    /// <param name="AgeMs">How long ago the reading shown ended; null when nothing was read.</param>
     internal sealed record ClusterView(bool Configured, string? Store, bool StoreUp, double LatencyMs, long NodeTtlMs,
-        IReadOnlyList<NodeItem> Nodes, int Sessions, int Malformed, string? Problem);
+        IReadOnlyList<NodeItem> Nodes, int Sessions, int Malformed, string? Problem, bool Pending = false, long? AgeMs = null);
+
+    private readonly Dictionary<string, ClusterWatch> _watches = new(StringComparer.Ordinal);
+    private bool _disposed;
 
     private static ClusterView NotConfigured(string? problem) => new(false, null, false, 0, 0, [], 0, 0, problem);
 
-    public async Task<IResult> HandleAsync(HttpRequest request)
+    internal static ClusterView Down(string store, long nodeTtl, string problem) => new(true, store, false, 0, nodeTtl, [], 0, 0, problem);
+
+    public IResult Handle(HttpRequest request)
     {
         TunnelEntry? tunnel = tunnels.Find(request.Query["tunnel"], out IResult? refusal);
         if (tunnel is null)
@@ -43,14 +52,17 @@ internal sealed class ClusterEndpoint(ServerTunnels tunnels, Func<StoreUrl, ISes
         }
         if (!config.Jumping.TryGetValue("store", out string? text) || string.IsNullOrWhiteSpace(text))
         {
+            Forget(tunnel.Name);
             return Results.Json(NotConfigured(null));
         }
         if (!StoreUrl.TryParse(text.Trim(), out StoreUrl url, out string? problem))
         {
+            Forget(tunnel.Name);
             return Results.Json(NotConfigured($"[Jumping] Store in {tunnel.ConfigPath}: {problem}"));
         }
         if (url.IsMemory)
         {
+            Forget(tunnel.Name);
             return Results.Json(new ClusterView(true, "memory", true, 0, url.NodeTtlMs, [], 0, 0,
                 "the in-memory store lives inside the server process: one node, no cluster to show"));
         }
@@ -60,48 +72,58 @@ internal sealed class ClusterEndpoint(ServerTunnels tunnels, Func<StoreUrl, ISes
         }
         catch (ConfigException e)
         {
-            return Results.Json(new ClusterView(true, url.ToString(), false, 0, url.NodeTtlMs, [], 0, 0, e.Message));
+            Forget(tunnel.Name);
+            return Results.Json(Down(url.ToString(), url.NodeTtlMs, e.Message));
         }
         long nodeTtl = ClusterStatusReader.NodeTtlOf(config, url);
-        // Opening a store and the NodeTtl wait between the readings block: off the request thread.
-        return await Task.Run(() => Read(url, nodeTtl), request.HttpContext.RequestAborted);
+        ClusterWatch watch = Watch(tunnel.Name, url, nodeTtl);
+        if (watch.Latest() is not { } reading)
+        {
+            return Results.Json(new ClusterView(true, url.ToString(), false, 0, nodeTtl, [], 0, 0, null, Pending: true));
+        }
+        long age = Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - reading.ReadAtMs);
+        return Results.Json(reading.View with { AgeMs = age });
     }
 
-    private IResult Read(StoreUrl url, long nodeTtl)
+    /// <summary>The tunnel's running reader for this store, or a new one when there is none, it stopped (idle), or
+    /// the config now names another store (compared by its text and access settings) or NodeTtl.</summary>
+    private ClusterWatch Watch(string tunnel, StoreUrl url, long nodeTtl)
     {
-        ISessionStore store;
-        try
+        lock (_watches)
         {
-            store = openStore(url);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_watches.TryGetValue(tunnel, out ClusterWatch? w) && !w.Stopped && w.Url.ToString() == url.ToString() && w.Url.Access == url.Access && w.NodeTtlMs == nodeTtl)
+            {
+                return w;
+            }
+            w?.Dispose();
+            w = new ClusterWatch(url, nodeTtl, openStore, wait, time);
+            _watches[tunnel] = w;
+            return w;
         }
-#pragma warning disable CA1031 // Any failure to connect (client libraries throw their own types) is "store down", shown as such.
-        catch (Exception e)
-#pragma warning restore CA1031
+    }
+
+    private void Forget(string tunnel)
+    {
+        lock (_watches)
         {
-            return Results.Json(new ClusterView(true, url.ToString(), false, 0, nodeTtl, [], 0, 0, $"cannot open store {url}: {e.Message}"));
+            if (_watches.Remove(tunnel, out ClusterWatch? w))
+            {
+                w.Dispose();
+            }
         }
-        using (store)
+    }
+
+    public void Dispose()
+    {
+        lock (_watches)
         {
-            if (store is IStoreAuthentication { AuthenticationProblem: { } refused })
+            _disposed = true;
+            foreach (ClusterWatch w in _watches.Values)
             {
-                return Results.Json(new ClusterView(true, url.ToString(), false, 0, nodeTtl, [], 0, 0, $"store {url} refused authentication: {refused}"));
+                w.Dispose();
             }
-            if (!store.Ping(out _))
-            {
-                return Results.Json(new ClusterView(true, url.ToString(), false, 0, nodeTtl, [], 0, 0, $"store {url} is unreachable"));
-            }
-            ClusterStatus? status = ClusterStatusReader.Read(store, nodeTtl, wait);
-            if (status is null)
-            {
-                return Results.Json(new ClusterView(true, url.ToString(), false, 0, nodeTtl, [], 0, 0, $"store {url} stopped answering while reading node heartbeats"));
-            }
-            var nodes = new List<NodeItem>(status.Nodes.Count);
-            foreach (ClusterNodeStatus n in status.Nodes)
-            {
-                nodes.Add(new NodeItem(n.Node.NodeId, n.Node.NodeEpoch, n.Node.Beat, n.Alive, n.Node.Draining, n.Node.Endpoint, n.Sessions));
-            }
-            return Results.Json(new ClusterView(true, url.ToString(), status.StoreUp, Math.Round(status.LatencyMs, 2), status.NodeTtlMs,
-                nodes, status.Sessions.Count, status.Malformed, null));
+            _watches.Clear();
         }
     }
 }

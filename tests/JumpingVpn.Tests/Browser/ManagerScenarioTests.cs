@@ -162,6 +162,22 @@ public sealed class ManagerScenarioTests
             $"no reply through the tunnel with the kill switch on\n{Ruleset(topology)}");
         await ui.ScreenshotAsync("tunnel-killswitch-on");
 
+        // "Allow LAN" next to it: the cellular gateway is on a path interface's private subnet, so it answers ping
+        // and TCP (DNS to it stays refused); unticked, it is blocked again (docs/platform.md §4.8 "Allow LAN").
+        ILocator lan = page.Locator("#killswitch-lan");
+        await Assertions.Expect(lan).ToBeEnabledAsync();
+        await Assertions.Expect(lan).Not.ToBeCheckedAsync();
+        await lan.CheckAsync();
+        await Assertions.Expect(text).ToContainTextAsync("LAN allowed (");
+        await Assertions.Expect(lan).ToHaveAttributeAsync("data-lan", new System.Text.RegularExpressions.Regex(@"/24 on " + TwoLinkTopology.Cell));
+        string lanOpen = probe.Try();
+        Assert.True(lanOpen == "tcp ping", $"with Allow LAN ticked the cellular gateway answered [{lanOpen}]\n{Ruleset(topology)}");
+        await ui.ScreenshotAsync("tunnel-killswitch-allow-lan");
+        await lan.UncheckAsync();
+        await Assertions.Expect(text).Not.ToContainTextAsync("LAN allowed");
+        await Assertions.Expect(lan).Not.ToBeCheckedAsync();
+        Assert.Equal("", probe.Try());
+
         // The page reads the state back after a reload: the switch is the daemon's, not the page's.
         await page.ReloadAsync();
         await Assertions.Expect(box).ToBeCheckedAsync(new() { Timeout = 10_000 });
@@ -171,7 +187,7 @@ public sealed class ManagerScenarioTests
         await Assertions.Expect(box).Not.ToBeCheckedAsync();
         Assert.DoesNotContain(table, Tables(topology), StringComparison.Ordinal);
         Assert.Equal(LeakProbe.Everything, probe.Try());
-        TunnelScenarios.Log($"kill switch toggle in the browser: on -> table {table} present, probe blocked [{blocked}]; off -> table gone, probe answered");
+        TunnelScenarios.Log($"kill switch toggle in the browser: on -> table {table} present, probe blocked [{blocked}]; allow LAN -> [{lanOpen}]; off -> table gone, probe answered");
 
         await page.GotoAsync(manager.BaseAddress.AbsoluteUri);
         await DeactivateAsync(ui, setup, manager);

@@ -188,6 +188,71 @@ public sealed class KillSwitchTests
         Assert.True(down.ExitCode == 0, down.StandardError);
     }
 
+    /// <summary>
+    /// "Allow LAN" (docs/platform.md §4.8): with `KillSwitchAllowLan = on` the gateways on the client's Wi-Fi and cellular
+    /// subnets answer ping and TCP (DNS to them stays refused) while the tunnel runs and in the lockdown after kill -9,
+    /// while the router's other address (10.201.x.1: private, but reached through a gateway, so no LAN) gets nothing
+    /// in the lockdown. With it off the LAN is blocked like the rest, so the test can fail; there `jvpn killswitch NAME
+    /// on --allow-lan` opens it at run time and `--block-lan` closes it again.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Allow_lan_lets_the_path_subnets_through_and_nothing_else(bool allowLan)
+    {
+        Requirements.Ensure(Tools);
+        using TwoLinkTopology topology = TwoLinkTopology.Create();
+        string wifiLan = topology.RouterAddress(TwoLinkTopology.Wifi);
+        string cellLan = topology.RouterAddress(TwoLinkTopology.Cell);
+        string notLan = topology.RouterPublicV4;
+        using var probe = new LeakProbe(topology.Client, topology.Router, wifiLan);
+        Assert.Equal(LeakProbe.Everything, probe.Try());
+        Assert.Equal(LeakProbe.Everything, probe.Try(notLan));
+        using TwoLinkTunnel tunnel = topology.StartTunnel(new Dictionary<string, string> { ["KillSwitch"] = "on", ["KillSwitchAllowLan"] = allowLan ? "on" : "off" });
+        tunnel.WaitForHandshake(TunnelScenarios.HandshakeTimeout);
+        string name = tunnel.Client.InterfaceName;
+        const string LanOnly = "tcp ping"; // DNS to a LAN resolver stays refused
+        string expected = allowLan ? LanOnly : "";
+
+        string runningWifi = probe.Try();
+        string runningCell = probe.Try(cellLan);
+        string status = tunnel.Client.Run("killswitch", name).StandardOutput.Trim();
+        TunnelScenarios.Log($"kill switch on, allow LAN {(allowLan ? "on" : "off")}: {wifiLan} answered [{runningWifi}], {cellLan} answered [{runningCell}]; status: {status}");
+        Assert.True(runningWifi == expected, $"{wifiLan} answered [{runningWifi}]\n{NftRuleset(topology)}");
+        Assert.True(runningCell == expected, $"{cellLan} answered [{runningCell}]\n{NftRuleset(topology)}");
+        Assert.True(Ping.WaitForReply(topology.Client, TwoHostTopology.ServerTunnelV4, TimeSpan.FromSeconds(5)), tunnel.Describe());
+        if (allowLan)
+        {
+            Assert.Contains("LAN allowed", status, StringComparison.Ordinal);
+            Assert.Contains(topology.RouterAddress(TwoLinkTopology.Wifi)[..^1] + "0/24 on " + TwoLinkTopology.Wifi, status, StringComparison.Ordinal);
+        }
+        else
+        {
+            CommandResult open = tunnel.Client.Run("killswitch", name, "on", "--allow-lan");
+            Assert.True(open.ExitCode == 0, open.StandardError);
+            Assert.Contains("LAN allowed", open.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal(LanOnly, probe.Try());
+            CommandResult close = tunnel.Client.Run("killswitch", name, "on", "--block-lan");
+            Assert.True(close.ExitCode == 0, close.StandardError);
+            Assert.Equal("", probe.Try());
+            CommandResult usage = tunnel.Client.Run("killswitch", name, "off", "--allow-lan");
+            Assert.Equal(2, usage.ExitCode);
+            Assert.Contains("go with 'on'", usage.StandardError, StringComparison.Ordinal);
+        }
+
+        tunnel.Client.Process!.KillHard();
+        Assert.True(tunnel.Client.Process.WaitForExit(TimeSpan.FromSeconds(10)), tunnel.Client.Describe());
+        string lockdownLan = probe.Try();
+        string lockdownNotLan = probe.Try(notLan);
+        TunnelScenarios.Log($"lockdown after kill -9, allow LAN {(allowLan ? "on" : "off")}: {wifiLan} answered [{lockdownLan}], {notLan} (not LAN) answered [{lockdownNotLan}]");
+        Assert.True(lockdownLan == expected, $"{wifiLan} answered [{lockdownLan}] in the lockdown\n{NftRuleset(topology)}");
+        Assert.True(lockdownNotLan.Length == 0, $"{notLan} answered [{lockdownNotLan}] in the lockdown\n{NftRuleset(topology)}");
+
+        CommandResult down = tunnel.Client.Run("down", name);
+        Assert.True(down.ExitCode == 0, down.StandardError);
+        Assert.Equal(LeakProbe.Everything, probe.Try(notLan));
+    }
+
     private static string NftRuleset(TwoLinkTopology t) => t.Client.Exec("nft", "list", "ruleset").StandardOutput;
 
     private static string Tables(TwoLinkTopology t) => t.Client.Exec("nft", "list", "tables").StandardOutput;

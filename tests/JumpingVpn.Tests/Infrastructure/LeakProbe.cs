@@ -36,36 +36,39 @@ internal sealed class LeakProbe : IDisposable
 
     /// <summary>One round: a DNS query over UDP and over TCP, a TCP connect (1 s), a ping (1 s) and a stray UDP
     /// datagram; returns what got an answer, e.g. "dns dns-tcp tcp ping", empty when nothing did.</summary>
-    public string Try()
+    public string Try() => Try(_address);
+
+    /// <summary>The same round toward another address of the target namespace (its responders listen on every address).</summary>
+    public string Try(string address)
     {
         var through = new List<string>();
-        if (DnsResponder.Udp(_client, _address))
+        if (DnsResponder.Udp(_client, address))
         {
             through.Add("dns");
         }
-        if (DnsResponder.Tcp(_client, _address))
+        if (DnsResponder.Tcp(_client, address))
         {
             through.Add("dns-tcp");
         }
-        if (Tcp())
+        if (Tcp(address))
         {
             through.Add("tcp");
         }
-        if (_client.TryExec("ping", ["-n", "-c", "1", "-W", "1", _address], TimeSpan.FromSeconds(5)).ExitCode == 0)
+        if (_client.TryExec("ping", ["-n", "-c", "1", "-W", "1", address], TimeSpan.FromSeconds(5)).ExitCode == 0)
         {
             through.Add("ping");
         }
-        StrayUdp();
+        StrayUdp(address);
         return string.Join(' ', through);
     }
 
-    private bool Tcp()
+    private bool Tcp(string address)
     {
         using Socket s = NamespaceSocket.Create(_client, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            s.ConnectAsync(new IPEndPoint(IPAddress.Parse(_address), TcpPort), timeout.Token).AsTask().GetAwaiter().GetResult();
+            s.ConnectAsync(new IPEndPoint(IPAddress.Parse(address), TcpPort), timeout.Token).AsTask().GetAwaiter().GetResult();
             return true;
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
@@ -74,12 +77,12 @@ internal sealed class LeakProbe : IDisposable
         }
     }
 
-    private void StrayUdp()
+    private void StrayUdp(string address)
     {
         using Socket s = NamespaceSocket.Create(_client, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            s.SendTo("leak?"u8.ToArray(), new IPEndPoint(IPAddress.Parse(_address), 9999));
+            s.SendTo("leak?"u8.ToArray(), new IPEndPoint(IPAddress.Parse(address), 9999));
         }
         catch (SocketException)
         {

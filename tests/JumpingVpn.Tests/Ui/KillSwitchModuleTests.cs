@@ -14,17 +14,20 @@ public sealed class KillSwitchModuleTests
     {
         public bool On { get; private set; }
 
+        public bool AllowLan { get; private set; }
+
         public List<string> Calls { get; } = [];
 
         public KillSwitchState Status(string tunnel)
         {
             Calls.Add("status " + tunnel);
-            return new KillSwitchState(tunnel, true, On, true, On ? 2 : null);
+            return new KillSwitchState(tunnel, true, On, true, On ? 2 : null) { AllowLan = AllowLan, Lan = AllowLan ? "192.168.1.0/24 on wlan0" : "" };
         }
 
-        public KillSwitchState Set(string tunnel, bool on)
+        public KillSwitchState Set(string tunnel, bool on, bool? allowLan = null)
         {
-            Calls.Add($"set {tunnel} {on}");
+            Calls.Add($"set {tunnel} {on}" + (allowLan is bool lan ? $" lan={lan}" : ""));
+            AllowLan = allowLan ?? AllowLan;
             if (tunnel == "split")
             {
                 throw new KillSwitchException("split is not a full tunnel");
@@ -54,6 +57,25 @@ public sealed class KillSwitchModuleTests
         Assert.Equal(2, got.RootElement.GetProperty("refused").GetInt64());
         Assert.Contains("kill switch on", got.RootElement.GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Equal(["set jv0 True", "status jv0", "status jv0"], control.Calls);
+    }
+
+    [Fact]
+    public async Task Allow_lan_goes_with_on_and_comes_back_with_the_subnets()
+    {
+        var control = new FakeControl();
+        await using UiTestClient ui = await UiTestClient.StartAsync(new KillSwitchModule(control));
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+
+        using HttpResponseMessage lan = await ui.Http.PostAsJsonAsync(new Uri("api/killswitch/jv0", UriKind.Relative), new { on = true, allowLan = true }, cancel);
+        using JsonDocument body = JsonDocument.Parse(await lan.Content.ReadAsStringAsync(cancel));
+        using HttpResponseMessage offWithLan = await ui.Http.PostAsJsonAsync(new Uri("api/killswitch/jv0", UriKind.Relative), new { on = false, allowLan = true }, cancel);
+
+        Assert.Equal(HttpStatusCode.OK, lan.StatusCode);
+        Assert.True(body.RootElement.GetProperty("allowLan").GetBoolean());
+        Assert.Equal("192.168.1.0/24 on wlan0", body.RootElement.GetProperty("lan").GetString());
+        Assert.Contains("LAN allowed", body.RootElement.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, offWithLan.StatusCode);
+        Assert.Equal(["set jv0 True lan=True", "status jv0"], control.Calls);
     }
 
     [Fact]

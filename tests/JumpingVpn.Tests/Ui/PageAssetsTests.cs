@@ -30,7 +30,7 @@ public sealed partial class PageAssetsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("tunnel.html", new[] { "id=\"session-state\"", "id=\"paths\"", "id=\"switches\"", "id=\"timeline\"", "id=\"if-public-key\"", "id=\"peers\"" })]
+    [InlineData("tunnel.html", new[] { "id=\"session-state\"", "id=\"paths\"", "id=\"switches\"", "id=\"timeline\"", "id=\"if-public-key\"", "id=\"peers\"", "id=\"killswitch\"", "id=\"killswitch-lan\"" })]
     [InlineData("events.html", new[] { "id=\"events\"", "id=\"events-tunnel\"", "id=\"events-kind\"", "id=\"events-filter\"", "id=\"log\"", "id=\"log-copy\"", "id=\"log-save\"" })]
     public async Task Pages_carry_the_contract_ids_and_load_only_their_own_assets(string page, string[] ids)
     {

@@ -33,7 +33,7 @@ public sealed class UiRoutingTests : IDisposable
     {
         public KillSwitchState Status(string tunnel) => new(tunnel, Running: false, Enabled: false, FullTunnel: null, Refused: null);
 
-        public KillSwitchState Set(string tunnel, bool on) => Status(tunnel);
+        public KillSwitchState Set(string tunnel, bool on, bool? allowLan = null) => Status(tunnel);
     }
 
     /// <summary>Two patterns clash when some path matches both and one has a literal where the other has a parameter.</summary>

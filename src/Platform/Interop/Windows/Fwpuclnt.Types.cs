@@ -34,6 +34,24 @@ internal unsafe struct FwpValue0
     [FieldOffset(8)] public ulong* UInt64;
     [FieldOffset(8)] public byte* ByteArray16;
     [FieldOffset(8)] public FwpByteBlob* ByteBlob;
+    [FieldOffset(8)] public FwpV4AddrAndMask* V4AddrMask;
+    [FieldOffset(8)] public FwpV6AddrAndMask* V6AddrMask;
+}
+
+/// <summary>FWP_V4_ADDR_AND_MASK: address and mask, both host order (8 bytes).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 8)]
+internal struct FwpV4AddrAndMask
+{
+    [FieldOffset(0)] public uint Address;
+    [FieldOffset(4)] public uint Mask;
+}
+
+/// <summary>FWP_V6_ADDR_AND_MASK: 16 address bytes and the prefix length (17 bytes).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 17)]
+internal unsafe struct FwpV6AddrAndMask
+{
+    [FieldOffset(0)] public fixed byte Address[16];
+    [FieldOffset(16)] public byte PrefixLength;
 }
 
 /// <summary>FWPM_FILTER_CONDITION0: field GUID, match type, value (40 bytes).</summary>
@@ -108,6 +126,8 @@ internal static class WfpConstants
     public const uint FwpUInt64 = 4;
     public const uint FwpByteArray16Type = 11;
     public const uint FwpByteBlobType = 12;
+    public const uint FwpV4AddrMask = 0x100;
+    public const uint FwpV6AddrMask = 0x101;
 
     public const uint ActionBlock = 0x1001;
     public const uint ActionPermit = 0x1002;

@@ -59,6 +59,7 @@ public static class NftKillSwitchScript
         s.Append("\t\toifname ").Append(tun).Append(" accept\n");
         AppendServers(s, rules, AddressFamily.InterNetwork, "ip");
         AppendServers(s, rules, AddressFamily.InterNetworkV6, "ip6");
+        AppendLan(s, rules);
         // A link must keep its address while the tunnel is down: DHCPv4 client to server, DHCPv6 client to
         // server, and the ICMPv6 of router and neighbour discovery (with the MLD reports that join the
         // solicited-node groups neighbour discovery listens on). ARP is not IP and never reaches this table.
@@ -134,6 +135,21 @@ public static class NftKillSwitchScript
             s.Append("meta mark 0x").Append(mark.ToString("x8", CultureInfo.InvariantCulture)).Append(' ');
         }
         s.Append(keyword).Append(" daddr . udp dport { ").AppendJoin(", ", elements).Append(" } accept\n");
+    }
+
+    /// <summary>
+    /// "Allow LAN": each private subnet out of the interface it is connected on (a neighbour on the Wi-Fi, a printer,
+    /// the router's own page). After the DNS jump, so a resolver on the LAN still gets no query (docs/ui.md "Kill
+    /// switch toggle" says why); the interface keeps a routed destination that merely falls in a private range
+    /// (reached through a gateway) blocked.
+    /// </summary>
+    private static void AppendLan(StringBuilder s, KillSwitchRules rules)
+    {
+        foreach (LanSubnet lan in rules.Lan)
+        {
+            s.Append("\t\toifname ").Append(Quote(lan.Interface)).Append(lan.Prefix.IsIPv4 ? " ip daddr " : " ip6 daddr ")
+                .Append(lan.Prefix.ToString()).Append(" accept\n");
+        }
     }
 
     /// <summary>Refused with local feedback (a TCP reset, else ICMP administratively prohibited) rather than silently

@@ -26,6 +26,11 @@ public enum WfpField
 
     /// <summary>ICMP type: at the ALE layers it travels in the local-port field (FWPM_CONDITION_ICMP_TYPE).</summary>
     IcmpType,
+
+    /// <summary>The remote address within a prefix (FWPM_CONDITION_IP_REMOTE_ADDRESS with FWP_V4_ADDR_MASK or
+    /// FWP_V6_ADDR_MASK): <see cref="WfpCondition.Address16"/> or the host-order IPv4 number, and
+    /// <see cref="WfpCondition.PrefixLength"/>.</summary>
+    RemoteSubnet,
 }
 
 /// <summary>FWP_MATCH_TYPE values the plan uses.</summary>
@@ -37,12 +42,14 @@ public enum WfpMatch
 
 /// <summary>One condition: a number (LUID, port, protocol, flags, IPv4 address in host order), 16 address bytes, or
 /// the application id of jvpn's own executable (resolved when applied).</summary>
-public sealed record WfpCondition(WfpField Field, WfpMatch Match, ulong Number = 0, byte[]? Address16 = null)
+public sealed record WfpCondition(WfpField Field, WfpMatch Match, ulong Number = 0, byte[]? Address16 = null, int PrefixLength = 0)
 {
     public override string ToString() => Field switch
     {
         WfpField.RemoteAddress when Address16 is not null => $"remote address {new IPAddress(Address16)}",
         WfpField.RemoteAddress => $"remote address {new IPAddress(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)Number))}",
+        WfpField.RemoteSubnet when Address16 is not null => $"remote subnet {new IPAddress(Address16)}/{PrefixLength}",
+        WfpField.RemoteSubnet => $"remote subnet {new IPAddress(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)Number))}/{PrefixLength}",
         WfpField.LocalInterface => $"interface luid {Number:x}",
         WfpField.AppId => "application jvpn",
         WfpField.Flags => $"flags {Number:x} all set",
@@ -61,7 +68,8 @@ public sealed record WfpFilterSpec(Guid Key, string Name, WfpLayer Layer, bool P
 /// machine. All filters sit in one sublayer per tunnel; within it the highest weight that matches decides:
 /// 15 loopback; 14 DNS to the tunnel's servers through the tunnel; 13 any other DNS refused (only when the tunnel
 /// names DNS servers); 12 the tunnel interface; 11 jvpn's own UDP to each server endpoint (application id, the
-/// Windows counterpart of the Linux fwmark); 10 DHCP, DHCPv6 and IPv6 neighbour discovery; 0 block everything else.
+/// Windows counterpart of the Linux fwmark), and with "allow LAN" each private connected subnet; 10 DHCP, DHCPv6 and
+/// IPv6 neighbour discovery; 0 block everything else.
 /// </summary>
 public static class WfpFilterPlan
 {
@@ -86,9 +94,9 @@ public static class WfpFilterPlan
     public static IReadOnlyList<WfpFilterSpec> Build(KillSwitchRules rules, ulong tunnelLuid)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        if (rules.Servers.Count > MaxServers || rules.DnsServers.Count > MaxDnsServers)
+        if (rules.Servers.Count > MaxServers || rules.DnsServers.Count > MaxDnsServers || rules.Lan.Count > LanRanges.MaxSubnets)
         {
-            throw new PlatformException($"the Windows kill switch takes at most {MaxServers} server endpoints and {MaxDnsServers} DNS servers");
+            throw new PlatformException($"the Windows kill switch takes at most {MaxServers} server endpoints, {MaxDnsServers} DNS servers and {LanRanges.MaxSubnets} LAN subnets");
         }
         string t = rules.TunnelInterface;
         var filters = new List<WfpFilterSpec>();
@@ -118,6 +126,15 @@ public static class WfpFilterPlan
                 {
                     Add($"server {i}", true, 11, new WfpCondition(WfpField.Protocol, WfpMatch.Equal, ProtocolUdp), server,
                         new WfpCondition(WfpField.RemotePort, WfpMatch.Equal, (ulong)rules.Servers[i].Port), new WfpCondition(WfpField.AppId, WfpMatch.Equal));
+                }
+            }
+            // Below the DNS block (13), so a resolver on the LAN stays refused; the subnet alone decides, since the
+            // connected route already sends it out of the interface it is on (docs/platform.md §4.8 "Allow LAN").
+            for (int i = 0; i < rules.Lan.Count; i++)
+            {
+                if (Subnet(rules.Lan[i].Prefix, v4) is { } lan)
+                {
+                    Add($"lan {i}", true, 11, lan);
                 }
             }
             if (v4)
@@ -158,6 +175,10 @@ public static class WfpFilterPlan
             {
                 keys.Add(FilterKey(tunnelInterface, $"{fam} server {i}"));
             }
+            for (int i = 0; i < LanRanges.MaxSubnets; i++)
+            {
+                keys.Add(FilterKey(tunnelInterface, $"{fam} lan {i}"));
+            }
             foreach (int type in NdpTypes)
             {
                 keys.Add(FilterKey(tunnelInterface, $"{fam} ndp {type}"));
@@ -181,6 +202,19 @@ public static class WfpFilterPlan
         return v4
             ? new WfpCondition(WfpField.RemoteAddress, WfpMatch.Equal, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes))
             : new WfpCondition(WfpField.RemoteAddress, WfpMatch.Equal, 0, bytes);
+    }
+
+    /// <summary>The remote-subnet condition for the layer's family; null when the prefix is of the other family.</summary>
+    private static WfpCondition? Subnet(IpPrefix prefix, bool v4)
+    {
+        if (v4 != prefix.IsIPv4)
+        {
+            return null;
+        }
+        byte[] bytes = prefix.Address.GetAddressBytes();
+        return v4
+            ? new WfpCondition(WfpField.RemoteSubnet, WfpMatch.Equal, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes), PrefixLength: prefix.Length)
+            : new WfpCondition(WfpField.RemoteSubnet, WfpMatch.Equal, 0, bytes, prefix.Length);
     }
 
     /// <summary>A stable, well-formed GUID from a name (version-4/variant bits set), as the Wintun adapter GUID is.</summary>

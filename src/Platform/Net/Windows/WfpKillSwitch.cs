@@ -14,6 +14,9 @@ namespace JumpingVpn.Platform.Net.Windows;
 [SupportedOSPlatform("windows")]
 public sealed unsafe class WfpKillSwitch : IKillSwitch
 {
+    /// <summary>Bytes per out-of-union condition value: the largest is FWP_V6_ADDR_AND_MASK (17), rounded to 8.</summary>
+    private const int ExtraSlot = 24;
+
     public void Install(KillSwitchRules rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
@@ -170,16 +173,16 @@ public sealed unsafe class WfpKillSwitch : IKillSwitch
     private static void AddFilter(nint engine, WfpFilterSpec spec, FwpByteBlob* appId)
     {
         int n = spec.Conditions.Count;
-        // Condition values that do not fit the union (UINT64 LUIDs, 16-byte addresses) live in one native block
-        // freed after the call; WFP copies everything it keeps.
+        // Condition values that do not fit the union (UINT64 LUIDs, 16-byte addresses, address and mask) live in one
+        // native block, a slot of ExtraSlot bytes each, freed after the call; WFP copies everything it keeps.
         var conditions = (FwpmFilterCondition0*)NativeMemory.AllocZeroed((nuint)Math.Max(1, n), (nuint)sizeof(FwpmFilterCondition0));
-        var extra = (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(1, n), 16);
+        var extra = (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(1, n), ExtraSlot);
         Guid provider = WfpFilterPlan.ProviderKey;
         try
         {
             for (int i = 0; i < n; i++)
             {
-                conditions[i] = Condition(spec.Conditions[i], extra + (i * 16), appId);
+                conditions[i] = Condition(spec.Conditions[i], extra + (i * ExtraSlot), appId);
             }
             fixed (char* name = spec.Name)
             {
@@ -237,6 +240,22 @@ public sealed unsafe class WfpKillSwitch : IKillSwitch
                 field = WfpConstants.ConditionIpRemoteAddress;
                 value.Type = WfpConstants.FwpUInt32;
                 value.UInt32 = (uint)c.Number;
+                break;
+            case WfpField.RemoteSubnet when c.Address16 is { } bytes:
+                field = WfpConstants.ConditionIpRemoteAddress;
+                var v6 = (FwpV6AddrAndMask*)extra;
+                bytes.CopyTo(new Span<byte>(v6->Address, 16));
+                v6->PrefixLength = (byte)c.PrefixLength;
+                value.Type = WfpConstants.FwpV6AddrMask;
+                value.V6AddrMask = v6;
+                break;
+            case WfpField.RemoteSubnet:
+                field = WfpConstants.ConditionIpRemoteAddress;
+                var v4 = (FwpV4AddrAndMask*)extra;
+                v4->Address = (uint)c.Number;
+                v4->Mask = c.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - c.PrefixLength);
+                value.Type = WfpConstants.FwpV4AddrMask;
+                value.V4AddrMask = v4;
                 break;
             case WfpField.RemotePort or WfpField.LocalPort or WfpField.IcmpType:
                 field = c.Field == WfpField.RemotePort ? WfpConstants.ConditionIpRemotePort : WfpConstants.ConditionIpLocalPort;

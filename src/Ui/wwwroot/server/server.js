@@ -139,11 +139,21 @@
       table.hidden = true;
       return;
     }
-    p.textContent = view.problem
-      ? 'Store ' + view.store + ': ' + view.problem
-      : 'Store ' + view.store + ' is ' + (view.storeUp ? 'up (' + view.latencyMs + ' ms)' : 'down') + ', NodeTtl ' + view.nodeTtlMs
-        + ' ms, ' + view.sessions + ' sessions' + (view.malformed > 0 ? ', ' + view.malformed + ' malformed entries skipped' : '') + '.';
-    p.classList.toggle('error', !!view.problem || !view.storeUp);
+    // The manager reads the store in the background (two heartbeat readings NodeTtl apart); the answer is its
+    // latest reading, with its age.
+    const age = view.ageMs == null ? '' : ' (read ' + (view.ageMs / 1000).toFixed(1) + ' s ago)';
+    p.dataset.ageMs = view.ageMs == null ? '' : String(view.ageMs);
+    p.textContent = view.pending
+      ? 'Reading store ' + view.store + ' (the first reading takes about NodeTtl, ' + view.nodeTtlMs + ' ms)…'
+      : view.problem
+        ? 'Store ' + view.store + ': ' + view.problem + age
+        : 'Store ' + view.store + ' is ' + (view.storeUp ? 'up (' + view.latencyMs + ' ms)' : 'down') + ', NodeTtl ' + view.nodeTtlMs
+          + ' ms, ' + view.sessions + ' sessions' + (view.malformed > 0 ? ', ' + view.malformed + ' malformed entries skipped' : '') + age + '.';
+    p.classList.toggle('error', !view.pending && (!!view.problem || !view.storeUp));
+    if (view.pending) {
+      setTimeout(loadCluster, 1000);
+      return;
+    }
     const body = table.tBodies[0];
     body.replaceChildren();
     for (const n of view.nodes) {

@@ -47,6 +47,7 @@ public sealed class JumpingOptionsParserTests
         { "Profile", "turbo", "profile", "default or battery" },
         { "Colour", "blue", "colour", "known keys" },
         { "KillSwitch", "always", "KillSwitch", "on, off" },
+        { "KillSwitchAllowLan", "yes", "KillSwitchAllowLan", "on, off" },
         { "ReceiveThreads", "0", "ReceiveThreads", "whole number from 1 to 16" },
         { "ReceiveThreads", "17", "ReceiveThreads", "whole number from 1 to 16" },
         { "ReceiveThreads", "many", "ReceiveThreads", "whole number from 1 to 16" },
@@ -218,6 +219,29 @@ public sealed class JumpingOptionsParserTests
         Assert.Equal(("jv0.conf", KeyLine, "KillSwitch"), (e.File, e.Line, e.Key));
         Assert.Contains("needs a full tunnel", e.Problem, StringComparison.Ordinal);
         Assert.Contains("set KillSwitch = off", e.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("on", true)]
+    [InlineData("Off", false)]
+    public void KillSwitchAllowLan_is_on_or_off_for_a_full_tunnel(string value, bool expected)
+    {
+        JumpingOptions o = Options($"KillSwitch = on\nKillSwitchAllowLan = {value}");
+
+        Assert.Equal(expected, o.KillSwitchAllowLan);
+        Assert.False(Options("KillSwitch = on").KillSwitchAllowLan);
+    }
+
+    [Fact]
+    public void KillSwitchAllowLan_on_a_split_tunnel_is_refused_naming_file_line_and_the_fix()
+    {
+        string text = (Interface + ServerPeer).Replace("AllowedIPs = 0.0.0.0/0", "AllowedIPs = 10.64.0.0/10", StringComparison.Ordinal)
+            + "\n[Jumping]\nKillSwitchAllowLan = on\n";
+
+        ConfigException e = Assert.Throws<ConfigException>(() => JumpingOptionsParser.Parse(TunnelConfigParser.Parse(text, "jv0.conf", "jv0"), null, _ => null));
+
+        Assert.Equal(("jv0.conf", KeyLine, "KillSwitchAllowLan"), (e.File, e.Line, e.Key));
+        Assert.Contains("needs a full tunnel", e.Problem, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using JumpingVpn.Control.KillSwitch;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Platform.Net;
 using JumpingVpn.Platform.Net.KillSwitch;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -136,6 +137,64 @@ public sealed class TunnelKillSwitchTests
         Assert.Equal(new KillSwitchState("jv0", true, false, true, null), off);
         Assert.Null(os.Installed);
         Assert.Null(KillSwitchProtocol.Handle("jvpn_stats=1", ks));
+    }
+
+    [Fact]
+    public void Allow_lan_installs_the_subnets_read_now_and_follows_network_changes()
+    {
+        var os = new RecordingKillSwitch();
+        List<LanSubnet> connected = [new("wlan0", IpPrefix.Parse("192.168.1.0/24"))];
+        var ks = new TunnelKillSwitch(os, Rules, fullTunnel: true, NullLogger.Instance, allowLan: true, () => [.. connected]);
+
+        ks.Enable();
+        Assert.Equal(connected, os.Installed!.Lan);
+
+        ks.NetworkChanged(); // nothing changed: no second install
+        Assert.Single(os.Calls);
+
+        connected = [new("wlan0", IpPrefix.Parse("192.168.7.0/24")), new("cell0", IpPrefix.Parse("10.202.1.0/24"))];
+        ks.NetworkChanged();
+        Assert.Equal(connected, os.Installed!.Lan);
+        Assert.Equal(2, os.Calls.Count);
+
+        ks.Enable(allowLan: false);
+        Assert.Empty(os.Installed!.Lan);
+        ks.NetworkChanged(); // blocked LAN ignores network changes
+        Assert.Equal(3, os.Calls.Count);
+        Assert.False(ks.AllowLan);
+    }
+
+    [Fact]
+    public void While_off_network_changes_install_nothing()
+    {
+        var os = new RecordingKillSwitch();
+        var ks = new TunnelKillSwitch(os, Rules, fullTunnel: true, NullLogger.Instance, allowLan: true, () => [new("wlan0", IpPrefix.Parse("192.168.1.0/24"))]);
+
+        ks.NetworkChanged();
+
+        Assert.Empty(os.Calls);
+    }
+
+    [Fact]
+    public void The_control_operation_sets_allow_lan_and_reports_the_subnets()
+    {
+        var os = new RecordingKillSwitch();
+        var ks = new TunnelKillSwitch(os, Rules, fullTunnel: true, NullLogger.Instance, allowLan: false, () => [new("wlan0", IpPrefix.Parse("192.168.1.0/24"))]);
+
+        KillSwitchState lan = KillSwitchProtocol.Parse("jv0", KillSwitchProtocol.Handle("jvpn_killswitch=on_allow_lan", ks)!);
+        KillSwitchState kept = KillSwitchProtocol.Parse("jv0", KillSwitchProtocol.Handle("jvpn_killswitch=on", ks)!);
+        KillSwitchState blocked = KillSwitchProtocol.Parse("jv0", KillSwitchProtocol.Handle("jvpn_killswitch=on_block_lan", ks)!);
+
+        Assert.True(lan.AllowLan);
+        Assert.Equal("192.168.1.0/24 on wlan0", lan.Lan);
+        Assert.Contains("LAN allowed (192.168.1.0/24 on wlan0)", lan.Describe(), StringComparison.Ordinal);
+        Assert.True(kept.AllowLan);
+        Assert.False(blocked.AllowLan);
+        Assert.Equal("", blocked.Lan);
+        Assert.DoesNotContain("LAN", blocked.Describe(), StringComparison.Ordinal);
+        Assert.Equal("jvpn_killswitch=on_allow_lan\n\n", KillSwitchProtocol.Request(true, true));
+        Assert.Equal("jvpn_killswitch=on_block_lan\n\n", KillSwitchProtocol.Request(true, false));
+        Assert.Equal("jvpn_killswitch=on\n\n", KillSwitchProtocol.Request(true));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using JumpingVpn.Platform.Net;
 using JumpingVpn.Platform.Net.KillSwitch;
 using JumpingVpn.Platform.Net.Linux;
 using JumpingVpn.Tests.Infrastructure;
@@ -94,6 +95,34 @@ public sealed class NftKillSwitchScriptTests
         string script = NftKillSwitchScript.Install(Full with { Servers = [] });
 
         Assert.DoesNotContain("udp dport {", script, StringComparison.Ordinal);
+    }
+
+    /// <summary>"Allow LAN" (docs/platform.md §4.8): one accept per subnet out of the interface it is connected on,
+    /// after the DNS jump (a LAN resolver stays refused) and before the reject.</summary>
+    [Fact]
+    public void Allow_lan_accepts_each_subnet_out_of_its_interface_after_the_dns_jump()
+    {
+        KillSwitchRules rules = Full.WithLan([new LanSubnet("wlan0", IpPrefix.Parse("192.168.1.0/24")), new LanSubnet("wlan0", IpPrefix.Parse("fe80::/64"))]);
+
+        string script = NftKillSwitchScript.Install(rules);
+        string output = script[..script.IndexOf("chain forward", StringComparison.Ordinal)];
+
+        Assert.Contains("\t\toifname \"wlan0\" ip daddr 192.168.1.0/24 accept\n\t\toifname \"wlan0\" ip6 daddr fe80::/64 accept\n", output, StringComparison.Ordinal);
+        Assert.True(output.IndexOf("th dport 53 jump dns", StringComparison.Ordinal) < output.IndexOf("192.168.1.0/24", StringComparison.Ordinal));
+        Assert.True(output.IndexOf("192.168.1.0/24", StringComparison.Ordinal) < output.IndexOf("reject", StringComparison.Ordinal));
+        Assert.DoesNotContain("192.168.1.0/24", script[script.IndexOf("chain forward", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.DoesNotContain("wlan0", NftKillSwitchScript.Install(Full), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nft_accepts_the_script_with_lan_subnets()
+    {
+        Requirements.Ensure("nft");
+
+        KillSwitchRules rules = Full.WithLan([new LanSubnet("wlan0", IpPrefix.Parse("10.0.0.0/8")), new LanSubnet("eth0", IpPrefix.Parse("fd12:3456::/48"))]);
+        CommandResult r = Command.TryRun("nft", ["--check", "-f", "-"], standardInput: NftKillSwitchScript.Install(rules));
+
+        Assert.True(r.ExitCode == 0, r.StandardError);
     }
 
     [Theory]

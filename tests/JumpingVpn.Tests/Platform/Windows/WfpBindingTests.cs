@@ -42,6 +42,19 @@ public sealed class WfpBindingTests
         Assert.Equal((40, 56), (Off<FwpmProvider0>(nameof(FwpmProvider0.ProviderData)), Off<FwpmProvider0>(nameof(FwpmProvider0.ServiceName))));
     }
 
+    /// <summary>"Allow LAN"'s subnet conditions (docs/platform.md §4.8): FWP_V4_ADDR_AND_MASK (address, mask: 8 bytes),
+    /// FWP_V6_ADDR_AND_MASK (16 address bytes, prefix length: 17 bytes), data types 0x100 and 0x101 (after
+    /// FWP_SINGLE_DATA_TYPE_MAX 0xff), reached through the value union's pointer arm at offset 8.</summary>
+    [Fact]
+    public void Address_and_mask_structures_match_fwptypes()
+    {
+        Assert.Equal((8, 17), (Unsafe.SizeOf<FwpV4AddrAndMask>(), Unsafe.SizeOf<FwpV6AddrAndMask>()));
+        Assert.Equal((0, 4), (Off<FwpV4AddrAndMask>(nameof(FwpV4AddrAndMask.Mask)) - 4, Off<FwpV4AddrAndMask>(nameof(FwpV4AddrAndMask.Mask))));
+        Assert.Equal(16, Off<FwpV6AddrAndMask>(nameof(FwpV6AddrAndMask.PrefixLength)));
+        Assert.Equal((0x100u, 0x101u), (WfpConstants.FwpV4AddrMask, WfpConstants.FwpV6AddrMask));
+        Assert.Equal((8, 8), (Off<FwpValue0>(nameof(FwpValue0.V4AddrMask)), Off<FwpValue0>(nameof(FwpValue0.V6AddrMask))));
+    }
+
     [Fact]
     public void Guids_are_the_sdks()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using JumpingVpn.Platform.Net;
 using JumpingVpn.Platform.Net.KillSwitch;
 using JumpingVpn.Platform.Net.Windows;
 
@@ -48,6 +49,27 @@ public sealed class WfpFilterPlanTests
                 "v6 w0 block []",
             ],
             plan.Select(Describe));
+    }
+
+    /// <summary>"Allow LAN": a permit per subnet and family at weight 11, below the DNS block (13), so a LAN resolver
+    /// stays refused while the rest of the subnet is reachable.</summary>
+    [Fact]
+    public void Allow_lan_permits_each_subnet_below_the_dns_block()
+    {
+        KillSwitchRules rules = Rules.WithLan([new LanSubnet("Wi-Fi", IpPrefix.Parse("192.168.1.0/24")), new LanSubnet("Wi-Fi", IpPrefix.Parse("fe80::/64"))]);
+
+        IReadOnlyList<WfpFilterSpec> plan = WfpFilterPlan.Build(rules, Luid);
+
+        WfpFilterSpec v4 = plan.Single(f => f.Name.EndsWith("v4 lan 0", StringComparison.Ordinal));
+        WfpFilterSpec v6 = plan.Single(f => f.Name.EndsWith("v6 lan 1", StringComparison.Ordinal));
+        Assert.Equal("v4 w11 permit [remote subnet 192.168.1.0/24]", Describe(v4));
+        Assert.Equal("v6 w11 permit [remote subnet fe80::/64]", Describe(v6));
+        Assert.Equal(0xC0A80100UL, v4.Conditions[0].Number);
+        Assert.Equal(24, v4.Conditions[0].PrefixLength);
+        Assert.Equal(IPAddress.Parse("fe80::").GetAddressBytes(), v6.Conditions[0].Address16);
+        Assert.DoesNotContain(plan, f => f.Name.EndsWith("v6 lan 0", StringComparison.Ordinal) || f.Name.EndsWith("v4 lan 1", StringComparison.Ordinal));
+        Assert.True(plan.Single(f => f.Name.EndsWith("v4 other dns", StringComparison.Ordinal)).Weight > v4.Weight);
+        Assert.All(plan, f => Assert.Contains(f.Key, WfpFilterPlan.AllKeys("jv0")));
     }
 
     [Fact]

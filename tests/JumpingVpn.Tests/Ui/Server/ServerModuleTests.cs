@@ -6,8 +6,10 @@ using System.Xml.Linq;
 using JumpingVpn.Control.Cluster;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Sessions;
+using JumpingVpn.Testing;
 using JumpingVpn.Tests.Control.Jumping.Server;
 using JumpingVpn.Tunnel.Crypto;
+using JumpingVpn.Ui.Server;
 
 namespace JumpingVpn.Tests.Ui.Server;
 
@@ -300,12 +302,13 @@ public sealed class ServerModuleTests
             Assert.Equal(StoreStatus.Ok, store.Create(Owned(id, i < 2 ? "node-a" : "node-b", i < 2 ? a : b)).Status);
         }
         var opened = new List<StoreUrl>();
-        // Between the two readings only node-a beats: node-b is judged dead, as the nodes would judge it.
-        void Wait(TimeSpan ttl) => store.Heartbeat(new ClusterNodeInfo("node-a", a, 2, "192.0.2.1:51820", false, 0));
+        // Between the two readings of every round only node-a beats: node-b is judged dead, as the nodes would judge it.
+        ulong beat = 1;
+        void Wait(TimeSpan ttl) => store.Heartbeat(new ClusterNodeInfo("node-a", a, Interlocked.Increment(ref beat), "192.0.2.1:51820", false, 0));
         await using ServerUiRig rig = await ServerUiRig.StartAsync(0, extraJumping: "Store = redis://10.0.0.5:6379/0\n",
-            openStore: url => { opened.Add(url); return new NonDisposing(store); }, wait: Wait);
+            openStore: url => { lock (opened) { opened.Add(url); } return new NonDisposing(store); }, wait: Wait);
 
-        JsonElement view = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+        JsonElement view = await ReadClusterAsync(rig);
         Assert.True(view.GetProperty("configured").GetBoolean(), view.ToString());
         Assert.True(view.GetProperty("storeUp").GetBoolean(), view.ToString());
         Assert.Equal(3, view.GetProperty("sessions").GetInt32());
@@ -317,6 +320,89 @@ public sealed class ServerModuleTests
         Assert.Equal(1, nodes["node-b"].GetProperty("sessions").GetInt32());
         Assert.Equal("192.0.2.2:51820", nodes["node-b"].GetProperty("endpoint").GetString());
         Assert.Equal("redis://10.0.0.5:6379/0", Assert.Single(opened).ToString().Split('?')[0]);
+    }
+
+    /// <summary>The first answer that is not "pending" (the background reader's first round), within 10 s.</summary>
+    private static async Task<JsonElement> ReadClusterAsync(ServerUiRig rig)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            JsonElement view = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+            if (!view.GetProperty("pending").GetBoolean())
+            {
+                return view;
+            }
+            await Task.Delay(50, Cancel);
+        }
+        throw new TimeoutException("the cluster view stayed pending for 10 s");
+    }
+
+    /// <summary>
+    /// The cluster view no longer waits NodeTtl per request (docs/ui.md "Server mode"): a background reader keeps the
+    /// latest round. Here each round's NodeTtl wait blocks until the test lets it go, i.e. a reading that takes as
+    /// long as the test likes; every request is answered in well under NodeTtl anyway: pending before the first
+    /// round, then that round with its age while the next one is still waiting. Nobody asking for a minute stops the
+    /// reader (the store is closed), and the next request starts a new one.
+    /// </summary>
+    [Fact]
+    public async Task The_cluster_view_answers_at_once_from_the_background_reading_with_its_age()
+    {
+        using var store = new InMemorySessionStore();
+        ulong a = store.RegisterNode("node-a");
+        Assert.True(store.Heartbeat(new ClusterNodeInfo("node-a", a, 1, "192.0.2.1:51820", false, 0)));
+        ulong beat = 1;
+        using var gate = new SemaphoreSlim(0);
+        void Wait(TimeSpan ttl)
+        {
+            gate.Wait(TimeSpan.FromSeconds(30));
+            store.Heartbeat(new ClusterNodeInfo("node-a", a, Interlocked.Increment(ref beat), "192.0.2.1:51820", false, 0));
+        }
+        var time = new ManualTimeProvider();
+        int opened = 0;
+        using var closed = new SemaphoreSlim(0);
+        await using ServerUiRig rig = await ServerUiRig.StartAsync(0, extraJumping: "Store = redis://10.0.0.5:6379/0?nodettl=3s\n",
+            openStore: _ => { Interlocked.Increment(ref opened); return new NonDisposing(store, () => closed.Release()); }, wait: Wait, time: time);
+        try
+        {
+            _ = await GetJson(rig, "api/server/tunnels"); // the first request of a process pays Kestrel's and the JIT's start
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            JsonElement first = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+            double firstMs = clock.Elapsed.TotalMilliseconds;
+            Assert.True(first.GetProperty("pending").GetBoolean(), first.ToString());
+            Assert.Equal(3000, first.GetProperty("nodeTtlMs").GetInt64());
+
+            gate.Release(); // round 1 ends; round 2 then blocks in its wait
+            JsonElement view = await ReadClusterAsync(rig);
+            Assert.True(view.GetProperty("storeUp").GetBoolean(), view.ToString());
+            Assert.True(Assert.Single(view.GetProperty("nodes").EnumerateArray()).GetProperty("alive").GetBoolean());
+
+            time.Advance(TimeSpan.FromSeconds(2));
+            clock.Restart();
+            JsonElement later = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+            double laterMs = clock.Elapsed.TotalMilliseconds;
+            Assert.False(later.GetProperty("pending").GetBoolean());
+            Assert.True(later.GetProperty("ageMs").GetInt64() >= 2000, later.ToString());
+            TestContext.Current.TestOutputHelper?.WriteLine($"cluster view answered in {firstMs:0.0} ms (pending) and {laterMs:0.0} ms (a reading 2 s old, the next round still waiting) with NodeTtl 3000 ms");
+            Assert.True(firstMs < 1000 && laterMs < 1000, $"answers took {firstMs:0} and {laterMs:0} ms; NodeTtl is 3000 ms");
+            Assert.Equal(1, Volatile.Read(ref opened));
+
+            // A minute without a request: the reader ends after its round and closes the store; the next request
+            // starts a new reader.
+            time.Advance(TimeSpan.FromMilliseconds(ClusterWatch.IdleStopMs + 1000));
+            gate.Release();
+            Assert.True(await closed.WaitAsync(TimeSpan.FromSeconds(10), Cancel), "the idle reader did not close the store");
+            while (gate.Wait(0, Cancel))
+            {
+                // The reader may have stopped between rounds without taking the permit; the next reader must not get it.
+            }
+            JsonElement again = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+            Assert.True(again.GetProperty("pending").GetBoolean(), again.ToString());
+            Assert.Equal(2, Volatile.Read(ref opened));
+        }
+        finally
+        {
+            gate.Release(100);
+        }
     }
 
     [Fact]
@@ -347,7 +433,7 @@ public sealed class ServerModuleTests
     };
 
     /// <summary>The endpoint disposes the store it opened; the test keeps using its own.</summary>
-    private sealed class NonDisposing(ISessionStore inner) : ISessionStore
+    private sealed class NonDisposing(ISessionStore inner, Action? disposed = null) : ISessionStore
     {
         public string Description => inner.Description;
         public StoreResult Create(OwnershipRecord record) => inner.Create(record);
@@ -364,8 +450,6 @@ public sealed class ServerModuleTests
         public bool Ping(out double latencyMs) => inner.Ping(out latencyMs);
         public bool RequestDrain(string node, long ttlMs) => inner.RequestDrain(node, ttlMs);
         public bool TakeDrainRequest(string node) => inner.TakeDrainRequest(node);
-        public void Dispose()
-        {
-        }
+        public void Dispose() => disposed?.Invoke();
     }
 }

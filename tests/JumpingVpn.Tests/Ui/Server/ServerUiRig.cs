@@ -58,12 +58,13 @@ internal sealed class ServerUiRig : IAsyncDisposable
     /// <param name="running">Whether the server's interface is up (its UAPI socket answers).</param>
     /// <param name="extraJumping">Appended to the server config (e.g. a Store line under its [Jumping]).</param>
     public static async Task<ServerUiRig> StartAsync(int sessions, bool running = true, string? extraJumping = null,
-        Func<JumpingVpn.Control.Cluster.StoreUrl, JumpingVpn.Control.Cluster.ISessionStore>? openStore = null, Action<TimeSpan>? wait = null)
+        Func<JumpingVpn.Control.Cluster.StoreUrl, JumpingVpn.Control.Cluster.ISessionStore>? openStore = null, Action<TimeSpan>? wait = null,
+        TimeProvider? time = null)
     {
         // Unix socket paths are short (108 bytes): a short temp directory.
         string dir = System.IO.Directory.CreateTempSubdirectory("jvui").FullName;
         var rig = new ServerUiRig(dir, new FilledSessionTable(sessions), running, extraJumping);
-        rig.Ui = await UiTestClient.StartAsync(new ServerModule(rig.Tunnels, rig.SocketDirectory, openStore, wait));
+        rig.Ui = await UiTestClient.StartAsync(new ServerModule(rig.Tunnels, rig.SocketDirectory, openStore, wait, time));
         return rig;
     }
 
