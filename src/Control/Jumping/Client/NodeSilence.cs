@@ -39,6 +39,47 @@ internal static class NodeSilence
     /// </summary>
     public static long VerdictMs(long rttMs, long pathDeadMs) => Math.Min(pathDeadMs, Math.Max(FastVerdictMs, 4 * rttMs));
 
+    /// <summary>
+    /// How long after a move to another node the client is still settling there: a node that has answered the client
+    /// since the move gets a longer verdict (<see cref="SettlingVerdictMs"/>) and slower probes for this long after it.
+    /// </summary>
+    public const long SettleMs = 20_000;
+
+    /// <summary>
+    /// The verdict for a node the client moved to and that has answered it since (docs/cluster.md "Client failover"):
+    /// path_dead doubled for each move of the current run (<paramref name="recentMoves"/>, see <see cref="RecentMoves"/>),
+    /// never beyond transport_dead; <see cref="VerdictMs"/> when the client is not settling. A node that answered the
+    /// resume a moment ago holds the session in the store and beats; if it then falls silent, it is most likely busy
+    /// taking over a dead node's other sessions, and leaving it costs far more than waiting: every other node refuses
+    /// the client while that owner beats (2 s of NOT_AUTHORITATIVE_OWNER before the client tries the next node) and
+    /// each move is another handshake and adoption on the already busy survivors. A second failure within the
+    /// settle window costs the client the longer verdict instead of the short one.
+    /// </summary>
+    public static long SettlingVerdictMs(long rttMs, long pathDeadMs, long transportDeadMs, int recentMoves)
+    {
+        long verdict = VerdictMs(rttMs, pathDeadMs);
+        if (recentMoves <= 0)
+        {
+            return verdict;
+        }
+        return Math.Max(verdict, Math.Min(transportDeadMs, pathDeadMs << Math.Min(recentMoves, 4)));
+    }
+
+    /// <summary>The fast probes' period while settling: <see cref="ProbeEveryMs"/> doubled per recent move, at most 4x (a busy node gets fewer).</summary>
+    public static long ProbeEveryMsFor(int recentMoves) => ProbeEveryMs << Math.Clamp(recentMoves, 0, 2);
+
+    /// <summary>
+    /// The moves that count for the settling verdict: those of the current run (each move within
+    /// <see cref="SettleMs"/> of the previous one), if the last was less than <see cref="SettleMs"/> ago and the node
+    /// has answered since; otherwise 0 (a node that never answered is left at the ordinary verdict).
+    /// </summary>
+    public static int RecentMoves(int moves, long lastMoveMs, long nowMs, bool answeredSinceMove) =>
+        answeredSinceMove && lastMoveMs >= 0 && nowMs - lastMoveMs < SettleMs ? moves : 0;
+
+    /// <summary>The move count after one more move at <paramref name="nowMs"/>: a new run once the last move is <see cref="SettleMs"/> old.</summary>
+    public static int CountMove(int moves, long lastMoveMs, long nowMs) =>
+        (lastMoveMs >= 0 && nowMs - lastMoveMs < SettleMs ? moves : 0) + 1;
+
     /// <summary>Data has waited long enough that the client probes the node every <see cref="ProbeEveryMs"/>.</summary>
     public static bool Probing(long dataWaitMs) => dataWaitMs >= ProbeAfterMs;
 
