@@ -259,7 +259,9 @@ public sealed class FailoverBookkeepingTests
         }
         Assert.InRange(now - silentFrom, FailoverSemantics.SilentNodeMs, FailoverSemantics.SilentNodeMs + 110);
         Assert.True(c.OnHandshakeResponse(now + 5));
-        c.OnHelloAck(now + 10, 1, Id, 3, now + 10);
+        // The busy survivor answers the resume only after longer than the settle window: settling counts from there.
+        now += FailoverSemantics.SettleMs + 500;
+        c.OnHelloAck(now, 1, Id, 3, now);
         Assert.True(c.Trace.Resumed);
 
         // The survivor answers for a while, then is too busy to answer at all: the client waits path_dead x 2
@@ -273,7 +275,7 @@ public sealed class FailoverBookkeepingTests
             }
         }
         long first = -1;
-        for (; now < 10_000 + silentFrom; now += 10)
+        for (long until = now + 10_000; now < until; now += 10)
         {
             FailoverAction a = c.Poll(now);
             if (a == FailoverAction.Handshake)

@@ -330,7 +330,11 @@ internal sealed class ClientRole
         long dataWaitMs = NodeSilence.DataWaitMs(ref c.DataWaitingSinceNs, c.Peer.LastDataTxNs, lastRx, nowNs);
         bool otherNodes = Failover.HasOtherNodes(c);
         // A node that answered since the client moved to it gets the settling verdict (docs/cluster.md "Client failover").
-        int recentMoves = NodeSilence.RecentMoves(c.NodeMoves, c.LastNodeMoveMs, now, lastRx != long.MinValue && lastRx > c.LastNodeMoveNs);
+        if (c.NodeMoves > 0 && c.SettlingSinceMs < 0 && lastRx != long.MinValue && lastRx > c.LastNodeMoveNs)
+        {
+            c.SettlingSinceMs = now;
+        }
+        int recentMoves = NodeSilence.RecentMoves(c.NodeMoves, c.SettlingSinceMs, now);
         if (otherNodes && now >= c.NextNodeFailoverMs
             && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx,
                 NodeSilence.SettlingVerdictMs(c.RttMs, _policy.PathDeadMs, _policy.TransportDeadMs, recentMoves)))

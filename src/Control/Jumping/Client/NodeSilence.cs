@@ -40,8 +40,8 @@ internal static class NodeSilence
     public static long VerdictMs(long rttMs, long pathDeadMs) => Math.Min(pathDeadMs, Math.Max(FastVerdictMs, 4 * rttMs));
 
     /// <summary>
-    /// How long after a move to another node the client is still settling there: a node that has answered the client
-    /// since the move gets a longer verdict (<see cref="SettlingVerdictMs"/>) and slower probes for this long after it.
+    /// How long the client is settling on a node it moved to, counted from that node's first answer after the move:
+    /// meanwhile the node gets a longer verdict (<see cref="SettlingVerdictMs"/>) and slower probes.
     /// </summary>
     public const long SettleMs = 20_000;
 
@@ -69,16 +69,20 @@ internal static class NodeSilence
     public static long ProbeEveryMsFor(int recentMoves) => ProbeEveryMs << Math.Clamp(recentMoves, 0, 2);
 
     /// <summary>
-    /// The moves that count for the settling verdict: those of the current run (each move within
-    /// <see cref="SettleMs"/> of the previous one), if the last was less than <see cref="SettleMs"/> ago and the node
-    /// has answered since; otherwise 0 (a node that never answered is left at the ordinary verdict).
+    /// The moves that count for the settling verdict: those of the current run while the client is settling, i.e. the
+    /// node answered since the last move (<paramref name="settlingSinceMs"/>: its first answer, -1 none yet) less than
+    /// <see cref="SettleMs"/> ago; otherwise 0 (a node that never answered is left at the ordinary verdict).
     /// </summary>
-    public static int RecentMoves(int moves, long lastMoveMs, long nowMs, bool answeredSinceMove) =>
-        answeredSinceMove && lastMoveMs >= 0 && nowMs - lastMoveMs < SettleMs ? moves : 0;
+    public static int RecentMoves(int moves, long settlingSinceMs, long nowMs) =>
+        settlingSinceMs >= 0 && nowMs - settlingSinceMs < SettleMs ? moves : 0;
 
-    /// <summary>The move count after one more move at <paramref name="nowMs"/>: a new run once the last move is <see cref="SettleMs"/> old.</summary>
-    public static int CountMove(int moves, long lastMoveMs, long nowMs) =>
-        (lastMoveMs >= 0 && nowMs - lastMoveMs < SettleMs ? moves : 0) + 1;
+    /// <summary>
+    /// The move count after one more move at <paramref name="nowMs"/>: the run goes on while the last move or the last
+    /// settling began less than <see cref="SettleMs"/> ago (<paramref name="lastActivityMs"/>, the later of the two),
+    /// else a new run starts.
+    /// </summary>
+    public static int CountMove(int moves, long lastActivityMs, long nowMs) =>
+        (lastActivityMs >= 0 && nowMs - lastActivityMs < SettleMs ? moves : 0) + 1;
 
     /// <summary>Data has waited long enough that the client probes the node every <see cref="ProbeEveryMs"/>.</summary>
     public static bool Probing(long dataWaitMs) => dataWaitMs >= ProbeAfterMs;

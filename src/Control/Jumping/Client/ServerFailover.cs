@@ -149,9 +149,10 @@ internal sealed class ServerFailover(NodeContext context)
     private void MoveTo(ClientSession c, int index, string detail, (string Requested, bool Accepted)? requested, long now, bool makeBeforeBreak = false)
     {
         string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
-        c.NodeMoves = NodeSilence.CountMove(c.NodeMoves, c.LastNodeMoveMs, now);
+        c.NodeMoves = NodeSilence.CountMove(c.NodeMoves, Math.Max(c.LastNodeMoveMs, c.SettlingSinceMs), now);
         c.LastNodeMoveMs = now;
         c.LastNodeMoveNs = context.Device.NowNs();
+        c.SettlingSinceMs = -1;
         _serverEndpointIndex = index;
         SocketAddress next = _serverEndpoints[index];
         if (makeBeforeBreak && c.Peer.Endpoint is not null)

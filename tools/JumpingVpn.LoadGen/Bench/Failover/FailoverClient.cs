@@ -48,6 +48,7 @@ internal sealed class FailoverClient
     private bool _failingOver;
     private int _moves;
     private long _lastMoveMs = -1;
+    private long _settlingSinceMs = -1;
 
     /// <param name="order">Node indices in the order this client tries them; the first is where it attaches.</param>
     public FailoverClient(int[] order, long heartbeatMs)
@@ -101,8 +102,8 @@ internal sealed class FailoverClient
                 _deadlineMs = now + FailoverSemantics.ReattachRetryMs(_reattachAttempts++);
                 return FailoverAction.Reattach;
             case FailoverClientState.Attached:
-                // Attached means the node answered since the last move: a recent move earns it the settling verdict.
-                int recent = _lastMoveMs >= 0 && now - _lastMoveMs < FailoverSemantics.SettleMs ? _moves : 0;
+                // Settling on the node that answered since the last move (NodeSilence.RecentMoves).
+                int recent = _settlingSinceMs >= 0 && now - _settlingSinceMs < FailoverSemantics.SettleMs ? _moves : 0;
                 if (_firstUnansweredMs >= 0 && now - _firstUnansweredMs >= FailoverSemantics.SilentVerdictMs(recent))
                 {
                     Trace.OnSilent(now);
@@ -264,11 +265,13 @@ internal sealed class FailoverClient
         return true;
     }
 
-    /// <summary>One more node move of the current run (NodeSilence.CountMove: a new run once the last move is SettleMs old).</summary>
+    /// <summary>One more node move of the current run (NodeSilence.CountMove: a new run once the last move or settling is SettleMs old).</summary>
     private void CountMove(long now)
     {
-        _moves = (_lastMoveMs >= 0 && now - _lastMoveMs < FailoverSemantics.SettleMs ? _moves : 0) + 1;
+        long last = Math.Max(_lastMoveMs, _settlingSinceMs);
+        _moves = (last >= 0 && now - last < FailoverSemantics.SettleMs ? _moves : 0) + 1;
         _lastMoveMs = now;
+        _settlingSinceMs = -1;
     }
 
     /// <summary>A client that never attached before the kill takes no part: it stops trying.</summary>
@@ -276,6 +279,10 @@ internal sealed class FailoverClient
 
     private void Attached(long now, int node, SessionId id, ulong version)
     {
+        if (_moves > 0 && _settlingSinceMs < 0)
+        {
+            _settlingSinceMs = now; // the new node's first answer since the move: settling starts
+        }
         State = FailoverClientState.Attached;
         _reattachAttempts = 0;
         _failingOver = false;

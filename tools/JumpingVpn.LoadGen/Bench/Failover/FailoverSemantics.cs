@@ -24,7 +24,7 @@ internal static class FailoverSemantics
     /// <summary>See <see cref="PathDeadMs"/>.</summary>
     public const long TransportDeadMs = 4000;
 
-    /// <summary>How long after a move the client is still settling on its new node (NodeSilence.SettleMs).</summary>
+    /// <summary>How long the client is settling on its new node, from its first answer after the move (NodeSilence.SettleMs).</summary>
     public const long SettleMs = 20_000;
 
     /// <summary>

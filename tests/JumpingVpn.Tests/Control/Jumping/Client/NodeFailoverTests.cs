@@ -199,9 +199,10 @@ public sealed class NodeFailoverTests
         Assert.Equal(1, NodeSilence.CountMove(0, -1, 5_000));
         Assert.Equal(2, NodeSilence.CountMove(1, 5_000, 6_000));
         Assert.Equal(1, NodeSilence.CountMove(2, 5_000, 5_000 + NodeSilence.SettleMs)); // a new run
-        Assert.Equal(2, NodeSilence.RecentMoves(2, 5_000, 6_000, answeredSinceMove: true));
-        Assert.Equal(0, NodeSilence.RecentMoves(2, 5_000, 6_000, answeredSinceMove: false)); // a node that never answered
-        Assert.Equal(0, NodeSilence.RecentMoves(2, 5_000, 5_000 + NodeSilence.SettleMs, answeredSinceMove: true));
+        // Settling counts from the new node's first answer, however long the resume took.
+        Assert.Equal(2, NodeSilence.RecentMoves(2, 30_000, 30_000 + NodeSilence.SettleMs - 1));
+        Assert.Equal(0, NodeSilence.RecentMoves(2, -1, 6_000)); // a node that never answered since the move
+        Assert.Equal(0, NodeSilence.RecentMoves(2, 5_000, 5_000 + NodeSilence.SettleMs));
     }
 
     [Fact]
