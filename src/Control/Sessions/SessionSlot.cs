@@ -65,6 +65,27 @@ public sealed partial class SessionSlot
     }
 
     /// <summary>
+    /// Starts the transport-loss clock again for an unbound session whose client is talking to this node right now
+    /// (docs/cluster.md "Transport loss in a cluster"): a cluster node that has not yet handed such a session back
+    /// must not end it on the client's own request. Nothing else changes; the next commit (the reattach's T7) writes
+    /// the record as it then is. False when the session is bound, ended, or its commit is in doubt.
+    /// </summary>
+    internal bool RestartTransportLossClock(long nowMs)
+    {
+        lock (_lock)
+        {
+            if (_doubt is not null || _record.Binding.HasValue || _record.UnboundSinceMs < 0
+                || _record.State is not (SessionState.Recovering or SessionState.Degraded))
+            {
+                return false;
+            }
+            _record.UnboundSinceMs = nowMs;
+            Cache();
+            return true;
+        }
+    }
+
+    /// <summary>
     /// Binding rule (docs/design.md §2.2) under the slot's lock: whether authenticated traffic from
     /// <paramref name="observed"/> deserves a REBIND_HINT now (rate-limited per session), and what to put in it.
     /// </summary>

@@ -236,6 +236,82 @@ public sealed class FailoverBookkeepingTests
         Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.MinOwnerRetryMs, FailoverSemantics.MinOwnerRetryMs);
         Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.MaxOwnerRetryMs, FailoverSemantics.MaxOwnerRetryMs);
         Assert.Equal(JumpingVpn.Control.Jumping.Client.ServerFailover.OwnerRefusalRotateMs, FailoverSemantics.OwnerRefusalRotateMs);
+        Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.SettleMs, FailoverSemantics.SettleMs);
+        Assert.Equal(FailoverSemantics.PathDeadMs, JumpingVpn.Control.Policy.SessionPolicy.Default.PathDeadMs);
+        Assert.Equal(FailoverSemantics.TransportDeadMs, JumpingVpn.Control.Policy.SessionPolicy.Default.TransportDeadMs);
+        for (int moves = 0; moves <= 6; moves++)
+        {
+            Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.SettlingVerdictMs(-1, FailoverSemantics.PathDeadMs, FailoverSemantics.TransportDeadMs, moves),
+                FailoverSemantics.SilentVerdictMs(moves));
+            Assert.Equal(JumpingVpn.Control.Jumping.Client.NodeSilence.ProbeEveryMsFor(moves), FailoverSemantics.ProbeEveryMsFor(moves));
+        }
+    }
+
+    [Fact]
+    public void A_client_that_resumed_on_a_survivor_leaves_it_only_after_the_settling_verdict()
+    {
+        var c = Attached(out long now);
+        c.OnKill(now, 0);
+        long silentFrom = now;
+        while (c.Poll(now) != FailoverAction.Handshake)
+        {
+            now += 10;
+        }
+        Assert.InRange(now - silentFrom, FailoverSemantics.SilentNodeMs, FailoverSemantics.SilentNodeMs + 110);
+        Assert.True(c.OnHandshakeResponse(now + 5));
+        // The busy survivor answers the resume only after longer than the settle window: settling counts from there.
+        now += FailoverSemantics.SettleMs + 500;
+        c.OnHelloAck(now, 1, Id, 3, now);
+        Assert.True(c.Trace.Resumed);
+
+        // The survivor answers for a while, then is too busy to answer at all: the client waits path_dead x 2
+        // (one move in this run) before it moves on.
+        now += 20;
+        for (long end = now + 1000; now < end; now += 10)
+        {
+            if (c.Poll(now) == FailoverAction.Keepalive)
+            {
+                c.OnKeepaliveAck(now + 1, 1, 3);
+            }
+        }
+        long first = -1;
+        for (long until = now + 10_000; now < until; now += 10)
+        {
+            FailoverAction a = c.Poll(now);
+            if (a == FailoverAction.Handshake)
+            {
+                break;
+            }
+            if (a == FailoverAction.Keepalive)
+            {
+                first = first < 0 ? now : first;
+            }
+        }
+        Assert.Equal(FailoverClientState.Handshaking, c.State);
+        Assert.Equal(2, c.Node);
+        Assert.Equal(2 * FailoverSemantics.PathDeadMs, now - first);
+        Assert.Equal(2, c.Trace.SilentEpisodes);
+    }
+
+    [Fact]
+    public void Invalid_transport_candidate_from_the_node_the_client_reattaches_to_counts_as_bound_there()
+    {
+        var c = Attached(out long now);
+        c.OnKill(now, 0);
+        while (c.Poll(now) != FailoverAction.Handshake)
+        {
+            now += 10;
+        }
+        Assert.True(c.OnHandshakeResponse(now + 5));
+        c.OnRefused(now + 10, ReasonCode.NotAuthoritativeOwner, 50);
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 60));
+        // The REATTACH's ACK is lost; the retry finds the session already bound to this client's address.
+        Assert.Equal(FailoverAction.Reattach, c.Poll(now + 60 + FailoverSemantics.ReattachRetryMs(0)));
+        c.OnRefused(now + 200, ReasonCode.InvalidTransportCandidate, 0, currentVersion: 3);
+        Assert.True(c.IsAttached);
+        Assert.True(c.Trace.Resumed);
+        Assert.Equal(3UL, c.AckedVersion);
+        Assert.False(c.Trace.Lost);
     }
 
     [Fact]

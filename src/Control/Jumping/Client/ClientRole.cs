@@ -243,6 +243,19 @@ internal sealed class ClientRole
                     c.LastAckedVersion = rej.CurrentStateVersion;
                     c.ReattachDeadlineMs = now + Math.Max(50, rej.RetryAfterMs);
                 }
+                else if (rej.Reason == ReasonCode.InvalidTransportCandidate && c.State != SessionState.Terminated)
+                {
+                    // "Already bound there" (docs/protocol.md): a retried REATTACH whose ACK was lost or overtaken, the
+                    // node holds the session bound to this address. As the path manager takes it: attached, stop retrying.
+                    if (rej.CurrentStateVersion > c.LastAckedVersion)
+                    {
+                        c.LastAckedVersion = rej.CurrentStateVersion;
+                    }
+                    c.State = SessionState.Attached;
+                    c.ReattachDeadlineMs = -1;
+                    c.ReattachStartedMs = -1;
+                    c.LastTransitionMs = now;
+                }
                 else
                 {
                     c.ReattachDeadlineMs = now + ServerFailover.RetryAfterMs(rej);
@@ -316,8 +329,15 @@ internal sealed class ClientRole
         // transport_dead would cost seconds (docs/cluster.md "Client failover").
         long dataWaitMs = NodeSilence.DataWaitMs(ref c.DataWaitingSinceNs, c.Peer.LastDataTxNs, lastRx, nowNs);
         bool otherNodes = Failover.HasOtherNodes(c);
+        // A node that answered since the client moved to it gets the settling verdict (docs/cluster.md "Client failover").
+        if (c.NodeMoves > 0 && c.SettlingSinceMs < 0 && lastRx != long.MinValue && lastRx > c.LastNodeMoveNs)
+        {
+            c.SettlingSinceMs = now;
+        }
+        int recentMoves = NodeSilence.RecentMoves(c.NodeMoves, c.SettlingSinceMs, now);
         if (otherNodes && now >= c.NextNodeFailoverMs
-            && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx, NodeSilence.VerdictMs(c.RttMs, _policy.PathDeadMs)))
+            && NodeSilence.IsDead(dataWaitMs, c.LastKeepaliveSentNs, lastRx,
+                NodeSilence.SettlingVerdictMs(c.RttMs, _policy.PathDeadMs, _policy.TransportDeadMs, recentMoves)))
         {
             c.NextNodeFailoverMs = now + _policy.PathDeadMs;
             c.NextRehandshakeMs = now + 5_000; // WireGuard's RekeyTimeout; the failover may set an earlier retry
@@ -368,7 +388,7 @@ internal sealed class ClientRole
             SendHello(c, now); // resume=false: the old session is gone (SESSION_REPLACED follows)
             c.HelloDeadlineMs = now + 1_000;
         }
-        SendKeepaliveIfDue(c, now, nowNs, unansweredMs, otherNodes && NodeSilence.Probing(dataWaitMs));
+        SendKeepaliveIfDue(c, now, nowNs, unansweredMs, otherNodes && NodeSilence.Probing(dataWaitMs), NodeSilence.ProbeEveryMsFor(recentMoves));
     }
 
     /// <summary>
@@ -378,14 +398,15 @@ internal sealed class ClientRole
     /// the packet that refreshes the active path's NAT mapping and, from a remapped address, earns the
     /// REBIND_HINT that moves the binding. While the user's own data leaves, it is not needed, except as a
     /// fast probe (<paramref name="probe"/>): a cluster node that has not answered data for
-    /// <see cref="NodeSilence.ProbeAfterMs"/> is asked every <see cref="NodeSilence.ProbeEveryMs"/>, so a reply
-    /// lost on the way does not decide the node-silence verdict (docs/cluster.md "Client failover").
+    /// <see cref="NodeSilence.ProbeAfterMs"/> is asked every <paramref name="probeEveryMs"/> (<see cref="NodeSilence.ProbeEveryMs"/>,
+    /// slower while settling on a node just moved to), so a reply lost on the way does not decide the node-silence
+    /// verdict (docs/cluster.md "Client failover").
     /// </summary>
-    private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs, bool probe)
+    private void SendKeepaliveIfDue(ClientSession c, long now, long nowNs, long unansweredMs, bool probe, long probeEveryMs)
     {
         long lastDataTx = NodeContext.ToNodeMs(c.Peer.LastDataTxNs, now, nowNs) ?? -1;
         long lastData = Math.Max(Math.Max(lastDataTx, NodeContext.ToNodeMs(c.Peer.LastDataRxNs, now, nowNs) ?? -1), c.WakeMs);
-        long due = probe ? c.LastKeepaliveMs + NodeSilence.ProbeEveryMs
+        long due = probe ? c.LastKeepaliveMs + probeEveryMs
             : unansweredMs >= _policy.HeartbeatIntervalMs ? c.LastKeepaliveMs + _policy.HeartbeatIntervalMs
             : IdleSchedule.NextDueMs(_policy, c.LastKeepaliveMs, lastData);
         if (now < due || !probe && now - lastDataTx < _policy.HeartbeatIntervalMs && unansweredMs < _policy.HeartbeatIntervalMs)

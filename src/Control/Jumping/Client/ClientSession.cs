@@ -37,6 +37,18 @@ internal sealed class ClientSession(Peer peer)
     /// <summary>No node failover on path_dead before this time (node ms): one node per path_dead at most.</summary>
     public long NextNodeFailoverMs { get; set; }
 
+    /// <summary>Node moves of the current run (NodeSilence.CountMove), for the settling verdict.</summary>
+    public int NodeMoves { get; set; }
+
+    /// <summary>Node time of the last move to another node (-1: none).</summary>
+    public long LastNodeMoveMs { get; set; } = -1;
+
+    /// <summary>Device time of the last move to another node (long.MinValue: none): answers after it come from the new node.</summary>
+    public long LastNodeMoveNs { get; set; } = long.MinValue;
+
+    /// <summary>Node time of the new node's first answer after the last move (-1: none yet): the settling window starts there.</summary>
+    public long SettlingSinceMs { get; set; } = -1;
+
     /// <summary>Start of the current run of NOT_AUTHORITATIVE_OWNER refusals from this node (-1: none).</summary>
     public long OwnerRefusedSinceMs { get; set; } = -1;
 

@@ -39,6 +39,51 @@ internal static class NodeSilence
     /// </summary>
     public static long VerdictMs(long rttMs, long pathDeadMs) => Math.Min(pathDeadMs, Math.Max(FastVerdictMs, 4 * rttMs));
 
+    /// <summary>
+    /// How long the client is settling on a node it moved to, counted from that node's first answer after the move:
+    /// meanwhile the node gets a longer verdict (<see cref="SettlingVerdictMs"/>) and slower probes.
+    /// </summary>
+    public const long SettleMs = 20_000;
+
+    /// <summary>
+    /// The verdict for a node the client moved to and that has answered it since (docs/cluster.md "Client failover"):
+    /// path_dead doubled for each move of the current run (<paramref name="recentMoves"/>, see <see cref="RecentMoves"/>),
+    /// never beyond transport_dead; <see cref="VerdictMs"/> when the client is not settling. A node that answered the
+    /// resume a moment ago holds the session in the store and beats; if it then falls silent, it is most likely busy
+    /// taking over a dead node's other sessions, and leaving it costs far more than waiting: every other node refuses
+    /// the client while that owner beats (2 s of NOT_AUTHORITATIVE_OWNER before the client tries the next node) and
+    /// each move is another handshake and adoption on the already busy survivors. A second failure within the
+    /// settle window costs the client the longer verdict instead of the short one.
+    /// </summary>
+    public static long SettlingVerdictMs(long rttMs, long pathDeadMs, long transportDeadMs, int recentMoves)
+    {
+        long verdict = VerdictMs(rttMs, pathDeadMs);
+        if (recentMoves <= 0)
+        {
+            return verdict;
+        }
+        return Math.Max(verdict, Math.Min(transportDeadMs, pathDeadMs << Math.Min(recentMoves, 4)));
+    }
+
+    /// <summary>The fast probes' period while settling: <see cref="ProbeEveryMs"/> doubled per recent move, at most 4x (a busy node gets fewer).</summary>
+    public static long ProbeEveryMsFor(int recentMoves) => ProbeEveryMs << Math.Clamp(recentMoves, 0, 2);
+
+    /// <summary>
+    /// The moves that count for the settling verdict: those of the current run while the client is settling, i.e. the
+    /// node answered since the last move (<paramref name="settlingSinceMs"/>: its first answer, -1 none yet) less than
+    /// <see cref="SettleMs"/> ago; otherwise 0 (a node that never answered is left at the ordinary verdict).
+    /// </summary>
+    public static int RecentMoves(int moves, long settlingSinceMs, long nowMs) =>
+        settlingSinceMs >= 0 && nowMs - settlingSinceMs < SettleMs ? moves : 0;
+
+    /// <summary>
+    /// The move count after one more move at <paramref name="nowMs"/>: the run goes on while the last move or the last
+    /// settling began less than <see cref="SettleMs"/> ago (<paramref name="lastActivityMs"/>, the later of the two),
+    /// else a new run starts.
+    /// </summary>
+    public static int CountMove(int moves, long lastActivityMs, long nowMs) =>
+        (lastActivityMs >= 0 && nowMs - lastActivityMs < SettleMs ? moves : 0) + 1;
+
     /// <summary>Data has waited long enough that the client probes the node every <see cref="ProbeEveryMs"/>.</summary>
     public static bool Probing(long dataWaitMs) => dataWaitMs >= ProbeAfterMs;
 

@@ -82,7 +82,7 @@ internal sealed class ServerFailover(NodeContext context)
         }
         if (_serverEndpointTried)
         {
-            MoveTo(c, (_serverEndpointIndex + 1) % _serverEndpoints.Length, detail, null);
+            MoveTo(c, (_serverEndpointIndex + 1) % _serverEndpoints.Length, detail, null, now);
         }
         SendInitiation(c, now);
     }
@@ -141,14 +141,18 @@ internal sealed class ServerFailover(NodeContext context)
         // Make-before-break (docs/cluster.md "Drain"): the draining node keeps forwarding until the client is seen
         // elsewhere, so data keeps going to it under the current keypair while the handshake goes to the target;
         // the device makes the target the endpoint when that handshake completes.
-        MoveTo(c, index, "DRAIN", move.Target is { } t ? (t.ToString(), named) : ("", false), makeBeforeBreak: true);
+        MoveTo(c, index, "DRAIN", move.Target is { } t ? (t.ToString(), named) : ("", false), now, makeBeforeBreak: true);
         SendInitiation(c, now);
         return true;
     }
 
-    private void MoveTo(ClientSession c, int index, string detail, (string Requested, bool Accepted)? requested, bool makeBeforeBreak = false)
+    private void MoveTo(ClientSession c, int index, string detail, (string Requested, bool Accepted)? requested, long now, bool makeBeforeBreak = false)
     {
         string from = c.Peer.Endpoint is { } ep ? EndpointCodec.ToIPEndPoint(ep).ToString() : "";
+        c.NodeMoves = NodeSilence.CountMove(c.NodeMoves, Math.Max(c.LastNodeMoveMs, c.SettlingSinceMs), now);
+        c.LastNodeMoveMs = now;
+        c.LastNodeMoveNs = context.Device.NowNs();
+        c.SettlingSinceMs = -1;
         _serverEndpointIndex = index;
         SocketAddress next = _serverEndpoints[index];
         if (makeBeforeBreak && c.Peer.Endpoint is not null)

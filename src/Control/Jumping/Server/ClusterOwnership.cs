@@ -79,9 +79,19 @@ internal sealed class ClusterOwnership : ISessionOwnership
         {
             return new SessionOutcome(SessionOutcomeKind.Rejected, ReasonCode.NotAuthoritativeOwner, s.Slot.Snapshot().StateVersion, 0, 0);
         }
-        if (e.Kind == SessionEventKind.Tick && !s.Slot.InDoubt && TransportLossRanOut(s.Slot.Snapshot(), s.Slot.Policy.TransportLostTtlMs, now))
+        if (!s.Slot.InDoubt && TransportLossRanOut(s.Slot.Snapshot(), s.Slot.Policy.TransportLostTtlMs, now))
         {
-            return HandBack(s, owned, now);
+            if (e.Kind == SessionEventKind.Tick)
+            {
+                return HandBack(s, owned, now);
+            }
+            if (e.Kind is SessionEventKind.ReattachRequest or SessionEventKind.Keepalive or SessionEventKind.PathProbe)
+            {
+                // The client is here, asking, before the sweep's hand-back got to the session (a busy control worker):
+                // its own input must not fire T11. Handing back and taking it again at once would come to the same
+                // (a released record continues with a fresh clock, Adopt) at two store writes more.
+                s.Slot.RestartTransportLossClock(now);
+            }
         }
         return s.Slot.ApplyCommitted(e, now, audit, owned);
     }

@@ -73,6 +73,49 @@ public sealed class TransportLossInClusterTests
         Assert.Equal(0, h["n1"].Cluster.OwnedCount);
     }
 
+    [Fact]
+    public void A_client_asking_after_the_ttl_ran_out_but_before_the_hand_back_continues_its_session()
+    {
+        // The owner's sweep handed the due session to a worker still busy with other adoptions (the 10 000-session
+        // takeover, docs/cluster.md "Benchmark"): the client's own input arrives first and must not fire T11.
+        var h = new ClusterHarness(1, clientPolicy: SessionPolicy.Default with { TransportLostTtlMs = 120_000 });
+        h.Connect();
+        SessionId id = Sid(Field(h["n1"].Jumping.FormatSessions(), "session_id"));
+        NodesOnly(h, SessionPolicy.Default.TransportDeadMs + SessionPolicy.Default.IdleKeepaliveIntervalMs + 1000);
+        Assert.Equal("RECOVERING", Field(h["n1"].Jumping.FormatSessions(), "state"));
+
+        // transport_lost_ttl runs out with the node beating but no sweep reaching the session.
+        for (long t = 0; t < SessionPolicy.Default.TransportLostTtlMs + 1000; t += ClusterCoordinator.DefaultBeatEveryMs)
+        {
+            h.Clock.Advance(TimeSpan.FromMilliseconds(ClusterCoordinator.DefaultBeatEveryMs));
+            h["n1"].Cluster.Tick();
+            h["n1"].Wire.Drain();
+        }
+        // The client speaks again (traffic and its heartbeat) for 5 s; the node does not sweep meanwhile. Its
+        // KEEPALIVEs reach the session after the TTL ran out: they must not end it.
+        for (int i = 0; i < 100; i++)
+        {
+            h.Clock.Advance(TimeSpan.FromMilliseconds(50));
+            h["n1"].Cluster.Tick();
+            h.ClientPacketReachesANode();
+            h.Client.SweepOnce([]);
+            h.Pump();
+        }
+        string trace = "n1:\n" + h["n1"].Events() + "\nclient:\n" + h.ClientEvents();
+        Assert.False(h["n1"].Events().Contains("TERMINATED", StringComparison.Ordinal), trace);
+        OwnershipRecord after = h.Store.Read(id).Current!;
+        Assert.True(after.State != SessionState.Terminated && !after.Released && after.OwnerNode == "n1", trace);
+        Assert.Equal(id.ToString(), Field(h["n1"].Jumping.FormatSessions(), "session_id"));
+        Assert.Equal(id.ToString(), Field(h.Client.FormatSessions(), "session_id"));
+        Assert.DoesNotContain("SESSION_TERMINATED", h.ClientEvents(), StringComparison.Ordinal);
+
+        // The node's sweeps go on: the session's clock started again when its client spoke, so it is neither
+        // ended nor handed back a moment later.
+        NodesOnly(h, 1000);
+        Assert.False(h["n1"].Events().Contains("TERMINATED", StringComparison.Ordinal), h["n1"].Events());
+        Assert.False(h.Store.Read(id).Current!.Released);
+    }
+
     /// <summary>Manual time passes with every node beating and sweeping and the client silent (its datagrams are dropped).</summary>
     private static void NodesOnly(ClusterHarness h, long ms)
     {

@@ -46,6 +46,9 @@ internal sealed class FailoverClient
     private long _firstUnansweredMs = -1;
     private int _reattachAttempts;
     private bool _failingOver;
+    private int _moves;
+    private long _lastMoveMs = -1;
+    private long _settlingSinceMs = -1;
 
     /// <param name="order">Node indices in the order this client tries them; the first is where it attaches.</param>
     public FailoverClient(int[] order, long heartbeatMs)
@@ -87,6 +90,7 @@ internal sealed class FailoverClient
                     // Still no answer: the next node of the list, as the client does on renewed silence.
                     _position = (_position + 1) % _order.Length;
                     FailoverHandshakes++;
+                    CountMove(now);
                 }
                 _deadlineMs = now + (_failingOver ? FailoverSemantics.HandshakeRetryMs : FailoverSemantics.EstablishHandshakeRetryMs);
                 return FailoverAction.Handshake;
@@ -98,7 +102,9 @@ internal sealed class FailoverClient
                 _deadlineMs = now + FailoverSemantics.ReattachRetryMs(_reattachAttempts++);
                 return FailoverAction.Reattach;
             case FailoverClientState.Attached:
-                if (_firstUnansweredMs >= 0 && now - _firstUnansweredMs >= FailoverSemantics.SilentNodeMs)
+                // Settling on the node that answered since the last move (NodeSilence.RecentMoves).
+                int recent = _settlingSinceMs >= 0 && now - _settlingSinceMs < FailoverSemantics.SettleMs ? _moves : 0;
+                if (_firstUnansweredMs >= 0 && now - _firstUnansweredMs >= FailoverSemantics.SilentVerdictMs(recent))
                 {
                     Trace.OnSilent(now);
                     _failingOver = true;
@@ -106,12 +112,13 @@ internal sealed class FailoverClient
                     _position = (_position + 1) % _order.Length;
                     State = FailoverClientState.Handshaking;
                     FailoverHandshakes++;
+                    CountMove(now);
                     _deadlineMs = now + FailoverSemantics.HandshakeRetryMs;
                     return FailoverAction.Handshake;
                 }
                 // Fast probes once a request has waited ProbeAfterMs, as the client role probes a silent node.
                 bool probing = _firstUnansweredMs >= 0 && now - _firstUnansweredMs >= FailoverSemantics.ProbeAfterMs;
-                if (now >= _nextKeepaliveMs || probing && now - _lastKeepaliveMs >= FailoverSemantics.ProbeEveryMs)
+                if (now >= _nextKeepaliveMs || probing && now - _lastKeepaliveMs >= FailoverSemantics.ProbeEveryMsFor(recent))
                 {
                     _nextKeepaliveMs = now + _heartbeatMs;
                     _lastKeepaliveMs = now;
@@ -211,6 +218,14 @@ internal sealed class FailoverClient
                 return;
             }
         }
+        if (reason == ReasonCode.InvalidTransportCandidate && SessionId is { IsNone: false } && currentVersion > 0)
+        {
+            // "Already bound there": the node holds the session bound to this client's address (a retried
+            // REATTACH whose ACK was lost or overtaken); the client role's path manager takes it as the ACK.
+            Attached(now, Node, SessionId, currentVersion);
+            _nextKeepaliveMs = now + _heartbeatMs;
+            return;
+        }
         State = FailoverClientState.Refused;
         if (reason == ReasonCode.StaleStateVersion && currentVersion > 0)
         {
@@ -236,6 +251,7 @@ internal sealed class FailoverClient
         }
         int target = targetNode >= 0 ? Array.IndexOf(_order, targetNode) : -1;
         _position = target >= 0 && target != _position ? target : (_position + 1) % _order.Length;
+        CountMove(now);
         if (version > AckedVersion)
         {
             AckedVersion = version;
@@ -249,11 +265,24 @@ internal sealed class FailoverClient
         return true;
     }
 
+    /// <summary>One more node move of the current run (NodeSilence.CountMove: a new run once the last move or settling is SettleMs old).</summary>
+    private void CountMove(long now)
+    {
+        long last = Math.Max(_lastMoveMs, _settlingSinceMs);
+        _moves = (last >= 0 && now - last < FailoverSemantics.SettleMs ? _moves : 0) + 1;
+        _lastMoveMs = now;
+        _settlingSinceMs = -1;
+    }
+
     /// <summary>A client that never attached before the kill takes no part: it stops trying.</summary>
     public void Abandon() => State = FailoverClientState.Lost;
 
     private void Attached(long now, int node, SessionId id, ulong version)
     {
+        if (_moves > 0 && _settlingSinceMs < 0)
+        {
+            _settlingSinceMs = now; // the new node's first answer since the move: settling starts
+        }
         State = FailoverClientState.Attached;
         _reattachAttempts = 0;
         _failingOver = false;

@@ -18,6 +18,27 @@ internal static class FailoverSemantics
     /// </summary>
     public const long SilentNodeMs = 600;
 
+    /// <summary>The client's path_dead and transport_dead (docs/paths.md "Decisions"), which bound the settling verdict.</summary>
+    public const long PathDeadMs = 1000;
+
+    /// <summary>See <see cref="PathDeadMs"/>.</summary>
+    public const long TransportDeadMs = 4000;
+
+    /// <summary>How long the client is settling on its new node, from its first answer after the move (NodeSilence.SettleMs).</summary>
+    public const long SettleMs = 20_000;
+
+    /// <summary>
+    /// The verdict for the node the client talks to, as NodeSilence.SettlingVerdictMs on a short round trip: the
+    /// fast verdict, or, for a node that has answered since the client moved to it (the simulated client judges
+    /// only a node it is attached to), path_dead doubled per move of the current run, at most transport_dead
+    /// (docs/cluster.md "Client failover").
+    /// </summary>
+    public static long SilentVerdictMs(int recentMoves) =>
+        recentMoves <= 0 ? SilentNodeMs : Math.Max(SilentNodeMs, Math.Min(TransportDeadMs, PathDeadMs << Math.Min(recentMoves, 4)));
+
+    /// <summary>The fast probes' period while settling (NodeSilence.ProbeEveryMsFor).</summary>
+    public static long ProbeEveryMsFor(int recentMoves) => ProbeEveryMs << Math.Clamp(recentMoves, 0, 2);
+
     /// <summary>A request unanswered this long starts the fast probes (NodeSilence.ProbeAfterMs).</summary>
     public const long ProbeAfterMs = 300;
 

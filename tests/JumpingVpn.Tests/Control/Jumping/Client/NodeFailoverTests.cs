@@ -149,6 +149,63 @@ public sealed class NodeFailoverTests
     }
 
     [Fact]
+    public void A_node_that_answered_since_the_move_is_left_only_after_the_settling_verdict()
+    {
+        UseNodes(Second, Third);
+        Attach();
+        for (int i = 0; i < 100; i++)
+        {
+            Tick(traffic: true, silent: false);
+        }
+        for (int i = 0; i < 20 && Failovers().Length == 0; i++)
+        {
+            Tick(traffic: true, silent: true);
+        }
+        Assert.Single(Failovers());
+        for (int i = 0; i < 40; i++)
+        {
+            Tick(traffic: true, silent: false); // the new node answers: handshake, traffic
+        }
+        Assert.Single(Failovers());
+
+        // Now it falls silent (busy taking over other sessions): not left at the fast verdict, but after
+        // path_dead doubled once (one move in this run), and no earlier.
+        long silentFrom = _rig.NowMs + 50;
+        long movedAt = -1;
+        for (int i = 0; i < 100 && movedAt < 0; i++)
+        {
+            Tick(traffic: true, silent: true);
+            if (Failovers().Length > 1)
+            {
+                movedAt = _rig.NowMs;
+            }
+        }
+        Assert.True(movedAt > 0, "never left the silent node");
+        long settling = NodeSilence.SettlingVerdictMs(-1, _rig.Policy.PathDeadMs, _rig.Policy.TransportDeadMs, 1);
+        Assert.Equal(2 * _rig.Policy.PathDeadMs, settling);
+        Assert.InRange(movedAt - silentFrom, settling, settling + 50);
+        Assert.Contains($"\"new_endpoint\":\"{Third}\"", Failovers()[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_settling_verdict_grows_per_move_of_a_run_and_ends_with_the_run()
+    {
+        Assert.Equal(NodeSilence.FastVerdictMs, NodeSilence.SettlingVerdictMs(-1, 1000, 4000, 0));
+        Assert.Equal(2000, NodeSilence.SettlingVerdictMs(-1, 1000, 4000, 1));
+        Assert.Equal(4000, NodeSilence.SettlingVerdictMs(-1, 1000, 4000, 2));
+        Assert.Equal(4000, NodeSilence.SettlingVerdictMs(-1, 1000, 4000, 9)); // transport_dead bounds it
+        Assert.Equal(1000, NodeSilence.SettlingVerdictMs(400, 1000, 1000, 1)); // a short transport_dead too
+        Assert.Equal([100L, 200L, 400L, 400L], new[] { 0, 1, 2, 5 }.Select(NodeSilence.ProbeEveryMsFor).ToArray());
+        Assert.Equal(1, NodeSilence.CountMove(0, -1, 5_000));
+        Assert.Equal(2, NodeSilence.CountMove(1, 5_000, 6_000));
+        Assert.Equal(1, NodeSilence.CountMove(2, 5_000, 5_000 + NodeSilence.SettleMs)); // a new run
+        // Settling counts from the new node's first answer, however long the resume took.
+        Assert.Equal(2, NodeSilence.RecentMoves(2, 30_000, 30_000 + NodeSilence.SettleMs - 1));
+        Assert.Equal(0, NodeSilence.RecentMoves(2, -1, 6_000)); // a node that never answered since the move
+        Assert.Equal(0, NodeSilence.RecentMoves(2, 5_000, 5_000 + NodeSilence.SettleMs));
+    }
+
+    [Fact]
     public void An_idle_session_whose_node_answers_never_moves()
     {
         UseNodes(Second);
