@@ -41,7 +41,7 @@ public sealed class DebPackageTests(InstalledDeb deb)
         Assert.Equal("750", Command.Run("stat", ["-c", "%a", Path.Combine(root, "etc/jvpn")]).StandardOutput.Trim());
         Assert.Contains("net.ipv4.ip_forward = 1", File.ReadAllText(Path.Combine(root, "etc/sysctl.d/60-jvpn.conf")), StringComparison.Ordinal);
         string nat = File.ReadAllText(Path.Combine(root, "etc/jvpn/nat.nft"));
-        Assert.Contains("ip saddr 10.66.0.0/24 ip daddr != 10.66.0.0/24 masquerade", nat, StringComparison.Ordinal);
+        Assert.Contains("ip saddr 10.77.0.0/24 ip daddr != 10.77.0.0/24 masquerade", nat, StringComparison.Ordinal);
         // Syntax-check only (-c), in a private network namespace so the host ruleset is never touched.
         if (Binaries.TryFind("nft") is not null && Binaries.TryFind("unshare") is not null)
         {

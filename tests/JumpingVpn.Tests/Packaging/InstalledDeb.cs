@@ -49,7 +49,7 @@ public sealed class InstalledDeb : IDisposable
                 throw new InvalidOperationException($"build-deb.sh did not produce {Deb}\n{build.StandardError}");
             }
             Root = PrepareRoot(Path.Combine(_work, "root"));
-            File.WriteAllText(Path.Combine(Root, "etc/jvpn/enable-forwarding"), "pool=10.66.0.0/24\n");
+            File.WriteAllText(Path.Combine(Root, "etc/jvpn/enable-forwarding"), "pool=10.77.0.0/24\n");
             Command.Run("dpkg", ["--root=" + Root, "--force-not-root", "--force-script-chrootless", "--force-depends", "-i", Deb], TimeSpan.FromMinutes(2));
         }
         catch
