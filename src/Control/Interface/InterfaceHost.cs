@@ -400,7 +400,7 @@ public sealed class InterfaceHost : IDisposable
         }
         var pipeline = new JumpingVpn.Control.Audit.AuditPipeline(sinks, new JumpingVpn.Control.Audit.AuditPipelineOptions { NodeId = tail.NodeId });
         _undo.Add(pipeline.Dispose);
-        tail.LineWritten += line => pipeline.TryPublish(line.TrimEnd('\n'));
+        tail.LineWritten += line => pipeline.TryPublish(line);
 
         if (_options.Metrics is not { } listen)
         {
