@@ -72,6 +72,13 @@ install -m 0644 "$here/copyright" "$pkg/usr/share/doc/jvpn/copyright"
 install -m 0644 "$repo/packaging/README.md" "$pkg/usr/share/doc/jvpn/README.md"
 
 install -d "$pkg/DEBIAN"
+# Depends: what every start needs. ip (iproute2) configures the interface; the self-contained runtime links
+# libc (GLIBC_2.27 at most), libgcc_s and libstdc++ (GLIBCXX_3.4.22) and loads libssl/libcrypto 3 at run time
+# (TLS to the store, OpenSSL's ChaCha20-Poly1305 on the packet path); libsodium is shipped in /usr/lib/jvpn.
+# Recommends (apt installs them by default, --no-install-recommends leaves them out): nftables only for the
+# opt-in kill switch and NAT unit (without it `KillSwitch = on` fails with one line naming the package),
+# wireguard-tools for wg(8), qrencode for add-peer's terminal QR code. Suggests: xdg-utils opens `jvpn ui`'s
+# browser (without it jvpn ui says to use --print). DebPackageTests checks every NEEDED library is declared.
 installed_kb="$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)"
 cat > "$pkg/DEBIAN/control" <<CONTROL
 Package: jvpn
@@ -79,8 +86,9 @@ Version: $version
 Architecture: $arch
 Maintainer: jvpn maintainers <jvpn@jvpn.invalid>
 Installed-Size: $installed_kb
-Depends: iproute2
+Depends: iproute2, libc6 (>= 2.27), libgcc-s1 | libgcc1, libstdc++6 (>= 6), libssl3 | libssl3t64
 Recommends: nftables, wireguard-tools, qrencode
+Suggests: xdg-utils
 Section: net
 Priority: optional
 Homepage: https://jvpn.invalid/

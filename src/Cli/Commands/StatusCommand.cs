@@ -85,20 +85,23 @@ internal static class StatusCommand
         var snapshots = new List<(string Name, UapiDeviceSnapshot Snapshot)>();
         var stats = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
         var sessions = new Dictionary<string, Dictionary<string, SessionStatusRecord>>(StringComparer.Ordinal);
+        var peerNames = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         foreach (string n in names)
         {
             snapshots.Add((n, UapiClient.GetSnapshot(n)));
             stats[n] = json ? TryStats(n) : null;
             sessions[n] = UapiClient.GetSessions(n);
+            peerNames[n] = UapiClient.GetPeerNames(n);
         }
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Console.Out.Write(json ? FormatJson(snapshots, stats, now, sessions) : FormatText(snapshots, now, sessions));
+        Console.Out.Write(json ? FormatJson(snapshots, stats, now, sessions, peerNames) : FormatText(snapshots, now, sessions, peerNames));
         return ExitCodes.Ok;
     }
 
     internal static string FormatJson(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots,
         Dictionary<string, Dictionary<string, long>?> dataPlane, long nowUnix,
-        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null)
+        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null,
+        Dictionary<string, Dictionary<string, string>>? peerNames = null)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
@@ -142,6 +145,14 @@ internal static class StatusCommand
                 {
                     w.WriteStartObject();
                     w.WriteString("public_key", WireGuardKey.ToBase64(p.PublicKey));
+                    if (PeerName(peerNames, name, p) is { } peerName)
+                    {
+                        w.WriteString("name", peerName);
+                    }
+                    else
+                    {
+                        w.WriteNull("name");
+                    }
                     w.WriteBoolean("preshared_key", p.PresharedKey is not null);
                     if (p.Endpoint is null)
                     {
@@ -306,8 +317,13 @@ internal static class StatusCommand
         return sessions;
     }
 
+    /// <summary>The configured name of <paramref name="peer"/> on interface <paramref name="name"/>, or null.</summary>
+    private static string? PeerName(Dictionary<string, Dictionary<string, string>>? peerNames, string name, UapiPeerSnapshot peer) =>
+        peerNames?.GetValueOrDefault(name)?.GetValueOrDefault(Convert.ToHexStringLower(peer.PublicKey));
+
     internal static string FormatText(List<(string Name, UapiDeviceSnapshot Snapshot)> snapshots, long nowUnix,
-        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null)
+        Dictionary<string, Dictionary<string, SessionStatusRecord>>? sessions = null,
+        Dictionary<string, Dictionary<string, string>>? peerNames = null)
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -322,6 +338,10 @@ internal static class StatusCommand
             foreach (UapiPeerSnapshot p in s.Peers)
             {
                 sb.Append(inv, $"\npeer: {WireGuardKey.ToBase64(p.PublicKey)}\n");
+                if (PeerName(peerNames, name, p) is { } peerName)
+                {
+                    sb.Append(inv, $"  name: {peerName}\n");
+                }
                 sb.Append(inv, $"  endpoint: {(p.Endpoint is null ? "(none)" : UapiEndpoint.Format(p.Endpoint))}\n");
                 sb.Append(inv, $"  allowed ips: {(p.AllowedIps.Count == 0 ? "(none)" : string.Join(", ", p.AllowedIps))}\n");
                 long hs = p.LastHandshakeUnixNs / 1_000_000_000;

@@ -49,6 +49,7 @@ internal sealed class ConfigTextParser
     private readonly Dictionary<string, int> _jumpingLines = new(StringComparer.Ordinal);
 
     private int _line;
+    private string? _pendingName;
 
     private ConfigTextParser(string source) => _source = source;
 
@@ -83,13 +84,17 @@ internal sealed class ConfigTextParser
             string line = TrimSpace(hash < 0 ? raw : raw[..hash]);
             if (line.Length == 0)
             {
+                // A whole-line comment directly above a [Peer] header names that peer; anything else between them does not.
+                _pendingName = hash >= 0 && TrimSpace(raw[..hash]).Length == 0 ? PeerName(raw[(hash + 1)..]) : null;
                 continue;
             }
             if (line.StartsWith('['))
             {
                 section = EnterSection(RemoveSpace(line));
+                _pendingName = null;
                 continue;
             }
+            _pendingName = null;
             int eq = line.IndexOf('=', StringComparison.Ordinal);
             string key = TrimSpace(eq < 0 ? line : line[..eq]);
             if (eq < 0)
@@ -130,7 +135,7 @@ internal sealed class ConfigTextParser
         }
         if (header.Equals("[Peer]", StringComparison.OrdinalIgnoreCase))
         {
-            _peers.Add(new PeerBuilder { Line = _line });
+            _peers.Add(new PeerBuilder { Line = _line, Name = _pendingName });
             return Section.Peer;
         }
         if (header.Equals("[Jumping]", StringComparison.OrdinalIgnoreCase))
@@ -306,6 +311,7 @@ internal sealed class ConfigTextParser
                 Endpoint = p.Endpoint,
                 PersistentKeepalive = p.PersistentKeepalive,
                 Line = p.Line,
+                Name = p.Name,
             });
         }
 
@@ -398,9 +404,17 @@ internal sealed class ConfigTextParser
 
     private ConfigException Error(string? key, string problem) => new(_source, _line, key, problem);
 
+    /// <summary>The text of a `# NAME` line as a peer name: trimmed, null when empty or holding control characters.</summary>
+    private static string? PeerName(string comment)
+    {
+        string name = TrimSpace(comment);
+        return name.Length == 0 || name.AsSpan().ContainsAnyInRange('\0', '\u001f') || name.Contains('\u007f', StringComparison.Ordinal) ? null : name;
+    }
+
     private sealed class PeerBuilder
     {
         public int Line { get; init; }
+        public string? Name { get; init; }
         public byte[]? PublicKey { get; set; }
         public int PublicKeyLine { get; set; }
         public byte[]? PresharedKey { get; set; }

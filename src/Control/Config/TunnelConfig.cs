@@ -96,4 +96,11 @@ public sealed record PeerSection
 
     /// <summary>Line of the [Peer] header (0 when built in code), for error messages.</summary>
     public int Line { get; init; }
+
+    /// <summary>
+    /// The peer's name: the text of a `# NAME` comment line directly above its [Peer] header, the convention
+    /// `jvpn server add-peer NAME` writes (docs/configuration.md §1 "Peer names"); null when there is none. A label
+    /// for `jvpn status` and the UI only; WireGuard never sees it.
+    /// </summary>
+    public string? Name { get; init; }
 }

@@ -63,7 +63,12 @@ public static class TunnelConfigWriter
 
         foreach (PeerSection p in config.Peers)
         {
-            sb.Append("\n[Peer]\n");
+            sb.Append('\n');
+            if (p.Name is { } name)
+            {
+                sb.Append("# ").Append(name).Append('\n');
+            }
+            sb.Append("[Peer]\n");
             Line(sb, "PublicKey", WireGuardKey.ToBase64(p.PublicKey));
             if (p.PresharedKey is byte[] psk)
             {

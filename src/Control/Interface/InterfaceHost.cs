@@ -35,6 +35,7 @@ public sealed class InterfaceHost : IDisposable
     private readonly ILogger _logger;
     private readonly HostPlatform _platform;
     private readonly List<Action> _undo = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _peerNames = new(StringComparer.Ordinal);
     private TunnelLoops? _loops;
     private JumpingNode? _jumping;
     private ClientPaths? _paths;
@@ -47,6 +48,13 @@ public sealed class InterfaceHost : IDisposable
     {
         _options = options;
         _config = options.Config;
+        foreach (PeerSection p in _config.Peers)
+        {
+            if (p.Name is { } peerName)
+            {
+                _peerNames[Convert.ToHexStringLower(p.PublicKey)] = peerName;
+            }
+        }
         _logger = logger;
         _platform = platform;
         _host = host;
@@ -456,7 +464,7 @@ public sealed class InterfaceHost : IDisposable
         }
         var pipeline = new JumpingVpn.Control.Audit.AuditPipeline(sinks, new JumpingVpn.Control.Audit.AuditPipelineOptions { NodeId = tail.NodeId });
         _undo.Add(pipeline.Dispose);
-        tail.LineWritten += line => pipeline.TryPublish(line.TrimEnd('\n'));
+        tail.LineWritten += line => pipeline.TryPublish(line);
 
         if (_options.Metrics is not { } listen)
         {
@@ -511,6 +519,19 @@ public sealed class InterfaceHost : IDisposable
         return sum;
     }
 
+    /// <summary>
+    /// Names a peer added while running (docs/design.md §7 "Peer names"): only a peer the device has, only a usable name.
+    /// </summary>
+    private string SetPeerName(IReadOnlyList<string> body)
+    {
+        if (!PeerNamesReply.TryParseSet(body, out string keyHex, out string name) || Device?.FindPeer(Convert.FromHexString(keyHex)) is null)
+        {
+            return UapiProtocol.FormatResponse(string.Empty, UapiErrno.Invalid);
+        }
+        _peerNames[keyHex] = name;
+        return UapiProtocol.FormatResponse(string.Empty, UapiErrno.None);
+    }
+
     private string? HandleExtension(string firstLine, IReadOnlyList<string> body)
     {
         if (firstLine == "jvpn_down=1")
@@ -525,6 +546,14 @@ public sealed class InterfaceHost : IDisposable
         if (firstLine == "jvpn_stats=1" && Device is { } device && _loops is { } loops)
         {
             return UapiProtocol.FormatResponse(DataPlaneStats.Format(device, loops), UapiErrno.None);
+        }
+        if (firstLine == PeerNamesReply.Operation)
+        {
+            return UapiProtocol.FormatResponse(PeerNamesReply.Format(_peerNames), UapiErrno.None);
+        }
+        if (firstLine == PeerNamesReply.SetOperation)
+        {
+            return SetPeerName(body);
         }
         if (firstLine == SessionStatusReply.Operation)
         {

@@ -23,7 +23,8 @@ public sealed class ClientPaths : IDisposable
     private readonly string _tunnel;
     private readonly IReadOnlyList<string> _priority;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, PathSocket> _sockets = new(StringComparer.Ordinal);
+    /// <summary>Each path's socket with the UDP transport this class opened for it (the fwmark is set on that transport).</summary>
+    private readonly Dictionary<string, (PathSocket Socket, UdpTransport Udp)> _sockets = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private IDisposable? _monitor;
     private uint? _fwMark;
@@ -69,10 +70,9 @@ public sealed class ClientPaths : IDisposable
         lock (_lock)
         {
             _fwMark = mark;
-            foreach (PathSocket s in _sockets.Values)
+            foreach ((PathSocket _, UdpTransport udp) in _sockets.Values)
             {
-                // Every path socket here was opened by TryOpen on a UdpTransport.
-                ((UdpTransport)s.Transport).SetFwMark(mark);
+                udp.SetFwMark(mark);
             }
         }
     }
@@ -118,7 +118,7 @@ public sealed class ClientPaths : IDisposable
             {
                 if (!keep.Contains(name))
                 {
-                    PathSocket s = _sockets[name];
+                    PathSocket s = _sockets[name].Socket;
                     _sockets.Remove(name);
                     Set.Remove(s);
                     s.Dispose();
@@ -133,7 +133,7 @@ public sealed class ClientPaths : IDisposable
     {
         lock (_lock)
         {
-            return _sockets.GetValueOrDefault(interfaceName);
+            return _sockets.TryGetValue(interfaceName, out (PathSocket Socket, UdpTransport Udp) entry) ? entry.Socket : null;
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class ClientPaths : IDisposable
                 udp.SetFwMark(mark);
             }
             var socket = new PathSocket(_nextId++, name, u.LocalAddress.ToString(), udp);
-            _sockets[name] = socket;
+            _sockets[name] = (socket, udp);
             Set.Add(socket);
             _logger.LogInformation("path {Interface}: UDP port {Port}", name, udp.LocalPort);
             return true;
@@ -186,7 +186,7 @@ public sealed class ClientPaths : IDisposable
         _monitor?.Dispose();
         lock (_lock)
         {
-            foreach (PathSocket s in _sockets.Values)
+            foreach ((PathSocket s, UdpTransport _) in _sockets.Values)
             {
                 Set.Remove(s);
                 s.Dispose();

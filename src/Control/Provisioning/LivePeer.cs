@@ -1,5 +1,6 @@
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Uapi;
+using JumpingVpn.Control.Uapi.Sessions;
 using JumpingVpn.Control.Uapi.Transport;
 using JumpingVpn.Platform.Net;
 
@@ -43,8 +44,28 @@ public static class LivePeer
         {
             return LivePeerOutcome.NotRunning; // a stale socket left by a crashed daemon
         }
+        if (errno == 0 && peer.Name is { } name && PeerNamesReply.IsUsableName(name))
+        {
+            NameLive(interfaceName, peer.PublicKey, name, socketDirectory);
+        }
         return errno == 0
             ? LivePeerOutcome.Added
             : throw new UapiException($"interface {interfaceName} refused the new peer (errno {errno}); it is in the config file and takes effect at the next `jvpn up`", errno);
+    }
+
+    /// <summary>
+    /// Tells the running interface the new peer's name for `jvpn status` (docs/design.md §7 "Peer names"). A device
+    /// without the extension (an older jvpn) refuses it; the peer then shows its name after the next `jvpn up`.
+    /// </summary>
+    private static void NameLive(string interfaceName, byte[] publicKey, string name, string? socketDirectory)
+    {
+        try
+        {
+            _ = UapiClient.Request(interfaceName, PeerNamesReply.SetRequest(publicKey, name), socketDirectory);
+        }
+        catch (UapiException)
+        {
+            // The peer is added and in the file; only its label waits for the next start.
+        }
     }
 }

@@ -120,7 +120,7 @@ public static class PeerProvisioning
         string client = $"# jvpn client configuration \"{name}\" for server {server.InterfaceName} ({endpoint}).\n"
             + "# Save as NAME.conf (the file name is the interface name) and run `jvpn up NAME.conf`, or import it into a WireGuard app.\n"
             + clientBody;
-        return new AddPeerResult(newServer.ToString(), client, serverPeer, addresses);
+        return new AddPeerResult(newServer.ToString(), client, serverPeer with { Name = name }, addresses);
     }
 
     /// <summary>The server's tunnel subnets, one per address family (the first address of each family).</summary>

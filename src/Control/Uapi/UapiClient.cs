@@ -55,6 +55,25 @@ public static class UapiClient
         return sessions;
     }
 
+    /// <summary>
+    /// The interface's peer names by public key (hex), read with <c>jvpn_peer_names=1</c>; empty when the device
+    /// refuses the extension (another userspace WireGuard, an older jvpn), does not answer, or the reply is malformed.
+    /// </summary>
+    public static Dictionary<string, string> GetPeerNames(string interfaceName, string? socketDirectory = null)
+    {
+        string reply;
+        try
+        {
+            reply = Request(interfaceName, Sessions.PeerNamesReply.Operation + "\n\n", socketDirectory);
+        }
+        catch (UapiException)
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+        _ = Sessions.PeerNamesReply.TryParse(reply, out Dictionary<string, string> names);
+        return names;
+    }
+
     /// <summary>Sends <c>set=1</c> with <paramref name="body"/> (key=value lines) and returns the errno
     /// the device answered: 0 on success, negative on failure, <see cref="UapiErrno.Protocol"/> when the
     /// answer has no errno line.</summary>

@@ -269,6 +269,14 @@ public sealed class UdpTransport : IDatagramTransport
         }
     }
 
+    /// <summary>The socket's SO_MARK as the kernel holds it (Linux; for tests and diagnostics).</summary>
+    internal uint ReadFwMark()
+    {
+        Span<byte> value = stackalloc byte[sizeof(uint)];
+        _ = _socket.GetRawSocketOption(LibC.SOL_SOCKET, LibC.SO_MARK, value);
+        return BitConverter.ToUInt32(value);
+    }
+
     /// <summary>SO_MARK: packets of this socket carry the mark, so policy routing can exempt them from the tunnel.</summary>
     public void SetFwMark(uint mark)
     {

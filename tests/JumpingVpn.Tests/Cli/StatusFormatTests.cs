@@ -76,4 +76,22 @@ public sealed class StatusFormatTests
         Assert.Contains("cell0        10.202.1.2       candidate lossy", text, StringComparison.Ordinal);
         Assert.Contains("wifi0 -> cell0  TRANSPORT_DEAD_RECOVERY  gap 64 ms", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_named_peer_shows_its_name_in_json_and_text_and_an_unnamed_one_null()
+    {
+        var names = new Dictionary<string, Dictionary<string, string>> { ["jv0"] = new() { [Convert.ToHexStringLower(KeyWithPlusAndSlash)] = "laptop" } };
+        var noSessions = new Dictionary<string, Dictionary<string, SessionStatusRecord>>();
+
+        using (JsonDocument doc = JsonDocument.Parse(StatusCommand.FormatJson(Snapshot(0), new Dictionary<string, Dictionary<string, long>?>(), 1000, noSessions, names)))
+        {
+            Assert.Equal("laptop", doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("name").GetString());
+        }
+        using (JsonDocument doc = JsonDocument.Parse(StatusCommand.FormatJson(Snapshot(0), new Dictionary<string, Dictionary<string, long>?>(), 1000)))
+        {
+            Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("name").ValueKind);
+        }
+        Assert.Contains("\npeer: +/+/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n  name: laptop\n", StatusCommand.FormatText(Snapshot(0), 1000, noSessions, names), StringComparison.Ordinal);
+        Assert.DoesNotContain("name:", StatusCommand.FormatText(Snapshot(0), 1000), StringComparison.Ordinal);
+    }
 }

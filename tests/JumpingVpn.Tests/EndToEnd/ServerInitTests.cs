@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.EndToEnd;
@@ -36,6 +35,12 @@ public sealed class ServerInitTests
             CommandResult added = Jvpn("server", "add-peer", "laptop", "--config", serverConf, "--allowed-ips", "10.78.0.0/24");
             Assert.Contains("to the running interface " + serverName, added.StandardError, StringComparison.Ordinal);
             Assert.Contains("Address = 10.78.0.2/32", added.StandardOutput, StringComparison.Ordinal);
+            // The live peer carries its name: `jvpn status` shows it without a restart, in text and JSON.
+            Assert.Contains("  name: laptop\n", Jvpn("status", serverName).StandardOutput, StringComparison.Ordinal);
+            using (var status = System.Text.Json.JsonDocument.Parse(Jvpn("status", serverName, "--json").StandardOutput))
+            {
+                Assert.Equal("laptop", status.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0].GetProperty("name").GetString());
+            }
             File.WriteAllText(clientConf, added.StandardOutput);
             File.SetUnixFileMode(clientConf, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
@@ -64,14 +69,6 @@ public sealed class ServerInitTests
         return r;
     }
 
-    private static void WaitForSocket(ManagedProcess process, string interfaceName)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists($"/var/run/wireguard/{interfaceName}.sock"))
-        {
-            Assert.False(process.HasExited, $"jvpn up exited early\n{process.Describe()}");
-            Assert.True(clock.Elapsed < Ready, $"{interfaceName} not up after {Ready.TotalSeconds} s\n{process.Describe()}");
-            Thread.Sleep(50);
-        }
-    }
+    private static void WaitForSocket(ManagedProcess process, string interfaceName) =>
+        ReadyWait.UntilSocketAnswers(process, $"/var/run/wireguard/{interfaceName}.sock", Ready, interfaceName + "'s UAPI socket");
 }

@@ -92,14 +92,6 @@ public sealed class ServerPageTests
         return r;
     }
 
-    private static void WaitForSocket(ManagedProcess process, string interfaceName)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists($"/var/run/wireguard/{interfaceName}.sock"))
-        {
-            Assert.False(process.HasExited, $"jvpn up exited early\n{process.Describe()}");
-            Assert.True(clock.Elapsed < Ready, $"{interfaceName} not up after {Ready.TotalSeconds} s\n{process.Describe()}");
-            Thread.Sleep(50);
-        }
-    }
+    private static void WaitForSocket(ManagedProcess process, string interfaceName) =>
+        ReadyWait.UntilSocketAnswers(process, $"/var/run/wireguard/{interfaceName}.sock", Ready, interfaceName + "'s UAPI socket");
 }

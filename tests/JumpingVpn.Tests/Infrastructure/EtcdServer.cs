@@ -55,8 +55,39 @@ internal sealed class EtcdServer : IDisposable
     /// <summary>`NAME=PEER_URL,...` of every member (this one alone unless <see cref="StartCluster"/> set it).</summary>
     private string InitialCluster { get; set; }
 
-    /// <summary>True once this member has won an election (its log says so): the Raft leader, unless it lost it since.</summary>
-    public bool WasLeader => _process?.Output.Contains(" became leader at term", StringComparison.Ordinal) == true;
+    /// <summary>
+    /// The member that is the Raft leader now, as the members themselves report it (Maintenance Status: the leader's
+    /// id equals its own member id), asked until one answers so within 20 s. Not read from the logs: the captured
+    /// output keeps only its last 32-64 KiB, and on a loaded machine heartbeat warnings push the election line out of
+    /// it, or a re-election leaves that line in two members' logs.
+    /// </summary>
+    public static EtcdServer Leader(IReadOnlyList<EtcdServer> members)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            foreach (EtcdServer m in members)
+            {
+                try
+                {
+                    using EtcdConnection connection = EtcdConnection.Open(m.StoreUrl());
+                    StatusResponse status = connection.Call((client, headers, deadline) => client.Status(new StatusRequest(), headers, deadline), DateTime.UtcNow.AddSeconds(2));
+                    if (status.Leader != 0 && status.Leader == status.Header.MemberId)
+                    {
+                        return m;
+                    }
+                    last = string.Create(CultureInfo.InvariantCulture, $"{m._name}: leader {status.Leader:x}, self {status.Header.MemberId:x}");
+                }
+                catch (Grpc.Core.RpcException e)
+                {
+                    last = m._name + ": " + e.Status.Detail;
+                }
+            }
+            Thread.Sleep(50);
+        }
+        throw new InvalidOperationException($"no etcd member reported itself leader within 20 s (last answer: {last})");
+    }
 
     public int Port { get; }
 
@@ -105,6 +136,22 @@ internal sealed class EtcdServer : IDisposable
     /// started together (a member serves clients only once a quorum has formed).
     /// </summary>
     public static IReadOnlyList<EtcdServer> StartCluster(int members)
+    {
+        // A port handed out free can be taken (e.g. as another test's ephemeral source port) before a member binds
+        // it; the member then exits with "address already in use", and the cluster starts again on fresh ports.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return TryStartCluster(members);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static List<EtcdServer> TryStartCluster(int members)
     {
         string password = NetNs.RandomHex(12);
         var servers = new List<EtcdServer>();

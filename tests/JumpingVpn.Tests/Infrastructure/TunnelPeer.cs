@@ -54,13 +54,21 @@ internal abstract class TunnelPeer : IDisposable
         return path;
     }
 
-    /// <summary>Ready means the UAPI socket answers `wg show IFNAME`. Fails early if the daemon exits.</summary>
+    /// <summary>
+    /// Ready means the UAPI socket answers `wg show IFNAME`: the daemon creates it last, after the TUN device,
+    /// addresses, routes and the store (InterfaceHost.Up), so it answers only once the interface is up. Fails early
+    /// if the daemon exits. <paramref name="timeout"/> is the budget on a machine with a core to spare; it stretches
+    /// with the load average (<see cref="ReadyWait.Budget"/>), because a start needs little CPU but waits for it: at
+    /// load 39 on 2 cores a plain `jvpn up` took 9.3 s to its socket with 0.28 s of CPU, and cluster nodes under the
+    /// full suite's load passed a fixed 20 s without ever creating it.
+    /// </summary>
     protected void WaitUntilReady(TimeSpan timeout)
     {
         ManagedProcess process = Process ?? throw new InvalidOperationException("not started");
         var clock = Stopwatch.StartNew();
         string lastError = "";
-        while (clock.Elapsed < timeout)
+        TimeSpan budget = ReadyWait.Budget(timeout);
+        while (clock.Elapsed < budget)
         {
             if (process.HasExited)
             {
@@ -75,10 +83,15 @@ internal abstract class TunnelPeer : IDisposable
                 }
                 lastError = show.StandardError.Trim();
             }
+            else
+            {
+                lastError = $"no socket {SocketPath} yet";
+            }
             Thread.Sleep(50);
+            budget = ReadyWait.Budget(timeout, budget);
         }
         throw new TimeoutException(
-            $"{Kind} not ready after {timeout.TotalSeconds:0} s: `wg show {InterfaceName}` did not answer ({lastError}).\n{Describe()}");
+            $"{Kind} not ready after {clock.Elapsed.TotalSeconds:0} s (budget {timeout.TotalSeconds:0} s stretched by the load: {File.ReadAllText("/proc/loadavg").Trim()}): `wg show {InterfaceName}` did not answer ({lastError}).\n{Describe()}");
     }
 
     public void Dispose()

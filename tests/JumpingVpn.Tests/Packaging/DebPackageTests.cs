@@ -20,7 +20,7 @@ public sealed class DebPackageTests(InstalledDeb deb)
 
         string control = Command.Run("dpkg-deb", ["--field", deb.Deb]).StandardOutput;
         Assert.Contains("Package: jvpn", control, StringComparison.Ordinal);
-        Assert.Contains("Depends: iproute2", control, StringComparison.Ordinal);
+        AssertDeclaresWhatItNeeds(deb.Deb, root);
 
         foreach (string file in new[]
         {
@@ -41,7 +41,7 @@ public sealed class DebPackageTests(InstalledDeb deb)
         Assert.Equal("750", Command.Run("stat", ["-c", "%a", Path.Combine(root, "etc/jvpn")]).StandardOutput.Trim());
         Assert.Contains("net.ipv4.ip_forward = 1", File.ReadAllText(Path.Combine(root, "etc/sysctl.d/60-jvpn.conf")), StringComparison.Ordinal);
         string nat = File.ReadAllText(Path.Combine(root, "etc/jvpn/nat.nft"));
-        Assert.Contains("ip saddr 10.66.0.0/24 ip daddr != 10.66.0.0/24 masquerade", nat, StringComparison.Ordinal);
+        Assert.Contains("ip saddr 10.77.0.0/24 ip daddr != 10.77.0.0/24 masquerade", nat, StringComparison.Ordinal);
         // Syntax-check only (-c), in a private network namespace so the host ruleset is never touched.
         if (Binaries.TryFind("nft") is not null && Binaries.TryFind("unshare") is not null)
         {
@@ -89,5 +89,59 @@ public sealed class DebPackageTests(InstalledDeb deb)
         CommandResult natUnit = Command.TryRun("systemd-analyze", ["verify", "--man=no", Path.Combine(root, "lib/systemd/system/jvpn-nat.service")], TimeSpan.FromMinutes(1));
         Assert.True(natUnit.ExitCode == 0 && natUnit.StandardError.Trim().Length == 0,
             $"systemd-analyze verify jvpn-nat.service: exit {natUnit.ExitCode}\n{natUnit.StandardError}");
+    }
+
+    /// <summary>
+    /// The control file (as `dpkg-deb -I` shows it) depends on every package the installed binaries need: each
+    /// NEEDED library of the ELF files in /usr/lib/jvpn is either shipped beside them or belongs (`dpkg -S` on this
+    /// host) to a package named in Depends; plus iproute2 (ip) and libssl3, which the runtime loads with dlopen.
+    /// nftables is recommended, not required: only the opt-in kill switch and NAT unit use it.
+    /// </summary>
+    private static void AssertDeclaresWhatItNeeds(string debFile, string root)
+    {
+        string info = Command.Run("dpkg-deb", ["-I", debFile]).StandardOutput;
+        string[] depends = Field(info, "Depends");
+        string[] recommends = Field(info, "Recommends");
+        Assert.Contains("iproute2", depends);
+        Assert.Contains("libssl3", depends);
+        Assert.Contains("nftables", recommends);
+        Assert.DoesNotContain("nftables", depends);
+
+        string libDir = Path.Combine(root, "usr/lib/jvpn");
+        var missing = new List<string>();
+        foreach (string file in Directory.EnumerateFiles(libDir))
+        {
+            CommandResult elf = Command.TryRun("readelf", ["-d", file]);
+            if (elf.ExitCode != 0)
+            {
+                continue; // not an ELF file
+            }
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(elf.StandardOutput, @"\(NEEDED\)\s+Shared library: \[(?<lib>[^\]]+)\]"))
+            {
+                string lib = m.Groups["lib"].Value;
+                if (File.Exists(Path.Combine(libDir, lib)))
+                {
+                    continue;
+                }
+                // "libstdc++6:amd64: /usr/lib/x86_64-linux-gnu/libstdc++.so.6" -> libstdc++6
+                CommandResult owner = Command.TryRun("dpkg", ["-S", "*/" + lib]);
+                string[] owners = owner.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                    .Select(l => l.Split(':')[0].Trim()).Distinct().ToArray();
+                if (owners.Length == 0 || !owners.Any(depends.Contains))
+                {
+                    missing.Add($"{Path.GetFileName(file)} needs {lib} (from {(owners.Length == 0 ? "no installed package" : string.Join("/", owners))})");
+                }
+            }
+        }
+        Assert.True(missing.Count == 0, "Depends (" + string.Join(", ", depends) + ") lacks: " + string.Join("; ", missing));
+    }
+
+    /// <summary>The package names of a control field (alternatives and version constraints dropped to names).</summary>
+    private static string[] Field(string info, string name)
+    {
+        string? line = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.Ordinal));
+        Assert.True(line is not null, $"dpkg-deb -I shows no {name} field:\n{info}");
+        return line![(name.Length + 1)..].Split([',', '|'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => d.Trim().Split(' ')[0]).ToArray();
     }
 }

@@ -49,7 +49,7 @@ public sealed class InstalledDeb : IDisposable
                 throw new InvalidOperationException($"build-deb.sh did not produce {Deb}\n{build.StandardError}");
             }
             Root = PrepareRoot(Path.Combine(_work, "root"));
-            File.WriteAllText(Path.Combine(Root, "etc/jvpn/enable-forwarding"), "pool=10.66.0.0/24\n");
+            File.WriteAllText(Path.Combine(Root, "etc/jvpn/enable-forwarding"), "pool=10.77.0.0/24\n");
             Command.Run("dpkg", ["--root=" + Root, "--force-not-root", "--force-script-chrootless", "--force-depends", "-i", Deb], TimeSpan.FromMinutes(2));
         }
         catch
@@ -134,8 +134,9 @@ public sealed class InstalledDeb : IDisposable
         {
             missing.Add(Binaries.JvpnDll + " (the client)");
         }
-        // The flows (PackagedServerFlow, PackagedManagerTests) need unshare, setpriv, mount, mknod, ip, ping and stat.
-        string[] binaries = ["dpkg", "dpkg-deb", "dpkg-query", "systemd-analyze", "useradd", "dotnet", "unshare", "setpriv", "mount", "mknod", "ip", "ping", "stat"];
+        // The flows (PackagedServerFlow, PackagedManagerTests) need unshare, setpriv, mount, mknod, ip, ping and stat;
+        // the Depends check needs readelf.
+        string[] binaries = ["dpkg", "dpkg-deb", "dpkg-query", "systemd-analyze", "useradd", "dotnet", "unshare", "setpriv", "mount", "mknod", "ip", "ping", "stat", "readelf"];
         foreach (string binary in binaries)
         {
             if (Binaries.TryFind(binary) is null)
@@ -149,7 +150,7 @@ public sealed class InstalledDeb : IDisposable
         }
         return missing.Count == 0
             ? null
-            : $"the .deb tests need root, dpkg, systemd-analyze (package systemd), useradd, dotnet, /dev/net/tun, setpriv/unshare/mount (util-linux, mount) and ping: missing {string.Join(", ", missing)}";
+            : $"the .deb tests need root, dpkg, systemd-analyze (package systemd), useradd, dotnet, /dev/net/tun, setpriv/unshare/mount (util-linux, mount), ping and readelf (binutils): missing {string.Join(", ", missing)}";
     }
 
     private static string ReadVersion(string repo)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using JumpingVpn.Tests.Infrastructure;
 
 namespace JumpingVpn.Tests.Packaging;
@@ -99,7 +98,7 @@ internal sealed class PackagedServerFlow
             // The service first: if it cannot read the config, its own error is the failure message.
             ManagedProcess server = StartService(topology.Server, unit, uid, gid);
             string socket = Path.Combine(_work, "run", unit.RuntimeDirectory, Instance + ".sock");
-            WaitFor(() => File.Exists(socket), server, $"{socket} (the UAPI socket)");
+            ReadyWait.UntilSocketAnswers(server, socket, Ready, "the UAPI socket");
             Assert.Contains($"Wrote /etc/jvpn/{Instance}.conf", init.StandardOutput, StringComparison.Ordinal);
             Assert.Contains("group jvpn", init.StandardOutput, StringComparison.Ordinal);
             Assert.Equal($"0:{gid}:640", afterInit);
@@ -108,7 +107,7 @@ internal sealed class PackagedServerFlow
             unit.AssertRunsAs(server.Id, uid, gid);
 
             ManagedProcess client = topology.Client.Start(Binaries.Dotnet(), [Binaries.JvpnDll, "up", clientConf]);
-            WaitFor(() => File.Exists($"/run/wireguard/{clientName}.sock"), client, "the client's UAPI socket");
+            ReadyWait.UntilSocketAnswers(client, $"/run/wireguard/{clientName}.sock", Ready, "the client's UAPI socket");
             Assert.True(Ping.WaitForReply(topology.Client, ServerTunnelV4, Ready),
                 $"no ping reply through the packaged server\n{server.Describe()}\n{client.Describe()}");
 
@@ -179,15 +178,4 @@ internal sealed class PackagedServerFlow
     }
 
     private static string Stat(string path) => Command.Run("stat", ["-c", "%u:%g:%a", path]).StandardOutput.Trim();
-
-    private static void WaitFor(Func<bool> condition, ManagedProcess process, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.False(process.HasExited, $"exited before {what} appeared\n{process.Describe()}");
-            Assert.True(clock.Elapsed < Ready, $"no {what} after {Ready.TotalSeconds} s\n{process.Describe()}");
-            Thread.Sleep(50);
-        }
-    }
 }

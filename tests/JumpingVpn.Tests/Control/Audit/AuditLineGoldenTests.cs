@@ -182,7 +182,7 @@ public sealed class AuditLineGoldenTests
             gate.Gate.Reset();
             using (var pipeline = new AuditPipeline([gate, file], new AuditPipelineOptions { Capacity = 2, NodeId = "node-1", TimeProvider = clock }))
             {
-                tail.LineWritten += line => pipeline.TryPublish(line.TrimEnd('\n'));
+                tail.LineWritten += line => pipeline.TryPublish(line);
                 tail.Publish(EveryKind()[..1], wallOffsetMs: 1000);
                 Assert.True(gate.Entered.Wait(5000, TestContext.Current.CancellationToken)); // the consumer holds line 0
                 tail.Publish(EveryKind()[1..6], wallOffsetMs: 1000); // 1 and 2 fill the buffer, 3..5 are dropped

@@ -42,7 +42,7 @@ public sealed class EtcdMemberFailoverTests
             OwnershipRecord b2 = store.Read(id).Current!;
             Assert.True(store.CompareAndSwap(1, b2 with { StateVersion = 2 }, 1000).IsOk);
 
-            EtcdServer leader = members.Single(m => m.WasLeader);
+            EtcdServer leader = EtcdServer.Leader(members);
             var sw = Stopwatch.StartNew();
             leader.Crash();
             StoreResult read = default;

@@ -40,6 +40,25 @@ public sealed class ClientPathsTests : IDisposable
         Assert.NotEqual(paths.Socket("wlan0")!.Transport.LocalPort, paths.Socket("wwan0")!.Transport.LocalPort);
     }
 
+    /// <summary>The fwmark of a full tunnel reaches every path socket, open now or opened later (SO_MARK needs CAP_NET_ADMIN).</summary>
+    [Fact]
+    public void The_fwmark_is_set_on_every_path_socket_and_on_sockets_opened_later()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Skip("SO_MARK needs Linux and CAP_NET_ADMIN (run as root)");
+        }
+        _os.Usable = [Nic("wlan0", 600, "192.0.2.10")];
+        using ClientPaths paths = Paths();
+        paths.Refresh(0);
+
+        paths.SetFwMark(0xca6c);
+        _os.Usable = [Nic("wlan0", 600, "192.0.2.10"), Nic("wwan0", 700, "198.18.0.10")];
+        paths.Refresh(10_000);
+
+        Assert.Equal([0xca6cu, 0xca6cu], new[] { "wlan0", "wwan0" }.Select(n => ((UdpTransport)paths.Socket(n)!.Transport).ReadFwMark()));
+    }
+
     [Fact]
     public void The_priority_list_orders_the_paths_and_leaves_other_interfaces_alone()
     {

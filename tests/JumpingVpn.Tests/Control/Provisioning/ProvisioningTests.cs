@@ -76,6 +76,7 @@ public class ProvisioningTests
         PeerSection sp = Assert.Single(newServer.Peers);
         Assert.Equal(["10.78.0.2/32", "fd78::2/128"], sp.AllowedIps.Select(p => p.ToString()));
         Assert.Contains("\n# laptop\n[Peer]\n", r.ServerConfigText, StringComparison.Ordinal);
+        Assert.Equal(("laptop", "laptop"), (sp.Name, r.ServerPeer.Name)); // the file's peer and the live one are named alike
         Assert.StartsWith(init.ConfigText, r.ServerConfigText, StringComparison.Ordinal); // appended, comments kept
         Assert.Equal(server.Interface.PrivateKey, newServer.Interface.PrivateKey);
 
