@@ -17,11 +17,12 @@ internal static partial class TunnelExecutable
     /// <summary>Returns only if there is no jvpn-tunnel to run; otherwise the process image is replaced.</summary>
     public static void ExecIfPresent(string[] args)
     {
-        if (args.Length == 0 || args[0] != "up" || !OperatingSystem.IsLinux()
-            || Environment.GetEnvironmentVariable("JVPN_TUNNEL_EXEC") == "0")
+        if (args.Length == 0 || args[0] != "up" || Environment.GetEnvironmentVariable("JVPN_TUNNEL_EXEC") == "0")
         {
             return;
         }
+        // Only Linux packages ship the file (no ".exe": a Windows install never has it), so its presence is
+        // the whole test and no OS check is needed here (docs/platform.md §8).
         string path = Path.Combine(AppContext.BaseDirectory, FileName);
         if (!File.Exists(path))
         {

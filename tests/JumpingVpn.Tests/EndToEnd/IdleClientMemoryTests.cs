@@ -41,6 +41,32 @@ public sealed class IdleClientMemoryTests(InstalledDeb deb)
         Assert.True(rss <= BoundMegabytes, $"idle client {breakdown}, bound {BoundMegabytes} MB\n{tunnel.Describe()}");
     }
 
+    [Theory]
+    [InlineData("[Interface]\nPrivateKey = not-a-key\n", ExitCodeBadConfig)]
+    [InlineData(null, ExitCodeBadConfig)] // the config file does not exist
+    public void Packaged_up_reports_a_bad_config_as_the_jit_command_does(string? configText, int exitCode)
+    {
+        deb.EnsureInstalled();
+        string packaged = Path.Combine(deb.Root, "usr/lib/jvpn/jvpn");
+        string config = Path.Combine(deb.Scratch("badconf-" + Guid.NewGuid().ToString("N")[..8]), "jvbad0.conf");
+        if (configText is not null)
+        {
+            File.WriteAllText(config, configText);
+        }
+
+        // Through jvpn-tunnel (the default where it is installed) and in jvpn's own JIT process.
+        CommandResult aot = Command.TryRun("env", [packaged, "up", config]);
+        CommandResult jit = Command.TryRun("env", ["JVPN_TUNNEL_EXEC=0", packaged, "up", config]);
+
+        Assert.Equal(exitCode, aot.ExitCode);
+        Assert.Equal(exitCode, jit.ExitCode);
+        Assert.StartsWith("jvpn: ", aot.StandardError, StringComparison.Ordinal);
+        Assert.Equal(jit.StandardError, aot.StandardError);
+    }
+
+    /// <summary>ExitCodes.BadConfig (README.md "Exit codes").</summary>
+    private const int ExitCodeBadConfig = 3;
+
     private static long KilobytesOf(string[] lines, string key)
     {
         foreach (string line in lines)

@@ -20,7 +20,7 @@ public sealed class InstalledDebCollection : ICollectionFixture<InstalledDeb>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class InstalledDeb : IDisposable
 {
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(30);
 
     private readonly string? _missing;
     private readonly string? _work;
