@@ -59,7 +59,7 @@ use_jvpn_package() {
         for item in src .editorconfig Directory.Build.props Directory.Packages.props global.json NuGet.config nuget.config; do
             [ -e "$REPO_ROOT/$item" ] && cp -a "$REPO_ROOT/$item" "$src/"
         done
-        find "$src/src" -depth -type d \( -name bin -o -name obj -o -name node_modules \) -exec rm -rf {} +
+        find "$src/src" -depth -type d \( -name bin -o -name obj \) -exec rm -rf {} +
         dir="$WORK_DIR/package"
         "$REPO_ROOT/packaging/linux/publish.sh" "$src" linux-x64 "$dir" >"$WORK_DIR/publish.log" 2>&1 \
             || { cat "$WORK_DIR/publish.log" >&2; exit 1; }
