@@ -15,6 +15,10 @@
 # Prints two tables with the ratios jvpn/anchor, jvpn/Debian wireguard-go and jvpn/openvpn.
 # Usage: bench/throughput.sh [--json FILE]
 # Env: DURATION (10), REPEATS (3), IDLE (30), UDP_LEN (1300), GSO_SEGMENT (1200),
+#      JVPN_BUILD (package: jvpn as users install it, packaging/linux/publish.sh's self-contained jvpn whose
+#      `up` execs the NativeAOT jvpn-tunnel; dev: `dotnet jvpn.dll` from dotnet build, JIT), JVPN_PACKAGE_DIR
+#      (reuse a publish.sh output instead of publishing), JVPN_TUNNEL_EXEC=0 (the packaged jvpn runs `up` in
+#      its own JIT process: the NativeAOT A/B switch),
 #      IMPLS ("wireguard-go-anchor wireguard-go openvpn jvpn"; by default openvpn is skipped with a note
 #      when it is not installed, named in IMPLS it is installed), WIREGUARD_GO (the anchor binary; default
 #      shared/anchors/wireguard-go-0.0.20250522 in the checkout's parent directory, or in the parent of
@@ -90,7 +94,15 @@ require_root_and_tools iperf3 ss jq awk ping dotnet ethtool
 trap netns_tunnel_cleanup EXIT
 trap 'exit 130' INT TERM
 
-has_impl jvpn && { require_root_and_tools wg; build_jvpn; }
+JVPN_BUILD=${JVPN_BUILD:-package}
+if has_impl jvpn; then
+    require_root_and_tools wg
+    case "$JVPN_BUILD" in
+        package) [ -n "${JVPN_PACKAGE_DIR:-}" ] || require_root_and_tools clang; use_jvpn_package ;;
+        dev) build_jvpn ;;
+        *) fail_usage "JVPN_BUILD must be package or dev, not '$JVPN_BUILD'" ;;
+    esac
+fi
 has_impl wireguard-go && require_root_and_tools wireguard-go wg
 has_impl wireguard-go-anchor && require_root_and_tools wg
 has_impl openvpn && require_root_and_tools openvpn openssl
@@ -195,6 +207,7 @@ for impl in $IMPLS; do
     [ "$impl" = openvpn ] || put "$impl" offloads "$(offloads_of "$NS_CLIENT" "$client_if")"
     read -r -a pids <<<"${VPN_PID_OF[$server_if]} ${VPN_PID_OF[$client_if]}"
     client_pid=${VPN_PID_OF[$client_if]}
+    put "$impl" up_image "$(basename "$(readlink "/proc/$client_pid/exe")")"
     echo "   start-up ${STARTUP_MS} ms; waiting ${IDLE} s idle"
     sleep "$IDLE"
     put "$impl" idle_rss_mb "$(rss_mb "$client_pid")"
@@ -279,7 +292,7 @@ echo "load average: $LOAD_START at start, $LOAD_END at the end"
 has_impl wireguard-go-anchor && echo "wg-go-anchor: $WIREGUARD_GO, $("$WIREGUARD_GO" --version 2>/dev/null | awk 'NR == 1 { print $2 }') (MTU 1420; client TUN $(get wireguard-go-anchor offloads))"
 has_impl wireguard-go && echo "wg-go-debian: wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }') (MTU 1420; client TUN $(get wireguard-go offloads))"
 has_impl openvpn && echo "openvpn: $(openvpn --version | head -n 1 | awk '{ print $1, $2 }') userspace (no DCO), UDP, dev tun, MTU 1500, cipher $(get openvpn cipher)"
-has_impl jvpn && echo "jvpn: $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (MTU 1420; client TUN $(get jvpn offloads))"
+has_impl jvpn && echo "jvpn: $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') ($JVPN_BUILD build: ${JVPN_CMD[*]}$([ "${JVPN_TUNNEL_EXEC:-}" = 0 ] && echo ', JVPN_TUNNEL_EXEC=0'); up runs as $(get jvpn up_image); MTU 1420; client TUN $(get jvpn offloads))"
 for impl in "${!SKIPPED[@]}"; do echo "$impl: skipped, ${SKIPPED[$impl]}"; done
 echo "TCP: iperf3 single stream, median of $REPEATS x ${DURATION}s; -P 4, UDP (-b 0 -l $UDP_LEN) and UDP GSO ($GSO_SEGMENT B datagrams,"
 echo "UDP_SEGMENT sends): 1 x ${DURATION}s; client->server unless noted. UDP columns: datagrams/s the receiver got."

@@ -40,8 +40,7 @@ step() {
 }
 publish_tarball() {
     local rid="$1" name="jvpn-$version-$1"
-    dotnet publish "$repo/src/Cli" -c Release -r "$rid" --self-contained \
-        -p:PublishSingleFile=true -p:DebugType=none --nologo -o "$work/$name" &&
+    "$repo/packaging/linux/publish.sh" "$repo" "$rid" "$work/$name" &&
     tar -C "$work" --owner=0 --group=0 -czf "$out/$name.tar.gz" "$name"
 }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the jvpn Debian package: a self-contained single-file jvpn (no .NET runtime needed on the
-# target), the jvpn@.service template and jvpn-nat.service units, example configs in /etc/jvpn and
+# target) with its NativeAOT jvpn-tunnel on amd64 (packaging/linux/publish.sh), the jvpn@.service template and jvpn-nat.service units, example configs in /etc/jvpn and
 # maintainer scripts.
 #   packaging/linux/build-deb.sh [--arch amd64|arm64] [--out DIR]
-# Prints the path of the .deb on its last line. Needs dotnet and dpkg-deb (package dpkg).
+# Prints the path of the .deb on its last line. Needs dotnet, dpkg-deb (package dpkg) and, for amd64, clang.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,15 +47,15 @@ done
 find "$src/src" -depth -type d \( -name bin -o -name obj \) -exec rm -rf {} +
 
 echo "publishing jvpn $version for $rid" >&2
-dotnet publish "$src/src/Cli" -c Release -r "$rid" --self-contained \
-    -p:PublishSingleFile=true -p:DebugType=none -p:DebugSymbols=false \
-    -o "$publish" >&2
+"$here/publish.sh" "$src" "$rid" "$publish"
 
 # libsodium.so (NSec) stays a loose file next to the executable: extracting it at run time
 # (IncludeNativeLibrariesForSelfExtract) would need a writable home, which the hardened unit does
 # not give. /usr/bin/jvpn is a symlink; .NET resolves it and finds libsodium.so beside the target.
 install -d "$pkg/usr/lib/jvpn" "$pkg/usr/bin"
 install -m 0755 "$publish/jvpn" "$pkg/usr/lib/jvpn/jvpn"
+# jvpn-tunnel (NativeAOT, linux-x64 only): what `jvpn up` execs, found beside the resolved jvpn.
+[ -e "$publish/jvpn-tunnel" ] && install -m 0755 "$publish/jvpn-tunnel" "$pkg/usr/lib/jvpn/jvpn-tunnel"
 for lib in "$publish"/*.so; do
     [ -e "$lib" ] && install -m 0644 "$lib" "$pkg/usr/lib/jvpn/"
 done

@@ -43,7 +43,32 @@ build_jvpn() {
         || { cat "$WORK_DIR/build.log" >&2; exit 1; }
 }
 
-jvpn() { dotnet "$JVPN_DLL" "$@"; }
+# How jvpn runs: `dotnet jvpn.dll` from build_jvpn, or the package's own executables after use_jvpn_package.
+JVPN_CMD=(dotnet "$JVPN_DLL")
+# Extra environment for `jvpn up` only (e.g. JVPN_TUNNEL_EXEC=0), as VAR=VALUE words for env(1).
+JVPN_UP_ENV=()
+
+# use_jvpn_package: jvpn as packaging/ ships it (self-contained single file, NativeAOT jvpn-tunnel beside it
+# on x64), published from a copy of the sources into WORK_DIR, or taken from JVPN_PACKAGE_DIR when set.
+use_jvpn_package() {
+    local dir=${JVPN_PACKAGE_DIR:-}
+    if [ -z "$dir" ]; then
+        echo "== publishing jvpn as packaged (packaging/linux/publish.sh; NativeAOT takes minutes)"
+        local src="$WORK_DIR/package-src" item
+        mkdir -p "$src"
+        for item in src .editorconfig Directory.Build.props Directory.Packages.props global.json NuGet.config nuget.config; do
+            [ -e "$REPO_ROOT/$item" ] && cp -a "$REPO_ROOT/$item" "$src/"
+        done
+        find "$src/src" -depth -type d \( -name bin -o -name obj \) -exec rm -rf {} +
+        dir="$WORK_DIR/package"
+        "$REPO_ROOT/packaging/linux/publish.sh" "$src" linux-x64 "$dir" >"$WORK_DIR/publish.log" 2>&1 \
+            || { cat "$WORK_DIR/publish.log" >&2; exit 1; }
+    fi
+    [ -x "$dir/jvpn" ] || { echo "no jvpn executable in $dir" >&2; exit 1; }
+    JVPN_CMD=("$dir/jvpn")
+}
+
+jvpn() { "${JVPN_CMD[@]}" "$@"; }
 
 netns_tunnel_cleanup() {
     reset_topology
@@ -196,7 +221,7 @@ start_vpn() { # start_vpn IMPL NS CONFIG_FILE (IFNAME = file name without .conf,
     ifname=$(basename "$conf" .conf)
     case "$impl" in
         jvpn)
-            ip netns exec "$ns" dotnet "$JVPN_DLL" up "$conf" >"$WORK_DIR/$ifname.log" 2>&1 &
+            ip netns exec "$ns" env "${JVPN_UP_ENV[@]}" "${JVPN_CMD[@]}" up "$conf" >"$WORK_DIR/$ifname.log" 2>&1 &
             pid=$! ;;
         wireguard-go)
             ip netns exec "$ns" wireguard-go -f "$ifname" >"$WORK_DIR/$ifname.log" 2>&1 &

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using JumpingVpn.Cli;
 using JumpingVpn.Cli.Commands;
-using JumpingVpn.Control.Config;
-using JumpingVpn.Control.Uapi;
-using JumpingVpn.Platform;
+
+// `jvpn up` runs as the natively compiled jvpn-tunnel where the package ships it, for an idle client's memory
+// and start-up (docs/performance.md "Idle client memory and start-up"); this returns only when it does not.
+TunnelExecutable.ExecIfPresent(args);
 
 var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions survive network changes.")
 {
@@ -34,43 +35,4 @@ if (parsed.Errors.Count > 0)
 }
 
 // User mistakes and OS refusals become one line naming the problem and the fix, never a stack trace.
-try
-{
-    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
-}
-catch (ConfigException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.BadConfig;
-}
-catch (UapiInterfaceNotRunningException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.InterfaceState;
-}
-catch (PlatformException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.Of(ex.Kind);
-}
-catch (UapiException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.Failure;
-}
-catch (IOException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.Failure;
-}
-catch (DllNotFoundException ex)
-{
-    // E.g. wintun.dll missing next to jvpn.exe: WintunLoader's message says where to put it.
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.Failure;
-}
-catch (PlatformNotSupportedException ex)
-{
-    Console.Error.WriteLine($"jvpn: {ex.Message}");
-    return ExitCodes.Failure;
-}
+return UserErrors.Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -13,6 +13,13 @@ internal sealed class StderrLoggerFactory(LogLevel minimum) : ILoggerFactory
 {
     private readonly Lock _write = new();
 
+    /// <summary>`jvpn up`'s loggers, at the level JVPN_LOG names (docs/performance.md "Idle client memory and start-up").</summary>
+    public static ILoggerFactory FromEnvironment() => new StderrLoggerFactory(LevelFromEnvironment());
+
+    /// <summary>JVPN_LOG: trace, debug, information, warning or error; information when unset or unknown.</summary>
+    public static LogLevel LevelFromEnvironment() =>
+        Enum.TryParse(Environment.GetEnvironmentVariable("JVPN_LOG"), true, out LogLevel level) ? level : LogLevel.Information;
+
     public ILogger CreateLogger(string categoryName) => new StderrLogger(this, categoryName);
 
     /// <summary>Only the built-in stderr output: `jvpn up` adds no other providers.</summary>

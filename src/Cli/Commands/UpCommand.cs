@@ -49,7 +49,7 @@ internal static class UpCommand
             Console.Error.WriteLine($"jvpn up: creating interface {config.InterfaceName} {HostComposition.Current.PrivilegeRequirement}");
             return ExitCodes.NoPrivilege;
         }
-        using ILoggerFactory loggers = Logging.Create();
+        using ILoggerFactory loggers = StderrLoggerFactory.FromEnvironment();
         ILogger logger = loggers.CreateLogger("jvpn");
         long? rekey = null;
         if (int.TryParse(Environment.GetEnvironmentVariable("JVPN_REKEY_AFTER_SECONDS"), NumberStyles.None, CultureInfo.InvariantCulture, out int rekeySeconds) && rekeySeconds > 0)

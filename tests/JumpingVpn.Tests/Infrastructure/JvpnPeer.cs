@@ -17,14 +17,17 @@ internal sealed class JvpnPeer : TunnelPeer
 
     /// <param name="verb">The subcommand that runs the interface: `up` (default), or e.g. `service run`.</param>
     /// <param name="interfaceName">A fixed name (e.g. to restart a crashed interface); a fresh unique one when null.</param>
+    /// <param name="executable">A jvpn executable to run instead of `dotnet jvpn.dll` (e.g. the packaged one).</param>
     public static JvpnPeer Start(NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? verb = null,
-        string? interfaceName = null)
+        string? interfaceName = null, string? executable = null)
     {
         var peer = new JvpnPeer(ns, interfaceName ?? "jvj" + NetNs.RandomHex(3), config);
         try
         {
             peer.ConfigPath = peer.WriteFile(peer.InterfaceName + ".conf", config.ToWgQuick());
-            peer.Process = ns.Start(Binaries.Dotnet(), [Binaries.JvpnDll, .. verb ?? ["up"], peer.ConfigPath], environment);
+            peer.Process = executable is null
+                ? ns.Start(Binaries.Dotnet(), [Binaries.JvpnDll, .. verb ?? ["up"], peer.ConfigPath], environment)
+                : ns.Start(executable, [.. verb ?? ["up"], peer.ConfigPath], environment);
             peer.WaitUntilReady(ReadyTimeout);
             return peer;
         }

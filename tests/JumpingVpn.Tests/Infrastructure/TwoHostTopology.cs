@@ -60,8 +60,9 @@ internal sealed class TwoHostTopology : IDisposable
 
     /// <summary>Starts the server peer, then the client peer pointing at the server's underlay address.</summary>
     /// <param name="jvpnVerb">The jvpn subcommand that runs each jvpn peer (default `up`).</param>
+    /// <param name="clientJvpnExecutable">A jvpn executable for a jvpn client instead of `dotnet jvpn.dll` (e.g. the packaged one).</param>
     public TunnelPair StartTunnel(PeerKind serverKind, PeerKind clientKind, IReadOnlyDictionary<string, string>? jvpnEnvironment = null, bool ipv6Endpoint = false,
-        IReadOnlyDictionary<string, string>? serverJumping = null, IReadOnlyList<string>? jvpnVerb = null)
+        IReadOnlyDictionary<string, string>? serverJumping = null, IReadOnlyList<string>? jvpnVerb = null, string? clientJvpnExecutable = null)
     {
         KeyPair serverKeys = KeyPair.Generate();
         KeyPair clientKeys = KeyPair.Generate();
@@ -84,7 +85,7 @@ internal sealed class TwoHostTopology : IDisposable
         TunnelPeer server = StartPeer(serverKind, Server, serverConfig, jvpnEnvironment, jvpnVerb);
         try
         {
-            TunnelPeer client = StartPeer(clientKind, Client, clientConfig, jvpnEnvironment, jvpnVerb);
+            TunnelPeer client = StartPeer(clientKind, Client, clientConfig, jvpnEnvironment, jvpnVerb, clientJvpnExecutable);
             return new TunnelPair(this, server, serverKeys, client, clientKeys);
         }
         catch
@@ -95,10 +96,10 @@ internal sealed class TwoHostTopology : IDisposable
     }
 
     private static TunnelPeer StartPeer(PeerKind kind, NetNs ns, TunnelConfig config, IReadOnlyDictionary<string, string>? jvpnEnvironment,
-        IReadOnlyList<string>? jvpnVerb) =>
+        IReadOnlyList<string>? jvpnVerb, string? jvpnExecutable = null) =>
         kind switch
         {
-            PeerKind.Jvpn => JvpnPeer.Start(ns, config, jvpnEnvironment, jvpnVerb),
+            PeerKind.Jvpn => JvpnPeer.Start(ns, config, jvpnEnvironment, jvpnVerb, executable: jvpnExecutable),
             PeerKind.WireGuardGo => WireGuardGoPeer.Start(ns, config),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };

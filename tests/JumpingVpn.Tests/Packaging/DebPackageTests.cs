@@ -24,7 +24,7 @@ public sealed class DebPackageTests(InstalledDeb deb)
 
         foreach (string file in new[]
         {
-            "usr/bin/jvpn", "usr/lib/jvpn/jvpn", "usr/lib/jvpn/libsodium.so",
+            "usr/bin/jvpn", "usr/lib/jvpn/jvpn", "usr/lib/jvpn/jvpn-tunnel", "usr/lib/jvpn/libsodium.so",
             "lib/systemd/system/jvpn@.service", "lib/systemd/system/jvpn-nat.service", "lib/systemd/system/jvpn-manager.service",
             "etc/jvpn/server.conf.example", "etc/jvpn/client.conf.example", "usr/share/doc/jvpn/copyright",
         })
