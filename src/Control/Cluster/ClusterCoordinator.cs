@@ -315,25 +315,70 @@ public sealed class ClusterCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs once each time this node fences itself, on whichever thread noticed (the heartbeat loop, a store thread,
+    /// the sweep): the session layer stops forwarding every session of the fenced incarnation there and then
+    /// instead of at its next sweep (docs/cluster.md "Fence margin"). Must not call the store.
+    /// </summary>
+    internal Action? OnFenced { get; set; }
+
     /// <summary>Fences the current incarnation once its validity has passed (also called by the session sweep).</summary>
     public void CheckFence(long nowMs)
     {
+        bool fenced = false;
         lock (_lock)
         {
             if (_armed && !_fenced && nowMs >= ValidUntilMs)
             {
-                FenceLocked(nowMs);
+                FenceLocked(nowMs, "no heartbeat succeeded within NodeTtl minus the fence margin");
+                fenced = true;
             }
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
         }
     }
 
-    private void FenceLocked(long nowMs)
+    private void FenceLocked(long nowMs, string why)
     {
         _fenced = true;
         Interlocked.Exchange(ref _validUntilMs, long.MinValue);
         Interlocked.Increment(ref _fences);
-        _logger.LogWarning("cluster: no heartbeat of node {Node} epoch {Epoch} succeeded within NodeTtl {Ttl} ms minus the {Margin} ms fence margin: fenced at {Now} ms, every session stops; a new node epoch follows when the store answers",
-            NodeId, NodeEpoch, NodeTtlMs, FenceMarginMs, nowMs);
+        _logger.LogWarning("cluster: node {Node} epoch {Epoch} fenced at {Now} ms ({Why}; NodeTtl {Ttl} ms, fence margin {Margin} ms): every session stops; a new node epoch follows when the store answers",
+            NodeId, NodeEpoch, nowMs, why, NodeTtlMs, FenceMarginMs);
+    }
+
+    /// <summary>
+    /// The heartbeat listing names this node id under a newer node epoch than the one it serves under: another
+    /// incarnation of this node id registered (a restart while this one was cut off), and may take every session of
+    /// this one at once (docs/cluster.md "Ownership": a node's own older incarnation is free). This incarnation stops
+    /// the moment it learns it, not when its validity runs out.
+    /// </summary>
+    private void FenceIfSuperseded(IReadOnlyList<ClusterNodeInfo> nodes, long nowMs)
+    {
+        bool fenced = false;
+        lock (_lock)
+        {
+            ulong mine = NodeEpoch;
+            if (mine == 0 || _fenced)
+            {
+                return;
+            }
+            foreach (ClusterNodeInfo n in nodes)
+            {
+                if (string.Equals(n.NodeId, NodeId, StringComparison.Ordinal) && n.NodeEpoch > mine)
+                {
+                    FenceLocked(nowMs, "the store lists node epoch " + n.NodeEpoch.ToString(System.Globalization.CultureInfo.InvariantCulture) + " for this node id");
+                    fenced = true;
+                    break;
+                }
+            }
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
+        }
     }
 
     private void Register()
@@ -385,6 +430,7 @@ public sealed class ClusterCoordinator : IDisposable
         }
         long now = NowMs();
         NoteStore(ok, now - sentMs);
+        bool fenced = false;
         lock (_lock)
         {
             _beatsInFlight--;
@@ -401,15 +447,22 @@ public sealed class ClusterCoordinator : IDisposable
             if (_armed && now >= ValidUntilMs)
             {
                 // The answer came after validity ended: survivors may already own our sessions.
-                FenceLocked(now);
-                return;
+                FenceLocked(now, "a heartbeat was answered only after the validity it had to extend ended");
+                fenced = true;
             }
-            long until = sentMs + NodeTtlMs - FenceMarginMs;
-            if (until > ValidUntilMs)
+            else
             {
-                Interlocked.Exchange(ref _validUntilMs, until);
+                long until = sentMs + NodeTtlMs - FenceMarginMs;
+                if (until > ValidUntilMs)
+                {
+                    Interlocked.Exchange(ref _validUntilMs, until);
+                }
+                _armed = true;
             }
-            _armed = true;
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
         }
     }
 
@@ -423,6 +476,7 @@ public sealed class ClusterCoordinator : IDisposable
             if (nodes is not null)
             {
                 Liveness.Observe(nodes, now);
+                FenceIfSuperseded(nodes, now);
             }
             NoteStore(nodes is not null, now - sent);
         }

@@ -45,6 +45,24 @@ internal sealed class ClusterOwnership : ISessionOwnership
         _cluster = cluster;
         _innerPrefixes = innerPrefixes;
         _ownerHooks = hooks;
+        cluster.OnFenced = FenceNow;
+    }
+
+    /// <summary>
+    /// The node just fenced itself (its validity ran out, or the store names a newer incarnation of it): every session
+    /// it served stops forwarding now, on the thread that noticed, instead of at the next sweep (docs/cluster.md
+    /// "Fence margin"). No store call: the allowed-IPs entries go, the local copies are dropped, `OwnerDown` is queued.
+    /// </summary>
+    private void FenceNow()
+    {
+        long now = _cluster.NowMs();
+        foreach (ServerSession s in _sessions.Sessions)
+        {
+            if (_cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && !owned.IsValid(now))
+            {
+                FenceSession(s, owned.Lost ? "OWNERSHIP_LOST" : "NODE_FENCED");
+            }
+        }
     }
 
     public ClusterCoordinator Coordinator => _cluster;
