@@ -313,6 +313,65 @@ public sealed class ClusterCoordinator : IDisposable
         {
             Dispatch(ListNodes);
         }
+        if (Expiry is { } rule && now >= _nextReapMs && IsValid(NodeEpoch, now) && Interlocked.CompareExchange(ref _reapInFlight, 1, 0) == 0)
+        {
+            _nextReapMs = now + ReapEveryMs;
+            Dispatch(() => Reap(rule));
+        }
+    }
+
+    /// <summary>
+    /// docs/cluster.md "Record expiry": how often a valid node asks the store to end abandoned records. One store call
+    /// per node and period, O(records due) work in the store; a record is ended within a period of falling due.
+    /// </summary>
+    public const long ReapEveryMs = 1000;
+
+    /// <summary>The record-expiry rule of this node's sessions (set by the session layer); null: this node sweeps nothing.</summary>
+    public RecordExpiry? Expiry { get; set; }
+
+    /// <summary>The tombstones this node's sweeps wrote (store input, already checked), for the session layer's audit lines.</summary>
+    internal Action<IReadOnlyList<OwnershipRecord>>? OnReaped { get; set; }
+
+    /// <summary>Records this node's sweeps ended since it started.</summary>
+    public long RecordsReaped => Interlocked.Read(ref _reaped);
+
+    private long _nextReapMs = long.MinValue;
+    private int _reapInFlight;
+    private long _reaped;
+
+    private void Reap(RecordExpiry rule)
+    {
+        try
+        {
+            long sent = NowMs();
+            IReadOnlyList<OwnershipRecord>? ended = Store.Reap(rule);
+            NoteStore(ended is not null, NowMs() - sent);
+            if (ended is null || ended.Count == 0)
+            {
+                return;
+            }
+            var valid = new List<OwnershipRecord>(ended.Count);
+            foreach (OwnershipRecord r in ended)
+            {
+                if (StoreRecordCheck.Problem(r) is { } problem)
+                {
+                    RejectRecord("session " + r.Id.ToString() + ": " + problem);
+                    continue;
+                }
+                valid.Add(r);
+            }
+            Interlocked.Add(ref _reaped, valid.Count);
+            _logger.LogInformation("cluster: ended {Count} abandoned session records (older than the session lifetime, or released and not continued; docs/cluster.md \"Record expiry\")", valid.Count);
+            OnReaped?.Invoke(valid);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogError(ex, "cluster: ending abandoned session records failed");
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _reapInFlight, 0);
+        }
     }
 
     /// <summary>

@@ -46,6 +46,26 @@ internal sealed class ClusterOwnership : ISessionOwnership
         _innerPrefixes = innerPrefixes;
         _ownerHooks = hooks;
         cluster.OnFenced = FenceNow;
+        cluster.Expiry = RecordExpiry.For(context.Policy);
+        cluster.OnReaped = PublishReaped;
+    }
+
+    /// <summary>
+    /// Every record this node's sweep ended gets its audit line here (docs/cluster.md "Record expiry"), with the version
+    /// the tombstone holds, so the merged audit logs still have every version the store held.
+    /// </summary>
+    private void PublishReaped(IReadOnlyList<OwnershipRecord> ended)
+    {
+        foreach (OwnershipRecord r in ended)
+        {
+            _context.PublishLine("SESSION_EXPIRED", r.Id, r.StateVersion, w =>
+            {
+                w.WriteString("owner_node_id", r.OwnerNode);
+                w.WriteNumber("owner_node_epoch", r.OwnerNodeEpoch);
+                w.WriteString("swept_by_node_id", _cluster.NodeId);
+                w.WriteString("detail_code", WireNames.Of(r.LastReason));
+            });
+        }
     }
 
     /// <summary>
