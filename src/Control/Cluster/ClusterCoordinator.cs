@@ -94,7 +94,7 @@ public sealed class ClusterCoordinator : IDisposable
         MaxBeatsInFlight = (int)Math.Clamp((nodeTtlMs - FenceMarginMs) / DefaultBeatEveryMs, 4, 16);
         Liveness = new NodeLiveness(nodeTtlMs, BeatEveryMs);
         _loop = new Thread(Loop) { IsBackground = true, Name = "jvpn-heartbeat" };
-        _workers = new Thread[MaxBeatsInFlight + 2];
+        _workers = new Thread[MaxBeatsInFlight + 3]; // + a listing, a registration and a record-expiry sweep
         for (int i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(Work) { IsBackground = true, Name = "jvpn-store-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) };
@@ -122,7 +122,7 @@ public sealed class ClusterCoordinator : IDisposable
 
     /// <summary>
     /// Runs store calls of the heartbeat loop. Default: this coordinator's own store threads, one per call that
-    /// can be outstanding (<see cref="MaxBeatsInFlight"/> beats, a listing, a registration), so a slow store
+    /// can be outstanding (<see cref="MaxBeatsInFlight"/> beats, a listing, a registration, a record-expiry sweep), so a slow store
     /// never holds the loop or waits behind anything. Not the thread pool: the store clients complete their
     /// calls on pool threads, and blocking calls made from pool threads starve it (seen as 1.5 s heartbeat
     /// stalls in a freshly started node). Tests run the calls inline for determinism.
