@@ -301,9 +301,10 @@ public abstract class SessionStoreContract
         SessionId old = NewId();
         SessionId young = NewId();
         Assert.True(Store.Create(NewRecord(old) with { CreatedUnixMs = StoreNow() + 86_400_000 }).IsOk);
-        Elapse(2500);
+        Elapse(3500);
         Assert.True(Store.Create(NewRecord(young)).IsOk); // created years ago by its field: still young by the store's clock
-        var rule = new RecordExpiry(LifetimeMs: 2000, ReleasedMs: 3_600_000, TombstoneMs, Max: 256);
+        // Margins of seconds: a loaded CI machine may take a while between these calls on a real clock.
+        var rule = new RecordExpiry(LifetimeMs: 3000, ReleasedMs: 3_600_000, TombstoneMs, Max: 256);
 
         List<OwnershipRecord> ended = ReapUntil(rule, old);
 
@@ -337,11 +338,11 @@ public abstract class SessionStoreContract
         string b = NodeName("node-b");
         Assert.True(Store.Acquire(continued, b, 1, AcquireExpectation.Of(Store.Read(continued).Current!, default)).IsOk);
         Assert.True(Store.Acquire(again, b, 1, AcquireExpectation.Of(Store.Read(again).Current!, default)).IsOk);
-        var rule = new RecordExpiry(LifetimeMs: 3_600_000, ReleasedMs: 400, TombstoneMs, Max: 256);
+        var rule = new RecordExpiry(LifetimeMs: 3_600_000, ReleasedMs: 3000, TombstoneMs, Max: 256);
         Assert.DoesNotContain(Store.Reap(rule)!, r => r.Id == abandoned || r.Id == continued || r.Id == again); // not due yet
 
-        Elapse(700);
-        Assert.True(Store.Release(again, b, 1, 2).IsOk); // released again: due 400 ms from now, not from the first release
+        Elapse(3500);
+        Assert.True(Store.Release(again, b, 1, 2).IsOk); // released again: due 3 s from now, not from the first release
         List<OwnershipRecord> ended = ReapUntil(rule, abandoned);
 
         OwnershipRecord tomb = Assert.Single(ended, r => r.Id == abandoned);
@@ -351,7 +352,7 @@ public abstract class SessionStoreContract
         Assert.Equal((b, false, SessionState.Attached), (Store.Read(continued).Current!.OwnerNode, Store.Read(continued).Current!.Released, Store.Read(continued).Current!.State));
         Assert.True(Store.Read(again).Current!.Released);
 
-        Elapse(700);
+        Elapse(3500);
         Assert.Contains(ReapUntil(rule, again), r => r.Id == again);
         Assert.Equal(SessionState.Terminated, Store.Read(again).Current!.State);
         Assert.Equal(SessionState.Attached, Store.Read(continued).Current!.State);
