@@ -94,7 +94,7 @@ public sealed class ClusterCoordinator : IDisposable
         MaxBeatsInFlight = (int)Math.Clamp((nodeTtlMs - FenceMarginMs) / DefaultBeatEveryMs, 4, 16);
         Liveness = new NodeLiveness(nodeTtlMs, BeatEveryMs);
         _loop = new Thread(Loop) { IsBackground = true, Name = "jvpn-heartbeat" };
-        _workers = new Thread[MaxBeatsInFlight + 2];
+        _workers = new Thread[MaxBeatsInFlight + 3]; // + a listing, a registration and a record-expiry sweep
         for (int i = 0; i < _workers.Length; i++)
         {
             _workers[i] = new Thread(Work) { IsBackground = true, Name = "jvpn-store-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) };
@@ -122,7 +122,7 @@ public sealed class ClusterCoordinator : IDisposable
 
     /// <summary>
     /// Runs store calls of the heartbeat loop. Default: this coordinator's own store threads, one per call that
-    /// can be outstanding (<see cref="MaxBeatsInFlight"/> beats, a listing, a registration), so a slow store
+    /// can be outstanding (<see cref="MaxBeatsInFlight"/> beats, a listing, a registration, a record-expiry sweep), so a slow store
     /// never holds the loop or waits behind anything. Not the thread pool: the store clients complete their
     /// calls on pool threads, and blocking calls made from pool threads starve it (seen as 1.5 s heartbeat
     /// stalls in a freshly started node). Tests run the calls inline for determinism.
@@ -313,27 +313,131 @@ public sealed class ClusterCoordinator : IDisposable
         {
             Dispatch(ListNodes);
         }
+        if (Expiry is { } rule && now >= _nextReapMs && IsValid(NodeEpoch, now) && Interlocked.CompareExchange(ref _reapInFlight, 1, 0) == 0)
+        {
+            _nextReapMs = now + ReapEveryMs;
+            Dispatch(() => Reap(rule));
+        }
     }
+
+    /// <summary>
+    /// docs/cluster.md "Record expiry": how often a valid node asks the store to end abandoned records. One store call
+    /// per node and period, O(records due) work in the store; a record is ended within a period of falling due.
+    /// </summary>
+    public const long ReapEveryMs = 1000;
+
+    /// <summary>The record-expiry rule of this node's sessions (set by the session layer); null: this node sweeps nothing.</summary>
+    public RecordExpiry? Expiry { get; set; }
+
+    /// <summary>The tombstones this node's sweeps wrote (store input, already checked), for the session layer's audit lines.</summary>
+    internal Action<IReadOnlyList<OwnershipRecord>>? OnReaped { get; set; }
+
+    /// <summary>Records this node's sweeps ended since it started.</summary>
+    public long RecordsReaped => Interlocked.Read(ref _reaped);
+
+    private long _nextReapMs = long.MinValue;
+    private int _reapInFlight;
+    private long _reaped;
+
+    private void Reap(RecordExpiry rule)
+    {
+        try
+        {
+            long sent = NowMs();
+            IReadOnlyList<OwnershipRecord>? ended = Store.Reap(rule);
+            NoteStore(ended is not null, NowMs() - sent);
+            if (ended is null || ended.Count == 0)
+            {
+                return;
+            }
+            var valid = new List<OwnershipRecord>(ended.Count);
+            foreach (OwnershipRecord r in ended)
+            {
+                if (StoreRecordCheck.Problem(r) is { } problem)
+                {
+                    RejectRecord("session " + r.Id.ToString() + ": " + problem);
+                    continue;
+                }
+                valid.Add(r);
+            }
+            Interlocked.Add(ref _reaped, valid.Count);
+            _logger.LogInformation("cluster: ended {Count} abandoned session records (older than the session lifetime, or released and not continued; docs/cluster.md \"Record expiry\")", valid.Count);
+            OnReaped?.Invoke(valid);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogError(ex, "cluster: ending abandoned session records failed");
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _reapInFlight, 0);
+        }
+    }
+
+    /// <summary>
+    /// Runs once each time this node fences itself, on whichever thread noticed (the heartbeat loop, a store thread,
+    /// the sweep): the session layer stops forwarding every session of the fenced incarnation there and then
+    /// instead of at its next sweep (docs/cluster.md "Fence margin"). Must not call the store.
+    /// </summary>
+    internal Action? OnFenced { get; set; }
 
     /// <summary>Fences the current incarnation once its validity has passed (also called by the session sweep).</summary>
     public void CheckFence(long nowMs)
     {
+        bool fenced = false;
         lock (_lock)
         {
             if (_armed && !_fenced && nowMs >= ValidUntilMs)
             {
-                FenceLocked(nowMs);
+                FenceLocked(nowMs, "no heartbeat succeeded within NodeTtl minus the fence margin");
+                fenced = true;
             }
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
         }
     }
 
-    private void FenceLocked(long nowMs)
+    private void FenceLocked(long nowMs, string why)
     {
         _fenced = true;
         Interlocked.Exchange(ref _validUntilMs, long.MinValue);
         Interlocked.Increment(ref _fences);
-        _logger.LogWarning("cluster: no heartbeat of node {Node} epoch {Epoch} succeeded within NodeTtl {Ttl} ms minus the {Margin} ms fence margin: fenced at {Now} ms, every session stops; a new node epoch follows when the store answers",
-            NodeId, NodeEpoch, NodeTtlMs, FenceMarginMs, nowMs);
+        _logger.LogWarning("cluster: node {Node} epoch {Epoch} fenced at {Now} ms ({Why}; NodeTtl {Ttl} ms, fence margin {Margin} ms): every session stops; a new node epoch follows when the store answers",
+            NodeId, NodeEpoch, nowMs, why, NodeTtlMs, FenceMarginMs);
+    }
+
+    /// <summary>
+    /// The heartbeat listing names this node id under a newer node epoch than the one it serves under: another
+    /// incarnation of this node id registered (a restart while this one was cut off), and may take every session of
+    /// this one at once (docs/cluster.md "Ownership": a node's own older incarnation is free). This incarnation stops
+    /// the moment it learns it, not when its validity runs out.
+    /// </summary>
+    private void FenceIfSuperseded(IReadOnlyList<ClusterNodeInfo> nodes, long nowMs)
+    {
+        bool fenced = false;
+        lock (_lock)
+        {
+            ulong mine = NodeEpoch;
+            if (mine == 0 || _fenced)
+            {
+                return;
+            }
+            foreach (ClusterNodeInfo n in nodes)
+            {
+                if (string.Equals(n.NodeId, NodeId, StringComparison.Ordinal) && n.NodeEpoch > mine)
+                {
+                    FenceLocked(nowMs, "the store lists node epoch " + n.NodeEpoch.ToString(System.Globalization.CultureInfo.InvariantCulture) + " for this node id");
+                    fenced = true;
+                    break;
+                }
+            }
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
+        }
     }
 
     private void Register()
@@ -385,6 +489,7 @@ public sealed class ClusterCoordinator : IDisposable
         }
         long now = NowMs();
         NoteStore(ok, now - sentMs);
+        bool fenced = false;
         lock (_lock)
         {
             _beatsInFlight--;
@@ -401,15 +506,22 @@ public sealed class ClusterCoordinator : IDisposable
             if (_armed && now >= ValidUntilMs)
             {
                 // The answer came after validity ended: survivors may already own our sessions.
-                FenceLocked(now);
-                return;
+                FenceLocked(now, "a heartbeat was answered only after the validity it had to extend ended");
+                fenced = true;
             }
-            long until = sentMs + NodeTtlMs - FenceMarginMs;
-            if (until > ValidUntilMs)
+            else
             {
-                Interlocked.Exchange(ref _validUntilMs, until);
+                long until = sentMs + NodeTtlMs - FenceMarginMs;
+                if (until > ValidUntilMs)
+                {
+                    Interlocked.Exchange(ref _validUntilMs, until);
+                }
+                _armed = true;
             }
-            _armed = true;
+        }
+        if (fenced)
+        {
+            OnFenced?.Invoke();
         }
     }
 
@@ -423,6 +535,7 @@ public sealed class ClusterCoordinator : IDisposable
             if (nodes is not null)
             {
                 Liveness.Observe(nodes, now);
+                FenceIfSuperseded(nodes, now);
             }
             NoteStore(nodes is not null, now - sent);
         }

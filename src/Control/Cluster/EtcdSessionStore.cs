@@ -33,6 +33,15 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     private readonly string _peers;
     private readonly ByteString _pingKey;
 
+    /// <summary>
+    /// docs/cluster.md "Record expiry": index keys `PREFIX/x/c/CREATED/ID` (written with the record by Create) and
+    /// `PREFIX/x/r/RELEASED/ID` (written with the record by Release, so both carry the release's revision), times on the
+    /// writing node's clock as 15-digit Unix ms so that key order is time order and a range read returns exactly the due
+    /// ones. An entry goes when it is due (the record's tombstone removal leaves it to that).
+    /// </summary>
+    private readonly string _byCreated;
+    private readonly string _byReleased;
+
     private EtcdSessionStore(EtcdConnection etcd, StoreUrl url, TimeProvider time)
     {
         _etcd = etcd;
@@ -43,6 +52,10 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         _nodeEpochs = url.Prefix + "/e/";
         _peers = url.Prefix + "/p/";
         _pingKey = Key(url.Prefix + "/ping");
+        _leaseTtlSeconds = (url.NodeTtlMs / 1000) + 2;
+        _nodeTtlMs = url.NodeTtlMs;
+        _byCreated = url.Prefix + "/x/c/";
+        _byReleased = url.Prefix + "/x/r/";
         Description = url.ToString();
     }
 
@@ -125,6 +138,7 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
                     ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = rev }
                     : new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(created, EtcdRecordCodec.KeepForever) } });
+                txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = CreatedIndexKey(created.Id, now) } });
                 txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
                 TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
                 if (r.Succeeded)
@@ -272,10 +286,74 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Update(id, (cur, removeAt, now) =>
         !string.Equals(cur.OwnerNode, node, StringComparison.Ordinal) || cur.OwnerNodeEpoch != nodeEpoch || cur.OwnerEpoch != epoch
             ? new Decision(StoreStatus.OwnershipConflict)
-            : new Decision(StoreStatus.Ok, cur with { Released = true }, removeAt));
+            : new Decision(StoreStatus.Ok, cur with { Released = true }, removeAt,
+                Extra: new RequestOp { RequestPut = new PutRequest { Key = Key(_byReleased + Stamp(now) + "/" + id.ToString()) } }));
 
-    /// <summary>What a rule decided on the current record: refuse with a status, or write <see cref="Next"/>.</summary>
-    private readonly record struct Decision(StoreStatus Status, OwnershipRecord? Next = null, long RemoveAtUnixMs = 0, string PreviousOwner = "");
+    /// <summary>What a rule decided on the current record: refuse with a status, or write <see cref="Next"/> (and <see cref="Extra"/> in the same transaction).</summary>
+    private readonly record struct Decision(StoreStatus Status, OwnershipRecord? Next = null, long RemoveAtUnixMs = 0, string PreviousOwner = "", RequestOp? Extra = null);
+
+    private static string Stamp(long unixMs) => Math.Max(0, unixMs).ToString("D15", CultureInfo.InvariantCulture);
+
+    private ByteString CreatedIndexKey(SessionId id, long createdUnixMs) => Key(_byCreated + Stamp(createdUnixMs) + "/" + id.ToString());
+
+    /// <summary>The due entries of both indexes, each ended in one transaction on the record's and the entry's revisions.</summary>
+    public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule)
+    {
+        try
+        {
+            long now = Now();
+            var ended = new List<OwnershipRecord>();
+            ReapIndex(_byCreated, now - rule.LifetimeMs, released: false, rule, now, ended);
+            ReapIndex(_byReleased, now - rule.ReleasedMs, released: true, rule, now, ended);
+            return ended;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Reads at most Max index entries up to <paramref name="cutoff"/> (one range read: O(due)), and for each: the record
+    /// still due (not terminated; for a release entry, still released by the release that wrote it, i.e. unchanged
+    /// since: same revision) becomes a tombstone and the entry goes, in one transaction that compares
+    /// both revisions, so two nodes sweeping at once end it once; an entry whose record is no longer due just goes.
+    /// </summary>
+    private void ReapIndex(string index, long cutoff, bool released, RecordExpiry rule, long now, List<OwnershipRecord> ended)
+    {
+        if (cutoff < 0)
+        {
+            return;
+        }
+        RangeResponse due = Call((c, h, d) => c.Get(new RangeRequest { Key = Key(index), RangeEnd = Key(index + Stamp(cutoff + 1)), Limit = Math.Max(1, rule.Max) }, h, d));
+        foreach (KeyValue entry in due.Kvs)
+        {
+            string name = entry.Key.ToStringUtf8();
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = entry.Key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = entry.ModRevision });
+            txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = entry.Key } });
+            if (SessionId.TryParse(name[(name.LastIndexOf('/') + 1)..], out SessionId id))
+            {
+                ByteString key = KeyOf(id);
+                RangeResponse read = Call((c, h, d) => c.Get(new RangeRequest { Key = key }, h, d));
+                Stored s = Decode(id, read.Kvs.Count > 0 ? read.Kvs[0] : null, now);
+                if (s.Record is { State: not SessionState.Terminated } cur
+                    && (!released || (cur.Released && s.Revision == entry.ModRevision)))
+                {
+                    OwnershipRecord tomb = RecordExpiry.Ended(cur, released ? ReasonCode.TransportLossTtlExpired : ReasonCode.SessionTtlExpired);
+                    txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = s.Revision });
+                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(tomb, now + Math.Max(1, rule.TombstoneMs)) } });
+                    if (Call((c, h, d) => c.Transaction(txn, h, d)).Succeeded)
+                    {
+                        ended.Add(tomb);
+                    }
+                    continue;
+                }
+            }
+            _ = Call((c, h, d) => c.Transaction(txn, h, d));
+        }
+    }
 
     /// <summary>
     /// Read, decide, write iff the key's mod_revision is unchanged; a lost transaction brings back the
@@ -307,6 +385,10 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
             var txn = new TxnRequest();
             txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = s.Revision });
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = EtcdRecordCodec.Encode(next, decision.RemoveAtUnixMs) } });
+            if (decision.Extra is { } extra)
+            {
+                txn.Success.Add(extra);
+            }
             txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
             TxnResponse r = _etcd.Call((c, h, d) => c.Transaction(txn, h, d), deadline);
             if (r.Succeeded)
@@ -417,14 +499,127 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     }
 
     /// <summary>
-    /// A plain put: etcd cannot compare a number inside a value, so a late beat of an older incarnation may land
-    /// over a newer one's; it changes the value, which observers count as activity, never as death.
+    /// The heartbeat key lives on an etcd lease of this incarnation (docs/cluster.md "etcd"): granted with a TTL of
+    /// NodeTtl rounded down to seconds + 2 s (etcd leases are whole seconds, with a server minimum near 2 s), renewed by a
+    /// keep-alive at most every <see cref="KeepAliveEveryMs"/>, so a node that stops beating loses its key by etcd's own
+    /// clock. A beat counts (true) only if the put landed on the lease and the lease was renewed by a keep-alive sent at
+    /// most half the lease's slack (TTL − NodeTtl) before the beat: the node's validity (last counted beat + NodeTtl −
+    /// margin) then always ends before etcd can delete the key, so a vanished key (which frees the owner's sessions)
+    /// never belongs to a node still serving. A lease etcd no longer knows is dropped and a new one granted.
+    /// The put itself is plain: etcd cannot compare a number inside a value, so a late beat of an older incarnation
+    /// may land over a newer one's; it changes the value, which observers count as activity, never as death.
     /// </summary>
     public bool Heartbeat(ClusterNodeInfo beat)
     {
         ArgumentNullException.ThrowIfNull(beat);
         string value = NodeBeatCodec.Encode(beat, Now());
-        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + beat.NodeId), Value = ByteString.CopyFromUtf8(value) }, h, d)));
+        long sent = Monotonic();
+        try
+        {
+            HeartbeatLease lease = LeaseFor(beat, sent);
+            try
+            {
+                Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + beat.NodeId), Value = ByteString.CopyFromUtf8(value), Lease = lease.Id }, h, d));
+            }
+            catch (RpcException e) when (e.Status.Detail.Contains("lease not found", StringComparison.Ordinal))
+            {
+                ForgetLease(beat.NodeId, lease);
+                throw;
+            }
+            if (sent - Volatile.Read(ref lease.KeptAliveAtMs) >= KeepAliveEveryMs)
+            {
+                long ttl = Call((c, h, d) => KeepAliveOnce(lease.Id, h, d));
+                if (ttl <= 0)
+                {
+                    ForgetLease(beat.NodeId, lease); // expired or revoked: the next beat grants a new one
+                    return false;
+                }
+                lock (_leaseLock)
+                {
+                    if (sent > lease.KeptAliveAtMs)
+                    {
+                        lease.KeptAliveAtMs = sent;
+                        lease.TtlMs = ttl * 1000;
+                    }
+                }
+            }
+            lock (_leaseLock)
+            {
+                return sent - lease.KeptAliveAtMs <= (lease.TtlMs - _nodeTtlMs) / 2;
+            }
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Keep-alives of a heartbeat lease are sent at most this often (at most 4 a second, against a TTL of 2 s or more).</summary>
+    public const long KeepAliveEveryMs = 250;
+
+    /// <summary>One node incarnation's heartbeat lease: etcd's id, its TTL, and when (monotonic ms) the last keep-alive that renewed it was sent.</summary>
+    private sealed class HeartbeatLease(long id, ulong nodeEpoch, long ttlMs, long keptAliveAtMs)
+    {
+        public long Id { get; } = id;
+
+        public ulong NodeEpoch { get; } = nodeEpoch;
+
+        public long TtlMs = ttlMs;
+
+        public long KeptAliveAtMs = keptAliveAtMs;
+    }
+
+    private readonly Lock _leaseLock = new();
+    private readonly long _leaseTtlSeconds;
+    private readonly long _nodeTtlMs;
+    private readonly Dictionary<string, HeartbeatLease> _leases = new(StringComparer.Ordinal);
+
+    private long Monotonic() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
+
+    /// <summary>The lease of this (node, node epoch), granted on first use; one grant at a time.</summary>
+    private HeartbeatLease LeaseFor(ClusterNodeInfo beat, long sentMs)
+    {
+        lock (_leaseLock)
+        {
+            if (_leases.TryGetValue(beat.NodeId, out HeartbeatLease? held) && held.NodeEpoch == beat.NodeEpoch)
+            {
+                return held;
+            }
+            LeaseGrantResponse granted = Call((c, h, d) => c.LeaseGrant(new LeaseGrantRequest { TTL = _leaseTtlSeconds }, h, d));
+            if (granted.ID == 0 || granted.TTL * 1000 <= _nodeTtlMs)
+            {
+                throw new InvalidOperationException("etcd granted no usable heartbeat lease (TTL " + granted.TTL.ToString(CultureInfo.InvariantCulture) + " s)");
+            }
+            // A fresh lease runs its full TTL from the grant, which was sent after this beat.
+            var lease = new HeartbeatLease(granted.ID, beat.NodeEpoch, granted.TTL * 1000, sentMs);
+            _leases[beat.NodeId] = lease;
+            return lease;
+        }
+    }
+
+    private void ForgetLease(string node, HeartbeatLease lease)
+    {
+        lock (_leaseLock)
+        {
+            if (_leases.TryGetValue(node, out HeartbeatLease? held) && ReferenceEquals(held, lease))
+            {
+                _leases.Remove(node);
+            }
+        }
+    }
+
+    /// <summary>One keep-alive on etcd's keep-alive stream: opened, one request, its answer, closed. The lease's new TTL in seconds (0 or less: gone).</summary>
+    private long KeepAliveOnce(long lease, Metadata? headers, DateTime deadline)
+    {
+        using AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call = _etcd.Leases.LeaseKeepAlive(headers, deadline);
+        call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }).GetAwaiter().GetResult();
+        call.RequestStream.CompleteAsync().GetAwaiter().GetResult();
+        if (!call.ResponseStream.MoveNext(CancellationToken.None).GetAwaiter().GetResult())
+        {
+            throw new IOException("etcd closed the keep-alive stream without an answer");
+        }
+        return call.ResponseStream.Current.TTL;
     }
 
     public IReadOnlyList<ClusterNodeInfo>? ListNodes()

@@ -81,6 +81,17 @@ public interface ISessionStore : IDisposable
         return results;
     }
 
+    /// <summary>
+    /// Ends abandoned records (docs/cluster.md "Record expiry"): every record created more than
+    /// <paramref name="rule"/>.LifetimeMs ago that is not TERMINATED, and every record still released more than
+    /// .ReleasedMs after the release that released it, becomes a tombstone (<see cref="RecordExpiry.Ended"/>: reason
+    /// SESSION_TTL_EXPIRED resp. TRANSPORT_LOSS_TTL_EXPIRED), each in one atomic step conditioned on the record not
+    /// having changed. The stores keep both times in ordered indexes, so a call costs O(records due), not
+    /// O(records): at most .Max of each kind. Returns the tombstones written; null when the store is unavailable.
+    /// Any node may call it at any time; concurrent calls end each record once.
+    /// </summary>
+    IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule);
+
     /// <summary>Live records (tombstones excluded), for `jvpn cluster status`.</summary>
     IReadOnlyList<OwnershipRecord> ListSessions();
 

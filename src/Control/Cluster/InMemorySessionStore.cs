@@ -5,7 +5,8 @@ namespace JumpingVpn.Control.Cluster;
 /// <summary>
 /// The embedded default store (docs/design.md §6): one process, one lock, the same CAS and takeover rules as the
 /// Redis and etcd stores (<see cref="TakeoverRule"/>) so the contract tests hold for all three. Time comes from the
-/// injected <see cref="TimeProvider"/> (Unix ms), so tombstone expiry is testable with a manual clock.
+/// injected <see cref="TimeProvider"/> (Unix ms), so tombstone expiry and record expiry (docs/cluster.md "Record expiry")
+/// are testable with a manual clock.
 /// </summary>
 public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionStore
 {
@@ -15,6 +16,11 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
     private readonly Dictionary<string, ClusterNodeInfo> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _nodeEpochs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RegisteredPeer> _peers = new(StringComparer.Ordinal);
+
+    /// <summary>docs/cluster.md "Record expiry": ids by creation and by release time on this store's clock (entries of records that changed since are dropped when due).</summary>
+    private readonly PriorityQueue<SessionId, long> _byCreated = new();
+    private readonly PriorityQueue<SessionId, long> _byReleased = new();
+    private readonly Dictionary<SessionId, long> _releasedAt = [];
 
     public string Description => "memory";
 
@@ -32,6 +38,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             }
             OwnershipRecord created = record with { OwnerEpoch = 1, Released = false };
             _sessions[record.Id] = (created, long.MaxValue);
+            _byCreated.Enqueue(record.Id, now); // the store's clock: a node's wall clock may be off
             return new StoreResult(StoreStatus.Ok, created, now);
         }
     }
@@ -87,6 +94,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             }
             OwnershipRecord acquired = cur with { OwnerNode = node, OwnerNodeEpoch = nodeEpoch, OwnerEpoch = cur.OwnerEpoch + 1, Released = false };
             _sessions[id] = (acquired, _sessions[id].RemoveAtUnixMs);
+            _releasedAt.Remove(id);
             return new StoreResult(StoreStatus.Ok, acquired, now, cur.OwnerNode);
         }
     }
@@ -106,8 +114,48 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
             }
             OwnershipRecord released = cur with { Released = true };
             _sessions[id] = (released, _sessions[id].RemoveAtUnixMs);
+            _releasedAt[id] = now;
+            _byReleased.Enqueue(id, now);
             return new StoreResult(StoreStatus.Ok, released, now);
         }
+    }
+
+    public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule)
+    {
+        lock (_lock)
+        {
+            long now = Now();
+            var ended = new List<OwnershipRecord>();
+            long createdBefore = now - rule.LifetimeMs;
+            for (int n = 0; n < rule.Max && _byCreated.TryPeek(out SessionId id, out long created) && created <= createdBefore; n++)
+            {
+                _byCreated.Dequeue();
+                if (TryGet(id, now, out OwnershipRecord? cur) && cur.State != SessionState.Terminated)
+                {
+                    ended.Add(End(cur, ReasonCode.SessionTtlExpired, now, rule.TombstoneMs));
+                }
+            }
+            long releasedBefore = now - rule.ReleasedMs;
+            for (int n = 0; n < rule.Max && _byReleased.TryPeek(out SessionId id, out long released) && released <= releasedBefore; n++)
+            {
+                _byReleased.Dequeue();
+                // Still released by the release this entry stands for: a record acquired (or released again) since is not due.
+                if (TryGet(id, now, out OwnershipRecord? cur) && cur.Released && cur.State != SessionState.Terminated
+                    && _releasedAt.TryGetValue(id, out long at) && at == released)
+                {
+                    ended.Add(End(cur, ReasonCode.TransportLossTtlExpired, now, rule.TombstoneMs));
+                }
+            }
+            return ended;
+        }
+    }
+
+    private OwnershipRecord End(OwnershipRecord cur, ReasonCode reason, long now, long tombstoneMs)
+    {
+        OwnershipRecord ended = RecordExpiry.Ended(cur, reason);
+        _sessions[cur.Id] = (ended, now + Math.Max(1, tombstoneMs));
+        _releasedAt.Remove(cur.Id);
+        return ended;
     }
 
     public IReadOnlyList<OwnershipRecord> ListSessions()
@@ -198,6 +246,7 @@ public sealed class InMemorySessionStore(TimeProvider? time = null) : ISessionSt
                 return true;
             }
             _sessions.Remove(id);
+            _releasedAt.Remove(id);
         }
         record = null;
         return false;

@@ -33,7 +33,13 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         _nodes = prefix + ":nodes";
         _nodeEpochs = prefix + ":nodeepochs";
         _peers = prefix + ":peers";
+        _byCreated = prefix + ":created";
+        _byReleased = prefix + ":released";
     }
+
+    /// <summary>docs/cluster.md "Record expiry": session ids by creation time and by release time (sorted sets).</summary>
+    private readonly RedisKey _byCreated;
+    private readonly RedisKey _byReleased;
 
     public string Description { get; }
 
@@ -146,7 +152,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         ArgumentNullException.ThrowIfNull(record);
         var args = new List<RedisValue> { record.Id.ToString() };
         AddFields(args, record);
-        return Run(RedisScripts.Create, [Key(record.Id), _sessionSet], [.. args]);
+        return Run(RedisScripts.Create, [Key(record.Id), _sessionSet, _byCreated], [.. args]);
     }
 
     public StoreResult Read(SessionId id) => Run(RedisScripts.Read, [Key(id)], []);
@@ -160,7 +166,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
             Math.Max(1, tombstoneMs), next.Id.ToString(),
         };
         AddFields(args, next);
-        return Run(RedisScripts.CompareAndSwap, [Key(next.Id), _sessionSet], [.. args]);
+        return Run(RedisScripts.CompareAndSwap, [Key(next.Id), _sessionSet, _byCreated, _byReleased], [.. args]);
     }
 
     public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) =>
@@ -171,7 +177,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         ]);
 
     public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) =>
-        Run(RedisScripts.Release, [Key(id)], [node, Num(nodeEpoch), Num(epoch)]);
+        Run(RedisScripts.Release, [Key(id), _byReleased], [node, Num(nodeEpoch), Num(epoch), id.ToString()]);
 
     /// <summary>All reads sent at once on the one connection (pipelined), then their replies collected.</summary>
     public IReadOnlyList<StoreResult> ReadMany(IReadOnlyList<SessionId> ids)
@@ -197,7 +203,7 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
         {
             ReleaseRequest r = requests[i];
             ids[i] = r.Id;
-            pending[i] = Send(() => db.ScriptEvaluateAsync(RedisScripts.Release, [Key(r.Id)], [r.Node, Num(r.NodeEpoch), Num(r.Epoch)]));
+            pending[i] = Send(() => db.ScriptEvaluateAsync(RedisScripts.Release, [Key(r.Id), _byReleased], [r.Node, Num(r.NodeEpoch), Num(r.Epoch), r.Id.ToString()]));
         }
         return Collect(pending, ids);
     }
@@ -236,6 +242,42 @@ public sealed class RedisSessionStore : ISessionStore, IStoreAuthentication
             }
         }
         return results;
+    }
+
+    /// <summary>One script ends the due records (<see cref="RedisScripts.Reap"/>); the tombstones are then read back in one pipelined batch.</summary>
+    public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule)
+    {
+        RedisResult[] r;
+        try
+        {
+            r = (RedisResult[])Db.ScriptEvaluate(RedisScripts.Reap, [_byCreated, _byReleased, _sessionSet],
+            [
+                _prefix + ":s:", rule.LifetimeMs, rule.ReleasedMs, Math.Max(1, rule.TombstoneMs), Math.Max(1, rule.Max),
+                (int)SessionState.Terminated, (int)ReasonCode.SessionTtlExpired, (int)ReasonCode.TransportLossTtlExpired,
+            ])!;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            LastError = ex.Message;
+            return null;
+        }
+        var ids = new List<SessionId>(Math.Max(0, r.Length - 1));
+        for (int i = 1; i < r.Length; i++)
+        {
+            if (SessionId.TryParse(r[i].ToString(), out SessionId id))
+            {
+                ids.Add(id);
+            }
+        }
+        var ended = new List<OwnershipRecord>(ids.Count);
+        foreach (StoreResult read in ReadMany(ids))
+        {
+            if (read is { Status: StoreStatus.Ok, Current: { } rec })
+            {
+                ended.Add(rec);
+            }
+        }
+        return ended;
     }
 
     public IReadOnlyList<OwnershipRecord> ListSessions()

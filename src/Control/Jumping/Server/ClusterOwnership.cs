@@ -45,6 +45,44 @@ internal sealed class ClusterOwnership : ISessionOwnership
         _cluster = cluster;
         _innerPrefixes = innerPrefixes;
         _ownerHooks = hooks;
+        cluster.OnFenced = FenceNow;
+        cluster.Expiry = RecordExpiry.For(context.Policy);
+        cluster.OnReaped = PublishReaped;
+    }
+
+    /// <summary>
+    /// Every record this node's sweep ended gets its audit line here (docs/cluster.md "Record expiry"), with the version
+    /// the tombstone holds, so the merged audit logs still have every version the store held.
+    /// </summary>
+    private void PublishReaped(IReadOnlyList<OwnershipRecord> ended)
+    {
+        foreach (OwnershipRecord r in ended)
+        {
+            _context.PublishLine("SESSION_EXPIRED", r.Id, r.StateVersion, w =>
+            {
+                w.WriteString("owner_node_id", r.OwnerNode);
+                w.WriteNumber("owner_node_epoch", r.OwnerNodeEpoch);
+                w.WriteString("swept_by_node_id", _cluster.NodeId);
+                w.WriteString("detail_code", WireNames.Of(r.LastReason));
+            });
+        }
+    }
+
+    /// <summary>
+    /// The node just fenced itself (its validity ran out, or the store names a newer incarnation of it): every session
+    /// it served stops forwarding now, on the thread that noticed, instead of at the next sweep (docs/cluster.md
+    /// "Fence margin"). No store call: the allowed-IPs entries go, the local copies are dropped, `OwnerDown` is queued.
+    /// </summary>
+    private void FenceNow()
+    {
+        long now = _cluster.NowMs();
+        foreach (ServerSession s in _sessions.Sessions)
+        {
+            if (_cluster.TryGetOwned(s.Slot.Id, out OwnedSession owned) && !owned.IsValid(now))
+            {
+                FenceSession(s, owned.Lost ? "OWNERSHIP_LOST" : "NODE_FENCED");
+            }
+        }
     }
 
     public ClusterCoordinator Coordinator => _cluster;

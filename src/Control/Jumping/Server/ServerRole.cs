@@ -202,106 +202,121 @@ internal sealed class ServerRole : IControlHandler
         {
             return; // refused from the store's answer, or a session this node may not serve (ClusterOwnership)
         }
-        switch (type)
+        bool admitted = false; // a place under MaxSessionsPerNode taken for a new session, given back after its events are published
+        try
         {
-            case ControlFrameType.Hello when HelloFrame.TryParse(frame, out HelloFrame hello):
-                {
-                    SessionSnapshot? current = s?.Slot.Snapshot();
-                    bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
-                        && current is { State: not SessionState.Terminated };
-                    if (!resume && _sessions.Live >= _policy.MaxSessionsPerNode && current is not { State: not SessionState.Terminated })
+            switch (type)
+            {
+                case ControlFrameType.Hello when HelloFrame.TryParse(frame, out HelloFrame hello):
                     {
-                        // The node states its limit and refuses cleanly beyond it (docs/design.md §3): no session is
-                        // created; the client hears why and stays a plain WireGuard peer until it retries.
-                        n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
-                        ReportSessionLimit(now);
-                        break;
-                    }
-                    if (!resume)
-                    {
-                        if (s is not null)
+                        SessionSnapshot? current = s?.Slot.Snapshot();
+                        bool resume = s is not null && !hello.ResumeSessionId.IsNone && hello.ResumeSessionId == s.Slot.Id
+                            && current is { State: not SessionState.Terminated };
+                        if (!resume && current is not { State: not SessionState.Terminated })
                         {
-                            _sessions.Retire(s); // replaced without a TERMINATE
+                            admitted = _sessions.TryAdmit(_policy.MaxSessionsPerNode);
                         }
-                        Span<byte> idBytes = stackalloc byte[SessionId.Size];
-                        _random(idBytes);
-                        var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
-                        slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
-                        if (!_ownership.TryCreate(peer, s, slot))
+                        if (!resume && current is not { State: not SessionState.Terminated } && !admitted)
                         {
-                            // Nothing is committed locally that the store did not take (fail closed).
-                            audit.Clear();
-                            n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.StoreUnavailable).Write(reply);
+                            // The node states its limit and refuses cleanly beyond it (docs/design.md §3): no session is
+                            // created; the client hears why and stays a plain WireGuard peer until it retries.
+                            n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.SessionLimitReached).Write(reply);
+                            ReportSessionLimit(now);
                             break;
                         }
-                        s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
-                        _sessions.Put(peer, s);
-                        peer.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
-                        peer.Endpoint = EndpointCodec.Copy(from);
-                    }
-                    else if (current!.Value.Binding != source)
-                    {
-                        // A resume from a new address (e.g. the client re-handshaked after its path changed)
-                        // is a reattach: validated and versioned like any other.
-                        SessionOutcome o = _ownership.Apply(s!, SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
-                        if (o.Kind != SessionOutcomeKind.Rejected)
+                        if (!resume)
                         {
+                            if (s is not null)
+                            {
+                                _sessions.Retire(s); // replaced without a TERMINATE
+                            }
+                            Span<byte> idBytes = stackalloc byte[SessionId.Size];
+                            _random(idBytes);
+                            var slot = new SessionSlot(SessionId.Read(idBytes), _policy, now, audit);
+                            slot.Apply(SessionEvent.HandshakeConfirmed(source, hello.CtrlSeq), now, audit);
+                            if (!_ownership.TryCreate(peer, s, slot))
+                            {
+                                // Nothing is committed locally that the store did not take (fail closed).
+                                audit.Clear();
+                                n = new TerminateFrame(SessionId.None, hello.CtrlSeq, 0, ReasonCode.StoreUnavailable).Write(reply);
+                                break;
+                            }
+                            s = new ServerSession(peer, slot) { Flood = s?.Flood ?? new ControlFloodGuard() };
+                            _sessions.Put(peer, s);
+                            peer.AllowRoaming = false; // jvpn peers never rebind implicitly (docs/design.md §2.2)
                             peer.Endpoint = EndpointCodec.Copy(from);
                         }
-                    }
-                    s!.IdleAllowanceMs = Math.Min(hello.IdleKeepaliveMs, SessionPolicy.IdleKeepaliveHardCapMs); // docs/paths.md "Idle"
-                    SessionSnapshot snap = s.Slot.Snapshot();
-                    n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
-                        snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
-                    break;
-                }
-            case ControlFrameType.ReattachRequest when ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req):
-                {
-                    if (s is null || req.SessionId != s.Slot.Id)
-                    {
-                        n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
+                        else if (current!.Value.Binding != source)
+                        {
+                            // A resume from a new address (e.g. the client re-handshaked after its path changed)
+                            // is a reattach: validated and versioned like any other.
+                            SessionOutcome o = _ownership.Apply(s!, SessionEvent.Reattach(source, hello.CtrlSeq, hello.LastAckedVersion, ReasonCode.TransportDeadRecovery), now, audit);
+                            if (o.Kind != SessionOutcomeKind.Rejected)
+                            {
+                                peer.Endpoint = EndpointCodec.Copy(from);
+                            }
+                        }
+                        s!.IdleAllowanceMs = Math.Min(hello.IdleKeepaliveMs, SessionPolicy.IdleKeepaliveHardCapMs); // docs/paths.md "Idle"
+                        SessionSnapshot snap = s.Slot.Snapshot();
+                        n = new HelloAckFrame(ControlFrame.ProtocolVersion, resume, ControlCapabilities.None, hello.CtrlSeq, s.Slot.Id,
+                            snap.StateVersion, snap.BoundAtVersion, PolicySnapshot.From(_policy)).Write(reply);
                         break;
                     }
-                    SessionOutcome o = _ownership.Apply(s, SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
-                    SessionSnapshot snap = s.Slot.Snapshot();
-                    if (o.Kind == SessionOutcomeKind.Rejected)
+                case ControlFrameType.ReattachRequest when ReattachRequestFrame.TryParse(frame, out ReattachRequestFrame req):
                     {
-                        n = new ReattachRejectFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, o.Reason, o.RetryAfterMs).Write(reply);
+                        if (s is null || req.SessionId != s.Slot.Id)
+                        {
+                            n = new ReattachRejectFrame(req.SessionId, req.CtrlSeq, 0, s is null ? ReasonCode.SessionNotFound : ReasonCode.SessionNotFound, 0).Write(reply);
+                            break;
+                        }
+                        SessionOutcome o = _ownership.Apply(s, SessionEvent.Reattach(source, req.CtrlSeq, req.LastAckedVersion, req.SwitchReason), now, audit);
+                        SessionSnapshot snap = s.Slot.Snapshot();
+                        if (o.Kind == SessionOutcomeKind.Rejected)
+                        {
+                            n = new ReattachRejectFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, o.Reason, o.RetryAfterMs).Write(reply);
+                        }
+                        else
+                        {
+                            peer.Endpoint = EndpointCodec.Copy(from); // the binding moves only here (T7)
+                            n = new ReattachAckFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, snap.BoundAtVersion, ReasonCode.ReattachSuccess).Write(reply);
+                        }
+                        break;
                     }
-                    else
+                case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
                     {
-                        peer.Endpoint = EndpointCodec.Copy(from); // the binding moves only here (T7)
-                        n = new ReattachAckFrame(s.Slot.Id, req.CtrlSeq, snap.StateVersion, snap.BoundAtVersion, ReasonCode.ReattachSuccess).Write(reply);
+                        _ownership.Apply(s, SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
+                        n = new KeepaliveAckFrame(ka.CtrlSeq, _context.WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
+                        break;
                     }
-                    break;
-                }
-            case ControlFrameType.Keepalive when s is not null && KeepaliveFrame.TryParse(frame, out KeepaliveFrame ka):
-                {
-                    _ownership.Apply(s, SessionEvent.Keepalive(ka.CtrlSeq), now, audit);
-                    n = new KeepaliveAckFrame(ka.CtrlSeq, _context.WallMs(), ka.SendTimestampMs, s.Slot.Snapshot().StateVersion).Write(reply);
-                    break;
-                }
-            case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
-                {
-                    // Never binds; the reply is no larger than the request (anti-amplification).
-                    if (s is not null)
+                case ControlFrameType.PathProbe when PathProbeFrame.TryParse(frame, out PathProbeFrame probe):
                     {
-                        _ownership.Apply(s, SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                        // Never binds; the reply is no larger than the request (anti-amplification).
+                        if (s is not null)
+                        {
+                            _ownership.Apply(s, SessionEvent.PathProbe(source, probe.CtrlSeq), now, audit);
+                        }
+                        n = PathProbeAckFrame.For(probe).Write(reply);
+                        break;
                     }
-                    n = PathProbeAckFrame.For(probe).Write(reply);
+                case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
+                    {
+                        _ownership.Apply(s, SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
+                        SessionSnapshot snap = s.Slot.Snapshot();
+                        n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
+                        break;
+                    }
+                default:
                     break;
-                }
-            case ControlFrameType.Terminate when s is not null && TerminateFrame.TryParse(frame, out TerminateFrame t):
-                {
-                    _ownership.Apply(s, SessionEvent.ClientTerminate(t.CtrlSeq), now, audit);
-                    SessionSnapshot snap = s.Slot.Snapshot();
-                    n = new TerminateAckFrame(s.Slot.Id, t.CtrlSeq, snap.StateVersion, ReasonCode.ClientTerminated).Write(reply);
-                    break;
-                }
-            default:
-                break;
+            }
+            _sessions.Publish(audit);
         }
-        _sessions.Publish(audit);
+        finally
+        {
+            if (admitted)
+            {
+                _sessions.EndAdmission();
+            }
+        }
         audit.Clear();
         if (s is not null)
         {

@@ -17,6 +17,7 @@ internal sealed class ServerSessionTable(NodeContext context)
     private readonly ConcurrentDictionary<Peer, ServerSession> _byPeer = new();
     private readonly ConcurrentDictionary<SessionId, ServerSession> _byId = new();
     private long _live;
+    private long _occupied;
     private long _version;
 
     /// <summary>Changes whenever a session enters or leaves the table, so a listing can keep its sorted order
@@ -27,6 +28,31 @@ internal sealed class ServerSessionTable(NodeContext context)
     public long Live => Interlocked.Read(ref _live);
 
     public int Count => _byPeer.Count;
+
+    /// <summary>
+    /// Takes one of <paramref name="limit"/> places for a session about to be created (docs/threads.md "Control
+    /// workers": several workers admit HELLOs at once). One compare-and-swap on the count of live sessions plus
+    /// admissions in progress, so the limit is exact however many workers race; the caller gives the place back
+    /// with <see cref="EndAdmission"/> after publishing the creation's events (which count the session as live).
+    /// Per HELLO, not per packet: the data plane never touches this counter.
+    /// </summary>
+    public bool TryAdmit(long limit)
+    {
+        long seen = Interlocked.Read(ref _occupied);
+        while (seen < limit)
+        {
+            long was = Interlocked.CompareExchange(ref _occupied, seen + 1, seen);
+            if (was == seen)
+            {
+                return true;
+            }
+            seen = was;
+        }
+        return false;
+    }
+
+    /// <summary>Gives back the place <see cref="TryAdmit"/> took; a session that was created counts from its SESSION_CREATED event on.</summary>
+    public void EndAdmission() => Interlocked.Decrement(ref _occupied);
 
     /// <summary>Every (peer, session) entry. Enumerating the map itself (not <see cref="Sessions"/>, which
     /// copies all N) keeps an idle sweep pass at a few ns per session (docs/scaling.md).</summary>
@@ -57,6 +83,7 @@ internal sealed class ServerSessionTable(NodeContext context)
         if (!replaced.Slot.IsTerminated)
         {
             Interlocked.Decrement(ref _live);
+            Interlocked.Decrement(ref _occupied);
         }
     }
 
@@ -86,10 +113,12 @@ internal sealed class ServerSessionTable(NodeContext context)
             if (e.Type == AuditEventType.SessionCreated)
             {
                 Interlocked.Increment(ref _live);
+                Interlocked.Increment(ref _occupied);
             }
             else if (e.Type == AuditEventType.StateChange && e.NewState == SessionState.Terminated)
             {
                 Interlocked.Decrement(ref _live);
+                Interlocked.Decrement(ref _occupied);
             }
         }
         context.PublishEvents(events);

@@ -253,6 +253,7 @@ public sealed class ClusterCoordinatorTests : IDisposable
         public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => CountedDown() ? StoreResult.Unavailable : inner.Acquire(id, node, nodeEpoch, expected);
         public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => CountedDown() ? StoreResult.Unavailable : inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => CountedDown() ? [] : inner.ListSessions();
+        public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule) => CountedDown() ? null : inner.Reap(rule);
         public ulong RegisterNode(string node) => CountedDown() ? 0 : inner.RegisterNode(node);
         public bool RequestDrain(string node, long ttlMs) => !CountedDown() && inner.RequestDrain(node, ttlMs);
         public bool TakeDrainRequest(string node) => !CountedDown() && inner.TakeDrainRequest(node);

@@ -369,6 +369,7 @@ public sealed class ClusterNodeTests
         public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => Down ? StoreResult.Unavailable : Inner.Acquire(id, node, nodeEpoch, expected);
         public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Down ? StoreResult.Unavailable : Inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => Down ? [] : Inner.ListSessions();
+        public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule) => Down ? null : Inner.Reap(rule);
         public ulong RegisterNode(string node) => Down ? 0 : Inner.RegisterNode(node);
         public bool Heartbeat(ClusterNodeInfo beat) => !Down && Inner.Heartbeat(beat);
         public IReadOnlyList<ClusterNodeInfo>? ListNodes() => Down ? null : Inner.ListNodes();

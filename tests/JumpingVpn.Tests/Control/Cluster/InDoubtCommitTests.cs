@@ -157,6 +157,7 @@ public sealed class InDoubtCommitTests
         public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => Inner.Acquire(id, node, nodeEpoch, expected);
         public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => Inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => Inner.ListSessions();
+        public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule) => Inner.Reap(rule);
         public ulong RegisterNode(string node) => Inner.RegisterNode(node);
         public bool Heartbeat(ClusterNodeInfo beat) => Inner.Heartbeat(beat);
         public IReadOnlyList<ClusterNodeInfo>? ListNodes() => Inner.ListNodes();

@@ -271,6 +271,117 @@ public abstract class SessionStoreContract
         Assert.Equal(StoreStatus.NotFound, Store.Read(id).Status);
     }
 
+    /// <summary>The store's clock now (a read answers with it).</summary>
+    private long StoreNow() => Store.Read(NewId()).StoreNowUnixMs;
+
+    /// <summary>
+    /// Sweeps until <paramref name="id"/> is among the ended records, at most 20 times (the keyspace is shared with the
+    /// other tests of the class, whose records are years old and due too); every record it ended, in order.
+    /// </summary>
+    private List<OwnershipRecord> ReapUntil(RecordExpiry rule, SessionId id)
+    {
+        var all = new List<OwnershipRecord>();
+        for (int i = 0; i < 20; i++)
+        {
+            IReadOnlyList<OwnershipRecord>? ended = Store.Reap(rule);
+            Assert.NotNull(ended);
+            all.AddRange(ended);
+            if (ended.Any(r => r.Id == id))
+            {
+                break;
+            }
+        }
+        return all;
+    }
+
+    [Fact]
+    public void A_record_older_than_the_lifetime_is_ended_once_by_the_sweep_and_a_younger_one_is_not()
+    {
+        // Creation is timed on the store's clock, not by the record's created field (a node's wall clock may be off).
+        SessionId old = NewId();
+        SessionId young = NewId();
+        Assert.True(Store.Create(NewRecord(old) with { CreatedUnixMs = StoreNow() + 86_400_000 }).IsOk);
+        Elapse(3500);
+        Assert.True(Store.Create(NewRecord(young)).IsOk); // created years ago by its field: still young by the store's clock
+        // Margins of seconds: a loaded CI machine may take a while between these calls on a real clock.
+        var rule = new RecordExpiry(LifetimeMs: 3000, ReleasedMs: 3_600_000, TombstoneMs, Max: 256);
+
+        List<OwnershipRecord> ended = ReapUntil(rule, old);
+
+        OwnershipRecord tomb = Assert.Single(ended, r => r.Id == old);
+        Assert.DoesNotContain(ended, r => r.Id == young);
+        Assert.Equal((SessionState.Terminated, 2UL, ReasonCode.SessionTtlExpired, "node-a", 1UL), (tomb.State, tomb.StateVersion, tomb.LastReason, tomb.OwnerNode, tomb.OwnerEpoch));
+        Assert.Equal(tomb, Store.Read(old).Current);
+        Assert.DoesNotContain(Store.ListSessions(), r => r.Id == old);
+        Assert.Contains(Store.ListSessions(), r => r.Id == young);
+        // The owner, had it come back, can no longer write the ended session.
+        Assert.Equal(StoreStatus.StaleStateVersion, Store.CompareAndSwap(1, NewRecord(old) with { OwnerEpoch = 1, StateVersion = 2 }, TombstoneMs).Status);
+        Assert.Equal(SessionState.Attached, Store.Read(young).Current!.State);
+        Assert.DoesNotContain(Store.Reap(rule)!, r => r.Id == old); // ended once
+        Elapse(TombstoneMs * 2);
+        Assert.Equal(StoreStatus.NotFound, Store.Read(old).Status);
+        Elapse(rule.LifetimeMs);
+        Assert.Contains(ReapUntil(rule, young), r => r.Id == young); // now the younger one is due too
+    }
+
+    [Fact]
+    public void A_record_released_longer_than_the_released_time_is_ended_and_one_acquired_or_released_again_since_is_not()
+    {
+        SessionId abandoned = NewId();
+        SessionId continued = NewId();
+        SessionId again = NewId();
+        foreach (SessionId id in (SessionId[])[abandoned, continued, again])
+        {
+            Assert.True(Store.Create(NewRecord(id)).IsOk);
+            Assert.True(Store.Release(id, "node-a", 1, 1).IsOk);
+        }
+        string b = NodeName("node-b");
+        Assert.True(Store.Acquire(continued, b, 1, AcquireExpectation.Of(Store.Read(continued).Current!, default)).IsOk);
+        Assert.True(Store.Acquire(again, b, 1, AcquireExpectation.Of(Store.Read(again).Current!, default)).IsOk);
+        var rule = new RecordExpiry(LifetimeMs: 3_600_000, ReleasedMs: 3000, TombstoneMs, Max: 256);
+        Assert.DoesNotContain(Store.Reap(rule)!, r => r.Id == abandoned || r.Id == continued || r.Id == again); // not due yet
+
+        Elapse(3500);
+        Assert.True(Store.Release(again, b, 1, 2).IsOk); // released again: due 3 s from now, not from the first release
+        List<OwnershipRecord> ended = ReapUntil(rule, abandoned);
+
+        OwnershipRecord tomb = Assert.Single(ended, r => r.Id == abandoned);
+        Assert.Equal((SessionState.Terminated, 2UL, ReasonCode.TransportLossTtlExpired, false), (tomb.State, tomb.StateVersion, tomb.LastReason, tomb.Released));
+        Assert.Equal(tomb, Store.Read(abandoned).Current);
+        Assert.DoesNotContain(ended, r => r.Id == continued || r.Id == again);
+        Assert.Equal((b, false, SessionState.Attached), (Store.Read(continued).Current!.OwnerNode, Store.Read(continued).Current!.Released, Store.Read(continued).Current!.State));
+        Assert.True(Store.Read(again).Current!.Released);
+
+        Elapse(3500);
+        Assert.Contains(ReapUntil(rule, again), r => r.Id == again);
+        Assert.Equal(SessionState.Terminated, Store.Read(again).Current!.State);
+        Assert.Equal(SessionState.Attached, Store.Read(continued).Current!.State);
+    }
+
+    [Fact]
+    public void Four_threads_sweeping_at_once_end_a_due_record_exactly_once()
+    {
+        SessionId id = NewId();
+        Assert.True(Store.Create(NewRecord(id)).IsOk);
+        Elapse(300);
+        var rule = new RecordExpiry(LifetimeMs: 200, ReleasedMs: 3_600_000, TombstoneMs, Max: 256);
+        var endedBy = new int[4];
+        using var start = new Barrier(4);
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < 10; i++)
+            {
+                IReadOnlyList<OwnershipRecord>? ended = Store.Reap(rule);
+                endedBy[t] += ended?.Count(r => r.Id == id) ?? 0;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(30))));
+        Assert.Equal(1, endedBy.Sum());
+        Assert.Equal(2UL, Store.Read(id).Current!.StateVersion);
+    }
+
     [Fact]
     public void Concurrent_writers_on_threads_produce_contiguous_versions_with_exactly_one_winner_per_version()
     {

@@ -268,6 +268,8 @@ public sealed class StoreOffReceiveThreadTests
 
         public IReadOnlyList<OwnershipRecord> ListSessions() => Inner.ListSessions();
 
+        public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule) => Inner.Reap(rule);
+
         // Node liveness calls run on the coordinator's own threads and are not what this test gates: only the
         // session calls above model a store that stopped answering the session layer.
         public ulong RegisterNode(string node) => Inner.RegisterNode(node);

@@ -442,6 +442,7 @@ public sealed class ServerModuleTests
         public StoreResult Acquire(SessionId id, string node, ulong nodeEpoch, AcquireExpectation expected) => inner.Acquire(id, node, nodeEpoch, expected);
         public StoreResult Release(SessionId id, string node, ulong nodeEpoch, ulong epoch) => inner.Release(id, node, nodeEpoch, epoch);
         public IReadOnlyList<OwnershipRecord> ListSessions() => inner.ListSessions();
+        public IReadOnlyList<OwnershipRecord>? Reap(RecordExpiry rule) => inner.Reap(rule);
         public ulong RegisterNode(string node) => inner.RegisterNode(node);
         public bool Heartbeat(ClusterNodeInfo beat) => inner.Heartbeat(beat);
         public IReadOnlyList<ClusterNodeInfo>? ListNodes() => inner.ListNodes();
