@@ -410,7 +410,7 @@ public sealed class ServerModuleTests
     {
         await using ServerUiRig rig = await ServerUiRig.StartAsync(0, extraJumping: "Store = redis://127.0.0.1:1/0?timeout=200ms\n",
             openStore: _ => throw new InvalidOperationException("connection refused"));
-        JsonElement view = await GetJson(rig, "api/server/cluster?tunnel=jvs0");
+        JsonElement view = await ReadClusterAsync(rig);
         Assert.True(view.GetProperty("configured").GetBoolean());
         Assert.False(view.GetProperty("storeUp").GetBoolean());
         Assert.Contains("connection refused", view.GetProperty("problem").GetString(), StringComparison.Ordinal);
