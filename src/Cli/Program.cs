@@ -23,16 +23,5 @@ var root = new RootCommand("jvpn: a WireGuard-compatible VPN whose sessions surv
     UiCommand.Create(),
 };
 
-ParseResult parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    foreach (var error in parsed.Errors)
-    {
-        Console.Error.WriteLine($"jvpn: {error.Message}");
-    }
-    Console.Error.WriteLine("Run 'jvpn --help' for usage.");
-    return ExitCodes.Usage;
-}
-
 // User mistakes and OS refusals become one line naming the problem and the fix, never a stack trace.
-return UserErrors.Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+return UserErrors.ParseAndRun(root, args);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JumpingVpn.Control.Config;
 using JumpingVpn.Control.Uapi;
 using JumpingVpn.Platform;
@@ -11,6 +12,26 @@ namespace JumpingVpn.Cli;
 /// </summary>
 internal static class UserErrors
 {
+    /// <summary>
+    /// Parses <paramref name="args"/> against <paramref name="root"/> and runs the command: a parse error is one
+    /// line per problem plus where to find the usage (exit <see cref="ExitCodes.Usage"/>), anything else goes
+    /// through <see cref="Run"/>.
+    /// </summary>
+    public static int ParseAndRun(RootCommand root, string[] args)
+    {
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                Console.Error.WriteLine($"jvpn: {error.Message}");
+            }
+            Console.Error.WriteLine("Run 'jvpn --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        return Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    }
+
     public static int Run(Func<int> command)
     {
         try

@@ -119,6 +119,15 @@ internal sealed class GroCoalescer
         return true;
     }
 
+    /// <summary>A group of one packet, framed behind its virtio-net header as the kernel takes it.</summary>
+    private Span<byte> Single(ref Group group)
+    {
+        ref Entry entry = ref _entries[group.Head];
+        Span<byte> framed = _arena.AsSpan(entry.Offset - VirtioNetHeader.Size, VirtioNetHeader.Size + entry.Length);
+        framed[..VirtioNetHeader.Size].Clear(); // GSO_NONE, no flags: the checksums are already valid
+        return framed;
+    }
+
     /// <summary>
     /// Writes every queued packet, in order, each as one span starting with its virtio-net header,
     /// then empties the queue. Returns false if any write returned false (the rest are still tried).
@@ -131,10 +140,7 @@ internal sealed class GroCoalescer
             ref Group group = ref _groups[g];
             if (group.Count == 1)
             {
-                ref Entry entry = ref _entries[group.Head];
-                Span<byte> framed = _arena.AsSpan(entry.Offset - VirtioNetHeader.Size, VirtioNetHeader.Size + entry.Length);
-                framed[..VirtioNetHeader.Size].Clear(); // GSO_NONE, no flags: the checksums are already valid
-                ok &= write(framed);
+                ok &= write(Single(ref group));
             }
             else
             {
@@ -162,10 +168,7 @@ internal sealed class GroCoalescer
             ref Group group = ref _groups[g];
             if (group.Count == 1)
             {
-                ref Entry entry = ref _entries[group.Head];
-                Span<byte> framed = _arena.AsSpan(entry.Offset - VirtioNetHeader.Size, VirtioNetHeader.Size + entry.Length);
-                framed[..VirtioNetHeader.Size].Clear();
-                ok &= write(framed);
+                ok &= write(Single(ref group));
                 continue;
             }
             int framedHeaders = BuildMergedHeaders(ref group, out int headerLength);
