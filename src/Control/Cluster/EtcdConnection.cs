@@ -33,13 +33,9 @@ internal sealed class EtcdConnection : IDisposable
         _password = password;
         Tls = tls;
         Client = new EtcdClient(channel.CreateCallInvoker());
-        Leases = new Lease.LeaseClient(channel.CreateCallInvoker());
     }
 
     public EtcdClient Client { get; }
-
-    /// <summary>etcd's Lease service on the same channel, for the heartbeat lease's keep-alive stream (docs/cluster.md "etcd").</summary>
-    public Lease.LeaseClient Leases { get; }
 
     /// <summary>The TLS check of an `etcds://` URL (its <see cref="StoreTlsCheck.Problem"/> names a refused certificate), else null.</summary>
     public StoreTlsCheck? Tls { get; }

@@ -52,8 +52,6 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
         _nodeEpochs = url.Prefix + "/e/";
         _peers = url.Prefix + "/p/";
         _pingKey = Key(url.Prefix + "/ping");
-        _leaseTtlSeconds = (url.NodeTtlMs / 1000) + 2;
-        _nodeTtlMs = url.NodeTtlMs;
         _byCreated = url.Prefix + "/x/c/";
         _byReleased = url.Prefix + "/x/r/";
         Description = url.ToString();
@@ -499,127 +497,16 @@ public sealed class EtcdSessionStore : ISessionStore, IStoreAuthentication
     }
 
     /// <summary>
-    /// The heartbeat key lives on an etcd lease of this incarnation (docs/cluster.md "etcd"): granted with a TTL of
-    /// NodeTtl rounded down to seconds + 2 s (etcd leases are whole seconds, with a server minimum near 2 s), renewed by a
-    /// keep-alive at most every <see cref="KeepAliveEveryMs"/>, so a node that stops beating loses its key by etcd's own
-    /// clock. A beat counts (true) only if the put landed on the lease and the lease was renewed by a keep-alive sent at
-    /// most half the lease's slack (TTL − NodeTtl) before the beat: the node's validity (last counted beat + NodeTtl −
-    /// margin) then always ends before etcd can delete the key, so a vanished key (which frees the owner's sessions)
-    /// never belongs to a node still serving. A lease etcd no longer knows is dropped and a new one granted.
-    /// The put itself is plain: etcd cannot compare a number inside a value, so a late beat of an older incarnation
-    /// may land over a newer one's; it changes the value, which observers count as activity, never as death.
+    /// A plain put: etcd cannot compare a number inside a value, so a late beat of an older incarnation may land
+    /// over a newer one's; it changes the value, which observers count as activity, never as death. The key carries
+    /// no etcd lease: a keep-alive per beat would double each beat's round trips, and against a slow store (300 ms
+    /// per round trip, docs/cluster.md "Slow store") the beats would then come too late for the node's own validity.
     /// </summary>
     public bool Heartbeat(ClusterNodeInfo beat)
     {
         ArgumentNullException.ThrowIfNull(beat);
         string value = NodeBeatCodec.Encode(beat, Now());
-        long sent = Monotonic();
-        try
-        {
-            HeartbeatLease lease = LeaseFor(beat, sent);
-            try
-            {
-                Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + beat.NodeId), Value = ByteString.CopyFromUtf8(value), Lease = lease.Id }, h, d));
-            }
-            catch (RpcException e) when (e.Status.Detail.Contains("lease not found", StringComparison.Ordinal))
-            {
-                ForgetLease(beat.NodeId, lease);
-                throw;
-            }
-            if (sent - Volatile.Read(ref lease.KeptAliveAtMs) >= KeepAliveEveryMs)
-            {
-                long ttl = Call((c, h, d) => KeepAliveOnce(lease.Id, h, d));
-                if (ttl <= 0)
-                {
-                    ForgetLease(beat.NodeId, lease); // expired or revoked: the next beat grants a new one
-                    return false;
-                }
-                lock (_leaseLock)
-                {
-                    if (sent > lease.KeptAliveAtMs)
-                    {
-                        lease.KeptAliveAtMs = sent;
-                        lease.TtlMs = ttl * 1000;
-                    }
-                }
-            }
-            lock (_leaseLock)
-            {
-                return sent - lease.KeptAliveAtMs <= (lease.TtlMs - _nodeTtlMs) / 2;
-            }
-        }
-        catch (Exception ex) when (IsUnavailable(ex))
-        {
-            LastError = ex.Message;
-            return false;
-        }
-    }
-
-    /// <summary>Keep-alives of a heartbeat lease are sent at most this often (at most 4 a second, against a TTL of 2 s or more).</summary>
-    public const long KeepAliveEveryMs = 250;
-
-    /// <summary>One node incarnation's heartbeat lease: etcd's id, its TTL, and when (monotonic ms) the last keep-alive that renewed it was sent.</summary>
-    private sealed class HeartbeatLease(long id, ulong nodeEpoch, long ttlMs, long keptAliveAtMs)
-    {
-        public long Id { get; } = id;
-
-        public ulong NodeEpoch { get; } = nodeEpoch;
-
-        public long TtlMs = ttlMs;
-
-        public long KeptAliveAtMs = keptAliveAtMs;
-    }
-
-    private readonly Lock _leaseLock = new();
-    private readonly long _leaseTtlSeconds;
-    private readonly long _nodeTtlMs;
-    private readonly Dictionary<string, HeartbeatLease> _leases = new(StringComparer.Ordinal);
-
-    private long Monotonic() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
-
-    /// <summary>The lease of this (node, node epoch), granted on first use; one grant at a time.</summary>
-    private HeartbeatLease LeaseFor(ClusterNodeInfo beat, long sentMs)
-    {
-        lock (_leaseLock)
-        {
-            if (_leases.TryGetValue(beat.NodeId, out HeartbeatLease? held) && held.NodeEpoch == beat.NodeEpoch)
-            {
-                return held;
-            }
-            LeaseGrantResponse granted = Call((c, h, d) => c.LeaseGrant(new LeaseGrantRequest { TTL = _leaseTtlSeconds }, h, d));
-            if (granted.ID == 0 || granted.TTL * 1000 <= _nodeTtlMs)
-            {
-                throw new InvalidOperationException("etcd granted no usable heartbeat lease (TTL " + granted.TTL.ToString(CultureInfo.InvariantCulture) + " s)");
-            }
-            // A fresh lease runs its full TTL from the grant, which was sent after this beat.
-            var lease = new HeartbeatLease(granted.ID, beat.NodeEpoch, granted.TTL * 1000, sentMs);
-            _leases[beat.NodeId] = lease;
-            return lease;
-        }
-    }
-
-    private void ForgetLease(string node, HeartbeatLease lease)
-    {
-        lock (_leaseLock)
-        {
-            if (_leases.TryGetValue(node, out HeartbeatLease? held) && ReferenceEquals(held, lease))
-            {
-                _leases.Remove(node);
-            }
-        }
-    }
-
-    /// <summary>One keep-alive on etcd's keep-alive stream: opened, one request, its answer, closed. The lease's new TTL in seconds (0 or less: gone).</summary>
-    private long KeepAliveOnce(long lease, Metadata? headers, DateTime deadline)
-    {
-        using AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call = _etcd.Leases.LeaseKeepAlive(headers, deadline);
-        call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }).GetAwaiter().GetResult();
-        call.RequestStream.CompleteAsync().GetAwaiter().GetResult();
-        if (!call.ResponseStream.MoveNext(CancellationToken.None).GetAwaiter().GetResult())
-        {
-            throw new IOException("etcd closed the keep-alive stream without an answer");
-        }
-        return call.ResponseStream.Current.TTL;
+        return Try(() => Call((c, h, d) => c.Put(new PutRequest { Key = Key(_nodes + beat.NodeId), Value = ByteString.CopyFromUtf8(value) }, h, d)));
     }
 
     public IReadOnlyList<ClusterNodeInfo>? ListNodes()
