@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using JumpingVpn.Tunnel.Crypto;
 
 namespace JumpingVpn.Benchmarks;
@@ -9,27 +8,10 @@ namespace JumpingVpn.Benchmarks;
 /// average is many times its core count, wall-clock means mostly measure time spent preempted; thread CPU time
 /// does not count it. Run: dotnet tests/JumpingVpn.Benchmarks/bin/Release/net10.0/JumpingVpn.Benchmarks.dll --aead-cpu-time
 /// </summary>
-internal static partial class AeadCpuTime
+internal static class AeadCpuTime
 {
-    private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
     private const int OpsPerSample = 2000;
     private const int Rounds = 31;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
-
-    private static long CpuNs()
-    {
-        _ = ClockGetTime(ClockThreadCpuTime, out TimeSpec t);
-        return (t.Seconds * 1_000_000_000) + t.Nanoseconds;
-    }
 
     public static void Run()
     {
@@ -79,12 +61,12 @@ internal static partial class AeadCpuTime
                     Action<AeadBenchmarks> op = ops[o].Op;
                     AeadBenchmarks b = benches[s];
                     int count = ops[o].Name.Contains("throws", StringComparison.Ordinal) ? OpsPerSample / 20 : OpsPerSample;
-                    long start = CpuNs();
+                    long start = ThreadCpuClock.NowNs();
                     for (int i = 0; i < count; i++)
                     {
                         op(b);
                     }
-                    double perOp = (CpuNs() - start) / (double)count;
+                    double perOp = (ThreadCpuClock.NowNs() - start) / (double)count;
                     samples[o, s].Add(ops[o].Name.Contains("key changes", StringComparison.Ordinal) ? perOp / 2 : perOp);
                 }
             }

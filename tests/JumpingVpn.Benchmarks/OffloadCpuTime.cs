@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using JumpingVpn.Platform.Interop.Linux;
 using JumpingVpn.Platform.Tun.Offload;
@@ -14,29 +13,12 @@ namespace JumpingVpn.Benchmarks;
 /// once as is and once with DOTNET_EnableHWIntrinsic=0 for the scalar checksum:
 /// dotnet tests/JumpingVpn.Benchmarks/bin/Release/net10.0/JumpingVpn.Benchmarks.dll --offload-cpu-time
 /// </summary>
-internal static unsafe partial class OffloadCpuTime
+internal static unsafe class OffloadCpuTime
 {
-    private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
     private const int OpsPerSample = 2000;
     private const int Rounds = 31;
     private const int Segments = 44;
     private const int PayloadLength = 1380;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
-
-    private static long CpuNs()
-    {
-        _ = ClockGetTime(ClockThreadCpuTime, out TimeSpec t);
-        return (t.Seconds * 1_000_000_000) + t.Nanoseconds;
-    }
 
     /// <summary>An IPv4 TCP segment with valid IP and TCP checksums (the coalescer merges only those).</summary>
     private static byte[] Segment(uint seq, int seed)
@@ -123,12 +105,12 @@ internal static unsafe partial class OffloadCpuTime
             {
                 int count = o == 0 ? OpsPerSample * 10 : OpsPerSample / 10;
                 Action op = ops[o].Op;
-                long start = CpuNs();
+                long start = ThreadCpuClock.NowNs();
                 for (int i = 0; i < count; i++)
                 {
                     op();
                 }
-                samples[o].Add((CpuNs() - start) / (double)count);
+                samples[o].Add((ThreadCpuClock.NowNs() - start) / (double)count);
             }
         }
         for (int o = 0; o < ops.Length; o++)
