@@ -44,7 +44,8 @@ internal static class Requirements
         Assert.Skip(message);
     }
 
-    public static void Ensure(params string[] binaries)
+    /// <summary>What every tunnel test needs before any binary: Linux, root and /dev/net/tun; the missing ones, named.</summary>
+    public static List<string> MissingTunnelBasics()
     {
         var missing = new List<string>();
         if (!OperatingSystem.IsLinux())
@@ -59,6 +60,12 @@ internal static class Requirements
         {
             missing.Add("/dev/net/tun");
         }
+        return missing;
+    }
+
+    public static void Ensure(params string[] binaries)
+    {
+        List<string> missing = MissingTunnelBasics();
         if (Binaries.TryFind("ip") is null)
         {
             missing.Add("ip");

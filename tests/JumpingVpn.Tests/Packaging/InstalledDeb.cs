@@ -117,19 +117,7 @@ public sealed class InstalledDeb : IDisposable
 
     private static string? MissingPrerequisites()
     {
-        var missing = new List<string>();
-        if (!OperatingSystem.IsLinux())
-        {
-            missing.Add("Linux");
-        }
-        if (!Environment.IsPrivilegedProcess)
-        {
-            missing.Add("root");
-        }
-        if (!File.Exists("/dev/net/tun"))
-        {
-            missing.Add("/dev/net/tun");
-        }
+        List<string> missing = Requirements.MissingTunnelBasics();
         if (!File.Exists(Binaries.JvpnDll))
         {
             missing.Add(Binaries.JvpnDll + " (the client)");
